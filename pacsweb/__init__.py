@@ -1,0 +1,1 @@
+"""PACSweb project: settings, ASGI application, URL and WebSocket routing."""

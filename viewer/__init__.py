@@ -1,0 +1,1 @@
+"""The PACSweb Django app: one sub-package per concern (see DESIGN.md)."""

@@ -1,0 +1,4 @@
+"""Collects each sub-package's admin registrations."""
+
+from viewer.archive import admin as archive_admin  # noqa: F401
+from viewer.audit import admin as audit_admin  # noqa: F401

@@ -1,0 +1,22 @@
+"""App configuration: connects the audit trail's signal handlers."""
+
+import logging
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ViewerConfig(AppConfig):
+    name = "viewer"
+    verbose_name = _("PACSweb")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        import pydicom.config
+
+        from viewer.audit import signals  # noqa: F401  (connects handlers)
+
+        # pydicom's warnings may quote element values (patient data); it resets its
+        # logger to WARNING on import, so quieten it after that.
+        logging.getLogger("pydicom").setLevel(logging.ERROR)
+        pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE

@@ -1,0 +1,1 @@
+"""The local archive: patients, studies, series, instances and their files on disk."""

@@ -1,0 +1,114 @@
+"""Patient, Study, Series and Instance: the archive's index of the files on disk."""
+
+from django.db import models
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+
+
+class Patient(models.Model):
+    """A patient as the files name them; ``patient_key`` makes the identity explicit."""
+
+    # Issuer + ID identify a patient; files without an ID fall back to name and birth date
+    # so that anonymous files do not all merge into one patient.
+    patient_key = models.CharField(max_length=400, unique=True)
+    patient_id = models.CharField(_("patient ID"), max_length=64, blank=True, db_index=True)
+    issuer_of_patient_id = models.CharField(max_length=64, blank=True)
+    patient_name = models.CharField(_("patient name"), max_length=324, blank=True)
+    name_search = models.CharField(max_length=324, blank=True, db_index=True)
+    birth_date = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
+
+    def __str__(self) -> str:
+        return f"{self.patient_name} ({self.patient_id})"
+
+
+class Study(models.Model):
+    """One imaging study; counts are kept on the row so the study list needs no joins."""
+
+    study_uid = models.CharField(_("Study Instance UID"), max_length=64, unique=True)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="studies")
+    study_date = models.DateField(_("study date"), null=True, blank=True, db_index=True)
+    study_time = models.CharField(max_length=16, blank=True)
+    accession_number = models.CharField(
+        _("accession number"), max_length=64, blank=True, db_index=True
+    )
+    study_id = models.CharField(max_length=16, blank=True)
+    description = models.CharField(_("study description"), max_length=256, blank=True)
+    referring_physician = models.CharField(max_length=324, blank=True)
+    modalities = models.CharField(_("modalities"), max_length=128, blank=True)
+    num_series = models.PositiveIntegerField(default=0)
+    num_instances = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("study")
+        verbose_name_plural = _("studies")
+        ordering = ["-study_date", "-study_time"]
+
+    def __str__(self) -> str:
+        return self.study_uid
+
+    def refresh_counts(self) -> None:
+        """Recompute the series/instance counts and the modality list from the index."""
+        series = list(self.series.annotate(n=Count("instances")).values("id", "modality", "n"))
+        for row in series:
+            Series.objects.filter(id=row["id"]).update(num_instances=row["n"])
+        self.num_series = len(series)
+        self.num_instances = sum(row["n"] for row in series)
+        self.modalities = "\\".join(sorted({row["modality"] for row in series if row["modality"]}))
+        self.save(update_fields=["num_series", "num_instances", "modalities", "updated_at"])
+
+
+class Series(models.Model):
+    """One series of a study."""
+
+    series_uid = models.CharField(_("Series Instance UID"), max_length=64, unique=True)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="series")
+    modality = models.CharField(_("modality"), max_length=16, blank=True, db_index=True)
+    series_number = models.IntegerField(null=True, blank=True)
+    description = models.CharField(_("series description"), max_length=256, blank=True)
+    body_part = models.CharField(max_length=64, blank=True)
+    frame_of_reference_uid = models.CharField(max_length=64, blank=True)
+    num_instances = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("series")
+        verbose_name_plural = _("series")
+        ordering = ["series_number", "id"]
+
+    def __str__(self) -> str:
+        return self.series_uid
+
+
+class Instance(models.Model):
+    """One stored SOP instance; ``file_path`` is relative to the storage root."""
+
+    sop_instance_uid = models.CharField(_("SOP Instance UID"), max_length=64, unique=True)
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="instances")
+    sop_class_uid = models.CharField(max_length=64)
+    instance_number = models.IntegerField(null=True, blank=True)
+    transfer_syntax_uid = models.CharField(max_length=64, blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    columns = models.PositiveIntegerField(null=True, blank=True)
+    number_of_frames = models.PositiveIntegerField(default=1)
+    file_path = models.CharField(max_length=255)
+    file_size = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("instance")
+        verbose_name_plural = _("instances")
+        ordering = ["instance_number", "id"]
+
+    def __str__(self) -> str:
+        return self.sop_instance_uid
+
+    @property
+    def has_pixels(self) -> bool:
+        """Whether the instance carries an image (rows and columns known)."""
+        return bool(self.rows and self.columns)

@@ -1,0 +1,260 @@
+"""Parse and check one DICOM file's bytes, and pull out what the archive indexes."""
+
+import datetime
+import io
+import warnings
+from dataclasses import dataclass
+
+import pydicom
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from .storage import InvalidUID, check_uid
+
+_UNDEFINED = 0xFFFFFFFF
+_PIXEL_DATA = 0x7FE00010
+_DICOMDIR = "1.2.840.10008.1.3.10"
+
+
+class RejectedFile(Exception):
+    """The file cannot enter the archive; the message says why, without patient data."""
+
+
+@dataclass(frozen=True)
+class ParsedInstance:
+    """The indexed attributes of one instance, decoded to Unicode, plus the bytes to store."""
+
+    study_uid: str
+    series_uid: str
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    patient_id: str
+    issuer_of_patient_id: str
+    patient_name: str
+    birth_date: datetime.date | None
+    sex: str
+    study_date: datetime.date | None
+    study_time: str
+    accession_number: str
+    study_id: str
+    study_description: str
+    referring_physician: str
+    modality: str
+    series_number: int | None
+    series_description: str
+    body_part: str
+    frame_of_reference_uid: str
+    instance_number: int | None
+    rows: int | None
+    columns: int | None
+    number_of_frames: int
+    content: bytes
+
+
+def parse_instance(content: bytes) -> ParsedInstance:
+    """Parse a file's bytes and return its indexed attributes, or raise ``RejectedFile``."""
+    # pydicom's warnings can quote values (patient data); the checks below report instead.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _parse_instance(content)
+
+
+def _parse_instance(content: bytes) -> ParsedInstance:
+    if len(content) < 8:
+        raise RejectedFile("not a DICOM file: too short")
+    dataset, content = _read(content)
+    _check_complete(dataset)
+    if str(getattr(dataset, "file_meta", {}).get("MediaStorageSOPClassUID", "")) == _DICOMDIR:
+        raise RejectedFile("a DICOMDIR index: name it on the command line to import its files")
+    try:
+        study_uid = check_uid(_text(dataset, "StudyInstanceUID"), "Study Instance UID")
+        series_uid = check_uid(_text(dataset, "SeriesInstanceUID"), "Series Instance UID")
+        sop_uid = check_uid(_text(dataset, "SOPInstanceUID"), "SOP Instance UID")
+        sop_class_uid = check_uid(_text(dataset, "SOPClassUID"), "SOP Class UID")
+    except InvalidUID as exc:
+        raise RejectedFile(str(exc)) from exc
+    _check_pixel_data(dataset)
+    meta = getattr(dataset, "file_meta", None) or FileMetaDataset()
+    return ParsedInstance(
+        study_uid=study_uid,
+        series_uid=series_uid,
+        sop_instance_uid=sop_uid,
+        sop_class_uid=sop_class_uid,
+        transfer_syntax_uid=str(meta.get("TransferSyntaxUID", "")),
+        patient_id=_text(dataset, "PatientID"),
+        issuer_of_patient_id=_text(dataset, "IssuerOfPatientID"),
+        patient_name=_text(dataset, "PatientName"),
+        birth_date=_date(dataset, "PatientBirthDate"),
+        sex=_text(dataset, "PatientSex"),
+        study_date=_date(dataset, "StudyDate"),
+        study_time=_text(dataset, "StudyTime")[:16],
+        accession_number=_text(dataset, "AccessionNumber"),
+        study_id=_text(dataset, "StudyID")[:16],
+        study_description=_text(dataset, "StudyDescription")[:256],
+        referring_physician=_text(dataset, "ReferringPhysicianName"),
+        modality=_text(dataset, "Modality")[:16],
+        series_number=_int(dataset, "SeriesNumber"),
+        series_description=_text(dataset, "SeriesDescription")[:256],
+        body_part=_text(dataset, "BodyPartExamined")[:64],
+        frame_of_reference_uid=_text(dataset, "FrameOfReferenceUID")[:64],
+        instance_number=_int(dataset, "InstanceNumber"),
+        rows=_int(dataset, "Rows"),
+        columns=_int(dataset, "Columns"),
+        number_of_frames=max(_int(dataset, "NumberOfFrames") or 1, 1),
+        content=content,
+    )
+
+
+def _read(content: bytes) -> tuple[Dataset, bytes]:
+    """Read with the DICOM file format; fall back to a bare data set and re-wrap it."""
+    try:
+        return pydicom.dcmread(io.BytesIO(content)), content
+    except InvalidDicomError:
+        pass
+    except Exception as exc:  # pydicom raises many types on damaged input
+        raise RejectedFile(f"malformed DICOM: {_describe(exc)}") from exc
+    # No preamble: older files are bare data sets. Accept them only if they carry
+    # the identifying UIDs, so random bytes are not mistaken for DICOM.
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(content), force=True)
+        if "SOPInstanceUID" not in dataset or "StudyInstanceUID" not in dataset:
+            raise RejectedFile("not a DICOM file: no DICM prefix and no identifying UIDs")
+        return dataset, _as_file_format(dataset)
+    except RejectedFile:
+        raise
+    except Exception as exc:
+        raise RejectedFile("not a DICOM file: no DICM prefix and not a data set") from exc
+
+
+def _as_file_format(dataset: Dataset) -> bytes:
+    """Encode a bare data set as a proper DICOM file, with preamble and file meta."""
+    if dataset.original_encoding[0]:
+        syntax = ImplicitVRLittleEndian
+    else:
+        syntax = ExplicitVRLittleEndian if dataset.original_encoding[1] else ExplicitVRBigEndian
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = dataset.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+    meta.TransferSyntaxUID = syntax
+    dataset.file_meta = meta
+    buffer = io.BytesIO()
+    try:
+        dataset.save_as(buffer, enforce_file_format=True)
+    except Exception as exc:
+        raise RejectedFile(
+            f"malformed DICOM: cannot re-encode bare data set ({_describe(exc)})"
+        ) from exc
+    return buffer.getvalue()
+
+
+def _check_complete(dataset: Dataset) -> None:
+    """Reject a file whose last element (recursively, into sequences) is cut short.
+
+    pydicom silently returns short values at end of file, so a truncated file would
+    otherwise parse as if whole.
+    """
+    try:
+        _check_last_element(dataset)
+    except RejectedFile:
+        raise
+    except Exception as exc:
+        raise RejectedFile(f"malformed DICOM: {_describe(exc)}") from exc
+
+
+def _check_last_element(dataset: Dataset) -> None:
+    tags = list(dataset.keys())
+    if not tags:
+        raise RejectedFile("not a DICOM file: empty data set")
+    raw = dataset.get_item(tags[-1])
+    if not isinstance(raw, RawDataElement):
+        return
+    if raw.length != _UNDEFINED and raw.value is not None and len(raw.value) < raw.length:
+        raise RejectedFile(
+            f"truncated: element {raw.tag} declares {raw.length} bytes, file holds {len(raw.value)}"
+        )
+    if raw.tag == _PIXEL_DATA:
+        return
+    element = dataset[tags[-1]]
+    if element.VR == "SQ" and element.value:
+        _check_last_element(element.value[-1])
+
+
+def _check_pixel_data(dataset: Dataset) -> None:
+    """Reject an image whose native pixel data is shorter than its dimensions require."""
+    if "PixelData" not in dataset or "Rows" not in dataset or "Columns" not in dataset:
+        return
+    syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
+    if syntax is not None and syntax.is_encapsulated:
+        _check_fragments(dataset)
+        return
+    try:
+        bits = int(dataset.BitsAllocated)
+        samples = int(dataset.get("SamplesPerPixel", 1) or 1)
+        frames = max(int(dataset.get("NumberOfFrames", 1) or 1), 1)
+        rows, columns = int(dataset.Rows), int(dataset.Columns)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise RejectedFile(f"malformed image attributes: {_describe(exc)}") from exc
+    if samples == 3 and dataset.get("PhotometricInterpretation") == "YBR_FULL_422":
+        samples = 2  # two chroma samples are shared by each pair of pixels
+    expected = (rows * columns * samples * frames * bits + 7) // 8
+    if syntax is not None and syntax.is_deflated:
+        return
+    actual = len(dataset.PixelData)
+    if actual < expected:
+        raise RejectedFile(f"truncated: pixel data holds {actual} of {expected} bytes")
+
+
+def _check_fragments(dataset: Dataset) -> None:
+    """Walk the encapsulated items; a cut-off fragment means a truncated file."""
+    value = dataset.PixelData
+    offset = 0
+    while offset < len(value):
+        if offset + 8 > len(value):
+            raise RejectedFile("truncated: encapsulated pixel data ends inside an item header")
+        group, element = (
+            int.from_bytes(value[offset : offset + 2], "little"),
+            int.from_bytes(value[offset + 2 : offset + 4], "little"),
+        )
+        length = int.from_bytes(value[offset + 4 : offset + 8], "little")
+        if (group, element) != (0xFFFE, 0xE000):
+            raise RejectedFile("malformed DICOM: encapsulated pixel data has a bad item tag")
+        offset += 8 + length
+        if offset > len(value):
+            raise RejectedFile("truncated: encapsulated pixel data ends inside a fragment")
+
+
+def _describe(exc: Exception) -> str:
+    # First line only: pydicom messages may quote values, never whole data sets.
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+def _text(dataset: Dataset, keyword: str) -> str:
+    try:
+        value = dataset.get(keyword)
+    except Exception as exc:
+        raise RejectedFile(f"malformed DICOM: cannot decode {keyword} ({_describe(exc)})") from exc
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple | pydicom.multival.MultiValue):
+        value = "\\".join(str(part) for part in value)
+    return str(value).strip().replace("\x00", "")
+
+
+def _date(dataset: Dataset, keyword: str) -> datetime.date | None:
+    text = _text(dataset, keyword)
+    try:
+        return datetime.datetime.strptime(text[:8], "%Y%m%d").date() if text else None
+    except ValueError:
+        return None
+
+
+def _int(dataset: Dataset, keyword: str) -> int | None:
+    text = _text(dataset, keyword)
+    try:
+        return int(float(text.split("\\")[0])) if text else None
+    except ValueError:
+        return None

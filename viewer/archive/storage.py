@@ -1,0 +1,71 @@
+"""The on-disk store: files laid out by UID, every write atomic (temp, fsync, rename)."""
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+class InvalidUID(ValueError):
+    """A UID that is not digits and dots, or longer than 64 characters."""
+
+
+def check_uid(uid: str, what: str) -> str:
+    """Return ``uid`` if it is a well-formed DICOM UID, else raise ``InvalidUID``."""
+    if not uid:
+        raise InvalidUID(f"missing {what}")
+    if len(uid) > 64 or not _UID.match(uid):
+        raise InvalidUID(f"{what} {uid!r} is not a valid UID (digits and dots, at most 64)")
+    return uid
+
+
+def storage_root() -> Path:
+    """The archive's root folder (``PACSWEB_STORAGE``)."""
+    return Path(settings.PACSWEB_STORAGE)
+
+
+def relative_path(study_uid: str, series_uid: str, sop_instance_uid: str) -> str:
+    """Where an instance lives below the root; UIDs are checked so none can escape it."""
+    check_uid(study_uid, "Study Instance UID")
+    check_uid(series_uid, "Series Instance UID")
+    check_uid(sop_instance_uid, "SOP Instance UID")
+    return f"{study_uid}/{series_uid}/{sop_instance_uid}.dcm"
+
+
+def absolute_path(relative: str, root: Path | None = None) -> Path:
+    """The full path of a stored file."""
+    return (root or storage_root()) / relative
+
+
+def write_atomic(relative: str, content: bytes, root: Path | None = None) -> Path:
+    """Write ``content`` so that readers see either no file or the whole file."""
+    target = absolute_path(relative, root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(target.parent)
+    return target
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename is only durable once the directory entry itself is on disk.
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

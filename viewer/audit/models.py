@@ -1,0 +1,90 @@
+"""AuditEvent: who did what to which study, when and from where (PS3.15 A.5.3 events)."""
+
+from django.conf import settings
+from django.db import models
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEvent(models.Model):
+    """One audited access; rows are only ever added, never changed."""
+
+    LOGIN = "login"
+    LOGIN_FAILED = "login-failed"
+    LOGOUT = "logout"
+    STUDY_OPENED = "study-opened"
+    QUERY = "query"
+    RETRIEVED = "instances-retrieved"
+    EXPORTED = "instances-exported"
+    IMPORTED = "instances-imported"
+    NODE_CHANGED = "node-changed"
+    EVENTS = [
+        (LOGIN, _("User Authentication: login")),
+        (LOGIN_FAILED, _("User Authentication: failed login")),
+        (LOGOUT, _("User Authentication: logout")),
+        (STUDY_OPENED, _("DICOM Instances Accessed: study opened")),
+        (QUERY, _("Query")),
+        (RETRIEVED, _("DICOM Instances Transferred: retrieved")),
+        (EXPORTED, _("Data Export")),
+        (IMPORTED, _("Data Import")),
+        (NODE_CHANGED, _("Security Alert: node configuration changed")),
+    ]
+    SUCCESS, FAILURE = "success", "failure"
+
+    timestamp = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    event = models.CharField(_("event"), max_length=32, choices=EVENTS, db_index=True)
+    outcome = models.CharField(
+        _("outcome"),
+        max_length=8,
+        choices=[(SUCCESS, _("success")), (FAILURE, _("failure"))],
+        default=SUCCESS,
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Kept as text too, so the trail still names the person after the account is gone.
+    username = models.CharField(_("user name"), max_length=150, blank=True, db_index=True)
+    study_uid = models.CharField(_("Study Instance UID"), max_length=64, blank=True, db_index=True)
+    remote_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-timestamp", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.event} {self.username}"
+
+
+def client_address(request: HttpRequest | None) -> str | None:
+    """The peer address Django saw for ``request``, if any."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    event: str,
+    *,
+    request: HttpRequest | None = None,
+    user=None,
+    username: str = "",
+    study_uid: str = "",
+    outcome: str = AuditEvent.SUCCESS,
+    detail: str = "",
+) -> AuditEvent:
+    """Add one event to the trail; the user and address come from ``request`` if given."""
+    if user is None and request is not None and getattr(request, "user", None) is not None:
+        user = request.user if request.user.is_authenticated else None
+    if user is not None and not username:
+        username = user.get_username()
+    return AuditEvent.objects.create(
+        event=event,
+        outcome=outcome,
+        user=user,
+        username=username[:150],
+        study_uid=study_uid[:64],
+        remote_address=client_address(request),
+        detail=detail[:500],
+    )

@@ -1,0 +1,1 @@
+"""Demo data: a synthetic CT study and pydicom's bundled samples."""

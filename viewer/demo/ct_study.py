@@ -1,0 +1,165 @@
+"""Write a synthetic CT study with consistent geometry: localizer, 5 mm, 1 mm and coronal."""
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+from .phantom import BOTTOM_Z, TOP_Z, hounsfield
+
+FIELD_OF_VIEW = 350.0  # mm, square
+AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+CORONAL = (1.0, 0.0, 0.0, 0.0, 0.0, -1.0)
+INTERCEPT = -1024.0
+
+
+@dataclass(frozen=True)
+class DemoCTSpec:
+    """Sizes of the demo study; tests shrink them, the demo uses the defaults."""
+
+    seed: int = 20261125
+    matrix: int = 512
+    thick_slices: int = 60  # at 5 mm
+    thin_slices: int = 300  # at 1 mm
+    coronal_slices: int = 40  # at 5 mm
+    noise_hu: float = 8.0
+    patient_name: str = "Zhang^Wei=张^伟"
+    patient_id: str = "PW-DEMO-0001"
+
+
+DEFAULT_SPEC = DemoCTSpec()
+
+
+def _uid(spec: DemoCTSpec, *parts: object) -> str:
+    return generate_uid(entropy_srcs=[str(spec.seed), *map(str, parts)])
+
+
+def study_uid(spec: DemoCTSpec = DEFAULT_SPEC) -> str:
+    """The demo study's Study Instance UID (fixed by the seed)."""
+    return _uid(spec, "study")
+
+
+def write_demo_ct(folder: Path, spec: DemoCTSpec = DEFAULT_SPEC) -> list[Path]:
+    """Write every file of the demo study below ``folder``; returns their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(spec.seed)
+    spacing = FIELD_OF_VIEW / spec.matrix
+    axis = -FIELD_OF_VIEW / 2 + spacing / 2 + spacing * np.arange(spec.matrix)
+    written: list[Path] = []
+
+    def write(series_no: int, index: int, dataset: Dataset) -> None:
+        path = folder / f"s{series_no:02d}" / f"i{index:04d}.dcm"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        dataset.save_as(path, enforce_file_format=True)
+        written.append(path)
+
+    # Localizer: a coronal projection through the whole body, like a scout view.
+    z_rows = TOP_Z + 10 - spacing * np.arange(int((TOP_Z - BOTTOM_Z + 20) / spacing))
+    depth = np.arange(-110.0, 110.0, 4.0)
+    mu = np.zeros((len(z_rows), spec.matrix))
+    for y in depth:
+        hu = hounsfield(axis[None, :], y, z_rows[:, None])
+        mu += np.clip(hu + 1000.0, 0, None) / 1000.0 * 4.0
+    scout = (mu / mu.max() * 4000.0).astype(np.uint16)
+    ds = _image(spec, 1, "Localizer", 1, scout, (axis[0], 0.0, z_rows[0]), CORONAL, spacing)
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    ds.BitsStored, ds.HighBit, ds.RescaleIntercept = 12, 11, 0
+    ds.WindowCenter, ds.WindowWidth = 2000, 4000
+    write(1, 1, ds)
+
+    for series_no, description, count, step in (
+        (2, "Axial 5.0 mm", spec.thick_slices, 5.0),
+        (3, "Axial 1.0 mm", spec.thin_slices, 1.0),
+    ):
+        for index in range(count):
+            z = TOP_Z - step * index
+            hu = hounsfield(axis[None, :], axis[:, None], z)
+            pixels = _stored(hu, rng, spec.noise_hu / np.sqrt(step))
+            ds = _image(
+                spec,
+                series_no,
+                description,
+                index + 1,
+                pixels,
+                (axis[0], axis[0], z),
+                AXIAL,
+                spacing,
+            )
+            ds.SliceThickness, ds.SliceLocation = step, z
+            write(series_no, index + 1, ds)
+
+    z_axis = TOP_Z - spacing / 2 - spacing * np.arange(int((TOP_Z - BOTTOM_Z) / spacing))
+    for index in range(spec.coronal_slices):
+        y = -95.0 + 190.0 * index / max(spec.coronal_slices - 1, 1)
+        hu = hounsfield(axis[None, :], y, z_axis[:, None])
+        pixels = _stored(hu, rng, spec.noise_hu)
+        ds = _image(
+            spec, 4, "Coronal 5.0 mm", index + 1, pixels, (axis[0], y, z_axis[0]), CORONAL, spacing
+        )
+        ds.SliceThickness, ds.SliceLocation = 5.0, y
+        write(4, index + 1, ds)
+    return written
+
+
+def _stored(hu: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:
+    noisy = hu + rng.normal(0.0, noise, hu.shape) * (hu > -900)
+    return np.clip(np.rint(noisy - INTERCEPT), 0, 4095).astype(np.uint16)
+
+
+def _image(
+    spec: DemoCTSpec,
+    series_no: int,
+    description: str,
+    number: int,
+    pixels: np.ndarray,
+    position: tuple[float, float, float],
+    orientation: tuple[float, ...],
+    spacing: float,
+) -> Dataset:
+    sop_uid = _uid(spec, "instance", series_no, number)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = CTImageStorage
+    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, sop_uid
+    day = datetime.date(2026, 11, 2)
+    ds.StudyDate = ds.SeriesDate = ds.ContentDate = day.strftime("%Y%m%d")
+    ds.StudyTime = ds.SeriesTime = "093000"
+    ds.AccessionNumber = "ACC-DEMO-0001"
+    ds.Modality, ds.Manufacturer = "CT", "PACSweb synthetic phantom"
+    ds.ReferringPhysicianName = "Li^Na=李^娜"
+    ds.StudyDescription = "CT chest abdomen pelvis (synthetic)"
+    ds.SeriesDescription = description
+    ds.PatientName, ds.PatientID = spec.patient_name, spec.patient_id
+    ds.PatientBirthDate, ds.PatientSex = "19650314", "M"
+    ds.BodyPartExamined = "CHEST"
+    ds.KVP = 120
+    ds.StudyInstanceUID = study_uid(spec)
+    ds.SeriesInstanceUID = _uid(spec, "series", series_no)
+    ds.StudyID, ds.SeriesNumber, ds.InstanceNumber = "1", series_no, number
+    ds.FrameOfReferenceUID = _uid(spec, "frame")
+    ds.PositionReferenceIndicator = ""
+    ds.ImagePositionPatient = [round(float(v), 4) for v in position]
+    ds.ImageOrientationPatient = list(orientation)
+    ds.PixelSpacing = [spacing, spacing]
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = INTERCEPT, 1, "HU"
+    ds.WindowCenter, ds.WindowWidth = [40, -600], [400, 1500]
+    ds.WindowCenterWidthExplanation = ["SOFT TISSUE", "LUNG"]
+    ds.PixelData = pixels.astype("<u2").tobytes()
+    return ds
+
+
+def read_demo(path: Path) -> Dataset:
+    """Read one written demo file (a helper for checks and tests)."""
+    return pydicom.dcmread(path)

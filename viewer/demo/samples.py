@@ -1,0 +1,59 @@
+"""pydicom's bundled sample files, the character-set samples given UIDs of their own."""
+
+import warnings
+from pathlib import Path
+
+import pydicom
+import pydicom.data
+from pydicom.uid import generate_uid
+
+DATA = Path(pydicom.data.__file__).parent
+# Images that ship inside the pydicom wheel (others are downloaded on demand, which
+# this network does not allow).
+IMAGE_SAMPLES = [
+    "CT_small.dcm",
+    "MR_small.dcm",
+    "JPEG2000.dcm",
+    "examples_palette.dcm",
+    "examples_ybr_color.dcm",
+    "SC_rgb_small_odd.dcm",
+    "rtdose.dcm",
+]
+
+
+def charset_files() -> list[Path]:
+    """pydicom's character-set samples that describe a patient."""
+    return sorted(path for path in (DATA / "charset_files").glob("chr*.dcm"))
+
+
+def write_charset_samples(folder: Path) -> list[Path]:
+    """Copy the charset samples with UIDs and patient IDs of their own.
+
+    pydicom's samples all share one SOP Instance UID, so as they are they would be
+    one instance; only the UIDs are rewritten, the encoded names stay byte for byte.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in charset_files():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dataset = pydicom.dcmread(source)
+        if "StudyInstanceUID" not in dataset:
+            continue
+        name = source.stem
+        dataset.StudyInstanceUID = generate_uid(entropy_srcs=["charset", name, "study"])
+        dataset.SeriesInstanceUID = generate_uid(entropy_srcs=["charset", name, "series"])
+        sop_uid = generate_uid(entropy_srcs=["charset", name, "instance"])
+        dataset.SOPInstanceUID = sop_uid
+        dataset.file_meta.MediaStorageSOPInstanceUID = sop_uid
+        dataset.PatientID = f"CHARSET-{name}"
+        dataset.AccessionNumber = name[:16]
+        target = folder / source.name
+        dataset.save_as(target)
+        written.append(target)
+    return written
+
+
+def image_sample_files() -> list[Path]:
+    """The bundled sample images imported with the demo."""
+    return [DATA / "test_files" / name for name in IMAGE_SAMPLES]

@@ -1,0 +1,1 @@
+"""Pixel decoding and rendering; knows nothing of the database."""

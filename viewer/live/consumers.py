@@ -1,0 +1,68 @@
+"""StudyConsumer: live state of one study for signed-in viewers."""
+
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from viewer.archive.models import Study
+
+from .schema import MessageError, group_name, parse_client_message, snapshot_message
+
+
+class StudyConsumer(AsyncJsonWebsocketConsumer):
+    """Sends a snapshot on connect and relays progress; accepts focus messages."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.study_uid = self.scope["url_route"]["kwargs"]["study_uid"]
+        series = await self._series_snapshot()
+        if series is None:
+            await self.close(code=4404)
+            return
+        self.group = group_name(self.study_uid)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json(snapshot_message(None, series))
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        # Parsed here rather than in receive_json so bad JSON gets an error, not a crash.
+        try:
+            message = json.loads(text_data) if text_data is not None else None
+        except ValueError:
+            await self.send_json({"type": "error", "detail": "message is not valid JSON"})
+            return
+        try:
+            self.focus = parse_client_message(message)
+        except MessageError as exc:
+            await self.send_json({"type": "error", "detail": str(exc)})
+
+    async def retrieve_progress(self, event: dict) -> None:
+        """A worker's progress for this study, passed on as it is."""
+        await self.send_json(event["message"])
+
+    @database_sync_to_async
+    def _series_snapshot(self) -> list[dict] | None:
+        study = Study.objects.filter(study_uid=self.study_uid).first()
+        if study is None:
+            return None
+        return [
+            {
+                "uid": series.series_uid,
+                "number": series.series_number,
+                "description": series.description,
+                "total": series.num_instances,
+                "done": series.num_instances,
+                "failed": 0,
+                "bytes": None,
+                "state": "complete",
+            }
+            for series in study.series.all()
+        ]

@@ -1,0 +1,1 @@
+"""PACSweb's manage.py commands."""

@@ -1,0 +1,32 @@
+"""``manage.py serve``: the embedded default, everything in one process."""
+
+import uvicorn
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Migrate, create an administrator if needed, load the demo and serve ASGI."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
+
+    def handle(self, **options):
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        settings.PACSWEB_STORAGE.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("ensure_admin")
+        if not options["no_demo"]:
+            call_command("load_demo")
+        url = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write(self.style.SUCCESS(f"PACSweb is running at {url}  (Ctrl+C stops it)"))
+        uvicorn.run(
+            "pacsweb.asgi:application",
+            host=options["host"],
+            port=options["port"],
+            log_level="warning",
+            lifespan="off",
+        )

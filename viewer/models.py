@@ -1,0 +1,4 @@
+"""Collects each sub-package's models so Django finds them in the one app."""
+
+from viewer.archive.models import Instance, Patient, Series, Study  # noqa: F401
+from viewer.audit.models import AuditEvent  # noqa: F401

@@ -1,0 +1,1 @@
+"""Page views and JSON API; thin, domain logic lives elsewhere."""

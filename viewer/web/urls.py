@@ -1,0 +1,32 @@
+"""Pages and JSON API of the viewer app."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path, register_converter
+
+from . import views
+
+
+class UIDConverter:
+    regex = r"[0-9][0-9.]{0,63}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(UIDConverter, "uid")
+
+urlpatterns = [
+    path("", views.study_list, name="study_list"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("studies/<uid:study_uid>/", views.study_detail, name="study_detail"),
+    path(
+        "studies/<uid:study_uid>/series/<uid:series_uid>/thumbnail.png",
+        views.series_thumbnail,
+        name="series_thumbnail",
+    ),
+    path("api/studies/", views.api_study_list, name="api_study_list"),
+]
