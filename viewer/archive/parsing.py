@@ -9,7 +9,7 @@ import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from .storage import InvalidUID, check_uid
 
@@ -57,16 +57,28 @@ class ParsedInstance:
 def parse_instance(content: bytes) -> ParsedInstance:
     """Parse a file's bytes and return its indexed attributes, or raise ``RejectedFile``."""
     # pydicom's warnings can quote values (patient data); the checks below report instead.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _parse_instance(content)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            parsed = _parse_instance(content)
+        except RejectedFile:
+            raise
+        except Exception as exc:  # damaged input makes pydicom raise almost anything
+            raise RejectedFile(f"malformed DICOM: {_describe(exc)}") from exc
+    # pydicom only warns when an undefined-length value runs into the end of the file.
+    if any("End of file reached" in str(warning.message) for warning in caught):
+        raise RejectedFile("truncated: the file ends before a sequence or pixel data ends")
+    return parsed
 
 
 def _parse_instance(content: bytes) -> ParsedInstance:
     if len(content) < 8:
         raise RejectedFile("not a DICOM file: too short")
-    dataset, content = _read(content)
+    dataset, stored = _read(content)
+    if stored is content:  # before anything converts the raw last element
+        _check_no_leftover(dataset, len(content))
     _check_complete(dataset)
+    content = stored
     if str(getattr(dataset, "file_meta", {}).get("MediaStorageSOPClassUID", "")) == _DICOMDIR:
         raise RejectedFile("a DICOMDIR index: name it on the command line to import its files")
     try:
@@ -164,6 +176,20 @@ def _check_complete(dataset: Dataset) -> None:
         raise RejectedFile(f"malformed DICOM: {_describe(exc)}") from exc
 
 
+def _check_no_leftover(dataset: Dataset, size: int) -> None:
+    """Reject a file that ends inside an element header, which pydicom skips silently."""
+    syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
+    if syntax is not None and syntax.is_deflated:
+        return  # positions refer to the inflated stream
+    tags = list(dataset.keys())
+    raw = dataset.get_item(tags[-1]) if tags else None
+    if not isinstance(raw, RawDataElement) or raw.length == _UNDEFINED:
+        return
+    end = raw.value_tell + raw.length
+    if end < size:
+        raise RejectedFile(f"truncated: {size - end} bytes at the end are not a whole element")
+
+
 def _check_last_element(dataset: Dataset) -> None:
     tags = list(dataset.keys())
     if not tags:
@@ -184,7 +210,12 @@ def _check_last_element(dataset: Dataset) -> None:
 
 def _check_pixel_data(dataset: Dataset) -> None:
     """Reject an image whose native pixel data is shorter than its dimensions require."""
-    if "PixelData" not in dataset or "Rows" not in dataset or "Columns" not in dataset:
+    is_image_class = "Image Storage" in UID(str(dataset.get("SOPClassUID", ""))).name
+    if not is_image_class and ("Rows" not in dataset or "Columns" not in dataset):
+        return
+    if not any(k in dataset for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        raise RejectedFile("truncated or incomplete: an image without pixel data")
+    if "PixelData" not in dataset:
         return
     syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
     if syntax is not None and syntax.is_encapsulated:

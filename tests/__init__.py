@@ -1,0 +1,1 @@
+"""PACSweb test suite."""

@@ -1,0 +1,120 @@
+"""Parsing and checking single files, without the database."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.base import bare_dataset_bytes, charset_sample, sample
+from viewer.archive.parsing import RejectedFile, parse_instance
+
+
+def test_it_reads_the_indexed_attributes():
+    parsed = parse_instance(sample("CT_small.dcm").read_bytes())
+    assert parsed.modality == "CT"
+    assert parsed.rows == 128 and parsed.columns == 128
+    assert parsed.sop_instance_uid == "1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322"
+    assert parsed.transfer_syntax_uid == "1.2.840.10008.1.2.1"
+
+
+def test_it_decodes_gb18030_names():
+    parsed = parse_instance(charset_sample("chrX2.dcm").read_bytes())
+    assert parsed.patient_name == "Wang^XiaoDong=王^小东"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("chrX1.dcm", "Wang^XiaoDong=王^小東"),
+        ("chrH31.dcm", "Yamada^Tarou=山田^太郎=やまだ^たろう"),
+        ("chrI2.dcm", "Hong^Gildong=洪^吉洞=홍^길동"),
+        ("chrRuss.dcm", "Люкceмбypг"),
+        ("chrGreek.dcm", "Διονυσιος"),
+        ("chrFren.dcm", "Buc^Jérôme"),
+    ],
+)
+def test_it_decodes_each_charset_sample(name, expected):
+    assert parse_instance(charset_sample(name).read_bytes()).patient_name == expected
+
+
+def test_it_rejects_truncated_pixel_data():
+    with pytest.raises(RejectedFile, match="truncated"):
+        parse_instance(sample("MR_truncated.dcm").read_bytes())
+
+
+def test_it_rejects_a_file_cut_inside_a_sequence():
+    with pytest.raises(RejectedFile, match="truncated"):
+        parse_instance(sample("rtplan_truncated.dcm").read_bytes())
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.5, 0.9, 0.999])
+def test_it_rejects_files_cut_anywhere_in_the_image(keep):
+    content = sample("CT_small.dcm").read_bytes()
+    with pytest.raises(RejectedFile):
+        parse_instance(content[: int(len(content) * keep)])
+
+
+def test_it_rejects_a_cut_compressed_image():
+    content = sample("JPEG2000.dcm").read_bytes()
+    with pytest.raises(RejectedFile, match="truncated"):
+        parse_instance(content[:-500])
+
+
+def test_it_rejects_non_dicom():
+    with pytest.raises(RejectedFile, match="not a DICOM file"):
+        parse_instance(b"%PDF-1.4 this is a report, not an image" * 10)
+
+
+def test_it_rejects_a_tiny_file():
+    with pytest.raises(RejectedFile, match="too short"):
+        parse_instance(b"DICM")
+
+
+def test_it_rejects_a_file_without_uids():
+    with pytest.raises(RejectedFile, match="missing Study Instance UID"):
+        parse_instance(sample("JPEGLSNearLossless_08.dcm").read_bytes())
+
+
+def test_it_accepts_a_bare_data_set_and_wraps_it_as_a_file():
+    parsed = parse_instance(bare_dataset_bytes(sample("CT_small.dcm")))
+    assert parsed.content[128:132] == b"DICM"
+    assert parsed.transfer_syntax_uid == "1.2.840.10008.1.2.1"
+    assert parse_instance(parsed.content).sop_instance_uid == parsed.sop_instance_uid
+
+
+def test_it_accepts_subsampled_colour_at_its_real_size():
+    parsed = parse_instance(sample("SC_ybr_full_422_uncompressed.dcm").read_bytes())
+    assert parsed.rows == 100
+
+
+def test_it_rejects_a_dicomdir_found_in_a_folder():
+    content = sample("dicomdirtests/DICOMDIR").read_bytes()
+    with pytest.raises(RejectedFile, match="DICOMDIR"):
+        parse_instance(content)
+
+
+def test_it_rejects_a_uid_that_could_escape_the_storage_root(tmp_path):
+    import pydicom
+
+    dataset = pydicom.dcmread(sample("CT_small.dcm"))
+    dataset.SeriesInstanceUID = "../../etc"
+    target = tmp_path / "evil.dcm"
+    dataset.save_as(target)
+    with pytest.raises(RejectedFile, match="not a valid UID"):
+        parse_instance(target.read_bytes())
+
+
+CT_SMALL = sample("CT_small.dcm").read_bytes()
+
+
+@settings(max_examples=300, deadline=None)
+@given(cut=st.integers(min_value=0, max_value=len(CT_SMALL) - 1))
+def test_it_rejects_an_image_cut_at_any_byte(cut):
+    with pytest.raises(RejectedFile):
+        parse_instance(CT_SMALL[:cut])
+
+
+@settings(max_examples=200, deadline=None)
+@given(garbage=st.binary(min_size=0, max_size=4096))
+def test_it_rejects_random_bytes_without_crashing(garbage):
+    with pytest.raises(RejectedFile):
+        parse_instance(garbage)

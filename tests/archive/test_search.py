@@ -1,0 +1,93 @@
+"""Study search: names with wildcards and charsets, IDs, dates, modality, sorting."""
+
+import datetime
+
+import pytest
+
+from tests.base import copy_with_new_uids, sample
+from viewer.archive.importer import Importer
+from viewer.archive.search import StudyQuery, normalize_name, search_studies
+from viewer.demo.samples import write_charset_samples
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def archive(tmp_path, small_ct):
+    Importer().run(write_charset_samples(tmp_path / "charsets"))
+    Importer().run([sample("CT_small.dcm"), sample("MR_small.dcm")])
+
+
+def names(query: StudyQuery) -> list[str]:
+    return [study.patient.patient_name for study in search_studies(query)]
+
+
+def test_it_finds_a_chinese_name_by_one_character(archive):
+    assert sorted(names(StudyQuery(patient_name="王"))) == [
+        "Wang^XiaoDong=王^小东",
+        "Wang^XiaoDong=王^小東",
+    ]
+
+
+def test_it_finds_by_the_ideographic_group_with_a_wildcard(archive):
+    assert names(StudyQuery(patient_name="王^小东*")) == ["Wang^XiaoDong=王^小东"]
+
+
+def test_it_matches_wildcards_case_insensitively(archive):
+    assert len(names(StudyQuery(patient_name="WANG*"))) == 2
+    assert len(names(StudyQuery(patient_name="wang^xiaodon?"))) == 2
+    assert names(StudyQuery(patient_name="wang")) != []
+
+
+def test_it_folds_case_outside_ascii(archive):
+    assert names(StudyQuery(patient_name="люк")) == ["Люкceмбypг"]
+
+
+def test_a_wildcard_must_match_a_whole_group(archive):
+    assert names(StudyQuery(patient_name="Xiao*")) == []
+
+
+def test_it_finds_by_patient_id_with_and_without_wildcards(archive):
+    assert names(StudyQuery(patient_id="pw-demo-0001")) == ["Zhang^Wei=张^伟"]
+    assert len(names(StudyQuery(patient_id="CHARSET-chrX?"))) == 2
+
+
+def test_it_finds_by_accession_number(archive):
+    assert names(StudyQuery(accession_number="ACC-DEMO-0001")) == ["Zhang^Wei=张^伟"]
+
+
+def test_it_filters_by_date_range(archive):
+    found = names(
+        StudyQuery(date_from=datetime.date(2026, 11, 1), date_to=datetime.date(2026, 11, 30))
+    )
+    assert found == ["Zhang^Wei=张^伟"]
+    assert names(StudyQuery(date_to=datetime.date(2000, 1, 1))) == []
+
+
+def test_it_filters_by_any_series_modality(archive):
+    assert {s.modalities for s in search_studies(StudyQuery(modality="mr"))} == {"MR"}
+
+
+def test_it_sorts_both_ways(archive):
+    up = [s.study_date for s in search_studies(StudyQuery(sort="study_date")) if s.study_date]
+    down = [s.study_date for s in search_studies(StudyQuery(sort="-study_date")) if s.study_date]
+    assert up == sorted(up) and down == sorted(down, reverse=True) and up
+
+
+def test_an_unknown_sort_falls_back_to_study_date(archive):
+    assert search_studies(StudyQuery(sort="patient__password")).count() > 0
+
+
+def test_regex_characters_in_a_name_are_taken_literally(tmp_path, archive):
+    assert names(StudyQuery(patient_name="(.*)")) == []
+    assert names(StudyQuery(patient_name="[a-z]*")) == []
+
+
+def test_it_normalizes_names_for_searching():
+    assert normalize_name("Wang^XiaoDong=王^小东") == "wang xiaodong=王 小东"
+
+
+def test_another_copy_is_another_study(tmp_path, archive):
+    copy_with_new_uids(sample("CT_small.dcm"), tmp_path / "copy.dcm", "copy")
+    Importer().run([tmp_path / "copy.dcm"])
+    assert len(names(StudyQuery(patient_id="1CT1"))) == 2

@@ -1,0 +1,71 @@
+"""Shared helpers for the tests: small generated studies, sample files, peers."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.filebase import DicomBytesIO
+from pydicom.uid import generate_uid
+
+from viewer.demo.ct_study import DemoCTSpec
+from viewer.demo.samples import DATA
+
+# A study small enough to generate in a second, with the demo's geometry.
+SMALL_CT = DemoCTSpec(matrix=64, thick_slices=6, thin_slices=12, coronal_slices=4)
+
+
+def sample(name: str) -> Path:
+    """One of pydicom's bundled test files."""
+    return DATA / "test_files" / name
+
+
+def charset_sample(name: str) -> Path:
+    """One of pydicom's bundled character-set files."""
+    return DATA / "charset_files" / name
+
+
+def copy_with_new_uids(source: Path, target: Path, tag: str) -> Path:
+    """Copy a sample with fresh UIDs, so it is a distinct instance."""
+    dataset = pydicom.dcmread(source)
+    dataset.StudyInstanceUID = generate_uid(entropy_srcs=[tag, "study"])
+    dataset.SeriesInstanceUID = generate_uid(entropy_srcs=[tag, "series"])
+    dataset.SOPInstanceUID = generate_uid(entropy_srcs=[tag, "sop"])
+    dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+    target.parent.mkdir(parents=True, exist_ok=True)
+    dataset.save_as(target)
+    return target
+
+
+def truncated_copy(source: Path, target: Path, keep: float = 0.6) -> Path:
+    """Write the first part of ``source`` only, as a download cut short would."""
+    content = source.read_bytes()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content[: int(len(content) * keep)])
+    return target
+
+
+def bare_dataset_bytes(source: Path) -> bytes:
+    """The data set of ``source`` without preamble and file meta (old ACR-NEMA style)."""
+    dataset = pydicom.dcmread(source)
+    buffer = DicomBytesIO()
+    buffer.is_little_endian, buffer.is_implicit_VR = True, False
+    pydicom.filewriter.write_dataset(buffer, dataset)
+    return buffer.getvalue()
+
+
+def stored_files(root: Path) -> list[Path]:
+    """Every file below the storage root, temporaries included."""
+    return sorted(path for path in root.rglob("*") if path.is_file())
+
+
+def require_peer(executable: str) -> str:
+    """Path of a real peer program; missing, it fails under CI and skips elsewhere."""
+    found = shutil.which(executable) or (executable if os.path.exists(executable) else None)
+    if found:
+        return found
+    message = f"{executable} is not installed (make test installs it)"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(message)
+    pytest.skip(message)

@@ -1,0 +1,55 @@
+"""Fixtures: an empty archive per test, named users, small generated studies."""
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from tests.base import SMALL_CT
+from viewer.demo.ct_study import write_demo_ct
+
+
+@pytest.fixture(autouse=True)
+def archive_root(tmp_path, settings) -> Path:
+    """Every test gets its own empty storage root."""
+    root = tmp_path / "archive"
+    root.mkdir()
+    settings.PACSWEB_STORAGE = root
+    return root
+
+
+@pytest.fixture(scope="session")
+def small_ct_folder(tmp_path_factory) -> Path:
+    """The demo CT at 64x64 with few slices, written once per session."""
+    folder = tmp_path_factory.mktemp("small_ct")
+    write_demo_ct(folder, SMALL_CT)
+    return folder
+
+
+@pytest.fixture
+def small_ct(db, small_ct_folder):
+    """The small CT imported into this test's archive; returns the import report."""
+    from viewer.archive.importer import Importer
+
+    report = Importer().run([small_ct_folder])
+    assert not report.rejected
+    return report
+
+
+@pytest.fixture
+def alice(db):
+    """An ordinary ward doctor."""
+    return get_user_model().objects.create_user("alice", password="alice-secret-pw")
+
+
+@pytest.fixture
+def admin_user(db):
+    """A PACS administrator."""
+    return get_user_model().objects.create_superuser("root", password="root-secret-pw")
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    """A test client signed in as alice."""
+    client.force_login(alice)
+    return client
