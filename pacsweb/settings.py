@@ -111,7 +111,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = DATA_DIR / "static"
+# Only for deployments that run collectstatic; the embedded default needs none.
+STATIC_ROOT = env_str("PACSWEB_STATIC_ROOT") or None
 # Serve straight from the source folders so the embedded default needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -3,6 +3,7 @@
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pydicom.data
 from pydicom.uid import generate_uid
@@ -30,7 +31,8 @@ def write_charset_samples(folder: Path) -> list[Path]:
     """Copy the charset samples with UIDs and patient IDs of their own.
 
     pydicom's samples all share one SOP Instance UID, so as they are they would be
-    one instance; only the UIDs are rewritten, the encoded names stay byte for byte.
+    one instance; the UIDs are rewritten (and stripped pixels replaced by a ramp),
+    the encoded names stay byte for byte.
     """
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -46,12 +48,26 @@ def write_charset_samples(folder: Path) -> list[Path]:
         sop_uid = generate_uid(entropy_srcs=["charset", name, "instance"])
         dataset.SOPInstanceUID = sop_uid
         dataset.file_meta.MediaStorageSOPInstanceUID = sop_uid
+        if "PixelData" not in dataset:
+            # pydicom strips the pixels of some samples; an image needs some to be one.
+            _add_gradient(dataset)
         dataset.PatientID = f"CHARSET-{name}"
         dataset.AccessionNumber = name[:16]
         target = folder / source.name
         dataset.save_as(target)
         written.append(target)
     return written
+
+
+def _add_gradient(dataset: pydicom.Dataset) -> None:
+    rows, columns = int(dataset.get("Rows", 32)), int(dataset.get("Columns", 32))
+    ramp = np.add.outer(np.arange(rows), np.arange(columns)) * 4000 // (rows + columns)
+    dataset.Rows, dataset.Columns, dataset.SamplesPerPixel = rows, columns, 1
+    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit = 16, 12, 11
+    dataset.PixelRepresentation = 0
+    dataset.PhotometricInterpretation = dataset.get("PhotometricInterpretation", "MONOCHROME2")
+    dataset.PixelData = ramp.astype("<u2").tobytes()
+    dataset["PixelData"].VR = "OW"
 
 
 def image_sample_files() -> list[Path]:
