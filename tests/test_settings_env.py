@@ -1,0 +1,61 @@
+"""Settings read from the environment fail loudly on bad values."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from pacsweb.env import env_bool, env_int, env_list, env_secret
+
+
+def test_it_reads_booleans(monkeypatch):
+    monkeypatch.setenv("X_FLAG", "Yes")
+    assert env_bool("X_FLAG") is True
+    monkeypatch.setenv("X_FLAG", "0")
+    assert env_bool("X_FLAG", True) is False
+
+
+def test_it_refuses_a_word_that_is_not_a_boolean(monkeypatch):
+    monkeypatch.setenv("X_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="X_FLAG"):
+        env_bool("X_FLAG")
+
+
+def test_it_refuses_a_non_integer(monkeypatch):
+    monkeypatch.setenv("X_PORT", "eleven")
+    with pytest.raises(ImproperlyConfigured, match="X_PORT"):
+        env_int("X_PORT", 1)
+
+
+def test_it_splits_lists(monkeypatch):
+    monkeypatch.setenv("X_HOSTS", " a.example, b.example ,,")
+    assert env_list("X_HOSTS", []) == ["a.example", "b.example"]
+
+
+def test_a_generated_secret_is_kept_and_private(tmp_path, monkeypatch):
+    monkeypatch.delenv("X_SECRET", raising=False)
+    first = env_secret("X_SECRET", tmp_path / "secret")
+    assert env_secret("X_SECRET", tmp_path / "secret") == first and len(first) > 40
+    assert (tmp_path / "secret").stat().st_mode & 0o077 == 0
+
+
+def test_a_secret_from_a_file(tmp_path, monkeypatch):
+    (tmp_path / "s").write_text("from-file\n")
+    monkeypatch.setenv("X_SECRET_FILE", str(tmp_path / "s"))
+    assert env_secret("X_SECRET", tmp_path / "unused") == "from-file"
+
+
+def test_debug_is_off_by_default():
+    from django.conf import settings
+
+    assert settings.DEBUG is False
+
+
+def test_sqlite_runs_in_wal_mode(db):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("only the SQLite default has a journal mode")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        mode = cursor.fetchone()[0]
+    # The test database is in memory, where SQLite keeps "memory"; files get "wal".
+    assert mode in {"wal", "memory"}
