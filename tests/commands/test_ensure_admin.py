@@ -36,6 +36,6 @@ def test_it_takes_the_password_from_the_environment(capsys, monkeypatch):
     monkeypatch.setenv("PACSWEB_ADMIN_PASSWORD", "correct-horse-battery")
     call_command("ensure_admin")
     assert "correct-horse-battery" not in capsys.readouterr().out
-    assert get_user_model().objects.get(username="pacsadmin").check_password(
-        "correct-horse-battery"
+    assert (
+        get_user_model().objects.get(username="pacsadmin").check_password("correct-horse-battery")
     )

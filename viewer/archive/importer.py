@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 IMPORTED, PRESENT, REJECTED = "imported", "already present", "rejected"
 _BATCH = 100
+_BATCH_BYTES = 256 * 1024**2
 _MAX_FILE_BYTES = 2 * 1024**3
 
 
@@ -98,65 +99,97 @@ class Importer:
         self, paths: Iterable[str | Path], progress: Callable[[Path], None] | None = None
     ) -> ImportReport:
         """Import every file below ``paths``; never stops on a bad file."""
-        batch: list[Path] = []
+        batch: list[tuple[str, ParsedInstance]] = []
+        batch_bytes = 0
         for path in iter_source_files(paths):
-            batch.append(path)
-            if len(batch) >= _BATCH:
-                self._run_batch(batch, progress)
-                batch = []
+            outcome = self.read_file(path)
+            if isinstance(outcome, ParsedInstance):
+                batch.append((str(path), outcome))
+                batch_bytes += len(outcome.content)
+            else:
+                self._count(str(path), REJECTED, outcome)
+            if progress:
+                progress(path)
+            if len(batch) >= _BATCH or batch_bytes >= _BATCH_BYTES:
+                self._store_and_count(batch)
+                batch, batch_bytes = [], 0
         if batch:
-            self._run_batch(batch, progress)
+            self._store_and_count(batch)
         return self.report
 
-    def _run_batch(self, paths: list[Path], progress: Callable[[Path], None] | None) -> None:
-        with transaction.atomic():
-            for path in paths:
-                outcome, reason = self.import_file(path)
-                self.report.add(outcome, str(path), reason)
-                if outcome == REJECTED:
-                    logger.debug("rejected a file: %s", reason)
-                if progress:
-                    progress(path)
-            self._refresh_counts()
-
-    def import_file(self, path: Path) -> tuple[str, str]:
-        """Import one file and return its outcome and, when rejected, the reason."""
+    def read_file(self, path: Path) -> ParsedInstance | str:
+        """Read and check one file: its parsed form, or the reason it is rejected."""
         try:
             size = path.stat().st_size
             if size > _MAX_FILE_BYTES:
-                return REJECTED, f"too large ({size} bytes)"
+                return f"too large ({size} bytes)"
             content = path.read_bytes()
         except OSError as exc:
-            return REJECTED, f"cannot read: {exc.strerror or exc}"
+            return f"cannot read: {exc.strerror or exc}"
         try:
-            parsed = parse_instance(content)
+            return parse_instance(content)
         except RejectedFile as exc:
-            return REJECTED, str(exc)
-        return self.store(parsed)
+            return str(exc)
 
     def store(self, parsed: ParsedInstance) -> tuple[str, str]:
-        """Write the file atomically, then index it; a duplicate is not stored twice."""
-        existing = (
-            Instance.objects.filter(sop_instance_uid=parsed.sop_instance_uid)
-            .select_related("series__study")
-            .first()
-        )
+        """Write one instance atomically, then index it; returns outcome and reason."""
+        return self.store_batch([parsed])[0]
+
+    def store_batch(self, batch: list[ParsedInstance]) -> list[tuple[str, str]]:
+        """Write the files (fsync each, then each folder once), then index them together.
+
+        A file's row is committed only after its rename is durable, so the index never
+        points at a file that a crash could lose.
+        """
+        existing = {
+            instance.sop_instance_uid: instance
+            for instance in Instance.objects.filter(
+                sop_instance_uid__in=[parsed.sop_instance_uid for parsed in batch]
+            ).select_related("series")
+        }
+        outcomes: list[tuple[str, str]] = []
+        to_index: list[tuple[int, ParsedInstance, str]] = []
+        folders: set[Path] = set()
+        seen: set[str] = set()
+        for parsed in batch:
+            outcome, relative = self._write(parsed, existing.get(parsed.sop_instance_uid), seen)
+            outcomes.append(outcome)
+            if relative is not None:
+                folders.add(storage.absolute_path(relative, self.root).parent)
+                if parsed.sop_instance_uid not in existing:
+                    to_index.append((len(outcomes) - 1, parsed, relative))
+        for folder in folders:
+            storage.fsync_dir(folder)
+        with transaction.atomic():
+            for position, parsed, relative in to_index:
+                outcomes[position] = self._index(parsed, relative)
+            self._refresh_counts()
+        return outcomes
+
+    def _write(
+        self, parsed: ParsedInstance, existing: Instance | None, seen: set[str]
+    ) -> tuple[tuple[str, str], str | None]:
+        if parsed.sop_instance_uid in seen:
+            return (PRESENT, ""), None
+        seen.add(parsed.sop_instance_uid)
         if existing is not None:
             if existing.series.series_uid != parsed.series_uid:
-                return REJECTED, "SOP Instance UID already stored in another series"
+                return (REJECTED, "SOP Instance UID already stored in another series"), None
             if storage.absolute_path(existing.file_path, self.root).exists():
                 self.report.study_uids.add(parsed.study_uid)
-                return PRESENT, ""
+                return (PRESENT, ""), None
         relative = storage.relative_path(
             parsed.study_uid, parsed.series_uid, parsed.sop_instance_uid
         )
         try:
-            storage.write_atomic(relative, parsed.content, self.root)
+            storage.write_atomic(relative, parsed.content, self.root, sync_dir=False)
         except OSError as exc:
-            return REJECTED, f"cannot write to the archive: {exc.strerror or exc}"
-        if existing is not None:  # the row survived but its file was lost: repaired
-            self.report.study_uids.add(parsed.study_uid)
-            return IMPORTED, ""
+            return (REJECTED, f"cannot write to the archive: {exc.strerror or exc}"), None
+        # A surviving row whose file was lost is repaired by writing the file alone.
+        self.report.study_uids.add(parsed.study_uid)
+        return (IMPORTED, ""), relative
+
+    def _index(self, parsed: ParsedInstance, relative: str) -> tuple[str, str]:
         try:
             with transaction.atomic():
                 series = self._series_for(parsed)
@@ -177,8 +210,17 @@ class Importer:
             self._forget_cached(parsed)
             return PRESENT, ""
         self._touched.add(series.study_id)
-        self.report.study_uids.add(parsed.study_uid)
         return IMPORTED, ""
+
+    def _store_and_count(self, batch: list[tuple[str, ParsedInstance]]) -> None:
+        outcomes = self.store_batch([parsed for _, parsed in batch])
+        for (source, _), (outcome, reason) in zip(batch, outcomes, strict=True):
+            self._count(source, outcome, reason)
+
+    def _count(self, source: str, outcome: str, reason: str) -> None:
+        self.report.add(outcome, source, reason)
+        if outcome == REJECTED:
+            logger.debug("rejected a file: %s", reason)
 
     def _series_for(self, parsed: ParsedInstance) -> Series:
         series = self._series.get(parsed.series_uid)

@@ -41,8 +41,14 @@ def absolute_path(relative: str, root: Path | None = None) -> Path:
     return (root or storage_root()) / relative
 
 
-def write_atomic(relative: str, content: bytes, root: Path | None = None) -> Path:
-    """Write ``content`` so that readers see either no file or the whole file."""
+def write_atomic(
+    relative: str, content: bytes, root: Path | None = None, sync_dir: bool = True
+) -> Path:
+    """Write ``content`` so that readers see either no file or the whole file.
+
+    With ``sync_dir=False`` the caller must call ``fsync_dir`` on the folder before
+    relying on the rename (batch writers do it once per folder).
+    """
     target = absolute_path(relative, root)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=target.parent)
@@ -58,12 +64,13 @@ def write_atomic(relative: str, content: bytes, root: Path | None = None) -> Pat
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(target.parent)
+    if sync_dir:
+        fsync_dir(target.parent)
     return target
 
 
-def _fsync_dir(folder: Path) -> None:
-    # The rename is only durable once the directory entry itself is on disk.
+def fsync_dir(folder: Path) -> None:
+    """Make renames in ``folder`` durable: the directory entry itself goes to disk."""
     dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

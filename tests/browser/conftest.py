@@ -1,0 +1,94 @@
+"""A real PACSweb server (``manage.py serve``) and Debian's chromium for browser tests."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.base import require_peer
+from viewer.demo.samples import write_charset_samples
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ADMIN_PASSWORD = "browser-test-password-1"
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory, small_ct_folder):
+    """Start the system the README's way on its embedded default, with test data."""
+    data = tmp_path_factory.mktemp("server")
+    env = {
+        **os.environ,
+        "PACSWEB_DATA": str(data),
+        "PACSWEB_STORAGE": str(data / "archive"),
+        "PACSWEB_ADMIN_USER": "admin",
+        "PACSWEB_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    run = dict(env=env, cwd=settings.BASE_DIR, check=True, capture_output=True)
+    subprocess.run([*manage, "migrate", "-v0"], **run)
+    charsets = write_charset_samples(data / "charsets")
+    subprocess.run(
+        [*manage, "import_dicom", "--no-progress", str(small_ct_folder), *map(str, charsets)],
+        **run,
+    )
+    port = _free_port()
+    log = open(data / "server.log", "w")
+    process = subprocess.Popen(
+        [*manage, "serve", "--no-demo", "--port", str(port)],
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError((data / "server.log").read_text()) from None
+            time.sleep(0.3)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, headless, driven by Playwright."""
+    executable = require_peer("/usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    """Where browser tests save screenshots for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
