@@ -49,13 +49,18 @@ def test_debug_is_off_by_default():
     assert settings.DEBUG is False
 
 
-def test_sqlite_runs_in_wal_mode(db):
-    from django.db import connection
+def test_the_sqlite_default_runs_in_wal_mode(tmp_path, django_db_blocker):
+    from django.db.utils import ConnectionHandler
 
-    if connection.vendor != "sqlite":
-        pytest.skip("only the SQLite default has a journal mode")
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA journal_mode")
-        mode = cursor.fetchone()[0]
-    # The test database is in memory, where SQLite keeps "memory"; files get "wal".
-    assert mode in {"wal", "memory"}
+    from pacsweb.settings import _database
+
+    handler = ConnectionHandler({"default": _database(f"sqlite:///{tmp_path / 'db.sqlite3'}")})
+    connection = handler["default"]
+    try:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "wal"
+            cursor.execute("PRAGMA synchronous")
+            assert cursor.fetchone()[0] == 1  # NORMAL: safe with WAL, far fewer fsyncs
+    finally:
+        connection.close()

@@ -193,6 +193,8 @@ def _check_no_leftover(dataset: Dataset, size: int) -> None:
 def _check_last_element(dataset: Dataset) -> None:
     tags = list(dataset.keys())
     if not tags:
+        if getattr(dataset, "file_meta", None):
+            raise RejectedFile("truncated: nothing after the file meta header")
         raise RejectedFile("not a DICOM file: empty data set")
     raw = dataset.get_item(tags[-1])
     if not isinstance(raw, RawDataElement):
