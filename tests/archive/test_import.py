@@ -144,3 +144,15 @@ def test_the_command_refuses_a_missing_path(tmp_path):
 
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_dicom", str(tmp_path / "nowhere"))
+
+
+def test_it_refuses_a_series_uid_reused_in_another_study(tmp_path, archive_root):
+    Importer().run([sample("CT_small.dcm")])
+    dataset = pydicom.dcmread(sample("CT_small.dcm"))
+    dataset.StudyInstanceUID = "1.2.3.4.6"
+    dataset.SOPInstanceUID = "1.2.3.4.7"
+    dataset.save_as(tmp_path / "clash.dcm")
+    report = Importer().run([tmp_path / "clash.dcm"])
+    assert "another study" in report.rejected[0][1]
+    assert len(stored_files(archive_root)) == 1
+    assert Study.objects.count() == 1

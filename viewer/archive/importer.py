@@ -147,11 +147,19 @@ class Importer:
                 sop_instance_uid__in=[parsed.sop_instance_uid for parsed in batch]
             ).select_related("series")
         }
+        series_study = dict(
+            Series.objects.filter(
+                series_uid__in={parsed.series_uid for parsed in batch}
+            ).values_list("series_uid", "study__study_uid")
+        )
         outcomes: list[tuple[str, str]] = []
         to_index: list[tuple[int, ParsedInstance, str]] = []
         folders: set[Path] = set()
         seen: set[str] = set()
         for parsed in batch:
+            if series_study.get(parsed.series_uid, parsed.study_uid) != parsed.study_uid:
+                outcomes.append((REJECTED, "Series Instance UID already belongs to another study"))
+                continue
             outcome, relative = self._write(parsed, existing.get(parsed.sop_instance_uid), seen)
             outcomes.append(outcome)
             if relative is not None:
@@ -223,58 +231,53 @@ class Importer:
             logger.debug("rejected a file: %s", reason)
 
     def _series_for(self, parsed: ParsedInstance) -> Series:
-        series = self._series.get(parsed.series_uid)
-        if series is None:
-            study = self._study_for(parsed)
-            series, _ = Series.objects.get_or_create(
-                series_uid=parsed.series_uid,
-                defaults={
-                    "study": study,
-                    "modality": parsed.modality,
-                    "series_number": parsed.series_number,
-                    "description": parsed.series_description,
-                    "body_part": parsed.body_part,
-                    "frame_of_reference_uid": parsed.frame_of_reference_uid,
-                },
-            )
-            self._series[parsed.series_uid] = series
-        return series
+        return _cached_get_or_create(
+            self._series,
+            Series,
+            "series_uid",
+            parsed.series_uid,
+            lambda: {
+                "study": self._study_for(parsed),
+                "modality": parsed.modality,
+                "series_number": parsed.series_number,
+                "description": parsed.series_description,
+                "body_part": parsed.body_part,
+                "frame_of_reference_uid": parsed.frame_of_reference_uid,
+            },
+        )
 
     def _study_for(self, parsed: ParsedInstance) -> Study:
-        study = self._studies.get(parsed.study_uid)
-        if study is None:
-            study, _ = Study.objects.get_or_create(
-                study_uid=parsed.study_uid,
-                defaults={
-                    "patient": self._patient_for(parsed),
-                    "study_date": parsed.study_date,
-                    "study_time": parsed.study_time,
-                    "accession_number": parsed.accession_number,
-                    "study_id": parsed.study_id,
-                    "description": parsed.study_description,
-                    "referring_physician": parsed.referring_physician,
-                },
-            )
-            self._studies[parsed.study_uid] = study
-        return study
+        return _cached_get_or_create(
+            self._studies,
+            Study,
+            "study_uid",
+            parsed.study_uid,
+            lambda: {
+                "patient": self._patient_for(parsed),
+                "study_date": parsed.study_date,
+                "study_time": parsed.study_time,
+                "accession_number": parsed.accession_number,
+                "study_id": parsed.study_id,
+                "description": parsed.study_description,
+                "referring_physician": parsed.referring_physician,
+            },
+        )
 
     def _patient_for(self, parsed: ParsedInstance) -> Patient:
-        key = patient_key(parsed)
-        patient = self._patients.get(key)
-        if patient is None:
-            patient, _ = Patient.objects.get_or_create(
-                patient_key=key,
-                defaults={
-                    "patient_id": parsed.patient_id,
-                    "issuer_of_patient_id": parsed.issuer_of_patient_id,
-                    "patient_name": parsed.patient_name,
-                    "name_search": normalize_name(parsed.patient_name),
-                    "birth_date": parsed.birth_date,
-                    "sex": parsed.sex,
-                },
-            )
-            self._patients[key] = patient
-        return patient
+        return _cached_get_or_create(
+            self._patients,
+            Patient,
+            "patient_key",
+            patient_key(parsed),
+            lambda: {
+                "patient_id": parsed.patient_id,
+                "issuer_of_patient_id": parsed.issuer_of_patient_id,
+                "patient_name": parsed.patient_name,
+                "name_search": normalize_name(parsed.patient_name),
+                "birth_date": parsed.birth_date,
+                "sex": parsed.sex,
+            },
+        )
 
     def _forget_cached(self, parsed: ParsedInstance) -> None:
         # After a rolled-back savepoint the cached rows may not exist.
@@ -286,6 +289,15 @@ class Importer:
         for study in Study.objects.filter(id__in=self._touched):
             study.refresh_counts()
         self._touched.clear()
+
+
+def _cached_get_or_create(cache: dict, model, field: str, key: str, defaults: Callable[[], dict]):
+    """The row whose ``field`` is ``key``, from the run's cache, the database, or created."""
+    row = cache.get(key)
+    if row is None:
+        row, _ = model.objects.get_or_create(**{field: key}, defaults=defaults())
+        cache[key] = row
+    return row
 
 
 def patient_key(parsed: ParsedInstance) -> str:
