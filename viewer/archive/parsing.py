@@ -11,6 +11,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from .charsets import raw_text
 from .storage import InvalidUID, check_uid
 
 _UNDEFINED = 0xFFFFFFFF
@@ -267,7 +268,8 @@ def _describe(exc: Exception) -> str:
 
 def _text(dataset: Dataset, keyword: str) -> str:
     try:
-        value = dataset.get(keyword)
+        fixed = raw_text(dataset, keyword)
+        value = fixed if fixed is not None else dataset.get(keyword)
     except Exception as exc:
         raise RejectedFile(f"malformed DICOM: cannot decode {keyword} ({_describe(exc)})") from exc
     if value is None:
