@@ -2,3 +2,4 @@
 
 from viewer.archive import admin as archive_admin  # noqa: F401
 from viewer.audit import admin as audit_admin  # noqa: F401
+from viewer.nodes import admin as nodes_admin  # noqa: F401

@@ -1,0 +1,116 @@
+"""In-process pynetdicom peers on free ports, stopped after each test."""
+
+import socket
+import threading
+
+import pytest
+from pynetdicom import AE, evt
+from pynetdicom.sop_class import (
+    CTImageStorage,
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelMove,
+    Verification,
+)
+
+from viewer.nodes.models import RemoteNode
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def handle_find_nothing(event):
+    """A C-FIND handler with no matches."""
+    return iter(())
+
+
+def handle_move_known(event):
+    """A C-MOVE handler that knows every destination and has nothing to send."""
+    yield ("127.0.0.1", 11112)
+    yield 0
+
+
+def handle_move_unknown_destination(event):
+    """A C-MOVE handler that knows no destination."""
+    yield (None, None)
+
+
+@pytest.fixture
+def remote_scp():
+    """Start an SCP: ``remote_scp(contexts, handlers, ae_title=..., **ae_options)``."""
+    servers = []
+
+    def start(contexts=None, handlers=None, ae_title="REMOTE", **options):
+        ae = AE(ae_title=ae_title)
+        for name, value in options.items():
+            setattr(ae, name, value)
+        for context in contexts or [
+            Verification,
+            StudyRootQueryRetrieveInformationModelFind,
+            StudyRootQueryRetrieveInformationModelMove,
+        ]:
+            ae.add_supported_context(context)
+        port = free_port()
+        server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=handlers or [])
+        servers.append(server)
+        return port
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server that accepts connections and never says a word."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted = []
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    listener.close()
+
+
+def make_node(port: int, **fields) -> RemoteNode:
+    values = {
+        "name": "remote",
+        "ae_title": "REMOTE",
+        "host": "127.0.0.1",
+        "port": port,
+        "retrieve_method": RemoteNode.C_MOVE,
+        "connect_timeout": 2,
+        "acse_timeout": 3,
+        "dimse_timeout": 5,
+        "network_timeout": 10,
+        **fields,
+    }
+    return RemoteNode.objects.create(**values)
+
+
+__all__ = [
+    "CTImageStorage",
+    "evt",
+    "free_port",
+    "handle_find_nothing",
+    "handle_move_known",
+    "handle_move_unknown_destination",
+    "make_node",
+]

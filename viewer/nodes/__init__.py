@@ -1,0 +1,1 @@
+"""DICOM nodes: RemoteNode configuration, our SCU calls and our SCP."""

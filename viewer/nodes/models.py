@@ -1,0 +1,93 @@
+"""RemoteNode: a PACS or modality we talk to, and how."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .validators import validate_ae_title
+
+
+class RemoteNode(models.Model):
+    """A configured DICOM peer (DIMSE) or DICOMweb server."""
+
+    DIMSE, DICOMWEB = "dimse", "dicomweb"
+    C_GET, C_MOVE, WADO_RS, WADO_URI = "c-get", "c-move", "wado-rs", "wado-uri"
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    ae_title = models.CharField(
+        _("AE title"), max_length=16, validators=[validate_ae_title], blank=True
+    )
+    host = models.CharField(_("host"), max_length=255, blank=True)
+    port = models.PositiveIntegerField(
+        _("port"), default=104, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    protocol = models.CharField(
+        _("protocol"),
+        max_length=8,
+        choices=[(DIMSE, "DIMSE"), (DICOMWEB, "DICOMweb")],
+        default=DIMSE,
+    )
+    dicomweb_url = models.URLField(_("DICOMweb base URL"), blank=True)
+    retrieve_method = models.CharField(
+        _("retrieve method"),
+        max_length=8,
+        choices=[
+            (C_GET, "C-GET"),
+            (C_MOVE, "C-MOVE"),
+            (WADO_RS, "WADO-RS"),
+            (WADO_URI, "WADO-URI"),
+        ],
+        default=C_MOVE,
+    )
+    max_transfers = models.PositiveSmallIntegerField(
+        _("maximum concurrent transfers"),
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(64)],
+    )
+    connect_timeout = models.FloatField(_("connect timeout (s)"), default=5)
+    acse_timeout = models.FloatField(_("ACSE timeout (s)"), default=10)
+    dimse_timeout = models.FloatField(_("DIMSE timeout (s)"), default=30)
+    network_timeout = models.FloatField(_("network timeout (s)"), default=60)
+    calling_ae_title = models.CharField(
+        _("calling AE title"),
+        max_length=16,
+        blank=True,
+        validators=[validate_ae_title],
+        help_text=_("The AE title we present to this node; empty uses our own."),
+    )
+    use_tls = models.BooleanField(_("TLS"), default=False)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    last_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True)
+    last_verify_ok = models.BooleanField(_("last verification passed"), null=True, blank=True)
+    last_verify_summary = models.TextField(_("last verification"), blank=True)
+
+    class Meta:
+        verbose_name = _("remote node")
+        verbose_name_plural = _("remote nodes")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.ae_title}@{self.host}:{self.port})"
+
+    @property
+    def our_ae_title(self) -> str:
+        """The calling AE title for associations with this node."""
+        return self.calling_ae_title or settings.PACSWEB_AE_TITLE
+
+    def clean(self) -> None:
+        """A DIMSE node needs an AE title and host; a DICOMweb node needs its URL."""
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        if self.protocol == self.DIMSE:
+            if not self.ae_title:
+                errors["ae_title"] = _("A DIMSE node needs its AE title.")
+            if not self.host:
+                errors["host"] = _("A DIMSE node needs a host.")
+            if self.retrieve_method in (self.WADO_RS, self.WADO_URI):
+                errors["retrieve_method"] = _("A DIMSE node retrieves with C-GET or C-MOVE.")
+        elif not self.dicomweb_url:
+            errors["dicomweb_url"] = _("A DICOMweb node needs its base URL.")
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,208 @@
+"""Our SCU calls to remote nodes: verification by C-ECHO, C-FIND and C-MOVE probes."""
+
+import errno
+import socket
+import ssl
+import time
+
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+from pynetdicom import AE
+from pynetdicom.association import Association
+from pynetdicom.sop_class import (
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelMove,
+)
+from pynetdicom.sop_class import (
+    Verification as VerificationSOPClass,
+)
+
+from .models import RemoteNode
+from .outcomes import Step, Verification, rejection_words, status_words
+
+
+def verify(node: RemoteNode) -> Verification:
+    """Check a node the way its users will need it: reach it, echo, find, and move."""
+    result = Verification()
+    reach = probe_tcp(node.host, node.port, node.connect_timeout)
+    result.steps.append(reach)
+    if not reach.ok:
+        return result
+    contexts = [VerificationSOPClass, StudyRootQueryRetrieveInformationModelFind]
+    if node.retrieve_method == RemoteNode.C_MOVE:
+        contexts.append(StudyRootQueryRetrieveInformationModelMove)
+    assoc, failure = associate(node, contexts)
+    if failure is not None:
+        result.steps.append(failure)
+        return result
+    try:
+        result.steps.append(_echo(assoc))
+        result.steps.append(_find_nothing(assoc))
+        if node.retrieve_method == RemoteNode.C_MOVE:
+            result.steps.append(_move_unknown(assoc, node.our_ae_title))
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return result
+
+
+def echo(node: RemoteNode) -> Verification:
+    """C-ECHO only: reach the node, associate and echo."""
+    result = Verification()
+    reach = probe_tcp(node.host, node.port, node.connect_timeout)
+    result.steps.append(reach)
+    if not reach.ok:
+        return result
+    assoc, failure = associate(node, [VerificationSOPClass])
+    if failure is not None:
+        result.steps.append(failure)
+        return result
+    try:
+        result.steps.append(_echo(assoc))
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return result
+
+
+def probe_tcp(host: str, port: int, timeout: float) -> Step:
+    """Open and close a TCP connection, naming exactly what went wrong if it fails."""
+    start = time.perf_counter()
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except socket.gaierror:
+        return Step("connect", False, f"host name {host!r} cannot be resolved")
+    except TimeoutError:
+        return Step(
+            "connect",
+            False,
+            f"no answer from {host}:{port} within the {timeout:g} s connect timeout",
+        )
+    except ConnectionRefusedError:
+        return Step(
+            "connect", False, f"connection refused by {host}:{port} (nothing listens on that port)"
+        )
+    except OSError as exc:
+        if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+            return Step("connect", False, f"host {host} is unreachable from here")
+        return Step("connect", False, f"cannot connect to {host}:{port}: {exc.strerror or exc}")
+    return Step("connect", True, f"{host}:{port} accepts connections", _ms(start))
+
+
+def associate(node: RemoteNode, contexts: list) -> tuple[Association, Step | None]:
+    """Request an association; on failure the step says why in the peer's own terms."""
+    ae = AE(ae_title=node.our_ae_title)
+    ae.connection_timeout = node.connect_timeout
+    ae.acse_timeout = node.acse_timeout
+    ae.dimse_timeout = node.dimse_timeout
+    ae.network_timeout = node.network_timeout
+    for context in contexts:
+        ae.add_requested_context(context)
+    tls_args = None
+    if node.use_tls:
+        tls_args = (ssl.create_default_context(), node.host)
+    start = time.perf_counter()
+    assoc = ae.associate(node.host, node.port, ae_title=node.ae_title, tls_args=tls_args)
+    elapsed = time.perf_counter() - start
+    if assoc.is_established:
+        return assoc, None
+    if assoc.is_rejected:
+        primitive = assoc.acceptor.primitive
+        words = rejection_words(primitive.result, primitive.result_source, primitive.diagnostic)
+        return assoc, Step("associate", False, words, _ms(start))
+    if assoc.rejected_contexts and not assoc.accepted_contexts:
+        names = ", ".join(sorted({str(cx.abstract_syntax.name) for cx in assoc.rejected_contexts}))
+        return assoc, Step(
+            "associate", False, f"the peer accepted none of our presentation contexts ({names})"
+        )
+    if assoc.acceptor.primitive is None and elapsed >= node.acse_timeout * 0.9:
+        return assoc, Step(
+            "associate",
+            False,
+            f"no answer to the association request within the {node.acse_timeout:g} s ACSE timeout",
+        )
+    return assoc, Step("associate", False, "the peer aborted the association", _ms(start))
+
+
+def _accepts(assoc: Association, sop_class) -> bool:
+    return any(cx.abstract_syntax == sop_class for cx in assoc.accepted_contexts)
+
+
+def _echo(assoc: Association) -> Step:
+    if not _accepts(assoc, VerificationSOPClass):
+        return Step("C-ECHO", False, "the peer rejected the Verification presentation context")
+    start = time.perf_counter()
+    status = assoc.send_c_echo()
+    if "Status" not in status:
+        return Step("C-ECHO", False, _no_response(assoc, "C-ECHO"))
+    if status.Status != 0x0000:
+        return Step("C-ECHO", False, status_words("C-ECHO", status.Status))
+    return Step("C-ECHO", True, "the peer answered", _ms(start))
+
+
+def _find_nothing(assoc: Association) -> Step:
+    """A study-level C-FIND that matches nothing: does the peer let us query at all?"""
+    if not _accepts(assoc, StudyRootQueryRetrieveInformationModelFind):
+        return Step("C-FIND", False, "the peer does not accept Study Root C-FIND from us")
+    query = Dataset()
+    query.QueryRetrieveLevel = "STUDY"
+    query.StudyInstanceUID = generate_uid()
+    start = time.perf_counter()
+    matches = 0
+    for status, _identifier in assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind):
+        if "Status" not in status:
+            return Step("C-FIND", False, _no_response(assoc, "C-FIND"))
+        if status.Status in (0xFF00, 0xFF01):
+            matches += 1
+            continue
+        if status.Status != 0x0000:
+            return Step("C-FIND", False, status_words("C-FIND", status.Status))
+    return Step("C-FIND", True, f"query accepted ({matches} matches, as expected)", _ms(start))
+
+
+def _move_unknown(assoc: Association, our_ae_title: str) -> Step:
+    """Ask the peer to move an unknown study to us: does it know us as a destination?"""
+    if not _accepts(assoc, StudyRootQueryRetrieveInformationModelMove):
+        return Step("C-MOVE", False, "the peer does not accept Study Root C-MOVE from us")
+    query = Dataset()
+    query.QueryRetrieveLevel = "STUDY"
+    query.StudyInstanceUID = generate_uid()
+    start = time.perf_counter()
+    final = None
+    for status, _identifier in assoc.send_c_move(
+        query, our_ae_title, StudyRootQueryRetrieveInformationModelMove
+    ):
+        if "Status" not in status:
+            return Step("C-MOVE", False, _no_response(assoc, "C-MOVE"))
+        final = status
+    code = final.Status if final is not None else None
+    if code == 0xA801:
+        return Step(
+            "C-MOVE",
+            False,
+            f"the peer does not know {our_ae_title} as a move destination: add our AE title, "
+            "host and port to its configuration",
+        )
+    if code in (0x0000, 0xB000):
+        # The peer took us as a destination and found nothing to send: what an unknown
+        # study should give.
+        return Step(
+            "C-MOVE",
+            True,
+            f"the peer accepts {our_ae_title} as a move destination "
+            f"(test study unknown, {status_words('C-MOVE', code)})",
+            _ms(start),
+        )
+    if code is None:
+        return Step("C-MOVE", False, "the peer sent no final C-MOVE status")
+    return Step("C-MOVE", False, status_words("C-MOVE", code))
+
+
+def _no_response(assoc: Association, service: str) -> str:
+    if assoc.is_aborted:
+        return f"the peer aborted the association during {service}"
+    return f"no {service} response within the DIMSE timeout"
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
