@@ -37,6 +37,9 @@ def handle_move_unknown_destination(event):
     yield (None, None)
 
 
+HANDLERS = [(evt.EVT_C_FIND, handle_find_nothing), (evt.EVT_C_MOVE, handle_move_known)]
+
+
 @pytest.fixture
 def remote_scp():
     """Start an SCP: ``remote_scp(contexts, handlers, ae_title=..., **ae_options)``."""
@@ -106,6 +109,7 @@ def make_node(port: int, **fields) -> RemoteNode:
 
 
 __all__ = [
+    "HANDLERS",
     "CTImageStorage",
     "evt",
     "free_port",

@@ -8,6 +8,7 @@ from viewer.nodes.models import RemoteNode
 from viewer.nodes.scu import verify
 
 from .conftest import (
+    HANDLERS,
     free_port,
     handle_find_nothing,
     handle_move_known,
@@ -16,8 +17,6 @@ from .conftest import (
 )
 
 pytestmark = pytest.mark.django_db
-
-HANDLERS = [(evt.EVT_C_FIND, handle_find_nothing), (evt.EVT_C_MOVE, handle_move_known)]
 
 
 def messages(result) -> dict[str, str]:
@@ -30,7 +29,7 @@ def test_a_healthy_node_passes_every_step_with_timings(remote_scp):
     assert result.ok, result.summary()
     assert [step.name for step in result.steps] == ["connect", "C-ECHO", "C-FIND", "C-MOVE"]
     assert all(step.elapsed_ms is not None and step.elapsed_ms >= 0 for step in result.steps)
-    assert "accepts PACSWEB as a move destination" in messages(result)["C-MOVE"]
+    assert "PACSWEB was not refused as a move destination" in messages(result)["C-MOVE"]
 
 
 def test_a_c_get_node_is_not_asked_to_move(remote_scp):

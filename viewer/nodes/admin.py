@@ -76,15 +76,23 @@ class RemoteNodeAdmin(admin.ModelAdmin):
 
     def _verify(self, request, node: RemoteNode) -> None:
         result = verify_and_record(node)
-        level = messages.SUCCESS if result.ok else messages.ERROR
         verdict = _("passed") if result.ok else _("failed")
-        self.message_user(request, f"{node.name}: {verdict}\n{result.summary()}", level)
+        self.message_user(
+            request, f"{node.name}: {verdict}", messages.SUCCESS if result.ok else messages.ERROR
+        )
+        for step in result.steps:  # one line each, so the admin shows them as a list
+            self.message_user(
+                request, f"{node.name} · {step}", messages.SUCCESS if step.ok else messages.ERROR
+            )
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        what = "changed" if change else "added"
-        fields = ", ".join(form.changed_data) if change else ""
-        record(AuditEvent.NODE_CHANGED, request=request, detail=f"{obj.name} {what} {fields}")
+        detail = (
+            f"{obj.name} changed: {', '.join(form.changed_data)}"
+            if change
+            else (f"{obj.name} added")
+        )
+        record(AuditEvent.NODE_CHANGED, request=request, detail=detail)
 
     def delete_model(self, request, obj) -> None:
         record(AuditEvent.NODE_CHANGED, request=request, detail=f"{obj.name} deleted")

@@ -7,7 +7,7 @@ import time
 
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
-from pynetdicom import AE
+from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelFind,
@@ -101,15 +101,21 @@ def associate(node: RemoteNode, contexts: list) -> tuple[Association, Step | Non
     tls_args = None
     if node.use_tls:
         tls_args = (ssl.create_default_context(), node.host)
+    received: list[bytes] = []
     start = time.perf_counter()
-    assoc = ae.associate(node.host, node.port, ae_title=node.ae_title, tls_args=tls_args)
+    assoc = ae.associate(
+        node.host,
+        node.port,
+        ae_title=node.ae_title,
+        tls_args=tls_args,
+        evt_handlers=[(evt.EVT_DATA_RECV, _keep_first_pdu, [received])],
+    )
     elapsed = time.perf_counter() - start
     if assoc.is_established:
         return assoc, None
-    if assoc.is_rejected:
-        primitive = assoc.acceptor.primitive
-        words = rejection_words(primitive.result, primitive.result_source, primitive.diagnostic)
-        return assoc, Step("associate", False, words, _ms(start))
+    rejection = _rejection(assoc, received)
+    if rejection is not None:
+        return assoc, Step("associate", False, rejection_words(*rejection), _ms(start))
     if assoc.rejected_contexts and not assoc.accepted_contexts:
         names = ", ".join(sorted({str(cx.abstract_syntax.name) for cx in assoc.rejected_contexts}))
         return assoc, Step(
@@ -122,6 +128,26 @@ def associate(node: RemoteNode, contexts: list) -> tuple[Association, Step | Non
             f"no answer to the association request within the {node.acse_timeout:g} s ACSE timeout",
         )
     return assoc, Step("associate", False, "the peer aborted the association", _ms(start))
+
+
+def _keep_first_pdu(event, received: list[bytes]) -> None:
+    if not received:
+        received.append(bytes(event.data[:10]))
+
+
+def _rejection(assoc: Association, received: list[bytes]) -> tuple[int, int, int] | None:
+    """Result, source and reason of an A-ASSOCIATE-RJ, if the peer sent one.
+
+    A peer that closes the connection right after rejecting can make pynetdicom report
+    an abort instead; the PDU itself (type 0x03) still tells the truth.
+    """
+    if assoc.is_rejected and assoc.acceptor.primitive is not None:
+        primitive = assoc.acceptor.primitive
+        return primitive.result, primitive.result_source, primitive.diagnostic
+    if received and len(received[0]) >= 10 and received[0][0] == 0x03:
+        pdu = received[0]
+        return pdu[7], pdu[8], pdu[9]
+    return None
 
 
 def _accepts(assoc: Association, sop_class) -> bool:
@@ -189,8 +215,9 @@ def _move_unknown(assoc: Association, our_ae_title: str) -> Step:
         return Step(
             "C-MOVE",
             True,
-            f"the peer accepts {our_ae_title} as a move destination "
-            f"(test study unknown, {status_words('C-MOVE', code)})",
+            f"{our_ae_title} was not refused as a move destination ({status_words('C-MOVE', code)}"
+            " for an unknown test study; peers that check the destination only when they "
+            "have images to send cannot be told apart here)",
             _ms(start),
         )
     if code is None:
