@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -61,12 +62,17 @@ def env_secret(name: str, fallback_file: Path) -> str:
             return Path(file_name).read_text().strip()
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE cannot be read: {exc}") from exc
-    try:
-        return fallback_file.read_text().strip()
-    except FileNotFoundError:
+    if not fallback_file.exists():
         fallback_file.parent.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_urlsafe(50)
-        fd = os.open(fallback_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written aside and linked into place, so a second process starting at the same
+        # moment reads either no file or the whole secret, never half of one.
+        fd, tmp_name = tempfile.mkstemp(dir=fallback_file.parent, prefix=".secret-")
         with os.fdopen(fd, "w") as handle:
-            handle.write(value)
-        return value
+            handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(tmp_name, fallback_file)
+        except FileExistsError:
+            pass  # the other process won; use its secret
+        finally:
+            os.unlink(tmp_name)
+    return fallback_file.read_text().strip()

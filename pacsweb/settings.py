@@ -76,7 +76,6 @@ def _database(url: str) -> dict:
 DATABASES = {
     "default": _database(env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'pacsweb.sqlite3'}"))
 }
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default, adopted now
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -100,6 +99,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "study_list"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
+# Ward PCs are shared: a session ends after a working shift, or when the browser closes.
+SESSION_COOKIE_AGE = env_int("PACSWEB_SESSION_SECONDS", 12 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SECURE = env_bool("PACSWEB_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

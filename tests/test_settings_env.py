@@ -64,3 +64,21 @@ def test_the_sqlite_default_runs_in_wal_mode(tmp_path, django_db_blocker):
             assert cursor.fetchone()[0] == 1  # NORMAL: safe with WAL, far fewer fsyncs
     finally:
         connection.close()
+
+
+def test_two_processes_share_one_generated_secret(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("X_SECRET", raising=False)
+    code = (
+        "import sys; sys.path.insert(0, '.'); from pathlib import Path; "
+        "from pacsweb.env import env_secret; "
+        f"print(env_secret('X_SECRET', Path({str(tmp_path / 'secret')!r})))"
+    )
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    secrets = {run.communicate()[0].strip() for run in runs}
+    assert len(secrets) == 1 and len(secrets.pop()) > 40

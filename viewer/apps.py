@@ -18,5 +18,5 @@ class ViewerConfig(AppConfig):
 
         # pydicom's warnings may quote element values (patient data); it resets its
         # logger to WARNING on import, so quieten it after that.
-        logging.getLogger("pydicom").setLevel(logging.ERROR)
+        logging.getLogger("pydicom").setLevel(logging.CRITICAL)
         pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE

@@ -156,3 +156,57 @@ def test_it_refuses_a_series_uid_reused_in_another_study(tmp_path, archive_root)
     assert "another study" in report.rejected[0][1]
     assert len(stored_files(archive_root)) == 1
     assert Study.objects.count() == 1
+
+
+def test_a_series_uid_in_two_studies_of_one_batch_is_refused(tmp_path, archive_root):
+    for index, study_uid in enumerate(["1.2.3.1", "1.2.3.2"]):
+        dataset = pydicom.dcmread(sample("CT_small.dcm"))
+        dataset.StudyInstanceUID, dataset.SeriesInstanceUID = study_uid, "1.2.3.9"
+        dataset.SOPInstanceUID = f"1.2.3.9.{index}"
+        dataset.save_as(tmp_path / f"{index}.dcm")
+    report = Importer().run([tmp_path])
+    assert report.imported == 1
+    assert "another study" in report.rejected[0][1]
+    assert [s.study_uid for s in Study.objects.all()] == ["1.2.3.1"]
+    assert len(stored_files(archive_root)) == 1
+
+
+def test_over_long_and_out_of_range_values_do_not_stop_the_import(tmp_path, archive_root):
+    dataset = pydicom.dcmread(sample("CT_small.dcm"))
+    dataset.PatientID = "P" * 70
+    dataset.AccessionNumber = "A" * 70
+    dataset.InstanceNumber = "99999999999"
+    dataset.SOPInstanceUID = "1.2.3.4.5.6"
+    dataset.save_as(tmp_path / "wild.dcm", enforce_file_format=True)
+    report = Importer().run([tmp_path / "wild.dcm", sample("MR_small.dcm")])
+    assert report.imported == 2 and not report.rejected
+    instance = Instance.objects.get(sop_instance_uid="1.2.3.4.5.6")
+    assert instance.instance_number is None
+    assert len(instance.series.study.patient.patient_id) == 64
+
+
+def test_a_dicomdir_on_a_lower_case_mount_still_imports(tmp_path, small_ct_folder):
+    file_set = FileSet()
+    for path in sorted((small_ct_folder / "s02").glob("*.dcm"))[:2]:
+        file_set.add(pydicom.dcmread(path))
+    file_set.write(tmp_path / "media")
+    for path in sorted((tmp_path / "media").rglob("*"), reverse=True):
+        if path.name != "DICOMDIR":
+            path.rename(path.with_name(path.name.lower()))
+    assert Importer().run([tmp_path / "media" / "DICOMDIR"]).imported == 2
+
+
+def test_a_dicomdir_cannot_point_outside_its_media(tmp_path):
+    (tmp_path / "media").mkdir()
+    shutil.copy(sample("CT_small.dcm"), tmp_path / "secret.dcm")
+    dicomdir = pydicom.dcmread(sample("dicomdirtests/DICOMDIR"))
+    dicomdir.DirectoryRecordSequence[-1].ReferencedFileID = ["..", "secret.dcm"]
+    dicomdir.save_as(tmp_path / "media" / "DICOMDIR")
+    report = Importer().run([tmp_path / "media" / "DICOMDIR"])
+    assert (
+        Instance.objects.filter(
+            sop_instance_uid=pydicom.dcmread(tmp_path / "secret.dcm").SOPInstanceUID
+        ).count()
+        == 0
+    )
+    assert any("invalid file ID" in source for source, _ in report.rejected)

@@ -1,5 +1,8 @@
 """Parsing and checking single files, without the database."""
 
+import io
+
+import pydicom
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -103,14 +106,48 @@ def test_it_rejects_a_uid_that_could_escape_the_storage_root(tmp_path):
         parse_instance(target.read_bytes())
 
 
-CT_SMALL = sample("CT_small.dcm").read_bytes()
+def end_of_pixel_data(content: bytes) -> int:
+    """Where the pixel data element ends (after its delimiter, if it has one)."""
+    dataset = pydicom.dcmread(io.BytesIO(content))
+    raw = dataset.get_item(0x7FE00010, keep_deferred=True)
+    end = raw.value_tell + len(raw.value)
+    return end + 8 if raw.length == 0xFFFFFFFF else end
 
 
-@settings(max_examples=300, deadline=None)
-@given(cut=st.integers(min_value=0, max_value=len(CT_SMALL) - 1))
-def test_it_rejects_an_image_cut_at_any_byte(cut):
-    with pytest.raises(RejectedFile):
-        parse_instance(CT_SMALL[:cut])
+CUT_SAMPLES = [
+    "CT_small.dcm",  # native, with trailing padding after the pixels
+    "MR_small_RLE.dcm",
+    "JPEG2000.dcm",
+    "SC_rgb_jpeg_dcmtk.dcm",
+    "JPGExtended.dcm",
+    "rtdose.dcm",  # implicit VR, multi-frame
+    "liver_1frame.dcm",  # segmentation: not an "Image Storage" class
+    "ExplVR_BigEnd.dcm",
+]
+
+
+@pytest.mark.parametrize("name", CUT_SAMPLES)
+def test_it_rejects_a_file_cut_anywhere_before_its_pixels_end(name):
+    content = sample(name).read_bytes()
+    parse_instance(content)  # whole, it is accepted
+    end = end_of_pixel_data(content)
+    cuts = sorted(set(range(max(0, end - 80), end)) | set(range(0, end, 37)))
+    accepted = []
+    for cut in cuts:
+        try:
+            parse_instance(content[:cut])
+            accepted.append(cut)
+        except RejectedFile:
+            pass
+    assert accepted == []
+
+
+def test_it_rejects_a_bare_data_set_cut_inside_an_element():
+    content = bare_dataset_bytes(sample("CT_small.dcm"))
+    end = len(content) - 126 - 8  # the trailing padding element of CT_small
+    for cut in range(300, end, 7):
+        with pytest.raises(RejectedFile):
+            parse_instance(content[:cut])
 
 
 @settings(max_examples=200, deadline=None)

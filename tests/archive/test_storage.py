@@ -39,3 +39,18 @@ def test_a_rewrite_replaces_the_file_whole(archive_root):
     path = storage.write_atomic("1.2/1.3/1.4.dcm", b"new")
     assert path.read_bytes() == b"new"
     assert len(stored_files(archive_root)) == 1
+
+
+def test_a_uid_with_a_trailing_newline_is_refused():
+    with pytest.raises(storage.InvalidUID):
+        storage.check_uid("1.2.3\n", "UID")
+
+
+def test_stale_temporaries_are_swept_and_fresh_ones_kept(archive_root):
+    folder = archive_root / "1.2" / "1.3"
+    folder.mkdir(parents=True)
+    (folder / ".part-old").write_bytes(b"x")
+    os.utime(folder / ".part-old", (0, 0))
+    (folder / ".part-new").write_bytes(b"x")
+    assert storage.remove_stale_parts(archive_root) == 1
+    assert [path.name for path in folder.iterdir()] == [".part-new"]

@@ -75,9 +75,13 @@ def server_url(tmp_path_factory, small_ct_folder):
     log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium, headless, driven by Playwright."""
+    """Debian's chromium, headless, driven by Playwright.
+
+    Module-scoped: Playwright's sync API keeps an event loop running while it is open,
+    which the asyncio tests of later modules would collide with.
+    """
     executable = require_peer("/usr/bin/chromium")
     from playwright.sync_api import sync_playwright
 

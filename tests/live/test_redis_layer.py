@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from urllib.parse import urlparse
 
 import pytest
 from channels.layers import channel_layers
@@ -15,7 +16,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def require_redis() -> None:
-    host, port = "127.0.0.1", 6379
+    parsed = urlparse(REDIS_URL)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
     try:
         socket.create_connection((host, port), timeout=2).close()
     except OSError:

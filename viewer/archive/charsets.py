@@ -34,6 +34,10 @@ def decode_ir58(value: bytes) -> str:
 
 def raw_text(dataset: Dataset, keyword: str) -> str | None:
     """The element's text decoded by ``decode_ir58`` when the fix applies, else None."""
+    # A cheap look at the raw charset first: this runs for every indexed attribute.
+    charset = dataset.get_item(0x00080005, keep_deferred=True)
+    if charset is None or "IR 58" not in str(charset.value):
+        return None
     if not needs_ir58_fix(dataset):
         return None
     element = dataset.get_item(keyword)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pydicom
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from . import storage
 from .models import Instance, Patient, Series, Study
@@ -80,7 +80,25 @@ def _dicomdir_files(dicomdir: Path) -> Iterator[Path]:
         file_id = record.get("ReferencedFileID")
         if file_id:
             parts = [file_id] if isinstance(file_id, str) else list(file_id)
-            yield dicomdir.parent.joinpath(*parts)
+            yield _media_path(dicomdir.parent, parts)
+
+
+def _media_path(media_root: Path, parts: list[str]) -> Path:
+    """A DICOMDIR file ID as a path inside the media folder, matched case-insensitively.
+
+    Linux mounts ISO 9660 discs with lower-case names, while file IDs are upper case;
+    IDs that climb out of the media folder are kept inside it, where they do not exist.
+    """
+    path = media_root
+    for part in parts:
+        if part in ("", ".", "..") or "/" in part or "\\" in part:
+            return media_root / "invalid file ID in DICOMDIR"
+        candidate = path / part
+        if not candidate.exists() and path.is_dir():
+            matches = [child for child in path.iterdir() if child.name.lower() == part.lower()]
+            candidate = matches[0] if matches else candidate
+        path = candidate
+    return path
 
 
 class Importer:
@@ -157,7 +175,8 @@ class Importer:
         folders: set[Path] = set()
         seen: set[str] = set()
         for parsed in batch:
-            if series_study.get(parsed.series_uid, parsed.study_uid) != parsed.study_uid:
+            # Checked against the index and the files before it in this batch.
+            if series_study.setdefault(parsed.series_uid, parsed.study_uid) != parsed.study_uid:
                 outcomes.append((REJECTED, "Series Instance UID already belongs to another study"))
                 continue
             outcome, relative = self._write(parsed, existing.get(parsed.sop_instance_uid), seen)
@@ -169,10 +188,41 @@ class Importer:
         for folder in folders:
             storage.fsync_dir(folder)
         with transaction.atomic():
-            for position, parsed, relative in to_index:
-                outcomes[position] = self._index(parsed, relative)
+            if not self._index_together(to_index):
+                for position, parsed, relative in to_index:
+                    outcomes[position] = self._index(parsed, relative)
             self._refresh_counts()
         return outcomes
+
+    def _index_together(self, to_index: list[tuple[int, ParsedInstance, str]]) -> bool:
+        """Insert every row in one statement; False (nothing inserted) if any one fails."""
+        if not to_index:
+            return True
+        try:
+            with transaction.atomic():
+                rows = [self._instance_row(parsed, relative) for _, parsed, relative in to_index]
+                Instance.objects.bulk_create(rows)
+        except DatabaseError:
+            self._series.clear()
+            self._studies.clear()
+            self._patients.clear()
+            return False  # the caller indexes one by one to find and report the culprit
+        self._touched.update(row.series.study_id for row in rows)
+        return True
+
+    def _instance_row(self, parsed: ParsedInstance, relative: str) -> Instance:
+        return Instance(
+            sop_instance_uid=parsed.sop_instance_uid,
+            series=self._series_for(parsed),
+            sop_class_uid=parsed.sop_class_uid,
+            instance_number=parsed.instance_number,
+            transfer_syntax_uid=parsed.transfer_syntax_uid,
+            rows=parsed.rows,
+            columns=parsed.columns,
+            number_of_frames=parsed.number_of_frames,
+            file_path=relative,
+            file_size=len(parsed.content),
+        )
 
     def _write(
         self, parsed: ParsedInstance, existing: Instance | None, seen: set[str]
@@ -200,24 +250,18 @@ class Importer:
     def _index(self, parsed: ParsedInstance, relative: str) -> tuple[str, str]:
         try:
             with transaction.atomic():
-                series = self._series_for(parsed)
-                Instance.objects.create(
-                    sop_instance_uid=parsed.sop_instance_uid,
-                    series=series,
-                    sop_class_uid=parsed.sop_class_uid,
-                    instance_number=parsed.instance_number,
-                    transfer_syntax_uid=parsed.transfer_syntax_uid,
-                    rows=parsed.rows,
-                    columns=parsed.columns,
-                    number_of_frames=parsed.number_of_frames,
-                    file_path=relative,
-                    file_size=len(parsed.content),
-                )
+                row = self._instance_row(parsed, relative)
+                row.save(force_insert=True)
         except IntegrityError:
             # Another importer (the SCP, a worker) indexed it between our check and insert.
             self._forget_cached(parsed)
             return PRESENT, ""
-        self._touched.add(series.study_id)
+        except DatabaseError as exc:
+            # The file is whole but cannot be indexed: take it back out, report, go on.
+            self._forget_cached(parsed)
+            storage.absolute_path(relative, self.root).unlink(missing_ok=True)
+            return REJECTED, f"cannot index: {type(exc).__name__}"
+        self._touched.add(row.series.study_id)
         return IMPORTED, ""
 
     def _store_and_count(self, batch: list[tuple[str, ParsedInstance]]) -> None:
@@ -286,7 +330,8 @@ class Importer:
         self._patients.pop(patient_key(parsed), None)
 
     def _refresh_counts(self) -> None:
-        for study in Study.objects.filter(id__in=self._touched):
+        # Locked so that two importers of one study cannot both write stale counts.
+        for study in Study.objects.select_for_update().filter(id__in=self._touched).order_by("id"):
             study.refresh_counts()
         self._touched.clear()
 

@@ -3,6 +3,7 @@
 import datetime
 import io
 import warnings
+import zlib
 from dataclasses import dataclass
 
 import pydicom
@@ -17,6 +18,10 @@ from .storage import InvalidUID, check_uid
 _UNDEFINED = 0xFFFFFFFF
 _PIXEL_DATA = 0x7FE00010
 _DICOMDIR = "1.2.840.10008.1.3.10"
+_DELIMITER_LE = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+_DELIMITER_BE = b"\xff\xfe\xe0\xdd\x00\x00\x00\x00"
+# Objects that are nothing without their pixels, beyond the "... Image Storage" classes.
+_PIXEL_CLASSES = {"1.2.840.10008.5.1.4.1.1.66.4"}  # Segmentation Storage
 
 
 class RejectedFile(Exception):
@@ -58,28 +63,24 @@ class ParsedInstance:
 def parse_instance(content: bytes) -> ParsedInstance:
     """Parse a file's bytes and return its indexed attributes, or raise ``RejectedFile``."""
     # pydicom's warnings can quote values (patient data); the checks below report instead.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
-            parsed = _parse_instance(content)
+            return _parse_instance(content)
         except RejectedFile:
             raise
         except Exception as exc:  # damaged input makes pydicom raise almost anything
             raise RejectedFile(f"malformed DICOM: {_describe(exc)}") from exc
-    # pydicom only warns when an undefined-length value runs into the end of the file.
-    if any("End of file reached" in str(warning.message) for warning in caught):
-        raise RejectedFile("truncated: the file ends before a sequence or pixel data ends")
-    return parsed
 
 
 def _parse_instance(content: bytes) -> ParsedInstance:
     if len(content) < 8:
         raise RejectedFile("not a DICOM file: too short")
-    dataset, stored = _read(content)
-    if stored is content:  # before anything converts the raw last element
-        _check_no_leftover(dataset, len(content))
+    dataset, is_bare = _read(content)
+    _check_end_of_file(dataset, content)  # first: it needs the elements still raw
     _check_complete(dataset)
-    content = stored
+    if is_bare:
+        content = _as_file_format(dataset)
     if str(getattr(dataset, "file_meta", {}).get("MediaStorageSOPClassUID", "")) == _DICOMDIR:
         raise RejectedFile("a DICOMDIR index: name it on the command line to import its files")
     try:
@@ -97,17 +98,17 @@ def _parse_instance(content: bytes) -> ParsedInstance:
         sop_instance_uid=sop_uid,
         sop_class_uid=sop_class_uid,
         transfer_syntax_uid=str(meta.get("TransferSyntaxUID", "")),
-        patient_id=_text(dataset, "PatientID"),
-        issuer_of_patient_id=_text(dataset, "IssuerOfPatientID"),
-        patient_name=_text(dataset, "PatientName"),
+        patient_id=_text(dataset, "PatientID")[:64],
+        issuer_of_patient_id=_text(dataset, "IssuerOfPatientID")[:64],
+        patient_name=_text(dataset, "PatientName")[:324],
         birth_date=_date(dataset, "PatientBirthDate"),
-        sex=_text(dataset, "PatientSex"),
+        sex=_text(dataset, "PatientSex")[:16],
         study_date=_date(dataset, "StudyDate"),
         study_time=_text(dataset, "StudyTime")[:16],
-        accession_number=_text(dataset, "AccessionNumber"),
+        accession_number=_text(dataset, "AccessionNumber")[:64],
         study_id=_text(dataset, "StudyID")[:16],
         study_description=_text(dataset, "StudyDescription")[:256],
-        referring_physician=_text(dataset, "ReferringPhysicianName"),
+        referring_physician=_text(dataset, "ReferringPhysicianName")[:324],
         modality=_text(dataset, "Modality")[:16],
         series_number=_int(dataset, "SeriesNumber"),
         series_description=_text(dataset, "SeriesDescription")[:256],
@@ -121,10 +122,10 @@ def _parse_instance(content: bytes) -> ParsedInstance:
     )
 
 
-def _read(content: bytes) -> tuple[Dataset, bytes]:
-    """Read with the DICOM file format; fall back to a bare data set and re-wrap it."""
+def _read(content: bytes) -> tuple[Dataset, bool]:
+    """Read with the DICOM file format, else as a bare data set; says which it was."""
     try:
-        return pydicom.dcmread(io.BytesIO(content)), content
+        return pydicom.dcmread(io.BytesIO(content)), False
     except InvalidDicomError:
         pass
     except Exception as exc:  # pydicom raises many types on damaged input
@@ -133,13 +134,11 @@ def _read(content: bytes) -> tuple[Dataset, bytes]:
     # the identifying UIDs, so random bytes are not mistaken for DICOM.
     try:
         dataset = pydicom.dcmread(io.BytesIO(content), force=True)
-        if "SOPInstanceUID" not in dataset or "StudyInstanceUID" not in dataset:
-            raise RejectedFile("not a DICOM file: no DICM prefix and no identifying UIDs")
-        return dataset, _as_file_format(dataset)
-    except RejectedFile:
-        raise
     except Exception as exc:
         raise RejectedFile("not a DICOM file: no DICM prefix and not a data set") from exc
+    if "SOPInstanceUID" not in dataset or "StudyInstanceUID" not in dataset:
+        raise RejectedFile("not a DICOM file: no DICM prefix and no identifying UIDs")
+    return dataset, True
 
 
 def _as_file_format(dataset: Dataset) -> bytes:
@@ -177,18 +176,43 @@ def _check_complete(dataset: Dataset) -> None:
         raise RejectedFile(f"malformed DICOM: {_describe(exc)}") from exc
 
 
-def _check_no_leftover(dataset: Dataset, size: int) -> None:
-    """Reject a file that ends inside an element header, which pydicom skips silently."""
+def _check_end_of_file(dataset: Dataset, content: bytes) -> None:
+    """Reject a file whose last top-level element does not end exactly at end of file.
+
+    pydicom stops silently when a file ends inside an element header, and reads an
+    undefined-length value to end of file when its delimiter is missing.
+    """
     syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
     if syntax is not None and syntax.is_deflated:
-        return  # positions refer to the inflated stream
-    tags = list(dataset.keys())
-    raw = dataset.get_item(tags[-1]) if tags else None
-    if not isinstance(raw, RawDataElement) or raw.length == _UNDEFINED:
+        _check_deflated(dataset, content)
         return
-    end = raw.value_tell + raw.length
-    if end < size:
-        raise RejectedFile(f"truncated: {size - end} bytes at the end are not a whole element")
+    tags = list(dataset.keys())
+    raw = dataset.get_item(tags[-1], keep_deferred=True) if tags else None
+    if not isinstance(raw, RawDataElement):
+        return
+    value_length = len(raw.value) if raw.value is not None else 0
+    end = raw.value_tell + value_length
+    if raw.length == _UNDEFINED:
+        delimiter = content[end : end + 8]
+        if delimiter not in (_DELIMITER_LE, _DELIMITER_BE):
+            raise RejectedFile(
+                f"truncated: element {raw.tag} has no sequence delimiter before end of file"
+            )
+        end += 8
+    if end < len(content):
+        raise RejectedFile(f"truncated: {len(content) - end} bytes at the end are not an element")
+
+
+def _check_deflated(dataset: Dataset, content: bytes) -> None:
+    """A deflated data set must be a complete deflate stream."""
+    start = 132 + 12 + int(dataset.file_meta.get("FileMetaInformationGroupLength", 0))
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        inflater.decompress(content[start:])
+    except zlib.error as exc:
+        raise RejectedFile(f"malformed DICOM: deflated data set is damaged ({exc})") from exc
+    if not inflater.eof:
+        raise RejectedFile("truncated: the deflated data set ends before its stream does")
 
 
 def _check_last_element(dataset: Dataset) -> None:
@@ -197,7 +221,7 @@ def _check_last_element(dataset: Dataset) -> None:
         if getattr(dataset, "file_meta", None):
             raise RejectedFile("truncated: nothing after the file meta header")
         raise RejectedFile("not a DICOM file: empty data set")
-    raw = dataset.get_item(tags[-1])
+    raw = dataset.get_item(tags[-1], keep_deferred=True)
     if not isinstance(raw, RawDataElement):
         return
     if raw.length != _UNDEFINED and raw.value is not None and len(raw.value) < raw.length:
@@ -213,7 +237,8 @@ def _check_last_element(dataset: Dataset) -> None:
 
 def _check_pixel_data(dataset: Dataset) -> None:
     """Reject an image whose native pixel data is shorter than its dimensions require."""
-    is_image_class = "Image Storage" in UID(str(dataset.get("SOPClassUID", ""))).name
+    sop_class = UID(str(dataset.get("SOPClassUID", "")))
+    is_image_class = "Image Storage" in sop_class.name or sop_class in _PIXEL_CLASSES
     if not is_image_class and ("Rows" not in dataset or "Columns" not in dataset):
         return
     if not any(k in dataset for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
@@ -288,8 +313,11 @@ def _date(dataset: Dataset, keyword: str) -> datetime.date | None:
 
 
 def _int(dataset: Dataset, keyword: str) -> int | None:
+    """The first value as an integer, or None when absent, malformed or out of range."""
     text = _text(dataset, keyword)
     try:
-        return int(float(text.split("\\")[0])) if text else None
-    except ValueError:
+        value = int(float(text.split("\\")[0])) if text else None
+    except (ValueError, OverflowError):
         return None
+    # The index stores 32-bit integers; a wild value must not fail the whole batch.
+    return value if value is not None and -(2**31) <= value < 2**31 else None

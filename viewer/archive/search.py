@@ -1,11 +1,11 @@
 """Study search: DICOM-style wildcard name matching and the study list's filters."""
 
 import datetime
-import re
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from .lookups import dicom_to_like
 from .models import Series, Study
 
 SORT_FIELDS = {
@@ -21,8 +21,9 @@ SORT_FIELDS = {
 
 
 def normalize_name(name: str) -> str:
-    """Case-folded name with component separators as spaces, for searching."""
-    return name.replace("^", " ").casefold().strip()
+    """Case-folded name, components joined by single spaces, groups by ``=``."""
+    groups = [" ".join(group.replace("^", " ").split()) for group in name.split("=")]
+    return "=".join(groups).rstrip("=").casefold()
 
 
 @dataclass(frozen=True)
@@ -42,30 +43,29 @@ def name_filter(term: str) -> Q:
     """Match a patient name: ``*``/``?`` wildcards match a whole name group, else contains.
 
     "王" finds "Wang^XiaoDong=王^小东"; "wang*" and "王*" both find it too, since each
-    of the alphabetic, ideographic and phonetic groups is matched on its own.
+    of the alphabetic, ideographic and phonetic groups may match on its own.
     """
     needle = normalize_name(term)
     if not needle:
         return Q()
     if "*" not in needle and "?" not in needle:
         return Q(patient__name_search__contains=needle)
-    body = "".join(
-        "[^=]*" if char == "*" else "[^=]" if char == "?" else re.escape(char) for char in needle
+    pattern = dicom_to_like(needle)
+    field = "patient__name_search__like"
+    return (
+        Q(**{field: pattern})
+        | Q(**{field: f"{pattern}=%"})
+        | Q(**{field: f"%={pattern}"})
+        | Q(**{field: f"%={pattern}=%"})
     )
-    return Q(patient__name_search__regex=f"(^|=){body}($|=)")
 
 
 def wildcard_filter(field: str, term: str) -> Q:
-    """Exact match, or a DICOM wildcard match when the term holds ``*`` or ``?``."""
+    """Case-insensitive exact match, or a DICOM wildcard match when the term has ``*``/``?``."""
     term = term.strip()
     if not term:
         return Q()
-    if "*" not in term and "?" not in term:
-        return Q(**{f"{field}__iexact": term})
-    body = "".join(
-        ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in term
-    )
-    return Q(**{f"{field}__iregex": f"^{body}$"})
+    return Q(**{f"{field}__upper__like": dicom_to_like(term.upper())})
 
 
 def search_studies(query: StudyQuery) -> QuerySet[Study]:

@@ -3,11 +3,12 @@
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
 
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 
 
 class InvalidUID(ValueError):
@@ -18,7 +19,7 @@ def check_uid(uid: str, what: str) -> str:
     """Return ``uid`` if it is a well-formed DICOM UID, else raise ``InvalidUID``."""
     if not uid:
         raise InvalidUID(f"missing {what}")
-    if len(uid) > 64 or not _UID.match(uid):
+    if len(uid) > 64 or not _UID.fullmatch(uid):
         raise InvalidUID(f"{what} {uid!r} is not a valid UID (digits and dots, at most 64)")
     return uid
 
@@ -50,7 +51,7 @@ def write_atomic(
     relying on the rename (batch writers do it once per folder).
     """
     target = absolute_path(relative, root)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -67,6 +68,32 @@ def write_atomic(
     if sync_dir:
         fsync_dir(target.parent)
     return target
+
+
+def make_dirs(folder: Path) -> None:
+    """Create ``folder`` and missing parents, each made durable in its own parent."""
+    if folder.is_dir():
+        return
+    make_dirs(folder.parent)
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        return  # another writer made it, and synced its parent
+    fsync_dir(folder.parent)
+
+
+def remove_stale_parts(root: Path | None = None, older_than: float = 3600) -> int:
+    """Delete temporaries a crash left behind; returns how many were removed."""
+    limit = time.time() - older_than
+    removed = 0
+    for part in (root or storage_root()).rglob(".part-*"):
+        try:
+            if part.stat().st_mtime < limit:
+                part.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
 
 
 def fsync_dir(folder: Path) -> None:

@@ -1,6 +1,7 @@
 """RemoteNode in the admin: configure, verify (action and button), every change audited."""
 
 from django.contrib import admin, messages
+from django.db import models
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -31,6 +32,8 @@ class RemoteNodeAdmin(admin.ModelAdmin):
     actions = ["verify_nodes"]
     readonly_fields = ("last_verified_at", "last_verify_ok", "last_verify_summary")
     change_form_template = "admin/nodes/remotenode/change_form.html"
+    # A DICOMweb URL typed without a scheme means HTTPS (Django 6's default, taken now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ("name", "enabled", "protocol")}),
         (_("DIMSE"), {"fields": ("ae_title", "host", "port", "calling_ae_title", "use_tls")}),

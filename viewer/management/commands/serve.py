@@ -5,6 +5,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from viewer.archive.storage import remove_stale_parts
+
 
 class Command(BaseCommand):
     help = "Migrate, create an administrator if needed, load the demo and serve ASGI."
@@ -19,6 +21,9 @@ class Command(BaseCommand):
         settings.PACSWEB_STORAGE.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("ensure_admin")
+        removed = remove_stale_parts()
+        if removed:
+            self.stdout.write(f"Removed {removed} temporary files left by an earlier crash.")
         if not options["no_demo"]:
             call_command("load_demo")
         url = f"http://{options['host']}:{options['port']}/"
