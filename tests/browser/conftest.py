@@ -53,7 +53,7 @@ def server_url(tmp_path_factory, small_ct_folder):
     port = _free_port()
     log = open(data / "server.log", "w")
     process = subprocess.Popen(
-        [*manage, "serve", "--no-demo", "--port", str(port)],
+        [*manage, "serve", "--no-demo", "--port", str(port), "--dicom-port", str(_free_port())],
         env=env,
         cwd=settings.BASE_DIR,
         stdout=log,

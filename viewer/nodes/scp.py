@@ -1,0 +1,73 @@
+"""Our SCP: Verification and Storage over the archive, configured from settings."""
+
+from django.conf import settings
+from pydicom.uid import (
+    JPEG2000,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    RLELossless,
+)
+from pynetdicom import AE, AllStoragePresentationContexts, evt
+from pynetdicom.sop_class import Verification
+
+from .handlers import ReceivedStudies, handle_association_end, handle_echo, handle_store
+
+# Every syntax the imaging pipeline decodes. The acceptor's order decides when a peer
+# offers several in one context: lossless compressed first (the sender's own bytes, and
+# smaller), then uncompressed, and lossy only when a peer offers nothing better.
+STORAGE_TRANSFER_SYNTAXES = [
+    RLELossless,
+    JPEGLosslessSV1,
+    JPEGLossless,
+    JPEGLSLossless,
+    JPEG2000Lossless,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    DeflatedExplicitVRLittleEndian,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLSNearLossless,
+    JPEG2000,
+]
+
+
+def build_ae(ae_title: str | None = None) -> tuple[AE, list]:
+    """Our application entity and its handlers, limits and allow-list from settings."""
+    ae = AE(ae_title=ae_title or settings.PACSWEB_AE_TITLE)
+    ae.require_called_aet = True
+    if settings.PACSWEB_SCP_ALLOWED_AETS:
+        ae.require_calling_aet = settings.PACSWEB_SCP_ALLOWED_AETS
+    ae.maximum_associations = settings.PACSWEB_SCP_MAX_ASSOCIATIONS
+    # Each association has its own thread; the network timeout drops a stalled peer so
+    # it cannot hold a slot for ever.
+    ae.network_timeout = settings.PACSWEB_SCP_NETWORK_TIMEOUT
+    ae.acse_timeout = 30
+    ae.dimse_timeout = 60
+    ae.add_supported_context(Verification)
+    for context in AllStoragePresentationContexts:
+        ae.add_supported_context(context.abstract_syntax, STORAGE_TRANSFER_SYNTAXES)
+    received = ReceivedStudies()
+    handlers = [
+        (evt.EVT_C_ECHO, handle_echo),
+        (evt.EVT_C_STORE, handle_store, [received]),
+        (evt.EVT_RELEASED, handle_association_end, [received]),
+        (evt.EVT_ABORTED, handle_association_end, [received]),
+    ]
+    return ae, handlers
+
+
+def start_server(host: str = "", port: int | None = None, ae_title: str | None = None):
+    """Start our SCP in background threads; returns the server (call ``shutdown()``)."""
+    ae, handlers = build_ae(ae_title)
+    address = (host or settings.PACSWEB_DICOM_HOST, port or settings.PACSWEB_DICOM_PORT)
+    return ae.start_server(address, block=False, evt_handlers=handlers)
