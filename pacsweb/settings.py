@@ -134,5 +134,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("PACSWEB_LOG_LEVEL", "INFO")},
-    "loggers": {"pydicom": {"level": "ERROR"}},
+    # pynetdicom logs whole query identifiers (patient names) at INFO.
+    "loggers": {"pydicom": {"level": "CRITICAL"}, "pynetdicom": {"level": "WARNING"}},
 }

@@ -1,6 +1,7 @@
 """Our SCP against dcmtk's echoscu, storescu and dcmsend, and a hostile pynetdicom peer."""
 
 import subprocess
+import time
 
 import pydicom
 import pytest
@@ -27,6 +28,16 @@ def scp_port(settings):
     server = start_server("127.0.0.1", port)
     yield port
     server.shutdown()
+
+
+def wait_for(probe, seconds: float = 15.0):
+    """Poll ``probe`` until it returns something truthy (or give its last answer)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = probe()
+        if answer or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.05)
 
 
 def run(*command) -> subprocess.CompletedProcess:
@@ -107,7 +118,11 @@ def test_storescu_twice_stores_once(scp_port, tmp_path):
 
 def test_an_association_that_stored_is_audited(scp_port):
     run("storescu", "-aet", "CT7", "-aec", "PACSWEB", "127.0.0.1", scp_port, sample("CT_small.dcm"))
-    event = AuditEvent.objects.get(event=AuditEvent.IMPORTED)
+    # Recorded by the SCP's thread when the association ends, which may be just after
+    # storescu has returned.
+    events = wait_for(lambda: list(AuditEvent.objects.filter(event=AuditEvent.IMPORTED)))
+    assert len(events) == 1
+    event = events[0]
     assert event.username == "AE CT7"
     assert event.study_uid == pydicom.dcmread(sample("CT_small.dcm")).StudyInstanceUID
 

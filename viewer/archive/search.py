@@ -39,7 +39,7 @@ class StudyQuery:
     sort: str = "-study_date"
 
 
-def name_filter(term: str) -> Q:
+def name_filter(term: str, field: str = "patient__name_search") -> Q:
     """Match a patient name: ``*``/``?`` wildcards match a whole name group, else contains.
 
     "王" finds "Wang^XiaoDong=王^小东"; "wang*" and "王*" both find it too, since each
@@ -49,14 +49,14 @@ def name_filter(term: str) -> Q:
     if not needle:
         return Q()
     if "*" not in needle and "?" not in needle:
-        return Q(patient__name_search__contains=needle)
+        return Q(**{f"{field}__contains": needle})
     pattern = dicom_to_like(needle)
-    field = "patient__name_search__like"
+    like = f"{field}__like"
     return (
-        Q(**{field: pattern})
-        | Q(**{field: f"{pattern}=%"})
-        | Q(**{field: f"%={pattern}"})
-        | Q(**{field: f"%={pattern}=%"})
+        Q(**{like: pattern})
+        | Q(**{like: f"{pattern}=%"})
+        | Q(**{like: f"%={pattern}"})
+        | Q(**{like: f"%={pattern}=%"})
     )
 
 

@@ -3,12 +3,18 @@
 import logging
 import threading
 
+import pydicom
 from django.db import close_old_connections
 from pydicom.dataset import Dataset
+from pynetdicom import build_context
 
 from viewer.archive.importer import IMPORTED, PRESENT, Importer
 from viewer.archive.parsing import RejectedFile, parse_instance
+from viewer.archive.storage import absolute_path
 from viewer.audit.models import AuditEvent, record
+
+from .models import RemoteNode
+from .qr import QueryError, instances_for, responses
 
 logger = logging.getLogger(__name__)
 
@@ -96,3 +102,95 @@ def handle_association_end(event, received: ReceivedStudies) -> None:
             )
     finally:
         close_old_connections()
+
+
+IDENTIFIER_DOES_NOT_MATCH = 0xA900  # Q/R: Identifier does not match SOP Class
+UNABLE_TO_PROCESS = 0xC000
+CANCEL = 0xFE00
+PENDING = 0xFF00
+
+
+def handle_find(event):
+    """C-FIND over the archive at any level of Patient or Study Root."""
+    close_old_connections()
+    try:
+        try:
+            found = list(responses(event.identifier))
+        except QueryError as exc:
+            yield _status(IDENTIFIER_DOES_NOT_MATCH, str(exc)), None
+            return
+        except Exception:
+            logger.exception("C-FIND failed")
+            yield _status(UNABLE_TO_PROCESS, "the archive could not answer"), None
+            return
+    finally:
+        close_old_connections()
+    for response in found:
+        if event.is_cancelled:
+            yield CANCEL, None
+            return
+        yield PENDING, response
+
+
+def _matched_instances(identifier: Dataset) -> list:
+    """The stored instances below whatever level the identifier names."""
+    close_old_connections()
+    try:
+        return list(instances_for(identifier))
+    finally:
+        close_old_connections()
+
+
+def _send_instances(event, instances: list):
+    for instance in instances:
+        if event.is_cancelled:
+            yield CANCEL, None
+            return
+        try:
+            dataset = pydicom.dcmread(absolute_path(instance.file_path))
+        except Exception:
+            logger.info("C-GET/C-MOVE could not read a stored instance")
+            yield _status(UNABLE_TO_PROCESS, "a stored instance cannot be read"), None
+            continue
+        yield PENDING, dataset
+
+
+def handle_get(event):
+    """C-GET: send every matched instance back over the same association."""
+    try:
+        instances = _matched_instances(event.identifier)
+    except QueryError as exc:
+        yield 0
+        yield _status(IDENTIFIER_DOES_NOT_MATCH, str(exc)), None
+        return
+    yield len(instances)
+    yield from _send_instances(event, instances)
+
+
+def handle_move(event):
+    """C-MOVE: send every matched instance to a configured node, by its AE title."""
+    close_old_connections()
+    try:
+        node = RemoteNode.objects.filter(
+            ae_title=event.move_destination.strip(), enabled=True, protocol=RemoteNode.DIMSE
+        ).first()
+    finally:
+        close_old_connections()
+    if node is None:
+        yield None, None  # pynetdicom answers 0xA801 Move destination unknown
+        return
+    try:
+        instances = _matched_instances(event.identifier)
+    except QueryError as exc:
+        yield node.host, node.port
+        yield 0
+        yield _status(IDENTIFIER_DOES_NOT_MATCH, str(exc)), None
+        return
+    contexts = sorted({(i.sop_class_uid, i.transfer_syntax_uid) for i in instances})
+    yield (
+        node.host,
+        node.port,
+        {"contexts": [build_context(sop_class, [syntax]) for sop_class, syntax in contexts[:128]]},
+    )
+    yield len(instances)
+    yield from _send_instances(event, instances)

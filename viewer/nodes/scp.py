@@ -1,4 +1,4 @@
-"""Our SCP: Verification and Storage over the archive, configured from settings."""
+"""Our SCP: Verification, Storage and Query/Retrieve over the archive, from settings."""
 
 from django.conf import settings
 from pydicom.uid import (
@@ -17,9 +17,34 @@ from pydicom.uid import (
     RLELossless,
 )
 from pynetdicom import AE, AllStoragePresentationContexts, evt
-from pynetdicom.sop_class import Verification
+from pynetdicom.sop_class import (
+    PatientRootQueryRetrieveInformationModelFind,
+    PatientRootQueryRetrieveInformationModelGet,
+    PatientRootQueryRetrieveInformationModelMove,
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelMove,
+    Verification,
+)
 
-from .handlers import ReceivedStudies, handle_association_end, handle_echo, handle_store
+from .handlers import (
+    ReceivedStudies,
+    handle_association_end,
+    handle_echo,
+    handle_find,
+    handle_get,
+    handle_move,
+    handle_store,
+)
+
+QUERY_RETRIEVE = [
+    PatientRootQueryRetrieveInformationModelFind,
+    PatientRootQueryRetrieveInformationModelGet,
+    PatientRootQueryRetrieveInformationModelMove,
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelMove,
+]
 
 # Every syntax the imaging pipeline decodes. The acceptor's order decides when a peer
 # offers several in one context: lossless compressed first (the sender's own bytes, and
@@ -54,12 +79,20 @@ def build_ae(ae_title: str | None = None) -> tuple[AE, list]:
     ae.acse_timeout = 30
     ae.dimse_timeout = 60
     ae.add_supported_context(Verification)
+    for sop_class in QUERY_RETRIEVE:
+        ae.add_supported_context(sop_class)
     for context in AllStoragePresentationContexts:
-        ae.add_supported_context(context.abstract_syntax, STORAGE_TRANSFER_SYNTAXES)
+        # scp_role: a C-GET requestor may act as Storage SCP, so we can send back to it.
+        ae.add_supported_context(
+            context.abstract_syntax, STORAGE_TRANSFER_SYNTAXES, scu_role=False, scp_role=True
+        )
     received = ReceivedStudies()
     handlers = [
         (evt.EVT_C_ECHO, handle_echo),
         (evt.EVT_C_STORE, handle_store, [received]),
+        (evt.EVT_C_FIND, handle_find),
+        (evt.EVT_C_GET, handle_get),
+        (evt.EVT_C_MOVE, handle_move),
         (evt.EVT_RELEASED, handle_association_end, [received]),
         (evt.EVT_ABORTED, handle_association_end, [received]),
     ]
