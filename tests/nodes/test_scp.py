@@ -1,5 +1,6 @@
 """Our SCP against dcmtk's echoscu, storescu and dcmsend, and a hostile pynetdicom peer."""
 
+import socket
 import subprocess
 import time
 
@@ -175,3 +176,31 @@ def test_it_prefers_lossless_and_takes_lossy_only_when_nothing_else_is_offered(
         assert assoc.accepted_contexts[0].transfer_syntax[0] == accepted
     finally:
         assoc.release()
+
+
+def test_a_silent_or_garbage_peer_does_not_block_others(scp_port):
+    silent = socket.create_connection(("127.0.0.1", scp_port))
+    garbage = socket.create_connection(("127.0.0.1", scp_port))
+    garbage.sendall(b"\x01\x00\xff\xff\xff\xff" + b"x" * 64)  # an A-ASSOCIATE-RQ that lies
+    try:
+        result = run("echoscu", "-aec", "PACSWEB", "127.0.0.1", scp_port)
+        assert result.returncode == 0, result.stderr
+    finally:
+        silent.close()
+        garbage.close()
+
+
+def test_the_association_limit_is_enforced_in_words(settings):
+    settings.PACSWEB_SCP_MAX_ASSOCIATIONS = 1
+    port = free_port()
+    server = start_server("127.0.0.1", port, "PACSWEB")
+    holder = AE(ae_title="HOLDER")
+    holder.add_requested_context("1.2.840.10008.1.1")
+    held = holder.associate("127.0.0.1", port, ae_title="PACSWEB")
+    try:
+        assert held.is_established
+        result = run("echoscu", "-aec", "PACSWEB", "127.0.0.1", port)
+        assert "Local Limit Exceeded" in result.stderr + result.stdout
+    finally:
+        held.release()
+        server.shutdown()

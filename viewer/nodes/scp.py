@@ -30,6 +30,7 @@ from pynetdicom.sop_class import (
 from .handlers import (
     ReceivedStudies,
     handle_association_end,
+    handle_connection_open,
     handle_echo,
     handle_find,
     handle_get,
@@ -88,6 +89,7 @@ def build_ae(ae_title: str | None = None) -> tuple[AE, list]:
         )
     received = ReceivedStudies()
     handlers = [
+        (evt.EVT_CONN_OPEN, handle_connection_open),
         (evt.EVT_C_ECHO, handle_echo),
         (evt.EVT_C_STORE, handle_store, [received]),
         (evt.EVT_C_FIND, handle_find),

@@ -17,6 +17,7 @@ from pynetdicom.sop_class import (
     Verification as VerificationSOPClass,
 )
 
+from .handlers import handle_connection_open
 from .models import RemoteNode
 from .outcomes import Step, Verification, rejection_words, status_words
 
@@ -108,7 +109,10 @@ def associate(node: RemoteNode, contexts: list) -> tuple[Association, Step | Non
         node.port,
         ae_title=node.ae_title,
         tls_args=tls_args,
-        evt_handlers=[(evt.EVT_DATA_RECV, _keep_first_pdu, [received])],
+        evt_handlers=[
+            (evt.EVT_DATA_RECV, _keep_first_pdu, [received]),
+            (evt.EVT_CONN_OPEN, handle_connection_open),
+        ],
     )
     elapsed = time.perf_counter() - start
     if assoc.is_established:
