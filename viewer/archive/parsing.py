@@ -84,10 +84,10 @@ def _parse_instance(content: bytes) -> ParsedInstance:
     if str(getattr(dataset, "file_meta", {}).get("MediaStorageSOPClassUID", "")) == _DICOMDIR:
         raise RejectedFile("a DICOMDIR index: name it on the command line to import its files")
     try:
-        study_uid = check_uid(_text(dataset, "StudyInstanceUID"), "Study Instance UID")
-        series_uid = check_uid(_text(dataset, "SeriesInstanceUID"), "Series Instance UID")
-        sop_uid = check_uid(_text(dataset, "SOPInstanceUID"), "SOP Instance UID")
-        sop_class_uid = check_uid(_text(dataset, "SOPClassUID"), "SOP Class UID")
+        study_uid = check_uid(text_value(dataset, "StudyInstanceUID"), "Study Instance UID")
+        series_uid = check_uid(text_value(dataset, "SeriesInstanceUID"), "Series Instance UID")
+        sop_uid = check_uid(text_value(dataset, "SOPInstanceUID"), "SOP Instance UID")
+        sop_class_uid = check_uid(text_value(dataset, "SOPClassUID"), "SOP Class UID")
     except InvalidUID as exc:
         raise RejectedFile(str(exc)) from exc
     _check_pixel_data(dataset)
@@ -98,22 +98,22 @@ def _parse_instance(content: bytes) -> ParsedInstance:
         sop_instance_uid=sop_uid,
         sop_class_uid=sop_class_uid,
         transfer_syntax_uid=str(meta.get("TransferSyntaxUID", "")),
-        patient_id=_text(dataset, "PatientID")[:64],
-        issuer_of_patient_id=_text(dataset, "IssuerOfPatientID")[:64],
-        patient_name=_text(dataset, "PatientName")[:324],
+        patient_id=text_value(dataset, "PatientID")[:64],
+        issuer_of_patient_id=text_value(dataset, "IssuerOfPatientID")[:64],
+        patient_name=text_value(dataset, "PatientName")[:324],
         birth_date=_date(dataset, "PatientBirthDate"),
-        sex=_text(dataset, "PatientSex")[:16],
+        sex=text_value(dataset, "PatientSex")[:16],
         study_date=_date(dataset, "StudyDate"),
-        study_time=_text(dataset, "StudyTime")[:16],
-        accession_number=_text(dataset, "AccessionNumber")[:64],
-        study_id=_text(dataset, "StudyID")[:16],
-        study_description=_text(dataset, "StudyDescription")[:256],
-        referring_physician=_text(dataset, "ReferringPhysicianName")[:324],
-        modality=_text(dataset, "Modality")[:16],
+        study_time=text_value(dataset, "StudyTime")[:16],
+        accession_number=text_value(dataset, "AccessionNumber")[:64],
+        study_id=text_value(dataset, "StudyID")[:16],
+        study_description=text_value(dataset, "StudyDescription")[:256],
+        referring_physician=text_value(dataset, "ReferringPhysicianName")[:324],
+        modality=text_value(dataset, "Modality")[:16],
         series_number=_int(dataset, "SeriesNumber"),
-        series_description=_text(dataset, "SeriesDescription")[:256],
-        body_part=_text(dataset, "BodyPartExamined")[:64],
-        frame_of_reference_uid=_text(dataset, "FrameOfReferenceUID")[:64],
+        series_description=text_value(dataset, "SeriesDescription")[:256],
+        body_part=text_value(dataset, "BodyPartExamined")[:64],
+        frame_of_reference_uid=text_value(dataset, "FrameOfReferenceUID")[:64],
         instance_number=_int(dataset, "InstanceNumber"),
         rows=_int(dataset, "Rows"),
         columns=_int(dataset, "Columns"),
@@ -291,7 +291,8 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}"[:200]
 
 
-def _text(dataset: Dataset, keyword: str) -> str:
+def text_value(dataset: Dataset, keyword: str) -> str:
+    """An element's value as decoded, stripped text ("" when absent); multi-values joined."""
     try:
         fixed = raw_text(dataset, keyword)
         value = fixed if fixed is not None else dataset.get(keyword)
@@ -305,7 +306,7 @@ def _text(dataset: Dataset, keyword: str) -> str:
 
 
 def _date(dataset: Dataset, keyword: str) -> datetime.date | None:
-    text = _text(dataset, keyword)
+    text = text_value(dataset, keyword)
     try:
         return datetime.datetime.strptime(text[:8], "%Y%m%d").date() if text else None
     except ValueError:
@@ -314,7 +315,7 @@ def _date(dataset: Dataset, keyword: str) -> datetime.date | None:
 
 def _int(dataset: Dataset, keyword: str) -> int | None:
     """The first value as an integer, or None when absent, malformed or out of range."""
-    text = _text(dataset, keyword)
+    text = text_value(dataset, keyword)
     try:
         value = int(float(text.split("\\")[0])) if text else None
     except (ValueError, OverflowError):

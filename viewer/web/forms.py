@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from viewer.archive.search import SORT_FIELDS, StudyQuery
+from viewer.nodes.models import RemoteNode
 
 _SORTS = [(name, name) for name in SORT_FIELDS] + [(f"-{name}", name) for name in SORT_FIELDS]
 
@@ -22,6 +23,19 @@ class StudySearchForm(forms.Form):
     )
     modality = forms.CharField(label=_("Modality"), required=False, max_length=16)
     sort = forms.ChoiceField(choices=_SORTS, required=False)
+    source = forms.ChoiceField(label=_("Search in"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        nodes = RemoteNode.objects.filter(enabled=True, protocol=RemoteNode.DIMSE)
+        self.fields["source"].choices = [("local", _("Local archive"))] + [
+            (str(node.pk), node.name) for node in nodes
+        ]
+
+    def remote_node(self) -> RemoteNode | None:
+        """The node to search instead of the archive, if one was chosen."""
+        source = self.cleaned_data.get("source") or "local"
+        return None if source == "local" else RemoteNode.objects.get(pk=int(source))
 
     def clean(self):
         cleaned = super().clean()

@@ -28,5 +28,15 @@ urlpatterns = [
         views.series_thumbnail,
         name="series_thumbnail",
     ),
+    path(
+        "remote/<int:node_id>/studies/<uid:study_uid>/",
+        views.remote_study,
+        name="remote_study",
+    ),
+    path(
+        "remote/<int:node_id>/studies/<uid:study_uid>/retrieve/",
+        views.retrieve_study,
+        name="retrieve_study",
+    ),
     path("api/studies/", views.api_study_list, name="api_study_list"),
 ]

@@ -1,16 +1,22 @@
 """Function views: the study list, a study's series page, thumbnails and the study API."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from viewer.archive.models import Series, Study
 from viewer.archive.search import SORT_FIELDS, search_studies
 from viewer.archive.storage import absolute_path
 from viewer.audit.models import AuditEvent, record
 from viewer.imaging.thumbnail import render_thumbnail
+from viewer.nodes.models import RemoteNode
+from viewer.nodes.remote_query import RemoteQueryError, find_series, find_studies
+from viewer.retrieve.jobs import request_retrieve
+from viewer.retrieve.models import RetrieveJob
 
 from .forms import StudySearchForm
 
@@ -32,28 +38,91 @@ def _search(request: HttpRequest):
 
 @require_GET
 def study_list(request: HttpRequest) -> HttpResponse:
-    """The home page: search, sort and page through the studies."""
+    """The home page: search, sort and page through the archive, or search a remote node."""
     form, studies = _search(request)
-    page = Paginator(studies, settings.PACSWEB_PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     sort_params = params.copy()
     sort_params.pop("sort", None)
-    current_sort = (form.cleaned_data.get("sort") if hasattr(form, "cleaned_data") else "") or (
-        "-study_date"
+    cleaned = getattr(form, "cleaned_data", {})
+    context = {
+        "form": form,
+        "query_string": params.urlencode(),
+        "sort_query_string": sort_params.urlencode(),
+        "current_sort": cleaned.get("sort") or "-study_date",
+        "sort_fields": SORT_FIELDS,
+    }
+    node = form.remote_node() if not form.errors else None
+    if node is not None:
+        context.update(_remote_results(request, node, form.to_query()))
+    else:
+        context["page"] = Paginator(studies, settings.PACSWEB_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+    return render(request, "viewer/study_list.html", context)
+
+
+def _remote_results(request: HttpRequest, node: RemoteNode, query) -> dict:
+    record(AuditEvent.QUERY, request=request, detail=f"C-FIND STUDY on {node.name}")
+    try:
+        found = find_studies(node, query)
+    except RemoteQueryError as exc:
+        return {"remote_node": node, "remote_error": str(exc), "remote_studies": []}
+    uids = [study.study_uid for study in found]
+    local = set(Study.objects.filter(study_uid__in=uids).values_list("study_uid", flat=True))
+    jobs = {
+        job.study_uid: job
+        for job in RetrieveJob.objects.filter(study_uid__in=uids, state__in=RetrieveJob.ACTIVE)
+    }
+    rows = [
+        {"study": s, "local": s.study_uid in local, "job": jobs.get(s.study_uid)} for s in found
+    ]
+    return {"remote_node": node, "remote_studies": rows}
+
+
+@require_GET
+def remote_study(request: HttpRequest, node_id: int, study_uid: str) -> HttpResponse:
+    """A remote study's series, asked for on demand, with its retrieve job if any."""
+    node = get_object_or_404(RemoteNode, pk=node_id, enabled=True)
+    record(
+        AuditEvent.QUERY,
+        request=request,
+        study_uid=study_uid,
+        detail=f"C-FIND SERIES on {node.name}",
     )
+    try:
+        series, error = find_series(node, study_uid), ""
+    except RemoteQueryError as exc:
+        series, error = [], str(exc)
+    job = RetrieveJob.objects.filter(study_uid=study_uid).first()
     return render(
         request,
-        "viewer/study_list.html",
+        "viewer/remote_study.html",
         {
-            "form": form,
-            "page": page,
-            "query_string": params.urlencode(),
-            "sort_query_string": sort_params.urlencode(),
-            "current_sort": current_sort,
-            "sort_fields": SORT_FIELDS,
+            "node": node,
+            "study_uid": study_uid,
+            "series_list": series,
+            "error": error,
+            "job": job,
+            "local": Study.objects.filter(study_uid=study_uid).exists(),
         },
     )
+
+
+@require_POST
+def retrieve_study(request: HttpRequest, node_id: int, study_uid: str) -> HttpResponse:
+    """Ask for a remote study to be brought into the archive (one job per study)."""
+    node = get_object_or_404(RemoteNode, pk=node_id, enabled=True)
+    job, created = request_retrieve(study_uid, node, request.user)
+    if created:
+        messages.success(request, _("Retrieve requested: the study is queued."))
+    else:
+        messages.info(
+            request,
+            _("This study is already being retrieved (%(state)s).")
+            % {"state": job.get_state_display()},
+        )
+    return redirect("remote_study", node_id=node.pk, study_uid=study_uid)
 
 
 @require_GET

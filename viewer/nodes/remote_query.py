@@ -1,0 +1,166 @@
+"""Query remote nodes with C-FIND (Study Root) and turn the answers into rows to show."""
+
+import datetime
+from dataclasses import dataclass
+
+from pydicom.dataset import Dataset
+from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
+
+from viewer.archive.parsing import text_value
+from viewer.archive.search import StudyQuery
+
+from .models import RemoteNode
+from .outcomes import status_words
+from .scu import associate, probe_tcp
+
+MAX_MATCHES = 500
+
+
+class RemoteQueryError(Exception):
+    """The node could not be queried; the message says why, in words."""
+
+
+@dataclass(frozen=True)
+class RemoteStudy:
+    """A study as a remote node describes it."""
+
+    study_uid: str
+    patient_name: str
+    patient_id: str
+    study_date: datetime.date | None
+    accession_number: str
+    description: str
+    modalities: str
+    num_series: int | None
+    num_instances: int | None
+
+
+@dataclass(frozen=True)
+class RemoteSeries:
+    """A series of a remote study."""
+
+    series_uid: str
+    series_number: int | None
+    modality: str
+    description: str
+    num_instances: int | None
+
+
+def _dicom_date_range(query: StudyQuery) -> str:
+    if not query.date_from and not query.date_to:
+        return ""
+    start = query.date_from.strftime("%Y%m%d") if query.date_from else ""
+    end = query.date_to.strftime("%Y%m%d") if query.date_to else ""
+    return f"{start}-{end}" if start != end else start
+
+
+def study_identifier(query: StudyQuery) -> Dataset:
+    """A study-level C-FIND identifier for the study list's search."""
+    identifier = Dataset()
+    values = [query.patient_name, query.patient_id, query.accession_number, query.modality]
+    if any(not value.isascii() for value in values):
+        identifier.SpecificCharacterSet = "ISO_IR 192"
+    identifier.QueryRetrieveLevel = "STUDY"
+    name = query.patient_name.strip()
+    # Peers match names exactly unless told otherwise; the list's "contains" becomes a
+    # trailing wildcard, the closest a C-FIND can say.
+    identifier.PatientName = name if not name or "*" in name or "?" in name else f"{name}*"
+    identifier.PatientID = query.patient_id.strip()
+    identifier.AccessionNumber = query.accession_number.strip()
+    identifier.StudyDate = _dicom_date_range(query)
+    identifier.ModalitiesInStudy = query.modality.strip().upper()
+    for keyword in (
+        "StudyInstanceUID",
+        "StudyDescription",
+        "NumberOfStudyRelatedSeries",
+        "NumberOfStudyRelatedInstances",
+    ):
+        setattr(identifier, keyword, "")
+    return identifier
+
+
+def _number(dataset: Dataset, keyword: str) -> int | None:
+    try:
+        return int(text_value(dataset, keyword) or "")
+    except ValueError:
+        return None
+
+
+def _date(text: str) -> datetime.date | None:
+    try:
+        return datetime.datetime.strptime(text[:8], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _find(node: RemoteNode, identifier: Dataset) -> list[Dataset]:
+    """Run one C-FIND and return its matches, or raise ``RemoteQueryError`` in words."""
+    reach = probe_tcp(node.host, node.port, node.connect_timeout)
+    if not reach.ok:
+        raise RemoteQueryError(reach.message)
+    assoc, failure = associate(node, [StudyRootQueryRetrieveInformationModelFind])
+    if failure is not None:
+        raise RemoteQueryError(failure.message)
+    found: list[Dataset] = []
+    try:
+        for status, match in assoc.send_c_find(
+            identifier, StudyRootQueryRetrieveInformationModelFind
+        ):
+            if "Status" not in status:
+                raise RemoteQueryError("no C-FIND response within the DIMSE timeout")
+            if status.Status in (0xFF00, 0xFF01) and match is not None:
+                found.append(match)
+                if len(found) >= MAX_MATCHES:
+                    assoc.send_c_cancel(1, query_model=StudyRootQueryRetrieveInformationModelFind)
+                    break
+            elif status.Status not in (0x0000, 0xFE00):
+                raise RemoteQueryError(status_words("C-FIND", status.Status))
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return found
+
+
+def find_studies(node: RemoteNode, query: StudyQuery) -> list[RemoteStudy]:
+    """The node's studies matching the study list's search."""
+    return [
+        RemoteStudy(
+            study_uid=text_value(match, "StudyInstanceUID"),
+            patient_name=text_value(match, "PatientName"),
+            patient_id=text_value(match, "PatientID"),
+            study_date=_date(text_value(match, "StudyDate")),
+            accession_number=text_value(match, "AccessionNumber"),
+            description=text_value(match, "StudyDescription"),
+            modalities=text_value(match, "ModalitiesInStudy"),
+            num_series=_number(match, "NumberOfStudyRelatedSeries"),
+            num_instances=_number(match, "NumberOfStudyRelatedInstances"),
+        )
+        for match in _find(node, study_identifier(query))
+        if text_value(match, "StudyInstanceUID")
+    ]
+
+
+def find_series(node: RemoteNode, study_uid: str) -> list[RemoteSeries]:
+    """The series of one remote study, on demand."""
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "SERIES"
+    identifier.StudyInstanceUID = study_uid
+    for keyword in (
+        "SeriesInstanceUID",
+        "SeriesNumber",
+        "Modality",
+        "SeriesDescription",
+        "NumberOfSeriesRelatedInstances",
+    ):
+        setattr(identifier, keyword, "")
+    series = [
+        RemoteSeries(
+            series_uid=text_value(match, "SeriesInstanceUID"),
+            series_number=_number(match, "SeriesNumber"),
+            modality=text_value(match, "Modality"),
+            description=text_value(match, "SeriesDescription"),
+            num_instances=_number(match, "NumberOfSeriesRelatedInstances"),
+        )
+        for match in _find(node, identifier)
+    ]
+    return sorted(series, key=lambda s: (s.series_number is None, s.series_number or 0))
