@@ -30,7 +30,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory, small_ct_folder):
+def server(tmp_path_factory, small_ct_folder):
     """Start the system the README's way on its embedded default, with test data."""
     data = tmp_path_factory.mktemp("server")
     env = {
@@ -50,10 +50,10 @@ def server_url(tmp_path_factory, small_ct_folder):
         [*manage, "import_dicom", "--no-progress", str(small_ct_folder), *map(str, charsets)],
         **run,
     )
-    port = _free_port()
+    port, dicom_port = _free_port(), _free_port()
     log = open(data / "server.log", "w")
     process = subprocess.Popen(
-        [*manage, "serve", "--no-demo", "--port", str(port), "--dicom-port", str(_free_port())],
+        [*manage, "serve", "--no-demo", "--port", str(port), "--dicom-port", str(dicom_port)],
         env=env,
         cwd=settings.BASE_DIR,
         stdout=log,
@@ -69,10 +69,16 @@ def server_url(tmp_path_factory, small_ct_folder):
             if process.poll() is not None:
                 raise RuntimeError((data / "server.log").read_text()) from None
             time.sleep(0.3)
-    yield url
+    yield {"url": url, "dicom_port": dicom_port}
     process.terminate()
     process.wait(timeout=20)
     log.close()
+
+
+@pytest.fixture(scope="session")
+def server_url(server) -> str:
+    """The base URL of the running server."""
+    return server["url"]
 
 
 @pytest.fixture(scope="module")
