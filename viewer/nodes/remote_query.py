@@ -9,6 +9,7 @@ from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
 from viewer.archive.parsing import text_value
 from viewer.archive.search import StudyQuery
 
+from . import dicomweb
 from .models import RemoteNode
 from .outcomes import status_words
 from .scu import associate, probe_tcp
@@ -121,8 +122,19 @@ def _find(node: RemoteNode, identifier: Dataset) -> list[Dataset]:
     return found
 
 
+def _matches(node: RemoteNode, identifier: Dataset, path: str, params: dict) -> list[Dataset]:
+    if node.protocol == RemoteNode.DICOMWEB:
+        try:
+            return dicomweb.qido(node, path, params)
+        except dicomweb.DicomwebError as exc:
+            raise RemoteQueryError(str(exc)) from exc
+    return _find(node, identifier)
+
+
 def find_studies(node: RemoteNode, query: StudyQuery) -> list[RemoteStudy]:
-    """The node's studies matching the study list's search."""
+    """The node's studies matching the study list's search (C-FIND or QIDO-RS)."""
+    identifier = study_identifier(query)
+    found = _matches(node, identifier, "studies", dicomweb.study_params(identifier))
     return [
         RemoteStudy(
             study_uid=text_value(match, "StudyInstanceUID"),
@@ -135,7 +147,7 @@ def find_studies(node: RemoteNode, query: StudyQuery) -> list[RemoteStudy]:
             num_series=_number(match, "NumberOfStudyRelatedSeries"),
             num_instances=_number(match, "NumberOfStudyRelatedInstances"),
         )
-        for match in _find(node, study_identifier(query))
+        for match in found
         if text_value(match, "StudyInstanceUID")
     ]
 
@@ -161,6 +173,11 @@ def find_series(node: RemoteNode, study_uid: str) -> list[RemoteSeries]:
             description=text_value(match, "SeriesDescription"),
             num_instances=_number(match, "NumberOfSeriesRelatedInstances"),
         )
-        for match in _find(node, identifier)
+        for match in _matches(
+            node,
+            identifier,
+            f"studies/{study_uid}/series",
+            {"includefield": dicomweb.SERIES_FIELDS},
+        )
     ]
     return sorted(series, key=lambda s: (s.series_number is None, s.series_number or 0))

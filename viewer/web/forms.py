@@ -27,7 +27,7 @@ class StudySearchForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        nodes = RemoteNode.objects.filter(enabled=True, protocol=RemoteNode.DIMSE)
+        nodes = RemoteNode.objects.filter(enabled=True)
         self.fields["source"].choices = [("local", _("Local archive"))] + [
             (str(node.pk), node.name) for node in nodes
         ]

@@ -1,0 +1,102 @@
+"""DICOMweb client: QIDO-RS searches and a verification probe, with errors in words."""
+
+import time
+
+import httpx
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+
+from .models import RemoteNode
+from .outcomes import Step, Verification
+
+ACCEPT = {"Accept": "application/dicom+json"}
+STUDY_FIELDS = [
+    "StudyInstanceUID",
+    "StudyDescription",
+    "NumberOfStudyRelatedSeries",
+    "NumberOfStudyRelatedInstances",
+    "ModalitiesInStudy",
+]
+SERIES_FIELDS = [
+    "SeriesInstanceUID",
+    "SeriesNumber",
+    "Modality",
+    "SeriesDescription",
+    "NumberOfSeriesRelatedInstances",
+]
+
+
+class DicomwebError(Exception):
+    """The server could not be asked or answered badly; the message says why."""
+
+
+def _client(node: RemoteNode) -> httpx.Client:
+    timeout = httpx.Timeout(node.network_timeout, connect=node.connect_timeout)
+    return httpx.Client(base_url=node.dicomweb_url.rstrip("/") + "/", timeout=timeout)
+
+
+def qido(node: RemoteNode, path: str, params: dict) -> list[Dataset]:
+    """GET a QIDO-RS resource and return its matches as pydicom data sets."""
+    try:
+        with _client(node) as client:
+            response = client.get(path, params=params, headers=ACCEPT)
+    except httpx.ConnectError as exc:
+        raise DicomwebError(f"cannot connect to {node.dicomweb_url}: {_reason(exc)}") from exc
+    except httpx.TimeoutException as exc:
+        raise DicomwebError(f"{node.dicomweb_url} did not answer in time ({_reason(exc)})") from exc
+    except httpx.HTTPError as exc:
+        raise DicomwebError(f"HTTP error talking to {node.dicomweb_url}: {_reason(exc)}") from exc
+    if response.status_code == 204:
+        return []
+    if response.status_code in (401, 403):
+        raise DicomwebError(
+            f"the server refused us (HTTP {response.status_code}): check credentials"
+        )
+    if response.status_code == 404:
+        raise DicomwebError("no QIDO-RS service at this URL (HTTP 404): check the base URL")
+    if response.status_code != 200:
+        raise DicomwebError(f"the server answered HTTP {response.status_code}")
+    try:
+        return [Dataset.from_json(item) for item in response.json()]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DicomwebError("the answer is not DICOM JSON") from exc
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def study_params(identifier: Dataset) -> dict:
+    """QIDO-RS query parameters from a C-FIND style study identifier."""
+    params: dict[str, object] = {"includefield": STUDY_FIELDS, "limit": 500}
+    for keyword in (
+        "PatientName",
+        "PatientID",
+        "AccessionNumber",
+        "StudyDate",
+        "ModalitiesInStudy",
+    ):
+        value = str(identifier.get(keyword, "") or "")
+        if value:
+            params[keyword] = value
+    return params
+
+
+def verify(node: RemoteNode) -> Verification:
+    """Ask for a study that does not exist: does the server answer QIDO-RS at all?"""
+    start = time.perf_counter()
+    try:
+        matches = qido(node, "studies", {"StudyInstanceUID": generate_uid(), "limit": 1})
+    except DicomwebError as exc:
+        return Verification([Step("QIDO-RS", False, str(exc))])
+    elapsed = (time.perf_counter() - start) * 1000
+    return Verification(
+        [
+            Step(
+                "QIDO-RS",
+                True,
+                f"the server answered ({len(matches)} matches, as expected)",
+                elapsed,
+            )
+        ]
+    )
