@@ -54,7 +54,7 @@ def test_a_remote_study_lists_its_series_and_can_be_retrieved_once(alice_client,
     study_uid = page.context["remote_studies"][0]["study"].study_uid
     detail = alice_client.get(f"/remote/{remote_pacs.pk}/studies/{study_uid}/").content.decode()
     # dcmqrscp keeps only the series keys of its index (number, modality, UID).
-    assert '<td class="name">2</td>' in detail and ">CT</td>" in detail
+    assert ">2</a></td>" in detail and ">CT</td>" in detail
     first = alice_client.post(
         f"/remote/{remote_pacs.pk}/studies/{study_uid}/retrieve/", follow=True
     ).content.decode()
@@ -82,3 +82,32 @@ def test_series_of_an_unreachable_node_raise_in_words(db):
 def test_retrieve_needs_a_post(alice_client, db):
     node = make_node(free_port())
     assert alice_client.get(f"/remote/{node.pk}/studies/1.2.3/retrieve/").status_code == 405
+
+
+def test_a_remote_series_lists_its_images_on_demand(alice_client, remote_pacs):
+    page = alice_client.get("/", {"source": remote_pacs.pk, "patient_id": "PW-DEMO-0001"})
+    study_uid = page.context["remote_studies"][0]["study"].study_uid
+    detail = alice_client.get(f"/remote/{remote_pacs.pk}/studies/{study_uid}/")
+    series_uid = detail.context["series_list"][0].series_uid
+    images = alice_client.get(f"/remote/{remote_pacs.pk}/studies/{study_uid}/series/{series_uid}/")
+    assert "6 images" in images.content.decode()
+    assert [i.instance_number for i in images.context["instances"]] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_non_ascii_query_declares_its_character_set(remote_scp, db):
+    from pynetdicom import evt
+
+    from viewer.archive.search import StudyQuery
+    from viewer.nodes.remote_query import find_studies
+
+    seen = []
+
+    def capture(event):
+        seen.append(event.identifier)
+        return iter(())
+
+    node = make_node(remote_scp(handlers=[(evt.EVT_C_FIND, capture)]))
+    find_studies(node, StudyQuery(patient_name="王"))
+    find_studies(node, StudyQuery(patient_name="Wang"))
+    assert seen[0].SpecificCharacterSet == "ISO_IR 192" and str(seen[0].PatientName) == "王*"
+    assert "SpecificCharacterSet" not in seen[1] and str(seen[1].PatientName) == "Wang*"

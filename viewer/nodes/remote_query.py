@@ -181,3 +181,27 @@ def find_series(node: RemoteNode, study_uid: str) -> list[RemoteSeries]:
         )
     ]
     return sorted(series, key=lambda s: (s.series_number is None, s.series_number or 0))
+
+
+@dataclass(frozen=True)
+class RemoteInstance:
+    """An instance of a remote series."""
+
+    sop_instance_uid: str
+    instance_number: int | None
+
+
+def find_instances(node: RemoteNode, study_uid: str, series_uid: str) -> list[RemoteInstance]:
+    """The instances of one remote series, on demand (IMAGE level)."""
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "IMAGE"
+    identifier.StudyInstanceUID = study_uid
+    identifier.SeriesInstanceUID = series_uid
+    identifier.SOPInstanceUID = ""
+    identifier.InstanceNumber = ""
+    path = f"studies/{study_uid}/series/{series_uid}/instances"
+    instances = [
+        RemoteInstance(text_value(match, "SOPInstanceUID"), _number(match, "InstanceNumber"))
+        for match in _matches(node, identifier, path, {"includefield": ["InstanceNumber"]})
+    ]
+    return sorted(instances, key=lambda i: (i.instance_number is None, i.instance_number or 0))

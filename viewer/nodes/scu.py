@@ -4,13 +4,15 @@ import errno
 import socket
 import ssl
 import time
+from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
-from pynetdicom import AE, evt
+from pynetdicom import AE, StoragePresentationContexts, build_role, evt
 from pynetdicom.association import Association
 from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelGet,
     StudyRootQueryRetrieveInformationModelMove,
 )
 from pynetdicom.sop_class import (
@@ -93,10 +95,7 @@ def probe_tcp(host: str, port: int, timeout: float) -> Step:
 def associate(node: RemoteNode, contexts: list) -> tuple[Association, Step | None]:
     """Request an association; on failure the step says why in the peer's own terms."""
     ae = AE(ae_title=node.our_ae_title)
-    ae.connection_timeout = node.connect_timeout
-    ae.acse_timeout = node.acse_timeout
-    ae.dimse_timeout = node.dimse_timeout
-    ae.network_timeout = node.network_timeout
+    _apply_timeouts(ae, node)
     for context in contexts:
         ae.add_requested_context(context)
     tls_args = None
@@ -132,6 +131,13 @@ def associate(node: RemoteNode, contexts: list) -> tuple[Association, Step | Non
             f"no answer to the association request within the {node.acse_timeout:g} s ACSE timeout",
         )
     return assoc, Step("associate", False, "the peer aborted the association", _ms(start))
+
+
+def _apply_timeouts(ae: AE, node: RemoteNode) -> None:
+    ae.connection_timeout = node.connect_timeout
+    ae.acse_timeout = node.acse_timeout
+    ae.dimse_timeout = node.dimse_timeout
+    ae.network_timeout = node.network_timeout
 
 
 def _keep_first_pdu(event, received: list[bytes]) -> None:
@@ -237,3 +243,96 @@ def _no_response(assoc: Association, service: str) -> str:
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
+
+
+@dataclass(frozen=True)
+class RetrieveOutcome:
+    """Sub-operation counts of a C-GET or C-MOVE, and the final status in words."""
+
+    completed: int
+    failed: int
+    warning: int
+    status: str
+    ok: bool
+
+
+def _outcome(service: str, final: Dataset | None) -> RetrieveOutcome:
+    if final is None or "Status" not in final:
+        return RetrieveOutcome(0, 0, 0, f"no final {service} status", False)
+    counts = [
+        int(final.get(keyword, 0) or 0)
+        for keyword in (
+            "NumberOfCompletedSuboperations",
+            "NumberOfFailedSuboperations",
+            "NumberOfWarningSuboperations",
+        )
+    ]
+    ok = final.Status in (0x0000, 0xB000) and counts[1] == 0
+    return RetrieveOutcome(*counts, status_words(service, final.Status), ok)
+
+
+def _study_identifier(study_uid: str) -> Dataset:
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "STUDY"
+    identifier.StudyInstanceUID = study_uid
+    return identifier
+
+
+def get_study(node: RemoteNode, study_uid: str, store_handler) -> RetrieveOutcome:
+    """C-GET a study over one association; ``store_handler`` receives each C-STORE."""
+    from .scp import STORAGE_TRANSFER_SYNTAXES
+
+    reach = probe_tcp(node.host, node.port, node.connect_timeout)
+    if not reach.ok:
+        return RetrieveOutcome(0, 0, 0, reach.message, False)
+    ae = AE(ae_title=node.our_ae_title)
+    _apply_timeouts(ae, node)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    # One context per storage class we take back, each with our SCP role proposed;
+    # 127 is the limit beside the C-GET context.
+    roles = []
+    for context in StoragePresentationContexts[:127]:
+        ae.add_requested_context(context.abstract_syntax, STORAGE_TRANSFER_SYNTAXES)
+        roles.append(build_role(context.abstract_syntax, scp_role=True))
+    assoc = ae.associate(
+        node.host,
+        node.port,
+        ae_title=node.ae_title,
+        ext_neg=roles,
+        evt_handlers=[
+            (evt.EVT_C_STORE, store_handler),
+            (evt.EVT_CONN_OPEN, handle_connection_open),
+        ],
+    )
+    if not assoc.is_established:
+        return RetrieveOutcome(0, 0, 0, "association for C-GET failed", False)
+    final = None
+    try:
+        for status, _identifier in assoc.send_c_get(
+            _study_identifier(study_uid), StudyRootQueryRetrieveInformationModelGet
+        ):
+            final = status
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return _outcome("C-GET", final)
+
+
+def move_study(node: RemoteNode, study_uid: str, destination_ae: str) -> RetrieveOutcome:
+    """Ask the node to C-MOVE a study to ``destination_ae`` (normally our own SCP)."""
+    reach = probe_tcp(node.host, node.port, node.connect_timeout)
+    if not reach.ok:
+        return RetrieveOutcome(0, 0, 0, reach.message, False)
+    assoc, failure = associate(node, [StudyRootQueryRetrieveInformationModelMove])
+    if failure is not None:
+        return RetrieveOutcome(0, 0, 0, failure.message, False)
+    final = None
+    try:
+        for status, _identifier in assoc.send_c_move(
+            _study_identifier(study_uid), destination_ae, StudyRootQueryRetrieveInformationModelMove
+        ):
+            final = status
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return _outcome("C-MOVE", final)

@@ -34,6 +34,11 @@ urlpatterns = [
         name="remote_study",
     ),
     path(
+        "remote/<int:node_id>/studies/<uid:study_uid>/series/<uid:series_uid>/",
+        views.remote_series,
+        name="remote_series",
+    ),
+    path(
         "remote/<int:node_id>/studies/<uid:study_uid>/retrieve/",
         views.retrieve_study,
         name="retrieve_study",

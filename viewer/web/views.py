@@ -14,7 +14,12 @@ from viewer.archive.storage import absolute_path
 from viewer.audit.models import AuditEvent, record
 from viewer.imaging.thumbnail import render_thumbnail
 from viewer.nodes.models import RemoteNode
-from viewer.nodes.remote_query import RemoteQueryError, find_series, find_studies
+from viewer.nodes.remote_query import (
+    RemoteQueryError,
+    find_instances,
+    find_series,
+    find_studies,
+)
 from viewer.retrieve.jobs import request_retrieve
 from viewer.retrieve.models import RetrieveJob
 
@@ -105,6 +110,33 @@ def remote_study(request: HttpRequest, node_id: int, study_uid: str) -> HttpResp
             "error": error,
             "job": job,
             "local": Study.objects.filter(study_uid=study_uid).exists(),
+        },
+    )
+
+
+@require_GET
+def remote_series(request: HttpRequest, node_id: int, study_uid: str, series_uid: str):
+    """The instances of a remote series, asked for on demand."""
+    node = get_object_or_404(RemoteNode, pk=node_id, enabled=True)
+    record(
+        AuditEvent.QUERY,
+        request=request,
+        study_uid=study_uid,
+        detail=f"C-FIND IMAGE on {node.name}",
+    )
+    try:
+        instances, error = find_instances(node, study_uid, series_uid), ""
+    except RemoteQueryError as exc:
+        instances, error = [], str(exc)
+    return render(
+        request,
+        "viewer/remote_series.html",
+        {
+            "node": node,
+            "study_uid": study_uid,
+            "series_uid": series_uid,
+            "instances": instances,
+            "error": error,
         },
     )
 
