@@ -31,6 +31,30 @@ def render_thumbnail(path: Path, size: int = THUMBNAIL_SIZE) -> bytes:
     return buffer.getvalue()
 
 
+def render_frame(path: Path, index: int, window: list[float] | None = None) -> Image.Image:
+    """One frame as an 8-bit image, at ``window`` (center, width) or the file's own."""
+    from .frames import read_frame
+
+    frame = read_frame(path, index)
+    if frame.samples == 3:
+        return Image.fromarray(frame.values.astype(np.uint8), mode="RGB")
+    values = frame.values.astype(np.float64) * frame.rescale_slope + frame.rescale_intercept
+    if window is None and frame.windows:
+        window = [frame.windows[0].center, frame.windows[0].width]
+    if window is not None and window[1] <= 1:
+        grey = np.where(values > window[0] - 0.5, 255, 0).astype(np.uint8)
+    elif window is not None:
+        center, width = window
+        # PS3.3 C.11.2.1.2.1, linear: the usual window with its half-pixel offsets.
+        scaled = ((values - (center - 0.5)) / (width - 1) + 0.5) * 255
+        grey = np.clip(scaled, 0, 255).astype(np.uint8)
+    else:
+        grey = _to_uint8(values)
+    if frame.photometric == "MONOCHROME1":
+        grey = 255 - grey
+    return Image.fromarray(grey, mode="L")
+
+
 def to_display_image(dataset: pydicom.Dataset) -> Image.Image:
     """An 8-bit Pillow image of the middle frame, through the modality and VOI LUTs."""
     frames = int(dataset.get("NumberOfFrames", 1) or 1)

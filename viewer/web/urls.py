@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
-from . import views
+from . import imaging_views, views
 
 
 class UIDConverter:
@@ -44,4 +44,19 @@ urlpatterns = [
         name="retrieve_study",
     ),
     path("api/studies/", views.api_study_list, name="api_study_list"),
+    path(
+        "api/studies/<uid:study_uid>/series/<uid:series_uid>/metadata/",
+        imaging_views.series_metadata,
+        name="series_metadata",
+    ),
+    path(
+        "api/studies/<uid:study_uid>/instances/<uid:sop_instance_uid>/frames/<int:frame>/raw",
+        imaging_views.frame_raw,
+        name="frame_raw",
+    ),
+    path(
+        "api/studies/<uid:study_uid>/instances/<uid:sop_instance_uid>/frames/<int:frame>/rendered",
+        imaging_views.frame_rendered,
+        name="frame_rendered",
+    ),
 ]

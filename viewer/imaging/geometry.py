@@ -1,0 +1,105 @@
+"""Per-instance geometry from the headers, and slice order along the normal."""
+
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pydicom
+
+_TAGS = [
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+    "PixelSpacing",
+    "ImagerPixelSpacing",
+    "SliceThickness",
+    "SliceLocation",
+    "InstanceNumber",
+    "NumberOfFrames",
+    "Rows",
+    "Columns",
+    "WindowCenter",
+    "WindowWidth",
+    "FrameOfReferenceUID",
+]
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where an image lies in the patient, as far as its header says."""
+
+    sop_instance_uid: str
+    instance_number: int | None
+    frames: int
+    rows: int | None
+    columns: int | None
+    position: list[float] | None
+    orientation: list[float] | None
+    pixel_spacing: list[float] | None
+    spacing_is_at_detector: bool
+    slice_thickness: float | None
+    frame_of_reference_uid: str
+
+    def as_dict(self) -> dict:
+        """JSON-ready."""
+        return asdict(self)
+
+
+def _floats(value, count: int) -> list[float] | None:
+    try:
+        numbers = [float(part) for part in value]
+    except (TypeError, ValueError):
+        return None
+    return numbers if len(numbers) == count and all(np.isfinite(numbers)) else None
+
+
+def read_geometry(path: Path, sop_instance_uid: str) -> Geometry:
+    """The geometry attributes of one stored file (pixel data is not read)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dataset = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_TAGS)
+    spacing = _floats(dataset.get("PixelSpacing", []), 2)
+    at_detector = spacing is None and "ImagerPixelSpacing" in dataset
+    if at_detector:
+        spacing = _floats(dataset.get("ImagerPixelSpacing", []), 2)
+    try:
+        number = int(dataset.get("InstanceNumber")) if dataset.get("InstanceNumber") else None
+    except (TypeError, ValueError):
+        number = None
+    try:
+        thickness = float(dataset.SliceThickness) if dataset.get("SliceThickness") else None
+    except (TypeError, ValueError):
+        thickness = None
+    return Geometry(
+        sop_instance_uid=sop_instance_uid,
+        instance_number=number,
+        frames=max(int(dataset.get("NumberOfFrames", 1) or 1), 1),
+        rows=dataset.get("Rows"),
+        columns=dataset.get("Columns"),
+        position=_floats(dataset.get("ImagePositionPatient", []), 3),
+        orientation=_floats(dataset.get("ImageOrientationPatient", []), 6),
+        pixel_spacing=spacing,
+        spacing_is_at_detector=at_detector,
+        slice_thickness=thickness,
+        frame_of_reference_uid=str(dataset.get("FrameOfReferenceUID", "")),
+    )
+
+
+def slice_order(items: list[Geometry]) -> list[Geometry]:
+    """Sort along the slice normal when every image shares one orientation; else by number.
+
+    Positions decide the order, InstanceNumber only its direction: a series numbered
+    head to feet is shown head to feet, even if some numbers are out of place.
+    """
+    by_number = sorted(items, key=lambda g: (g.instance_number is None, g.instance_number or 0))
+    if not items or any(g.position is None or g.orientation is None for g in items):
+        return by_number
+    first = np.array(items[0].orientation)
+    if any(not np.allclose(g.orientation, first, atol=1e-4) for g in items):
+        return by_number
+    normal = np.cross(first[:3], first[3:])
+    ordered = sorted(by_number, key=lambda g: float(np.dot(normal, g.position)))
+    head, tail = ordered[0].instance_number, ordered[-1].instance_number
+    if head is not None and tail is not None and head > tail:
+        ordered.reverse()
+    return ordered

@@ -1,0 +1,115 @@
+"""Image endpoints: raw frames for client-side windowing, rendered frames, series metadata."""
+
+import io
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.gzip import gzip_page
+from django.views.decorators.http import etag, require_GET
+
+from viewer.archive.models import Instance, Series
+from viewer.archive.storage import absolute_path
+from viewer.imaging.frames import UndecodableFrame, read_frame
+from viewer.imaging.geometry import read_geometry, slice_order
+from viewer.imaging.thumbnail import render_frame
+
+from .views import _get_study_for_user
+
+# Instances never change once stored, so a frame's identity is its version.
+IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def _instance(request: HttpRequest, study_uid: str, sop_instance_uid: str) -> Instance:
+    study = _get_study_for_user(request, study_uid)
+    return get_object_or_404(Instance, series__study=study, sop_instance_uid=sop_instance_uid)
+
+
+def _frame_etag(request, study_uid: str, sop_instance_uid: str, frame: int) -> str:
+    return f"{sop_instance_uid}-{frame}-{request.GET.urlencode()}"
+
+
+@require_GET
+@etag(_frame_etag)
+@gzip_page
+def frame_raw(request: HttpRequest, study_uid: str, sop_instance_uid: str, frame: int):
+    """Stored values of frame ``frame`` (1-based) as a little-endian typed array."""
+    instance = _instance(request, study_uid, sop_instance_uid)
+    try:
+        decoded = read_frame(absolute_path(instance.file_path), frame - 1)
+    except UndecodableFrame as exc:
+        return JsonResponse({"detail": str(exc)}, status=422)
+    response = HttpResponse(decoded.to_bytes(), content_type="application/octet-stream")
+    response["X-Rows"] = decoded.rows
+    response["X-Columns"] = decoded.columns
+    response["X-Samples-Per-Pixel"] = decoded.samples
+    response["X-Data-Type"] = decoded.data_type
+    response["X-Photometric-Interpretation"] = decoded.photometric
+    response["X-Rescale-Slope"] = repr(decoded.rescale_slope)
+    response["X-Rescale-Intercept"] = repr(decoded.rescale_intercept)
+    response["X-VOI-LUT-Function"] = decoded.voi_function
+    response["X-Window-Center"] = "\\".join(repr(w.center) for w in decoded.windows)
+    response["X-Window-Width"] = "\\".join(repr(w.width) for w in decoded.windows)
+    response["Cache-Control"] = IMMUTABLE
+    return response
+
+
+_FORMATS = {
+    "png": ("PNG", "image/png"),
+    "jpeg": ("JPEG", "image/jpeg"),
+    "webp": ("WEBP", "image/webp"),
+}
+
+
+@require_GET
+@etag(_frame_etag)
+def frame_rendered(request: HttpRequest, study_uid: str, sop_instance_uid: str, frame: int):
+    """The frame as PNG, JPEG or WebP, at the file's (or a given) window and size."""
+    instance = _instance(request, study_uid, sop_instance_uid)
+    image_format, content_type = _FORMATS.get(request.GET.get("format", "png"), _FORMATS["png"])
+    try:
+        size = min(max(int(request.GET.get("size", 512)), 16), 4096)
+        window = (
+            [float(part) for part in request.GET["window"].split(",")]
+            if ("window" in request.GET)
+            else None
+        )
+    except ValueError:
+        return JsonResponse({"detail": "size is a number; window is 'center,width'"}, status=400)
+    if window is not None and (len(window) != 2 or window[1] <= 0):
+        return JsonResponse(
+            {"detail": "window is 'center,width' with a positive width"}, status=400
+        )
+    try:
+        image = render_frame(absolute_path(instance.file_path), frame - 1, window)
+    except UndecodableFrame as exc:
+        return JsonResponse({"detail": str(exc)}, status=422)
+    image.thumbnail((size, size))
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    response = HttpResponse(buffer.getvalue(), content_type=content_type)
+    response["Cache-Control"] = IMMUTABLE
+    return response
+
+
+@require_GET
+@gzip_page
+def series_metadata(request: HttpRequest, study_uid: str, series_uid: str) -> JsonResponse:
+    """The series with its instances in slice order and each one's geometry and windows."""
+    study = _get_study_for_user(request, study_uid)
+    series = get_object_or_404(Series, study=study, series_uid=series_uid)
+    instances = list(series.instances.all())
+    geometries = slice_order(
+        [read_geometry(absolute_path(i.file_path), i.sop_instance_uid) for i in instances]
+    )
+    return JsonResponse(
+        {
+            "study_uid": study.study_uid,
+            "series_uid": series.series_uid,
+            "modality": series.modality,
+            "description": series.description,
+            "number": series.series_number,
+            "patient_name": study.patient.patient_name,
+            "patient_id": study.patient.patient_id,
+            "instances": [geometry.as_dict() for geometry in geometries],
+        }
+    )
