@@ -31,6 +31,8 @@ test: test-deps venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
+	@echo "== JavaScript unit tests (node --test) =="
+	node --test tests/js/
 	@echo "== test suite on SQLite =="
 	env -u DATABASE_URL $(VENV)/bin/pytest
 	@echo "== database tests on PostgreSQL ($(TEST_PG_URL)) =="

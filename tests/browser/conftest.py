@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.base import require_peer
+from tests.base import require_peer, sample
 from viewer.demo.samples import write_charset_samples
 
 CHROMIUM_ARGS = [
@@ -47,7 +47,16 @@ def server(tmp_path_factory, small_ct_folder):
     subprocess.run([*manage, "migrate", "-v0"], **run)
     charsets = write_charset_samples(data / "charsets")
     subprocess.run(
-        [*manage, "import_dicom", "--no-progress", str(small_ct_folder), *map(str, charsets)],
+        [
+            *manage,
+            "import_dicom",
+            "--no-progress",
+            str(small_ct_folder),
+            *map(str, charsets),
+            str(sample("CT_small.dcm")),
+            str(sample("MR_small_RLE.dcm")),
+            str(sample("JPEG-lossy.dcm")),
+        ],
         **run,
     )
     port, dicom_port = _free_port(), _free_port()

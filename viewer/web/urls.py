@@ -23,6 +23,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("studies/<uid:study_uid>/", views.study_detail, name="study_detail"),
+    path("studies/<uid:study_uid>/view/", views.study_viewer, name="study_viewer"),
     path(
         "studies/<uid:study_uid>/series/<uid:series_uid>/thumbnail.png",
         views.series_thumbnail,

@@ -170,6 +170,32 @@ def study_detail(request: HttpRequest, study_uid: str) -> HttpResponse:
 
 
 @require_GET
+def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
+    """The image viewer for a study; opening it is audited."""
+    study = _get_study_for_user(request, study_uid)
+    record(AuditEvent.STUDY_OPENED, request=request, study_uid=study.study_uid, detail="viewer")
+    series_list = list(study.series.filter(num_instances__gt=0))
+    wanted = request.GET.get("series", "")
+    initial = wanted if any(s.series_uid == wanted for s in series_list) else ""
+    viewer_text = {
+        "image": _("Image"),
+        "position": _("Position"),
+        "thickness": _("Thickness"),
+        "cannotShow": _("This image cannot be shown"),
+    }
+    return render(
+        request,
+        "viewer/viewer.html",
+        {
+            "study": study,
+            "series_list": series_list,
+            "initial_series": initial,
+            "viewer_text": viewer_text,
+        },
+    )
+
+
+@require_GET
 def series_thumbnail(request: HttpRequest, study_uid: str, series_uid: str) -> HttpResponse:
     """A small PNG of the series' middle image, or a placeholder that says why not."""
     study = _get_study_for_user(request, study_uid)

@@ -1,0 +1,59 @@
+/**
+ * Canvas 2D fallback: the same grayscale pipeline in JavaScript, for browsers without
+ * WebGL2.
+ * @module render/canvas2d
+ */
+import { greyLevel } from '../math/voi.js';
+
+export class Canvas2DRenderer {
+  /** @param {HTMLCanvasElement} canvas */
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.context = canvas.getContext('2d');
+    this.scratch = document.createElement('canvas');
+    this.frame = null;
+    this.kind = 'canvas2d';
+  }
+
+  setFrame(frame) {
+    this.frame = frame;
+    this.scratch.width = frame.columns;
+    this.scratch.height = frame.rows;
+  }
+
+  draw(view, rect) {
+    const { context, canvas, frame } = this;
+    context.fillStyle = '#000';
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    if (!frame) return;
+    const pixels = frame.rows * frame.columns;
+    const image = new ImageData(frame.columns, frame.rows);
+    const out = image.data;
+    if (frame.samples === 3) {
+      const shift = frame.dataType === 'uint8' ? 0 : 8;
+      for (let i = 0; i < pixels; i += 1) {
+        for (let c = 0; c < 3; c += 1) {
+          const v = frame.values[i * 3 + c] >> shift;
+          out[i * 4 + c] = view.invert ? 255 - v : v;
+        }
+        out[i * 4 + 3] = 255;
+      }
+    } else {
+      const p = { slope: frame.slope, intercept: frame.intercept, ...view };
+      for (let i = 0; i < pixels; i += 1) {
+        const g = greyLevel(frame.values[i], p);
+        out[i * 4] = g; out[i * 4 + 1] = g; out[i * 4 + 2] = g; out[i * 4 + 3] = 255;
+      }
+    }
+    this.scratch.getContext('2d').putImageData(image, 0, 0);
+    context.imageSmoothingEnabled = false;
+    context.drawImage(this.scratch, rect.x, rect.y, rect.width, rect.height);
+  }
+
+  readRegion(x, y, width, height) {
+    const rgba = this.context.getImageData(x, y, width, height).data;
+    const grey = new Uint8Array(width * height);
+    for (let i = 0; i < grey.length; i += 1) grey[i] = rgba[i * 4];
+    return grey;
+  }
+}

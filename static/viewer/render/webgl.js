@@ -1,0 +1,176 @@
+/**
+ * WebGL2 rendering of one frame: integer textures of the stored values and a shader
+ * that applies rescale, the VOI function and polarity on the GPU.
+ * @module render/webgl
+ */
+
+const VERTEX = `#version 300 es
+in vec2 a_position;
+uniform vec4 u_rect; // x, y, width, height of the image in clip space
+out vec2 v_uv;
+void main() {
+  v_uv = vec2(a_position.x, 1.0 - a_position.y);
+  gl_Position = vec4(u_rect.xy + a_position * u_rect.zw, 0.0, 1.0);
+}`;
+
+function fragment(sampler, isColour) {
+  const body = isColour
+    ? 'vec3 rgb = texture(u_image, v_uv).rgb; if (u_invert) rgb = 1.0 - rgb; color = vec4(rgb, 1.0);'
+    : `float x = float(texture(u_image, v_uv).r) * u_slope + u_intercept;
+  float y;
+  if (u_function == 2) {
+    y = 1.0 / (1.0 + exp(-4.0 * (x - u_center) / u_width));
+  } else if (u_function == 1) {
+    y = x <= u_center - u_width / 2.0 ? 0.0
+      : (x > u_center + u_width / 2.0 ? 1.0 : (x - u_center) / u_width + 0.5);
+  } else if (u_width <= 1.0) {
+    y = x > u_center - 0.5 ? 1.0 : 0.0;
+  } else {
+    float lo = u_center - 0.5 - (u_width - 1.0) / 2.0;
+    float hi = u_center - 0.5 + (u_width - 1.0) / 2.0;
+    y = x <= lo ? 0.0 : (x > hi ? 1.0 : (x - (u_center - 0.5)) / (u_width - 1.0) + 0.5);
+  }
+  if (u_invert) y = 1.0 - y;
+  color = vec4(vec3(y), 1.0);`;
+  return `#version 300 es
+precision highp float;
+precision highp int;
+uniform highp ${sampler} u_image;
+uniform float u_slope, u_intercept, u_center, u_width;
+uniform int u_function;
+uniform bool u_invert;
+in vec2 v_uv;
+out vec4 color;
+void main() { ${body} }`;
+}
+
+// Texture format per wire type: exact integers where WebGL2 has them, else float.
+const FORMATS = {
+  uint8: ['usampler2D', 'R8UI', 'RED_INTEGER', 'UNSIGNED_BYTE', Uint8Array],
+  int8: ['isampler2D', 'R8I', 'RED_INTEGER', 'BYTE', Int8Array],
+  uint16: ['usampler2D', 'R16UI', 'RED_INTEGER', 'UNSIGNED_SHORT', Uint16Array],
+  int16: ['isampler2D', 'R16I', 'RED_INTEGER', 'SHORT', Int16Array],
+  uint32: ['usampler2D', 'R32UI', 'RED_INTEGER', 'UNSIGNED_INT', Uint32Array],
+  int32: ['isampler2D', 'R32I', 'RED_INTEGER', 'INT', Int32Array],
+  float32: ['sampler2D', 'R32F', 'RED', 'FLOAT', Float32Array],
+};
+
+export class WebGLRenderer {
+  /** @param {HTMLCanvasElement} canvas */
+  constructor(canvas) {
+    const gl = canvas.getContext('webgl2', { preserveDrawingBuffer: true, antialias: false });
+    if (!gl) throw new Error('WebGL2 is not available');
+    this.gl = gl;
+    this.canvas = canvas;
+    this.programs = new Map();
+    this.texture = gl.createTexture();
+    this.buffer = gl.createBuffer();
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.buffer);
+    gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1]),
+      gl.STATIC_DRAW);
+    this.frame = null;
+    this.kind = 'webgl2';
+  }
+
+  program(sampler, isColour) {
+    const key = `${sampler}:${isColour}`;
+    if (!this.programs.has(key)) {
+      const { gl } = this;
+      const compile = (type, source) => {
+        const shader = gl.createShader(type);
+        gl.shaderSource(shader, source);
+        gl.compileShader(shader);
+        if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) {
+          throw new Error(gl.getShaderInfoLog(shader));
+        }
+        return shader;
+      };
+      const program = gl.createProgram();
+      gl.attachShader(program, compile(gl.VERTEX_SHADER, VERTEX));
+      gl.attachShader(program, compile(gl.FRAGMENT_SHADER, fragment(sampler, isColour)));
+      gl.linkProgram(program);
+      if (!gl.getProgramParameter(program, gl.LINK_STATUS)) {
+        throw new Error(gl.getProgramInfoLog(program));
+      }
+      this.programs.set(key, program);
+    }
+    return this.programs.get(key);
+  }
+
+  /** @param {import('../io/api.js').Frame} frame */
+  setFrame(frame) {
+    const { gl } = this;
+    gl.bindTexture(gl.TEXTURE_2D, this.texture);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+    if (frame.samples === 3) {
+      // RGB 8-bit; 16-bit colour is scaled down to the 8 bits a channel can show.
+      const rgb = frame.dataType === 'uint8' ? frame.values
+        : Uint8Array.from(frame.values, (v) => v >> 8);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGB8, frame.columns, frame.rows, 0, gl.RGB,
+        gl.UNSIGNED_BYTE, rgb);
+      this.sampler = 'sampler2D';
+    } else {
+      const [sampler, internal, format, type, Typed] = FORMATS[frame.dataType];
+      const values = frame.values instanceof Typed ? frame.values : Typed.from(frame.values);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl[internal], frame.columns, frame.rows, 0, gl[format],
+        gl[type], values);
+      this.sampler = sampler;
+    }
+    // Integer textures cannot be filtered; nearest also keeps pixel values true.
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    this.frame = frame;
+  }
+
+  /**
+   * @param {{center: number, width: number, fn: number, invert: boolean}} view
+   * @param {{x: number, y: number, width: number, height: number}} rect in canvas pixels
+   */
+  draw(view, rect) {
+    const { gl, canvas, frame } = this;
+    gl.viewport(0, 0, canvas.width, canvas.height);
+    gl.clearColor(0, 0, 0, 1);
+    gl.clear(gl.COLOR_BUFFER_BIT);
+    if (!frame) return;
+    const program = this.program(this.sampler, frame.samples === 3);
+    gl.useProgram(program);
+    const at = (name) => gl.getUniformLocation(program, name);
+    const x = (rect.x / canvas.width) * 2 - 1;
+    const y = 1 - ((rect.y + rect.height) / canvas.height) * 2;
+    gl.uniform4f(at('u_rect'), x, y, (rect.width / canvas.width) * 2,
+      (rect.height / canvas.height) * 2);
+    gl.uniform1f(at('u_slope'), frame.slope);
+    gl.uniform1f(at('u_intercept'), frame.intercept);
+    gl.uniform1f(at('u_center'), view.center);
+    gl.uniform1f(at('u_width'), view.width);
+    gl.uniform1i(at('u_function'), view.fn);
+    gl.uniform1i(at('u_invert'), view.invert ? 1 : 0);
+    gl.uniform1i(at('u_image'), 0);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, this.texture);
+    const location = gl.getAttribLocation(program, 'a_position');
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.buffer);
+    gl.enableVertexAttribArray(location);
+    gl.vertexAttribPointer(location, 2, gl.FLOAT, false, 0, 0);
+    gl.drawArrays(gl.TRIANGLES, 0, 6);
+  }
+
+  /**
+   * Grey levels of a canvas region, top row first (for checks against a reference).
+   * @returns {Uint8Array}
+   */
+  readRegion(x, y, width, height) {
+    const { gl, canvas } = this;
+    const rgba = new Uint8Array(width * height * 4);
+    gl.readPixels(x, canvas.height - y - height, width, height, gl.RGBA, gl.UNSIGNED_BYTE, rgba);
+    const grey = new Uint8Array(width * height);
+    for (let row = 0; row < height; row += 1) {
+      for (let col = 0; col < width; col += 1) {
+        grey[row * width + col] = rgba[((height - 1 - row) * width + col) * 4];
+      }
+    }
+    return grey;
+  }
+}

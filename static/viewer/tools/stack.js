@@ -1,0 +1,45 @@
+/**
+ * Stack navigation as pure state transitions (no DOM).
+ * @module tools/stack
+ */
+
+/**
+ * Clamp an index into a stack of ``count`` images.
+ * @param {number} index
+ * @param {number} count
+ * @returns {number}
+ */
+export function clampIndex(index, count) {
+  if (count <= 0) return 0;
+  return Math.min(Math.max(Math.round(index), 0), count - 1);
+}
+
+/**
+ * The index after a key press, or null when the key does not navigate.
+ * @param {string} key KeyboardEvent.key
+ * @param {number} index current index
+ * @param {number} count images in the stack
+ * @returns {number | null}
+ */
+export function indexForKey(key, index, count) {
+  const page = Math.max(1, Math.round(count / 10));
+  const moves = {
+    ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, PageDown: page, PageUp: -page,
+  };
+  if (key === 'Home') return 0;
+  if (key === 'End') return clampIndex(count - 1, count);
+  if (key in moves) return clampIndex(index + moves[key], count);
+  return null;
+}
+
+/**
+ * The index after wheel movement; one notch (any size) moves one image.
+ * @param {number} deltaY WheelEvent.deltaY
+ * @param {number} index
+ * @param {number} count
+ * @returns {number}
+ */
+export function indexForWheel(deltaY, index, count) {
+  if (deltaY === 0) return index;
+  return clampIndex(index + Math.sign(deltaY), count);
+}

@@ -1,0 +1,105 @@
+"""The viewer in Debian's chromium: pixel truth against numpy, scrolling, errors."""
+
+import numpy as np
+import pydicom
+import pytest
+
+from tests.base import SMALL_CT, sample
+from viewer.demo.ct_study import study_uid as demo_study_uid
+
+from .test_study_list_browser import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def reference(stored: np.ndarray, slope: float, intercept: float, center: float, width: float):
+    """PS3.3 C.11.2.1.2.1 LINEAR, in numpy, as 8-bit grey levels."""
+    x = stored.astype(np.float64) * slope + intercept
+    with np.errstate(divide="ignore", invalid="ignore"):  # width 1: the threshold branches
+        y = np.where(
+            x <= center - 0.5 - (width - 1) / 2,
+            0.0,
+            np.where(
+                x > center - 0.5 + (width - 1) / 2, 1.0, (x - (center - 0.5)) / (width - 1) + 0.5
+            ),
+        )
+    return np.rint(y * 255).astype(int)
+
+
+@pytest.fixture(scope="module")
+def page(browser, server_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, server_url)
+    yield page
+    page.close()
+
+
+def open_viewer(page, server_url, study_uid, series_uid=""):
+    query = f"?series={series_uid}" if series_uid else ""
+    page.goto(f"{server_url}/studies/{study_uid}/view/{query}")
+    page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+
+
+@pytest.mark.parametrize("window", [(40, 400), (-600, 1500), (300, 1)])
+def test_ct_small_pixels_equal_the_numpy_reference(page, server_url, window, screenshot_dir):
+    dataset = pydicom.dcmread(sample("CT_small.dcm"))
+    open_viewer(page, server_url, dataset.StudyInstanceUID)
+    assert page.evaluate("pacsweb.renderer") == "webgl2"
+    page.evaluate(f"pacsweb.setOneToOne(true); pacsweb.setWindow({window[0]}, {window[1]})")
+    shown = np.array(page.evaluate("pacsweb.readImage()")).reshape(dataset.Rows, dataset.Columns)
+    expected = reference(dataset.pixel_array, 1.0, -1024.0, *window)
+    assert np.abs(shown - expected).max() <= 1
+    page.screenshot(path=screenshot_dir / f"viewer-ct-small-{window[0]}.png")
+
+
+def test_the_demo_ct_matches_in_the_canvas_fallback_too(browser, server_url):
+    page = browser.new_page(viewport={"width": 900, "height": 700})
+    sign_in(page, server_url)
+    study_uid = demo_study_uid(SMALL_CT)
+    page.goto(f"{server_url}/studies/{study_uid}/view/?renderer=canvas2d")
+    page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+    assert page.evaluate("pacsweb.renderer") == "canvas2d"
+    page.click(".series-strip button:has-text('Axial 5.0 mm')")
+    page.wait_for_function(
+        "pacsweb.state.series.description === 'Axial 5.0 mm' && pacsweb.state.frame !== null"
+    )
+    page.evaluate("pacsweb.setOneToOne(true); pacsweb.setWindow(-600, 1500)")
+    shown = np.array(page.evaluate("pacsweb.readImage()"))
+    sop = page.evaluate("pacsweb.state.series.instances[pacsweb.state.index].sop_instance_uid")
+    raw = page.evaluate(
+        """async ([study, sop]) => {
+            const r = await fetch(`/api/studies/${study}/instances/${sop}/frames/1/raw`);
+            return Array.from(new Uint16Array(await r.arrayBuffer()));
+        }""",
+        [study_uid, sop],
+    )
+    expected = reference(np.array(raw), 1.0, -1024.0, -600, 1500)
+    assert np.abs(shown - expected).max() <= 1
+    page.close()
+
+
+def test_scrolling_moves_through_the_stack(page, server_url, screenshot_dir):
+    study_uid = demo_study_uid(SMALL_CT)
+    open_viewer(page, server_url, study_uid)
+    page.click(".series-strip button:has-text('Axial 1.0 mm')")
+    page.wait_for_function("pacsweb.state.series.description === 'Axial 1.0 mm'")
+    page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+    page.click("#viewport-canvas")
+    start = int(page.get_attribute("#viewer", "data-index"))
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(f"document.getElementById('viewer').dataset.index === '{start + 1}'")
+    page.mouse.wheel(0, -120)
+    page.wait_for_function(f"document.getElementById('viewer').dataset.index === '{start}'")
+    page.keyboard.press("End")
+    page.wait_for_function(
+        "document.getElementById('viewer').dataset.index === '11'"
+    )  # End: the last of 12
+    assert "Zhang Wei = 张 伟" in page.inner_text(".overlay.top-left")
+    page.screenshot(path=screenshot_dir / "viewer-demo-ct.png")
+
+
+def test_an_undecodable_image_says_so_in_the_viewport(page, server_url):
+    dataset = pydicom.dcmread(sample("JPEG-lossy.dcm"))
+    page.goto(f"{server_url}/studies/{dataset.StudyInstanceUID}/view/")
+    page.wait_for_function("document.getElementById('overlay-message').textContent.length > 0")
+    assert "cannot decode JPEG Extended" in page.inner_text("#overlay-message")
