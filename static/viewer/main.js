@@ -10,6 +10,9 @@ import {
 } from './math/voi.js';
 import { Canvas2DRenderer } from './render/canvas2d.js';
 import { WebGLRenderer } from './render/webgl.js';
+import {
+  defaultPlacement, imageToCanvas, rotate, zoomAt,
+} from './math/transform.js';
 import { clampIndex, indexForKey, indexForWheel } from './tools/stack.js';
 
 const root = document.getElementById('viewer');
@@ -19,7 +22,7 @@ const t = JSON.parse(document.getElementById('viewer-text').textContent);
 
 const state = {
   series: null, index: 0, frame: null, error: '',
-  view: { center: 0, width: 1, fn: 0, invert: false }, fitted: true,
+  view: { center: 0, width: 1, fn: 0, invert: false }, placement: defaultPlacement(),
 };
 const frames = new Map();
 
@@ -32,28 +35,12 @@ function createRenderer() {
 }
 const renderer = createRenderer();
 
-function imageRect() {
+function matrix() {
   const { frame } = state;
-  if (!frame) return { x: 0, y: 0, width: 0, height: 0 };
-  if (!state.fitted) {
-    return {
-      x: Math.floor((canvas.width - frame.columns) / 2),
-      y: Math.floor((canvas.height - frame.rows) / 2),
-      width: frame.columns,
-      height: frame.rows,
-    };
-  }
-  const geometry = state.series.instances[state.index];
-  const [rowSpacing, colSpacing] = geometry.pixel_spacing || [1, 1];
-  const widthMm = frame.columns * colSpacing;
-  const heightMm = frame.rows * rowSpacing;
-  const scale = Math.min(canvas.width / widthMm, canvas.height / heightMm);
-  const width = Math.round(widthMm * scale);
-  const height = Math.round(heightMm * scale);
-  return {
-    x: Math.floor((canvas.width - width) / 2), y: Math.floor((canvas.height - height) / 2),
-    width, height,
-  };
+  if (!frame) return [1, 0, 0, 1, 0, 0];
+  const geometry = state.series.instances[state.index] || {};
+  const image = { columns: frame.columns, rows: frame.rows, spacing: geometry.pixel_spacing };
+  return imageToCanvas(image, canvas, state.placement);
 }
 
 function draw() {
@@ -65,7 +52,7 @@ function draw() {
     canvas.width = width;
     canvas.height = height;
   }
-  renderer.draw(state.view, imageRect());
+  renderer.draw(state.view, matrix());
   updateOverlays();
 }
 
@@ -83,6 +70,10 @@ function updateOverlays() {
   text('overlay-position', geometry.position ? `${t.position} ${geometry.position.map((v) => v.toFixed(1)).join(', ')} mm` : '');
   text('overlay-window', frame && frame.samples === 1
     ? `W ${Math.round(state.view.width)} L ${Math.round(state.view.center)}` : '');
+  const m = matrix();
+  const colSpacing = (geometry.pixel_spacing || [1, 1])[1];
+  // Canvas pixels per image pixel.
+  text('overlay-zoom', frame ? `${t.zoom} ${(Math.hypot(m[0], m[1]) / colSpacing).toFixed(2)}x` : '');
   text('overlay-message', state.error);
   const slider = document.getElementById('stack-slider');
   slider.max = String(Math.max(series.instances.length - 1, 0));
@@ -142,9 +133,25 @@ function setWindow(center, width) {
 }
 
 // Input: wheel and keys scroll; dragging with the primary button windows.
+function canvasPoint(event) {
+  const box = canvas.getBoundingClientRect();
+  const ratio = canvas.width / box.width;
+  return [(event.clientX - box.left) * ratio, (event.clientY - box.top) * ratio];
+}
+
+function zoomBy(factor, point = [canvas.width / 2, canvas.height / 2]) {
+  state.placement = zoomAt(state.placement, factor, canvas, point[0], point[1]);
+  draw();
+}
+
 canvas.addEventListener('wheel', (event) => {
   event.preventDefault();
-  if (state.series) show(indexForWheel(event.deltaY, state.index, state.series.instances.length));
+  if (!state.series) return;
+  if (event.ctrlKey || event.metaKey) {
+    zoomBy(event.deltaY < 0 ? 1.1 : 1 / 1.1, canvasPoint(event));
+  } else {
+    show(indexForWheel(event.deltaY, state.index, state.series.instances.length));
+  }
 }, { passive: false });
 
 root.addEventListener('keydown', (event) => {
@@ -156,27 +163,83 @@ root.addEventListener('keydown', (event) => {
   } else if (event.key === 'i') {
     state.view.invert = !state.view.invert; draw();
   } else if (event.key === 'r') {
-    show(state.index, { keepWindow: false }); state.fitted = true;
+    state.placement = defaultPlacement(); show(state.index, { keepWindow: false });
   } else if (event.key === '1') {
-    state.fitted = !state.fitted; draw();
+    state.placement = { ...defaultPlacement(), oneToOne: !state.placement.oneToOne }; draw();
+  } else if (event.key === '+' || event.key === '=') {
+    zoomBy(1.25);
+  } else if (event.key === '-') {
+    zoomBy(0.8);
+  } else if (event.key === 'o') {
+    state.placement = rotate(state.placement, 90); draw();
+  } else if (event.key === 'h') {
+    state.placement = { ...state.placement, flipH: !state.placement.flipH }; draw();
+  } else if (event.key === 'v') {
+    state.placement = { ...state.placement, flipV: !state.placement.flipV }; draw();
   } else if (event.key === '?') {
     document.getElementById('help').toggleAttribute('hidden');
   }
 });
 
+// One pointer: drag windows (with Shift, or the right or middle button, it pans).
+// Two pointers (touch): pinch zooms and moving both pans.
+const pointers = new Map();
 let drag = null;
+
+function pinchGeometry() {
+  const [p, q] = [...pointers.values()];
+  return {
+    distance: Math.hypot(p[0] - q[0], p[1] - q[1]) || 1,
+    mid: [(p[0] + q[0]) / 2, (p[1] + q[1]) / 2],
+  };
+}
+
+canvas.addEventListener('contextmenu', (event) => event.preventDefault());
 canvas.addEventListener('pointerdown', (event) => {
   canvas.setPointerCapture(event.pointerId);
-  drag = { x: event.clientX, y: event.clientY, start: { ...state.view } };
+  pointers.set(event.pointerId, canvasPoint(event));
+  const pan = event.shiftKey || event.button === 1 || event.button === 2;
+  drag = pointers.size === 1
+    ? {
+      mode: pan ? 'pan' : 'window', x: event.clientX, y: event.clientY,
+      view: { ...state.view }, placement: { ...state.placement },
+    }
+    : { mode: 'pinch', placement: { ...state.placement }, start: pinchGeometry() };
 });
 canvas.addEventListener('pointermove', (event) => {
-  if (!drag || !state.frame) return;
-  const range = Math.max(state.frame.max - state.frame.min, 1);
-  const next = dragWindow(drag.start, event.clientX - drag.x, event.clientY - drag.y, range / 512);
-  setWindow(next.center, next.width);
+  if (!drag || !pointers.has(event.pointerId)) return;
+  pointers.set(event.pointerId, canvasPoint(event));
+  if (drag.mode === 'pinch' && pointers.size >= 2) {
+    const now = pinchGeometry();
+    const zoomed = zoomAt(drag.placement, now.distance / drag.start.distance, canvas,
+      drag.start.mid[0], drag.start.mid[1]);
+    state.placement = {
+      ...zoomed,
+      panX: zoomed.panX + now.mid[0] - drag.start.mid[0],
+      panY: zoomed.panY + now.mid[1] - drag.start.mid[1],
+    };
+    draw();
+  } else if (drag.mode === 'pan') {
+    const ratio = canvas.width / canvas.getBoundingClientRect().width;
+    state.placement = {
+      ...drag.placement,
+      panX: drag.placement.panX + (event.clientX - drag.x) * ratio,
+      panY: drag.placement.panY + (event.clientY - drag.y) * ratio,
+    };
+    draw();
+  } else if (drag.mode === 'window' && state.frame) {
+    const range = Math.max(state.frame.max - state.frame.min, 1);
+    const next = dragWindow(drag.view, event.clientX - drag.x, event.clientY - drag.y,
+      range / 512);
+    setWindow(next.center, next.width);
+  }
 });
-canvas.addEventListener('pointerup', () => { drag = null; });
-canvas.addEventListener('pointercancel', () => { drag = null; });
+const release = (event) => {
+  pointers.delete(event.pointerId);
+  drag = null;
+};
+canvas.addEventListener('pointerup', release);
+canvas.addEventListener('pointercancel', release);
 
 document.getElementById('stack-slider').addEventListener('input', (event) => {
   show(Number(event.target.value));
@@ -190,10 +253,21 @@ document.getElementById('invert').addEventListener('click', () => {
   state.view.invert = !state.view.invert; draw();
 });
 document.getElementById('reset').addEventListener('click', () => {
-  state.fitted = true; show(state.index, { keepWindow: false });
+  state.placement = defaultPlacement(); show(state.index, { keepWindow: false });
 });
 document.getElementById('one-to-one').addEventListener('click', () => {
-  state.fitted = !state.fitted; draw();
+  state.placement = { ...defaultPlacement(), oneToOne: !state.placement.oneToOne }; draw();
+});
+document.getElementById('zoom-in').addEventListener('click', () => zoomBy(1.25));
+document.getElementById('zoom-out').addEventListener('click', () => zoomBy(0.8));
+document.getElementById('rotate').addEventListener('click', () => {
+  state.placement = rotate(state.placement, 90); draw();
+});
+document.getElementById('flip-h').addEventListener('click', () => {
+  state.placement = { ...state.placement, flipH: !state.placement.flipH }; draw();
+});
+document.getElementById('flip-v').addEventListener('click', () => {
+  state.placement = { ...state.placement, flipV: !state.placement.flipV }; draw();
 });
 for (const button of document.querySelectorAll('.series-strip button')) {
   button.addEventListener('click', () => openSeries(button.dataset.seriesUid));
@@ -206,12 +280,21 @@ window.pacsweb = {
   renderer: renderer.kind,
   show,
   setWindow,
+  /** Grey levels of the canvas region the image covers, with its width and height. */
   readImage() {
     draw();
-    const rect = imageRect();
-    return Array.from(renderer.readRegion(rect.x, rect.y, rect.width, rect.height));
+    const m = matrix();
+    const { columns, rows } = state.frame;
+    const corners = [[0, 0], [columns, 0], [0, rows], [columns, rows]]
+      .map(([u, v]) => [m[0] * u + m[2] * v + m[4], m[1] * u + m[3] * v + m[5]]);
+    const xs = corners.map((c) => c[0]);
+    const ys = corners.map((c) => c[1]);
+    const [x, y] = [Math.round(Math.min(...xs)), Math.round(Math.min(...ys))];
+    const width = Math.round(Math.max(...xs)) - x;
+    const height = Math.round(Math.max(...ys)) - y;
+    return { width, height, grey: Array.from(renderer.readRegion(x, y, width, height)) };
   },
-  setOneToOne(on) { state.fitted = !on; draw(); },
+  setOneToOne(on) { state.placement = { ...defaultPlacement(), oneToOne: on }; draw(); },
 };
 
 const initial = root.dataset.initialSeries || document.querySelector('.series-strip button')?.dataset.seriesUid;

@@ -26,6 +26,12 @@ def reference(stored: np.ndarray, slope: float, intercept: float, center: float,
     return np.rint(y * 255).astype(int)
 
 
+def read(page) -> np.ndarray:
+    """The grey levels the viewport shows where the image is, as rows x columns."""
+    region = page.evaluate("pacsweb.readImage()")
+    return np.array(region["grey"]).reshape(region["height"], region["width"])
+
+
 @pytest.fixture(scope="module")
 def page(browser, server_url):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -46,7 +52,7 @@ def test_ct_small_pixels_equal_the_numpy_reference(page, server_url, window, scr
     open_viewer(page, server_url, dataset.StudyInstanceUID)
     assert page.evaluate("pacsweb.renderer") == "webgl2"
     page.evaluate(f"pacsweb.setOneToOne(true); pacsweb.setWindow({window[0]}, {window[1]})")
-    shown = np.array(page.evaluate("pacsweb.readImage()")).reshape(dataset.Rows, dataset.Columns)
+    shown = read(page)
     expected = reference(dataset.pixel_array, 1.0, -1024.0, *window)
     assert np.abs(shown - expected).max() <= 1
     page.screenshot(path=screenshot_dir / f"viewer-ct-small-{window[0]}.png")
@@ -64,7 +70,7 @@ def test_the_demo_ct_matches_in_the_canvas_fallback_too(browser, server_url):
         "pacsweb.state.series.description === 'Axial 5.0 mm' && pacsweb.state.frame !== null"
     )
     page.evaluate("pacsweb.setOneToOne(true); pacsweb.setWindow(-600, 1500)")
-    shown = np.array(page.evaluate("pacsweb.readImage()"))
+    shown = read(page).ravel()
     sop = page.evaluate("pacsweb.state.series.instances[pacsweb.state.index].sop_instance_uid")
     raw = page.evaluate(
         """async ([study, sop]) => {
@@ -103,3 +109,17 @@ def test_an_undecodable_image_says_so_in_the_viewport(page, server_url):
     page.goto(f"{server_url}/studies/{dataset.StudyInstanceUID}/view/")
     page.wait_for_function("document.getElementById('overlay-message').textContent.length > 0")
     assert "cannot decode JPEG Extended" in page.inner_text("#overlay-message")
+
+
+def test_flips_and_turns_move_the_pixels_exactly(page, server_url):
+    dataset = pydicom.dcmread(sample("CT_small.dcm"))
+    open_viewer(page, server_url, dataset.StudyInstanceUID)
+    page.evaluate("pacsweb.setOneToOne(true); pacsweb.setWindow(40, 400)")
+    expected = reference(dataset.pixel_array, 1.0, -1024.0, 40, 400)
+    page.click("#flip-h")
+    assert np.abs(read(page) - np.fliplr(expected)).max() <= 1
+    page.click("#flip-h")
+    page.click("#rotate")
+    assert np.abs(read(page) - np.rot90(expected, k=-1)).max() <= 1
+    page.click("#flip-v")
+    assert np.abs(read(page) - np.flipud(np.rot90(expected, k=-1))).max() <= 1

@@ -182,6 +182,7 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         "position": _("Position"),
         "thickness": _("Thickness"),
         "cannotShow": _("This image cannot be shown"),
+        "zoom": _("Zoom"),
     }
     return render(
         request,

@@ -21,8 +21,9 @@ export class Canvas2DRenderer {
     this.scratch.height = frame.rows;
   }
 
-  draw(view, rect) {
+  draw(view, m) {
     const { context, canvas, frame } = this;
+    context.setTransform(1, 0, 0, 1, 0, 0);
     context.fillStyle = '#000';
     context.fillRect(0, 0, canvas.width, canvas.height);
     if (!frame) return;
@@ -47,7 +48,9 @@ export class Canvas2DRenderer {
     }
     this.scratch.getContext('2d').putImageData(image, 0, 0);
     context.imageSmoothingEnabled = false;
-    context.drawImage(this.scratch, rect.x, rect.y, rect.width, rect.height);
+    context.setTransform(m[0], m[1], m[2], m[3], m[4], m[5]);
+    context.drawImage(this.scratch, 0, 0);
+    context.setTransform(1, 0, 0, 1, 0, 0);
   }
 
   readRegion(x, y, width, height) {

@@ -5,12 +5,15 @@
  */
 
 const VERTEX = `#version 300 es
-in vec2 a_position;
-uniform vec4 u_rect; // x, y, width, height of the image in clip space
+in vec2 a_position;          // unit square, (0, 0) at the image's top-left
+uniform vec2 u_size;         // columns, rows
+uniform vec2 u_canvas;       // canvas width, height in pixels
+uniform mat3 u_matrix;       // image pixels to canvas pixels
 out vec2 v_uv;
 void main() {
-  v_uv = vec2(a_position.x, 1.0 - a_position.y);
-  gl_Position = vec4(u_rect.xy + a_position * u_rect.zw, 0.0, 1.0);
+  v_uv = a_position;         // texture row 0 is the image's first row
+  vec2 canvas = (u_matrix * vec3(a_position * u_size, 1.0)).xy;
+  gl_Position = vec4(canvas.x / u_canvas.x * 2.0 - 1.0, 1.0 - canvas.y / u_canvas.y * 2.0, 0.0, 1.0);
 }`;
 
 function fragment(sampler, isColour) {
@@ -126,9 +129,9 @@ export class WebGLRenderer {
 
   /**
    * @param {{center: number, width: number, fn: number, invert: boolean}} view
-   * @param {{x: number, y: number, width: number, height: number}} rect in canvas pixels
+   * @param {number[]} m image-to-canvas matrix [a, b, c, d, e, f] (math/transform.js)
    */
-  draw(view, rect) {
+  draw(view, m) {
     const { gl, canvas, frame } = this;
     gl.viewport(0, 0, canvas.width, canvas.height);
     gl.clearColor(0, 0, 0, 1);
@@ -137,10 +140,10 @@ export class WebGLRenderer {
     const program = this.program(this.sampler, frame.samples === 3);
     gl.useProgram(program);
     const at = (name) => gl.getUniformLocation(program, name);
-    const x = (rect.x / canvas.width) * 2 - 1;
-    const y = 1 - ((rect.y + rect.height) / canvas.height) * 2;
-    gl.uniform4f(at('u_rect'), x, y, (rect.width / canvas.width) * 2,
-      (rect.height / canvas.height) * 2);
+    gl.uniform2f(at('u_size'), frame.columns, frame.rows);
+    gl.uniform2f(at('u_canvas'), canvas.width, canvas.height);
+    // Column-major mat3 of the affine map.
+    gl.uniformMatrix3fv(at('u_matrix'), false, [m[0], m[1], 0, m[2], m[3], 0, m[4], m[5], 1]);
     gl.uniform1f(at('u_slope'), frame.slope);
     gl.uniform1f(at('u_intercept'), frame.intercept);
     gl.uniform1f(at('u_center'), view.center);

@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  canvasToImage, defaultPlacement, imageToCanvas, rotate, zoomAt,
+} from '../../../static/viewer/math/transform.js';
+
+const image = { columns: 200, rows: 100, spacing: [1, 1] };
+const canvas = { width: 400, height: 400 };
+const apply = (m, u, v) => [m[0] * u + m[2] * v + m[4], m[1] * u + m[3] * v + m[5]];
+const close = (actual, expected) => actual.forEach((value, i) => {
+  assert.ok(Math.abs(value - expected[i]) < 1e-9, `${actual} vs ${expected}`);
+});
+
+test('fit centres the image and fills the limiting side', () => {
+  const m = imageToCanvas(image, canvas, defaultPlacement());
+  close(apply(m, 0, 0), [0, 100]);
+  close(apply(m, 200, 100), [400, 300]);
+});
+
+test('one to one shows one image pixel per canvas pixel, centred', () => {
+  const m = imageToCanvas(image, canvas, { ...defaultPlacement(), oneToOne: true });
+  close(apply(m, 0, 0), [100, 150]);
+  close(apply(m, 200, 100), [300, 250]);
+});
+
+test('anisotropic pixels keep their true aspect', () => {
+  const m = imageToCanvas({ columns: 100, rows: 100, spacing: [2, 1] }, canvas, defaultPlacement());
+  const [x0, y0] = apply(m, 0, 0);
+  const [x1, y1] = apply(m, 100, 100);
+  assert.ok(Math.abs((y1 - y0) / (x1 - x0) - 2) < 1e-9);
+});
+
+test('a quarter turn clockwise puts the top-left corner at the top-right', () => {
+  const m = imageToCanvas(image, canvas, rotate(defaultPlacement(), 90));
+  const [x, y] = apply(m, 0, 0);
+  assert.ok(x > 200 && y < 200, `${x}, ${y}`);
+});
+
+test('a horizontal flip mirrors left and right', () => {
+  const m = imageToCanvas(image, canvas, { ...defaultPlacement(), flipH: true });
+  close(apply(m, 0, 0), [400, 100]);
+});
+
+test('canvasToImage inverts imageToCanvas under any placement', () => {
+  const placement = { ...rotate(defaultPlacement(), 270), flipV: true, zoom: 2.5, panX: 13 };
+  const m = imageToCanvas(image, canvas, placement);
+  const [x, y] = apply(m, 37, 81);
+  const back = canvasToImage(m, x, y);
+  close([back.u, back.v], [37, 81]);
+});
+
+test('zooming about a point keeps that point still', () => {
+  const before = imageToCanvas(image, canvas, defaultPlacement());
+  const point = canvasToImage(before, 120, 180);
+  const after = imageToCanvas(image, canvas, zoomAt(defaultPlacement(), 3, canvas, 120, 180));
+  close(apply(after, point.u, point.v), [120, 180]);
+});
+
+test('rotation wraps around', () => {
+  assert.equal(rotate(defaultPlacement(), -90).rotation, 270);
+  assert.equal(rotate(rotate(defaultPlacement(), 270), 90).rotation, 0);
+});
+
+test('flips act on the screen after a turn', () => {
+  const turned = imageToCanvas(image, canvas, rotate(defaultPlacement(), 90));
+  const flipped = imageToCanvas(image, canvas, { ...rotate(defaultPlacement(), 90), flipV: true });
+  const [x1, y1] = apply(turned, 10, 20);
+  const [x2, y2] = apply(flipped, 10, 20);
+  close([x2, y2], [x1, canvas.height - y1]);
+});
