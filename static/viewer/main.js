@@ -13,7 +13,9 @@ import { WebGLRenderer } from './render/webgl.js';
 import {
   defaultPlacement, imageToCanvas, rotate, zoomAt,
 } from './math/transform.js';
+import { edgeLabels } from './math/orientation.js';
 import { clampIndex, indexForKey, indexForWheel } from './tools/stack.js';
+import { loadTags, renderTags } from './tools/tags.js';
 
 const root = document.getElementById('viewer');
 const canvas = document.getElementById('viewport-canvas');
@@ -74,6 +76,11 @@ function updateOverlays() {
   const colSpacing = (geometry.pixel_spacing || [1, 1])[1];
   // Canvas pixels per image pixel.
   text('overlay-zoom', frame ? `${t.zoom} ${(Math.hypot(m[0], m[1]) / colSpacing).toFixed(2)}x` : '');
+  // Markers only where the header states the orientation; never a guess.
+  const labels = frame ? edgeLabels(geometry.orientation, m) : null;
+  for (const edge of ['left', 'right', 'top', 'bottom']) {
+    text(`marker-${edge}`, labels ? labels[edge] : '');
+  }
   text('overlay-message', state.error);
   const slider = document.getElementById('stack-slider');
   slider.max = String(Math.max(series.instances.length - 1, 0));
@@ -127,6 +134,29 @@ async function openSeries(seriesUid) {
   await show(Math.floor((state.series.instances.length - 1) / 2), { keepWindow: false });
 }
 
+let cine = null;
+function toggleCine() {
+  const button = document.getElementById('cine');
+  if (cine) {
+    cancelAnimationFrame(cine.handle);
+    cine = null;
+    button.setAttribute('aria-pressed', 'false');
+    return;
+  }
+  button.setAttribute('aria-pressed', 'true');
+  cine = { last: performance.now(), handle: 0 };
+  const step = (now) => {
+    if (!cine || !state.series) return;
+    const fps = Math.min(Math.max(Number(document.getElementById('cine-fps').value) || 10, 1), 60);
+    if (now - cine.last >= 1000 / fps) {
+      cine.last = now;
+      show((state.index + 1) % state.series.instances.length);
+    }
+    cine.handle = requestAnimationFrame(step);
+  };
+  cine.handle = requestAnimationFrame(step);
+}
+
 function setWindow(center, width) {
   state.view = { ...state.view, center, width: Math.max(width, 1) };
   draw();
@@ -176,6 +206,10 @@ root.addEventListener('keydown', (event) => {
     state.placement = { ...state.placement, flipH: !state.placement.flipH }; draw();
   } else if (event.key === 'v') {
     state.placement = { ...state.placement, flipV: !state.placement.flipV }; draw();
+  } else if (event.key === 'c') {
+    toggleCine();
+  } else if (event.key === 't') {
+    toggleTags();
   } else if (event.key === '?') {
     document.getElementById('help').toggleAttribute('hidden');
   }
@@ -259,6 +293,11 @@ document.getElementById('one-to-one').addEventListener('click', () => {
   state.placement = { ...defaultPlacement(), oneToOne: !state.placement.oneToOne }; draw();
 });
 document.getElementById('zoom-in').addEventListener('click', () => zoomBy(1.25));
+document.getElementById('cine').addEventListener('click', toggleCine);
+document.getElementById('show-tags').addEventListener('click', () => toggleTags());
+document.getElementById('tag-search').addEventListener('input', (event) => {
+  renderTags(document.getElementById('tag-list'), tagState.elements, event.target.value);
+});
 document.getElementById('zoom-out').addEventListener('click', () => zoomBy(0.8));
 document.getElementById('rotate').addEventListener('click', () => {
   state.placement = rotate(state.placement, 90); draw();
@@ -273,6 +312,20 @@ for (const button of document.querySelectorAll('.series-strip button')) {
   button.addEventListener('click', () => openSeries(button.dataset.seriesUid));
 }
 new ResizeObserver(() => draw()).observe(canvas);
+
+const tagState = { elements: [], sop: '' };
+async function toggleTags() {
+  const panel = document.getElementById('tags');
+  panel.toggleAttribute('hidden');
+  if (panel.hidden || !state.series) return;
+  const sop = state.series.instances[state.index].sop_instance_uid;
+  if (tagState.sop !== sop) {
+    tagState.elements = await loadTags(studyUid, sop);
+    tagState.sop = sop;
+  }
+  renderTags(document.getElementById('tag-list'), tagState.elements,
+    document.getElementById('tag-search').value);
+}
 
 // A small handle for tests and benchmarks: state, and the pixels of the image region.
 window.pacsweb = {

@@ -123,3 +123,40 @@ def test_flips_and_turns_move_the_pixels_exactly(page, server_url):
     assert np.abs(read(page) - np.rot90(expected, k=-1)).max() <= 1
     page.click("#flip-v")
     assert np.abs(read(page) - np.flipud(np.rot90(expected, k=-1))).max() <= 1
+
+
+def open_axial_demo(page, server_url):
+    open_viewer(page, server_url, demo_study_uid(SMALL_CT))
+    page.click(".series-strip button:has-text('Axial 1.0 mm')")
+    page.wait_for_function(
+        "pacsweb.state.series.description === 'Axial 1.0 mm' && pacsweb.state.frame !== null"
+    )
+
+
+def test_orientation_markers_follow_rotation(page, server_url):
+    open_axial_demo(page, server_url)
+    assert page.inner_text("#marker-right") == "L" and page.inner_text("#marker-top") == "A"
+    page.click("#rotate")
+    assert page.inner_text("#marker-right") == "A" and page.inner_text("#marker-bottom") == "L"
+    page.click("#reset")
+
+
+def test_cine_plays_and_stops(page, server_url):
+    open_axial_demo(page, server_url)
+    start = page.get_attribute("#viewer", "data-index")
+    page.fill("#cine-fps", "30")
+    page.click("#cine")
+    page.wait_for_function(f"document.getElementById('viewer').dataset.index !== '{start}'")
+    page.click("#cine")
+    assert page.get_attribute("#cine", "aria-pressed") == "false"
+
+
+def test_the_tag_browser_searches_the_shown_image(page, server_url):
+    open_axial_demo(page, server_url)
+    page.click("#viewport-canvas")
+    page.keyboard.press("t")
+    page.wait_for_selector("#tag-list .tag-row")
+    assert "PatientName" in page.inner_text("#tag-list")
+    page.fill("#tag-search", "pixelspacing")
+    rows = page.locator("#tag-list .tag-row").all_inner_texts()
+    assert len(rows) == 1 and "PixelSpacing" in rows[0]

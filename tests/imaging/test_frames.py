@@ -152,3 +152,28 @@ class TestEndpoints:
         instance = Instance.objects.first()
         url = f"/api/studies/1.2.3/instances/{instance.sop_instance_uid}/frames/1/raw"
         assert alice_client.get(url).status_code == 404
+
+
+def test_the_tag_tree_decodes_names_and_expands_sequences():
+    from viewer.imaging.tags import read_tags
+
+    rows = {row["keyword"]: row for row in read_tags(sample("rtplan.dcm"))}
+    assert rows["TransferSyntaxUID"]["tag"] == "(0002,0010)"
+    beams = rows["BeamSequence"]
+    assert beams["vr"] == "SQ" and len(beams["items"]) >= 1
+    assert any(child["keyword"] == "BeamName" for child in beams["items"][0])
+
+
+@pytest.mark.django_db
+def test_the_tags_endpoint_shows_the_gb18030_name(alice_client, tmp_path):
+    from viewer.demo.samples import write_charset_samples
+
+    Importer().run(write_charset_samples(tmp_path))
+    instance = Instance.objects.get(series__study__patient__patient_id="CHARSET-chrX2")
+    study_uid = instance.series.study.study_uid
+    body = alice_client.get(
+        f"/api/studies/{study_uid}/instances/{instance.sop_instance_uid}/tags/"
+    ).json()
+    names = [e["value"] for e in body["elements"] if e["keyword"] == "PatientName"]
+    assert names == ["Wang^XiaoDong=王^小东"]
+    assert body["elements"][-1]["keyword"] == "PixelData"

@@ -11,6 +11,7 @@ from viewer.archive.models import Instance, Series
 from viewer.archive.storage import absolute_path
 from viewer.imaging.frames import UndecodableFrame, read_frame
 from viewer.imaging.geometry import read_geometry, slice_order
+from viewer.imaging.tags import read_tags
 from viewer.imaging.thumbnail import render_frame
 
 from .views import _get_study_for_user
@@ -113,3 +114,15 @@ def series_metadata(request: HttpRequest, study_uid: str, series_uid: str) -> Js
             "instances": [geometry.as_dict() for geometry in geometries],
         }
     )
+
+
+@require_GET
+@gzip_page
+def instance_tags(request: HttpRequest, study_uid: str, sop_instance_uid: str) -> JsonResponse:
+    """Every element of the instance, for the tag browser."""
+    instance = _instance(request, study_uid, sop_instance_uid)
+    try:
+        elements = read_tags(absolute_path(instance.file_path))
+    except Exception as exc:  # a damaged file must not become a 500 for the reader
+        return JsonResponse({"detail": f"cannot read the file ({type(exc).__name__})"}, status=422)
+    return JsonResponse({"elements": elements})

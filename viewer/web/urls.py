@@ -51,6 +51,11 @@ urlpatterns = [
         name="series_metadata",
     ),
     path(
+        "api/studies/<uid:study_uid>/instances/<uid:sop_instance_uid>/tags/",
+        imaging_views.instance_tags,
+        name="instance_tags",
+    ),
+    path(
         "api/studies/<uid:study_uid>/instances/<uid:sop_instance_uid>/frames/<int:frame>/raw",
         imaging_views.frame_raw,
         name="frame_raw",
