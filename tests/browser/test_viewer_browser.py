@@ -160,3 +160,18 @@ def test_the_tag_browser_searches_the_shown_image(page, server_url):
     page.fill("#tag-search", "pixelspacing")
     rows = page.locator("#tag-list .tag-row").all_inner_texts()
     assert len(rows) == 1 and "PixelSpacing" in rows[0]
+
+
+def test_the_viewer_fits_a_phone(browser, server_url, screenshot_dir):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+    phone = context.new_page()
+    sign_in(phone, server_url)
+    open_axial_demo(phone, server_url)
+    box = phone.locator("#viewport-canvas").bounding_box()
+    assert box["width"] >= 350 and box["height"] >= 300
+    assert phone.locator(".patient-banner .patient-name").is_visible()
+    assert phone.locator(".overlay.top-left .patient-name").is_visible()
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "nothing may push the page wider than the phone"
+    phone.screenshot(path=screenshot_dir / "viewer-phone.png", full_page=True)
+    context.close()
