@@ -28,7 +28,7 @@ def test_an_administrator_adds_and_verifies_nodes(browser, server, screenshot_di
 
     # Our own SCP, seen as a remote node: every step should pass.
     add_node(page, server_url, "self", server["dicom_port"])
-    page.click("a.verify-node")
+    page.click("button.verify-node")
     page.wait_for_load_state("networkidle")
     messages = page.locator("ul.messagelist").inner_text()
     page.screenshot(path=screenshot_dir / "admin-verify-passed.png", full_page=True)
@@ -37,7 +37,7 @@ def test_an_administrator_adds_and_verifies_nodes(browser, server, screenshot_di
 
     # A node where nothing listens: the administrator reads why.
     add_node(page, server_url, "offline", 9)
-    page.click("a.verify-node")
+    page.click("button.verify-node")
     page.wait_for_load_state("networkidle")
     messages = page.locator("ul.messagelist").inner_text()
     page.screenshot(path=screenshot_dir / "admin-verify-failed.png", full_page=True)
@@ -46,4 +46,9 @@ def test_an_administrator_adds_and_verifies_nodes(browser, server, screenshot_di
     page.goto(server_url + "/admin/viewer/remotenode/")
     listing = page.locator("#result_list").inner_text()
     assert "self" in listing and "offline" in listing
+    # The button in the node list verifies that row's node.
+    page.click("#result_list tr:has-text('offline') button:has-text('Verify')")
+    page.wait_for_load_state("networkidle")
+    # The admin capitalises the first letter of each message.
+    assert "Offline · connect: FAILED" in page.locator("ul.messagelist").inner_text()
     page.close()

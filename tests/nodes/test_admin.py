@@ -58,13 +58,14 @@ def add_node(client, port: int) -> RemoteNode:
 def test_an_administrator_adds_and_verifies_a_node(client, admin_user, remote_scp):
     client.force_login(admin_user)
     node = add_node(client, remote_scp(handlers=HANDLERS))
-    response = client.get(f"/admin/viewer/remotenode/{node.pk}/verify/", follow=True)
+    assert client.get(f"/admin/viewer/remotenode/{node.pk}/verify/").status_code == 405
+    response = client.post(f"/admin/viewer/remotenode/{node.pk}/verify/", follow=True)
     page = response.content.decode()
     assert "CT-PACS: passed" in page and "CT-PACS · C-ECHO: OK" in page
     node.refresh_from_db()
     assert node.last_verify_ok is True and "C-MOVE: OK" in node.last_verify_summary
     listing = client.get("/admin/viewer/remotenode/").content.decode()
-    assert f"/admin/viewer/remotenode/{node.pk}/verify/" in listing
+    assert f'formaction="/admin/viewer/remotenode/{node.pk}/verify/"' in listing
 
 
 def test_the_verify_action_reports_each_failure(client, admin_user):
@@ -94,7 +95,7 @@ def test_node_changes_are_audited(client, admin_user, remote_scp):
 def test_an_ordinary_user_cannot_verify(client, alice, remote_scp):
     node = make_node(free_port())
     client.force_login(alice)
-    response = client.get(f"/admin/viewer/remotenode/{node.pk}/verify/")
+    response = client.post(f"/admin/viewer/remotenode/{node.pk}/verify/")
     assert response.status_code == 302 and "/login/" in response["Location"]
     node.refresh_from_db()
     assert node.last_verified_at is None
@@ -114,3 +115,12 @@ def test_the_echo_command_names_the_configured_nodes(remote_scp):
     make_node(free_port(), name="ct-pacs")
     with pytest.raises(CommandError, match="configured: ct-pacs"):
         call_command("echo", "nonesuch")
+
+
+def test_verify_goes_back_only_to_our_own_pages(client, admin_user, remote_scp):
+    client.force_login(admin_user)
+    node = make_node(free_port())
+    response = client.post(
+        f"/admin/viewer/remotenode/{node.pk}/verify/", {"next": "https://evil.example/"}
+    )
+    assert response["Location"] == "/admin/viewer/remotenode/"

@@ -2,9 +2,11 @@
 
 from django.contrib import admin, messages
 from django.db import models
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from viewer.audit.models import AuditEvent, record
@@ -51,8 +53,14 @@ class RemoteNodeAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Verify"))
     def verify_button(self, node: RemoteNode) -> str:
+        # Inside the change list's own form (which carries the CSRF token): the button
+        # posts that form to the verify URL instead.
         url = reverse("admin:viewer_remotenode_verify", args=[node.pk])
-        return format_html('<a class="button" href="{}">{}</a>', url, _("Verify"))
+        return format_html(
+            '<button type="submit" class="button" formaction="{}" formmethod="post">{}</button>',
+            url,
+            _("Verify"),
+        )
 
     def get_urls(self):
         return [
@@ -65,12 +73,17 @@ class RemoteNodeAdmin(admin.ModelAdmin):
         ]
 
     def verify_view(self, request, node_id: int):
-        """Verify one node and come back to where the button was pressed."""
+        """Verify one node (POST only: it changes the node) and go back to where it started."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
         node = get_object_or_404(RemoteNode, pk=node_id)
         if not self.has_view_permission(request, node):
             return redirect("admin:index")
         self._verify(request, node)
-        return redirect(request.GET.get("next") or "admin:viewer_remotenode_changelist")
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = ""
+        return redirect(target or "admin:viewer_remotenode_changelist")
 
     @admin.action(description=_("Verify the selected nodes (C-ECHO, C-FIND, C-MOVE)"))
     def verify_nodes(self, request, queryset) -> None:
