@@ -90,7 +90,7 @@ def test_scrolling_moves_through_the_stack(page, server_url, screenshot_dir):
     page.click(".series-strip button:has-text('Axial 1.0 mm')")
     page.wait_for_function("pacsweb.state.series.description === 'Axial 1.0 mm'")
     page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
-    page.click("#viewport-canvas")
+    page.click(".viewport.active canvas")
     start = int(page.get_attribute("#viewer", "data-index"))
     page.keyboard.press("ArrowDown")
     page.wait_for_function(f"document.getElementById('viewer').dataset.index === '{start + 1}'")
@@ -107,8 +107,9 @@ def test_scrolling_moves_through_the_stack(page, server_url, screenshot_dir):
 def test_an_undecodable_image_says_so_in_the_viewport(page, server_url):
     dataset = pydicom.dcmread(sample("JPEG-lossy.dcm"))
     page.goto(f"{server_url}/studies/{dataset.StudyInstanceUID}/view/")
-    page.wait_for_function("document.getElementById('overlay-message').textContent.length > 0")
-    assert "cannot decode JPEG Extended" in page.inner_text("#overlay-message")
+    message = ".viewport.active [data-o=message]"
+    page.wait_for_function(f"document.querySelector('{message}').textContent.length > 0")
+    assert "cannot decode JPEG Extended" in page.inner_text(message)
 
 
 def test_flips_and_turns_move_the_pixels_exactly(page, server_url):
@@ -135,9 +136,10 @@ def open_axial_demo(page, server_url):
 
 def test_orientation_markers_follow_rotation(page, server_url):
     open_axial_demo(page, server_url)
-    assert page.inner_text("#marker-right") == "L" and page.inner_text("#marker-top") == "A"
+    marker = ".viewport.active [data-o={}]".format
+    assert page.inner_text(marker("right")) == "L" and page.inner_text(marker("top")) == "A"
     page.click("#rotate")
-    assert page.inner_text("#marker-right") == "A" and page.inner_text("#marker-bottom") == "L"
+    assert page.inner_text(marker("right")) == "A" and page.inner_text(marker("bottom")) == "L"
     page.click("#reset")
 
 
@@ -153,7 +155,7 @@ def test_cine_plays_and_stops(page, server_url):
 
 def test_the_tag_browser_searches_the_shown_image(page, server_url):
     open_axial_demo(page, server_url)
-    page.click("#viewport-canvas")
+    page.click(".viewport.active canvas")
     page.keyboard.press("t")
     page.wait_for_selector("#tag-list .tag-row")
     assert "PatientName" in page.inner_text("#tag-list")
@@ -167,7 +169,7 @@ def test_the_viewer_fits_a_phone(browser, server_url, screenshot_dir):
     phone = context.new_page()
     sign_in(phone, server_url)
     open_axial_demo(phone, server_url)
-    box = phone.locator("#viewport-canvas").bounding_box()
+    box = phone.locator(".viewport.active canvas").bounding_box()
     assert box["width"] >= 350 and box["height"] >= 300
     assert phone.locator(".patient-banner .patient-name").is_visible()
     assert phone.locator(".overlay.top-left .patient-name").is_visible()
@@ -175,3 +177,34 @@ def test_the_viewer_fits_a_phone(browser, server_url, screenshot_dir):
     assert width <= 390, "nothing may push the page wider than the phone"
     phone.screenshot(path=screenshot_dir / "viewer-phone.png", full_page=True)
     context.close()
+
+
+def test_layouts_drag_and_maximise(page, server_url, screenshot_dir):
+    open_viewer(page, server_url, demo_study_uid(SMALL_CT))
+    page.select_option("#layout", "2x2")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.viewport')].filter(v => v.dataset.ready === 'true')"
+        ".length === 4"
+    )
+    shown = page.eval_on_selector_all(".viewport", "vs => vs.map(v => v.dataset.seriesUid)")
+    assert len(set(shown)) == 4, "each viewport starts with its own series"
+    # Drag the localizer's thumbnail onto the last viewport.
+    strip = page.locator(".series-strip button:has-text('Localizer')")
+    strip.drag_to(page.locator(".viewport").nth(3))
+    localizer = strip.get_attribute("data-series-uid")
+    page.wait_for_function(
+        f"document.querySelectorAll('.viewport')[3].dataset.seriesUid === '{localizer}'"
+    )
+    assert "active" in page.get_attribute(".viewport >> nth=3", "class")
+    page.screenshot(path=screenshot_dir / "viewer-2x2.png")
+    page.dblclick(".viewport >> nth=3")
+    assert page.locator(".viewport").nth(0).is_hidden()
+    page.dblclick(".viewport >> nth=3")
+    assert page.locator(".viewport").nth(0).is_visible()
+    page.fill("#layout-custom", "2x3")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelectorAll('.viewport').length === 6")
+    page.fill("#layout-custom", "9x9")
+    page.keyboard.press("Enter")
+    assert page.locator(".viewport").count() == 6
+    page.select_option("#layout", "1x1")

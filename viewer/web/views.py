@@ -183,6 +183,7 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         "thickness": _("Thickness"),
         "cannotShow": _("This image cannot be shown"),
         "zoom": _("Zoom"),
+        "badLayout": _("Rows x columns, each from 1 to 4, e.g. 2x3"),
     }
     return render(
         request,

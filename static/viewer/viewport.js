@@ -1,0 +1,294 @@
+/**
+ * One viewport: a canvas showing a series stack, its overlays and its own input
+ * (wheel scrolls, drag windows, Shift/right drag pans, two fingers pinch and pan).
+ * @module viewport
+ */
+import { fetchFrame } from './io/api.js';
+import { edgeLabels } from './math/orientation.js';
+import {
+  defaultPlacement, imageToCanvas, rotate, zoomAt,
+} from './math/transform.js';
+import { dragWindow, initialWindow, voiFunctionCode } from './math/voi.js';
+import { Canvas2DRenderer } from './render/canvas2d.js';
+import { WebGLRenderer } from './render/webgl.js';
+import { clampIndex, indexForWheel } from './tools/stack.js';
+
+const TEMPLATE = `
+  <canvas></canvas>
+  <div class="overlay top-left"><span class="patient-name"></span><br><span class="patient-id"></span></div>
+  <div class="overlay top-right"><span data-o="series"></span></div>
+  <div class="overlay bottom-left"><span data-o="image"></span><br><span data-o="position"></span><br><span data-o="thickness"></span></div>
+  <div class="overlay bottom-right"><span data-o="window"></span><br><span data-o="zoom"></span></div>
+  <div class="overlay center" data-o="message" role="status"></div>
+  <div class="marker left" data-o="left"></div>
+  <div class="marker right" data-o="right"></div>
+  <div class="marker top" data-o="top"></div>
+  <div class="marker bottom" data-o="bottom"></div>`;
+
+export class Viewport {
+  /**
+   * @param {HTMLElement} element the viewport's box
+   * @param {{studyUid: string, text: object, patient: {name: string, id: string},
+   *   rendererKind: string, onActivate: (viewport: Viewport) => void}} options
+   */
+  constructor(element, options) {
+    this.element = element;
+    this.options = options;
+    element.innerHTML = TEMPLATE;
+    element.querySelector('.patient-name').textContent = options.patient.name;
+    element.querySelector('.patient-id').textContent = options.patient.id;
+    this.canvas = element.querySelector('canvas');
+    this.renderer = this.createRenderer(options.rendererKind);
+    this.frames = new Map();
+    this.state = {
+      series: null, index: 0, frame: null, error: '',
+      view: { center: 0, width: 1, fn: 0, invert: false }, placement: defaultPlacement(),
+    };
+    this.pointers = new Map();
+    this.drag = null;
+    this.bindInput();
+    this.resizeObserver = new ResizeObserver(() => this.draw());
+    this.resizeObserver.observe(this.canvas);
+  }
+
+  createRenderer(kind) {
+    if (kind !== 'canvas2d') {
+      try { return new WebGLRenderer(this.canvas); } catch (error) { console.warn(error.message); }
+    }
+    return new Canvas2DRenderer(this.canvas);
+  }
+
+  destroy() {
+    this.resizeObserver.disconnect();
+    this.stopCine();
+    const lose = this.renderer.gl?.getExtension('WEBGL_lose_context');
+    if (lose) lose.loseContext(); // browsers allow only so many live contexts
+  }
+
+  matrix() {
+    const { frame, series, index, placement } = this.state;
+    if (!frame) return [1, 0, 0, 1, 0, 0];
+    const geometry = series.instances[index] || {};
+    const image = { columns: frame.columns, rows: frame.rows, spacing: geometry.pixel_spacing };
+    return imageToCanvas(image, this.canvas, placement);
+  }
+
+  draw() {
+    const box = this.canvas.getBoundingClientRect();
+    const ratio = window.devicePixelRatio || 1;
+    const width = Math.max(1, Math.round(box.width * ratio));
+    const height = Math.max(1, Math.round(box.height * ratio));
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
+    }
+    this.renderer.draw(this.state.view, this.matrix());
+    this.updateOverlays();
+  }
+
+  text(name, value) {
+    this.element.querySelector(`[data-o="${name}"]`).textContent = value;
+  }
+
+  updateOverlays() {
+    const { series, frame, index, view } = this.state;
+    const t = this.options.text;
+    this.text('message', this.state.error);
+    if (!series) return;
+    const geometry = series.instances[index] || {};
+    this.text('series', `${series.number ?? ''} ${series.description || ''}`);
+    this.text('image', `${t.image} ${index + 1} / ${series.instances.length}`);
+    this.text('thickness', geometry.slice_thickness != null
+      ? `${t.thickness} ${geometry.slice_thickness} mm` : '');
+    this.text('position', geometry.position
+      ? `${t.position} ${geometry.position.map((v) => v.toFixed(1)).join(', ')} mm` : '');
+    this.text('window', frame && frame.samples === 1
+      ? `W ${Math.round(view.width)} L ${Math.round(view.center)}` : '');
+    const m = this.matrix();
+    const colSpacing = (geometry.pixel_spacing || [1, 1])[1];
+    // Canvas pixels per image pixel.
+    this.text('zoom', frame ? `${t.zoom} ${(Math.hypot(m[0], m[1]) / colSpacing).toFixed(2)}x` : '');
+    // Markers only where the header states the orientation; never a guess.
+    const labels = frame ? edgeLabels(geometry.orientation, m) : null;
+    for (const edge of ['left', 'right', 'top', 'bottom']) this.text(edge, labels ? labels[edge] : '');
+    this.element.dataset.index = String(index);
+    this.element.dataset.ready = frame ? 'true' : 'false';
+    this.element.dataset.seriesUid = series.series_uid;
+    this.options.onChange?.(this);
+  }
+
+  loadFrame(index) {
+    const key = this.state.series.instances[index].sop_instance_uid;
+    if (!this.frames.has(key)) this.frames.set(key, fetchFrame(this.options.studyUid, key, 1));
+    return this.frames.get(key);
+  }
+
+  /** Show the series described by ``metadata`` (from io/api.fetchSeriesMetadata). */
+  async openSeries(metadata) {
+    this.stopCine();
+    this.state.series = metadata;
+    this.state.frame = null;
+    this.state.placement = defaultPlacement();
+    this.frames = new Map();
+    await this.show(Math.floor((metadata.instances.length - 1) / 2), { keepWindow: false });
+  }
+
+  async show(index, { keepWindow = true } = {}) {
+    const { state } = this;
+    if (!state.series) return;
+    state.index = clampIndex(index, state.series.instances.length);
+    const wanted = state.index;
+    try {
+      const frame = await this.loadFrame(wanted);
+      if (wanted !== state.index) return; // the person scrolled on meanwhile
+      const first = !state.frame;
+      state.frame = frame;
+      state.error = '';
+      if (first || !keepWindow) {
+        state.view = { ...state.view, ...initialWindow(frame), fn: voiFunctionCode(frame.voiFunction) };
+        state.view.invert = frame.photometric === 'MONOCHROME1';
+      }
+      this.renderer.setFrame(frame);
+    } catch (error) {
+      state.frame = null;
+      state.error = `${this.options.text.cannotShow}: ${error.message}`;
+      this.renderer.frame = null;
+    }
+    this.draw();
+    // Neighbours next, so scrolling does not wait.
+    for (const next of [state.index + 1, state.index - 1]) {
+      if (next >= 0 && next < state.series.instances.length) this.loadFrame(next).catch(() => {});
+    }
+  }
+
+  setWindow(center, width) {
+    this.state.view = { ...this.state.view, center, width: Math.max(width, 1) };
+    this.draw();
+  }
+
+  place(change) {
+    this.state.placement = { ...this.state.placement, ...change };
+    this.draw();
+  }
+
+  zoomBy(factor, point = [this.canvas.width / 2, this.canvas.height / 2]) {
+    this.state.placement = zoomAt(this.state.placement, factor, this.canvas, point[0], point[1]);
+    this.draw();
+  }
+
+  turn(degrees) {
+    this.state.placement = rotate(this.state.placement, degrees);
+    this.draw();
+  }
+
+  reset() {
+    this.state.placement = defaultPlacement();
+    this.show(this.state.index, { keepWindow: false });
+  }
+
+  toggleCine(fps) {
+    if (this.cine) { this.stopCine(); return false; }
+    this.cine = { last: performance.now(), handle: 0 };
+    const step = (now) => {
+      if (!this.cine || !this.state.series) return;
+      if (now - this.cine.last >= 1000 / fps()) {
+        this.cine.last = now;
+        this.show((this.state.index + 1) % this.state.series.instances.length);
+      }
+      this.cine.handle = requestAnimationFrame(step);
+    };
+    this.cine.handle = requestAnimationFrame(step);
+    return true;
+  }
+
+  stopCine() {
+    if (this.cine) cancelAnimationFrame(this.cine.handle);
+    this.cine = null;
+  }
+
+  /** Grey levels of the canvas region the image covers, with its width and height. */
+  readImage() {
+    this.draw();
+    const m = this.matrix();
+    const { columns, rows } = this.state.frame;
+    const corners = [[0, 0], [columns, 0], [0, rows], [columns, rows]]
+      .map(([u, v]) => [m[0] * u + m[2] * v + m[4], m[1] * u + m[3] * v + m[5]]);
+    const xs = corners.map((c) => c[0]);
+    const ys = corners.map((c) => c[1]);
+    const [x, y] = [Math.round(Math.min(...xs)), Math.round(Math.min(...ys))];
+    const width = Math.round(Math.max(...xs)) - x;
+    const height = Math.round(Math.max(...ys)) - y;
+    return { width, height, grey: Array.from(this.renderer.readRegion(x, y, width, height)) };
+  }
+
+  canvasPoint(event) {
+    const box = this.canvas.getBoundingClientRect();
+    const ratio = this.canvas.width / box.width;
+    return [(event.clientX - box.left) * ratio, (event.clientY - box.top) * ratio];
+  }
+
+  pinchGeometry() {
+    const [p, q] = [...this.pointers.values()];
+    return {
+      distance: Math.hypot(p[0] - q[0], p[1] - q[1]) || 1,
+      mid: [(p[0] + q[0]) / 2, (p[1] + q[1]) / 2],
+    };
+  }
+
+  bindInput() {
+    const { canvas } = this;
+    canvas.addEventListener('wheel', (event) => {
+      event.preventDefault();
+      if (!this.state.series) return;
+      if (event.ctrlKey || event.metaKey) {
+        this.zoomBy(event.deltaY < 0 ? 1.1 : 1 / 1.1, this.canvasPoint(event));
+      } else {
+        this.show(indexForWheel(event.deltaY, this.state.index, this.state.series.instances.length));
+      }
+    }, { passive: false });
+    canvas.addEventListener('contextmenu', (event) => event.preventDefault());
+    canvas.addEventListener('pointerdown', (event) => {
+      this.options.onActivate(this);
+      canvas.setPointerCapture(event.pointerId);
+      this.pointers.set(event.pointerId, this.canvasPoint(event));
+      const pan = event.shiftKey || event.button === 1 || event.button === 2;
+      this.drag = this.pointers.size === 1
+        ? {
+          mode: pan ? 'pan' : 'window', x: event.clientX, y: event.clientY,
+          view: { ...this.state.view }, placement: { ...this.state.placement },
+        }
+        : { mode: 'pinch', placement: { ...this.state.placement }, start: this.pinchGeometry() };
+    });
+    canvas.addEventListener('pointermove', (event) => this.onPointerMove(event));
+    const release = (event) => { this.pointers.delete(event.pointerId); this.drag = null; };
+    canvas.addEventListener('pointerup', release);
+    canvas.addEventListener('pointercancel', release);
+  }
+
+  onPointerMove(event) {
+    const { drag, state, canvas } = this;
+    if (!drag || !this.pointers.has(event.pointerId)) return;
+    this.pointers.set(event.pointerId, this.canvasPoint(event));
+    if (drag.mode === 'pinch' && this.pointers.size >= 2) {
+      const now = this.pinchGeometry();
+      const zoomed = zoomAt(drag.placement, now.distance / drag.start.distance, canvas,
+        drag.start.mid[0], drag.start.mid[1]);
+      this.place({
+        ...zoomed,
+        panX: zoomed.panX + now.mid[0] - drag.start.mid[0],
+        panY: zoomed.panY + now.mid[1] - drag.start.mid[1],
+      });
+    } else if (drag.mode === 'pan') {
+      const ratio = canvas.width / canvas.getBoundingClientRect().width;
+      this.place({
+        panX: drag.placement.panX + (event.clientX - drag.x) * ratio,
+        panY: drag.placement.panY + (event.clientY - drag.y) * ratio,
+      });
+    } else if (drag.mode === 'window' && state.frame) {
+      const range = Math.max(state.frame.max - state.frame.min, 1);
+      const next = dragWindow(drag.view, event.clientX - drag.x, event.clientY - drag.y,
+        range / 512);
+      this.setWindow(next.center, next.width);
+    }
+  }
+}
