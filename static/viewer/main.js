@@ -161,6 +161,10 @@ const actions = {
   'flip-v': () => active.place({ flipV: !active.state.placement.flipV }),
   reset: () => active.reset(),
   cine: toggleCine,
+  magnifier: () => {
+    const on = active.toggleMagnifier();
+    document.getElementById('magnifier').setAttribute('aria-pressed', String(on));
+  },
   'show-tags': toggleTags,
 };
 for (const [id, action] of Object.entries(actions)) {
@@ -168,7 +172,7 @@ for (const [id, action] of Object.entries(actions)) {
 }
 const keys = {
   i: 'invert', 1: 'one-to-one', '+': 'zoom-in', '=': 'zoom-in', '-': 'zoom-out', o: 'rotate',
-  h: 'flip-h', v: 'flip-v', r: 'reset', c: 'cine', t: 'show-tags',
+  h: 'flip-h', v: 'flip-v', r: 'reset', c: 'cine', t: 'show-tags', m: 'magnifier',
 };
 root.addEventListener('keydown', (event) => {
   if (!active?.state.series || ['SELECT', 'INPUT'].includes(event.target.tagName)) return;
@@ -189,6 +193,10 @@ document.getElementById('preset').addEventListener('change', (event) => {
   const preset = CT_PRESETS.find((p) => p.name === event.target.value);
   if (preset) active.setWindow(preset.center, preset.width);
   else if (event.target.value === 'file') active.show(active.state.index, { keepWindow: false });
+});
+document.getElementById('colormap').addEventListener('change', (event) => {
+  active.state.view = { ...active.state.view, colormap: event.target.value };
+  active.draw();
 });
 document.getElementById('tag-search').addEventListener('input', (event) => {
   renderTags(document.getElementById('tag-list'), tagState.elements, event.target.value);

@@ -23,7 +23,8 @@ const TEMPLATE = `
   <div class="marker left" data-o="left"></div>
   <div class="marker right" data-o="right"></div>
   <div class="marker top" data-o="top"></div>
-  <div class="marker bottom" data-o="bottom"></div>`;
+  <div class="marker bottom" data-o="bottom"></div>
+  <canvas class="loupe" width="160" height="160" hidden></canvas>`;
 
 export class Viewport {
   /**
@@ -38,6 +39,8 @@ export class Viewport {
     element.querySelector('.patient-name').textContent = options.patient.name;
     element.querySelector('.patient-id').textContent = options.patient.id;
     this.canvas = element.querySelector('canvas');
+    this.loupe = element.querySelector('canvas.loupe');
+    this.magnifier = false;
     this.renderer = this.createRenderer(options.rendererKind);
     this.frames = new Map();
     this.state = {
@@ -265,8 +268,32 @@ export class Viewport {
     canvas.addEventListener('pointercancel', release);
   }
 
+  /** Show or hide the magnifying loupe that follows the pointer. */
+  toggleMagnifier() {
+    this.magnifier = !this.magnifier;
+    if (!this.magnifier) this.loupe.hidden = true;
+    return this.magnifier;
+  }
+
+  drawLoupe(event) {
+    // Copies the drawn pixels around the pointer, three times larger, unsmoothed.
+    const [x, y] = this.canvasPoint(event);
+    const size = this.loupe.width;
+    const source = size / 3;
+    const context = this.loupe.getContext('2d');
+    context.imageSmoothingEnabled = false;
+    context.fillStyle = '#000';
+    context.fillRect(0, 0, size, size);
+    context.drawImage(this.canvas, x - source / 2, y - source / 2, source, source, 0, 0, size, size);
+    const box = this.canvas.getBoundingClientRect();
+    this.loupe.style.left = `${event.clientX - box.left - size / 2}px`;
+    this.loupe.style.top = `${event.clientY - box.top - size / 2}px`;
+    this.loupe.hidden = false;
+  }
+
   onPointerMove(event) {
     const { drag, state, canvas } = this;
+    if (this.magnifier && !drag) this.drawLoupe(event);
     if (!drag || !this.pointers.has(event.pointerId)) return;
     this.pointers.set(event.pointerId, this.canvasPoint(event));
     if (drag.mode === 'pinch' && this.pointers.size >= 2) {

@@ -90,7 +90,7 @@ def test_scrolling_moves_through_the_stack(page, server_url, screenshot_dir):
     page.click(".series-strip button:has-text('Axial 1.0 mm')")
     page.wait_for_function("pacsweb.state.series.description === 'Axial 1.0 mm'")
     page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
-    page.click(".viewport.active canvas")
+    page.click(".viewport.active canvas:not(.loupe)")
     start = int(page.get_attribute("#viewer", "data-index"))
     page.keyboard.press("ArrowDown")
     page.wait_for_function(f"document.getElementById('viewer').dataset.index === '{start + 1}'")
@@ -155,7 +155,7 @@ def test_cine_plays_and_stops(page, server_url):
 
 def test_the_tag_browser_searches_the_shown_image(page, server_url):
     open_axial_demo(page, server_url)
-    page.click(".viewport.active canvas")
+    page.click(".viewport.active canvas:not(.loupe)")
     page.keyboard.press("t")
     page.wait_for_selector("#tag-list .tag-row")
     assert "PatientName" in page.inner_text("#tag-list")
@@ -169,7 +169,7 @@ def test_the_viewer_fits_a_phone(browser, server_url, screenshot_dir):
     phone = context.new_page()
     sign_in(phone, server_url)
     open_axial_demo(phone, server_url)
-    box = phone.locator(".viewport.active canvas").bounding_box()
+    box = phone.locator(".viewport.active canvas:not(.loupe)").bounding_box()
     assert box["width"] >= 350 and box["height"] >= 300
     assert phone.locator(".patient-banner .patient-name").is_visible()
     assert phone.locator(".overlay.top-left .patient-name").is_visible()
@@ -208,3 +208,40 @@ def test_layouts_drag_and_maximise(page, server_url, screenshot_dir):
     page.keyboard.press("Enter")
     assert page.locator(".viewport").count() == 6
     page.select_option("#layout", "1x1")
+
+
+def test_a_colour_map_colours_the_window_exactly(page, server_url):
+    dataset = pydicom.dcmread(sample("CT_small.dcm"))
+    open_viewer(page, server_url, dataset.StudyInstanceUID)
+    page.evaluate("pacsweb.setOneToOne(true); pacsweb.setWindow(40, 400)")
+    page.select_option("#colormap", "hot-iron")
+    rgb = page.evaluate(
+        """() => { const v = pacsweb.viewports[0]; v.draw();
+          const gl = v.renderer.gl; const out = new Uint8Array(4);
+          const m = v.matrix();
+          gl.readPixels(Math.round(m[4]) + 64, v.canvas.height - Math.round(m[5]) - 64 - 1,
+                        1, 1, gl.RGBA, gl.UNSIGNED_BYTE, out);
+          return Array.from(out); }"""
+    )
+    grey = reference(dataset.pixel_array, 1.0, -1024.0, 40, 400)[64, 64]
+    hot = [min(255, grey * 3), max(0, min(255, grey * 3 - 255)), max(0, min(255, grey * 3 - 510))]
+    assert all(abs(a - b) <= 3 for a, b in zip(rgb[:3], hot, strict=True)), (rgb, hot)
+    page.select_option("#colormap", "grey")
+
+
+def test_the_magnifier_shows_the_pixels_under_the_pointer(page, server_url):
+    open_axial_demo(page, server_url)
+    page.click("#magnifier")
+    box = page.locator(".viewport.active canvas:not(.loupe)").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    loupe = page.locator(".viewport.active canvas.loupe")
+    assert loupe.is_visible()
+    lit = page.evaluate(
+        """() => { const c = document.querySelector('.viewport.active canvas.loupe');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let lit = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 20) lit += 1;
+          return lit; }"""
+    )
+    assert lit > 1000, "the loupe shows the body, not an empty square"
+    page.click("#magnifier")
+    assert loupe.is_hidden()

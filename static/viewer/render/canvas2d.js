@@ -3,6 +3,7 @@
  * WebGL2.
  * @module render/canvas2d
  */
+import { colormapTable } from '../math/colormaps.js';
 import { greyLevel } from '../math/voi.js';
 
 export class Canvas2DRenderer {
@@ -41,9 +42,11 @@ export class Canvas2DRenderer {
       }
     } else {
       const p = { slope: frame.slope, intercept: frame.intercept, ...view };
+      const table = colormapTable(view.colormap || 'grey');
       for (let i = 0; i < pixels; i += 1) {
-        const g = greyLevel(frame.values[i], p);
-        out[i * 4] = g; out[i * 4 + 1] = g; out[i * 4 + 2] = g; out[i * 4 + 3] = 255;
+        const g = greyLevel(frame.values[i], p) * 4;
+        out[i * 4] = table[g]; out[i * 4 + 1] = table[g + 1]; out[i * 4 + 2] = table[g + 2];
+        out[i * 4 + 3] = 255;
       }
     }
     this.scratch.getContext('2d').putImageData(image, 0, 0);

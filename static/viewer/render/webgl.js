@@ -4,6 +4,8 @@
  * @module render/webgl
  */
 
+import { colormapTable } from '../math/colormaps.js';
+
 const VERTEX = `#version 300 es
 in vec2 a_position;          // unit square, (0, 0) at the image's top-left
 uniform vec2 u_size;         // columns, rows
@@ -34,11 +36,13 @@ function fragment(sampler, isColour) {
     y = x <= lo ? 0.0 : (x > hi ? 1.0 : (x - (u_center - 0.5)) / (u_width - 1.0) + 0.5);
   }
   if (u_invert) y = 1.0 - y;
-  color = vec4(vec3(y), 1.0);`;
+  // The colour map is a 256-texel table; grey is the identity.
+  color = texture(u_lut, vec2((floor(y * 255.0 + 0.5) + 0.5) / 256.0, 0.5));`;
   return `#version 300 es
 precision highp float;
 precision highp int;
 uniform highp ${sampler} u_image;
+uniform sampler2D u_lut;
 uniform float u_slope, u_intercept, u_center, u_width;
 uniform int u_function;
 uniform bool u_invert;
@@ -67,6 +71,8 @@ export class WebGLRenderer {
     this.canvas = canvas;
     this.programs = new Map();
     this.texture = gl.createTexture();
+    this.lut = gl.createTexture();
+    this.colormap = null;
     this.buffer = gl.createBuffer();
     gl.bindBuffer(gl.ARRAY_BUFFER, this.buffer);
     gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1]),
@@ -151,6 +157,8 @@ export class WebGLRenderer {
     gl.uniform1i(at('u_function'), view.fn);
     gl.uniform1i(at('u_invert'), view.invert ? 1 : 0);
     gl.uniform1i(at('u_image'), 0);
+    gl.uniform1i(at('u_lut'), 1);
+    this.useColormap(view.colormap || 'grey');
     gl.activeTexture(gl.TEXTURE0);
     gl.bindTexture(gl.TEXTURE_2D, this.texture);
     const location = gl.getAttribLocation(program, 'a_position');
@@ -158,6 +166,22 @@ export class WebGLRenderer {
     gl.enableVertexAttribArray(location);
     gl.vertexAttribPointer(location, 2, gl.FLOAT, false, 0, 0);
     gl.drawArrays(gl.TRIANGLES, 0, 6);
+  }
+
+  useColormap(name) {
+    const { gl } = this;
+    gl.activeTexture(gl.TEXTURE1);
+    gl.bindTexture(gl.TEXTURE_2D, this.lut);
+    if (name !== this.colormap) {
+      gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, 256, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE,
+        colormapTable(name));
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+      this.colormap = name;
+    }
   }
 
   /**
