@@ -41,6 +41,21 @@ function reflectActive() {
   for (const button of document.querySelectorAll('.series-strip button')) {
     button.setAttribute('aria-pressed', String(button.dataset.seriesUid === state.series?.series_uid));
   }
+  updatePresets(state.frame);
+}
+
+// The file's own windows come first, then the CT presets.
+let presetKey = '';
+function updatePresets(frame) {
+  const windows = frame?.windows || [];
+  const key = windows.map((w) => `${w.center}/${w.width}`).join(',');
+  if (key === presetKey) return;
+  presetKey = key;
+  const select = document.getElementById('preset');
+  const options = [new Option(text.fromFile, 'file')];
+  windows.forEach((w, i) => options.push(new Option(`${text.fileWindow} ${i + 1}: W ${w.width} L ${w.center}`, `file-${i}`)));
+  for (const preset of CT_PRESETS) options.push(new Option(text.presets[preset.name] || preset.name, preset.name));
+  select.replaceChildren(...options);
 }
 
 function activate(viewport) {
@@ -76,6 +91,7 @@ function setLayout(layoutText) {
       studyUid, text, patient, rendererKind,
       onActivate: activate,
       onChange: (v) => { if (v === active) reflectActive(); },
+      dragMode: () => document.getElementById('drag-mode').value,
     });
     bindDrop(viewport);
     element.addEventListener('dblclick', () => toggleMaximise(viewport));
@@ -190,9 +206,12 @@ document.getElementById('stack-slider').addEventListener('input', (event) => {
   active.show(Number(event.target.value));
 });
 document.getElementById('preset').addEventListener('change', (event) => {
-  const preset = CT_PRESETS.find((p) => p.name === event.target.value);
+  const { value } = event.target;
+  const preset = CT_PRESETS.find((p) => p.name === value);
+  const fileWindow = value.startsWith('file-') ? active.state.frame?.windows[Number(value.slice(5))] : null;
   if (preset) active.setWindow(preset.center, preset.width);
-  else if (event.target.value === 'file') active.show(active.state.index, { keepWindow: false });
+  else if (fileWindow) active.setWindow(fileWindow.center, fileWindow.width);
+  else if (value === 'file') active.show(active.state.index, { keepWindow: false });
 });
 document.getElementById('colormap').addEventListener('change', (event) => {
   active.state.view = { ...active.state.view, colormap: event.target.value };

@@ -11,7 +11,7 @@ import {
 import { dragWindow, initialWindow, voiFunctionCode } from './math/voi.js';
 import { Canvas2DRenderer } from './render/canvas2d.js';
 import { WebGLRenderer } from './render/webgl.js';
-import { clampIndex, indexForWheel } from './tools/stack.js';
+import { clampIndex, expandFrames, indexForWheel } from './tools/stack.js';
 
 const TEMPLATE = `
   <canvas></canvas>
@@ -121,19 +121,23 @@ export class Viewport {
   }
 
   loadFrame(index) {
-    const key = this.state.series.instances[index].sop_instance_uid;
-    if (!this.frames.has(key)) this.frames.set(key, fetchFrame(this.options.studyUid, key, 1));
+    const entry = this.state.series.instances[index];
+    const key = `${entry.sop_instance_uid}/${entry.frame}`;
+    if (!this.frames.has(key)) {
+      this.frames.set(key, fetchFrame(this.options.studyUid, entry.sop_instance_uid, entry.frame));
+    }
     return this.frames.get(key);
   }
 
   /** Show the series described by ``metadata`` (from io/api.fetchSeriesMetadata). */
   async openSeries(metadata) {
     this.stopCine();
-    this.state.series = metadata;
+    // The stack is one entry a frame, so multi-frame images scroll like a series.
+    this.state.series = { ...metadata, instances: expandFrames(metadata.instances) };
     this.state.frame = null;
     this.state.placement = defaultPlacement();
     this.frames = new Map();
-    await this.show(Math.floor((metadata.instances.length - 1) / 2), { keepWindow: false });
+    await this.show(Math.floor((this.state.series.instances.length - 1) / 2), { keepWindow: false });
   }
 
   async show(index, { keepWindow = true } = {}) {
@@ -255,9 +259,11 @@ export class Viewport {
       canvas.setPointerCapture(event.pointerId);
       this.pointers.set(event.pointerId, this.canvasPoint(event));
       const pan = event.shiftKey || event.button === 1 || event.button === 2;
+      const primary = this.options.dragMode?.() === 'scroll' ? 'scroll' : 'window';
       this.drag = this.pointers.size === 1
         ? {
-          mode: pan ? 'pan' : 'window', x: event.clientX, y: event.clientY,
+          mode: pan ? 'pan' : primary, x: event.clientX, y: event.clientY,
+          index: this.state.index,
           view: { ...this.state.view }, placement: { ...this.state.placement },
         }
         : { mode: 'pinch', placement: { ...this.state.placement }, start: this.pinchGeometry() };
@@ -311,6 +317,11 @@ export class Viewport {
         panX: drag.placement.panX + (event.clientX - drag.x) * ratio,
         panY: drag.placement.panY + (event.clientY - drag.y) * ratio,
       });
+    } else if (drag.mode === 'scroll' && state.series) {
+      // One image per 8 CSS pixels of vertical travel, like dragging a film strip.
+      const steps = Math.round((event.clientY - drag.y) / 8);
+      const next = clampIndex(drag.index + steps, state.series.instances.length);
+      if (next !== state.index) this.show(next);
     } else if (drag.mode === 'window' && state.frame) {
       const range = Math.max(state.frame.max - state.frame.min, 1);
       const next = dragWindow(drag.view, event.clientX - drag.x, event.clientY - drag.y,

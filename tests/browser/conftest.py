@@ -56,6 +56,7 @@ def server(tmp_path_factory, small_ct_folder):
             str(sample("CT_small.dcm")),
             str(sample("MR_small_RLE.dcm")),
             str(sample("JPEG-lossy.dcm")),
+            str(sample("rtdose.dcm")),
         ],
         **run,
     )

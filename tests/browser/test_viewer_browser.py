@@ -245,3 +245,42 @@ def test_the_magnifier_shows_the_pixels_under_the_pointer(page, server_url):
     assert lit > 1000, "the loupe shows the body, not an empty square"
     page.click("#magnifier")
     assert loupe.is_hidden()
+
+
+def test_a_multi_frame_image_scrolls_through_its_frames(page, server_url):
+    dataset = pydicom.dcmread(sample("rtdose.dcm"))
+    page.goto(f"{server_url}/studies/{dataset.StudyInstanceUID}/view/")
+    page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+    assert page.evaluate("pacsweb.state.series.instances.length") == int(dataset.NumberOfFrames)
+    page.evaluate("pacsweb.setOneToOne(true)")
+    page.evaluate("pacsweb.show(0)")
+    page.wait_for_function("pacsweb.state.index === 0 && pacsweb.state.frame !== null")
+    frame = page.evaluate("pacsweb.state.frame.values.length")
+    assert frame == dataset.Rows * dataset.Columns
+    assert "Image 1 / 15" in page.inner_text(".viewport.active [data-o=image]")
+
+
+def test_the_files_own_windows_come_first_and_apply(page, server_url):
+    open_axial_demo(page, server_url)
+    options = page.eval_on_selector_all("#preset option", "os => os.map(o => o.textContent)")
+    assert (
+        options[1] == "File window 1: W 400 L 40" and options[2] == "File window 2: W 1500 L -600"
+    )
+    page.select_option("#preset", "file-1")
+    assert page.evaluate("[pacsweb.state.view.center, pacsweb.state.view.width]") == [-600, 1500]
+
+
+def test_dragging_can_scroll_instead_of_windowing(page, server_url):
+    open_axial_demo(page, server_url)
+    page.select_option("#drag-mode", "scroll")
+    start = page.evaluate("pacsweb.state.index")
+    view = page.evaluate("JSON.stringify(pacsweb.state.view)")
+    box = page.locator(".viewport.active canvas:not(.loupe)").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, y + 40, steps=5)
+    page.mouse.up()
+    page.wait_for_function(f"pacsweb.state.index === {min(start + 5, 11)}")
+    assert page.evaluate("JSON.stringify(pacsweb.state.view)") == view, "the window stayed"
+    page.select_option("#drag-mode", "window")

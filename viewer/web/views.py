@@ -184,6 +184,18 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         "cannotShow": _("This image cannot be shown"),
         "zoom": _("Zoom"),
         "badLayout": _("Rows x columns, each from 1 to 4, e.g. 2x3"),
+        "fromFile": _("From the file"),
+        "fileWindow": _("File window"),
+        "presets": {
+            "Brain": _("Brain"),
+            "Subdural": _("Subdural"),
+            "Stroke": _("Stroke"),
+            "Lung": _("Lung"),
+            "Mediastinum": _("Mediastinum"),
+            "Abdomen": _("Abdomen"),
+            "Liver": _("Liver"),
+            "Bone": _("Bone"),
+        },
     }
     return render(
         request,

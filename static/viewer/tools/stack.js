@@ -43,3 +43,18 @@ export function indexForWheel(deltaY, index, count) {
   if (deltaY === 0) return index;
   return clampIndex(index + Math.sign(deltaY), count);
 }
+
+/**
+ * One stack entry per frame: multi-frame instances become several entries.
+ * A frame's own position is not in the series metadata, so frames of a multi-frame
+ * instance carry no position (nothing is shown rather than a wrong one).
+ * @param {Array<{sop_instance_uid: string, frames: number, position: number[] | null}>} instances
+ * @returns {Array<object>} entries with ``frame`` (1-based) added
+ */
+export function expandFrames(instances) {
+  return instances.flatMap((instance) => {
+    const frames = Math.max(1, instance.frames || 1);
+    if (frames === 1) return [{ ...instance, frame: 1 }];
+    return Array.from({ length: frames }, (_, i) => ({ ...instance, frame: i + 1, position: null }));
+  });
+}

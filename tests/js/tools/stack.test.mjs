@@ -22,3 +22,15 @@ test('one wheel notch is one image, whatever its size', () => {
   assert.equal(indexForWheel(-3, 4, 10), 3);
   assert.equal(indexForWheel(0, 4, 10), 4);
 });
+
+test('multi-frame instances become one entry a frame, without a guessed position', async () => {
+  const { expandFrames } = await import('../../../static/viewer/tools/stack.js');
+  const stack = expandFrames([
+    { sop_instance_uid: '1', frames: 1, position: [0, 0, 1] },
+    { sop_instance_uid: '2', frames: 3, position: [0, 0, 2] },
+  ]);
+  assert.deepEqual(stack.map((e) => [e.sop_instance_uid, e.frame]),
+    [['1', 1], ['2', 1], ['2', 2], ['2', 3]]);
+  assert.deepEqual(stack[0].position, [0, 0, 1]);
+  assert.equal(stack[2].position, null);
+});
