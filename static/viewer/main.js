@@ -135,6 +135,46 @@ for (const button of document.querySelectorAll('.series-strip button')) {
     event.dataTransfer.effectAllowed = 'copy';
   });
   button.addEventListener('click', () => openIn(active, button.dataset.seriesUid));
+  bindTouchDrag(button);
+}
+
+// Touch has no HTML drag and drop: follow the finger with a ghost of the thumbnail
+// and drop the series on the viewport under it.
+function bindTouchDrag(button) {
+  let touch = null;
+  button.addEventListener('pointerdown', (event) => {
+    if (event.pointerType !== 'touch') return;
+    touch = { id: event.pointerId, x: event.clientX, y: event.clientY, ghost: null };
+  });
+  button.addEventListener('pointermove', (event) => {
+    if (!touch || event.pointerId !== touch.id) return;
+    if (!touch.ghost && Math.hypot(event.clientX - touch.x, event.clientY - touch.y) > 12) {
+      touch.ghost = button.cloneNode(true);
+      touch.ghost.classList.add('drag-ghost');
+      document.body.append(touch.ghost);
+      button.setPointerCapture(event.pointerId);
+    }
+    if (touch.ghost) {
+      touch.ghost.style.left = `${event.clientX - 40}px`;
+      touch.ghost.style.top = `${event.clientY - 40}px`;
+    }
+  });
+  const finish = (event) => {
+    if (!touch || event.pointerId !== touch.id) return;
+    if (touch.ghost) {
+      touch.ghost.remove();
+      const target = document.elementFromPoint(event.clientX, event.clientY)?.closest('.viewport');
+      const viewport = viewports.find((v) => v.element === target);
+      if (viewport) {
+        activate(viewport);
+        openIn(viewport, button.dataset.seriesUid);
+      }
+      event.preventDefault();
+    }
+    touch = null;
+  };
+  button.addEventListener('pointerup', finish);
+  button.addEventListener('pointercancel', (event) => { touch?.ghost?.remove(); touch = null; finish(event); });
 }
 
 const layoutSelect = document.getElementById('layout');

@@ -284,3 +284,68 @@ def test_dragging_can_scroll_instead_of_windowing(page, server_url):
     page.wait_for_function(f"pacsweb.state.index === {min(start + 5, 11)}")
     assert page.evaluate("JSON.stringify(pacsweb.state.view)") == view, "the window stayed"
     page.select_option("#drag-mode", "window")
+
+
+def test_a_finger_drags_a_series_onto_a_viewport(browser, server_url):
+    context = browser.new_context(viewport={"width": 900, "height": 800}, has_touch=True)
+    tablet = context.new_page()
+    sign_in(tablet, server_url)
+    open_viewer(tablet, server_url, demo_study_uid(SMALL_CT))
+    tablet.select_option("#layout", "1x2")
+    tablet.wait_for_function("document.querySelectorAll('.viewport').length === 2")
+    thumb = tablet.locator(".series-strip button:has-text('Coronal') img").bounding_box()
+    target = tablet.locator(".viewport").nth(1).bounding_box()
+    start = (thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2)
+    end = (target["x"] + target["width"] / 2, target["y"] + target["height"] / 2)
+    cdp = context.new_cdp_session(tablet)
+
+    def touch(kind, point):
+        points = [] if kind == "touchEnd" else [{"x": point[0], "y": point[1]}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    touch("touchStart", start)
+    for step in range(1, 11):
+        t = step / 10
+        touch("touchMove", (start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t))
+    touch("touchEnd", end)
+    coronal = tablet.get_attribute(".series-strip button:has-text('Coronal')", "data-series-uid")
+    tablet.wait_for_function(
+        f"document.querySelectorAll('.viewport')[1].dataset.seriesUid === '{coronal}'"
+    )
+    context.close()
+
+
+def test_two_fingers_pinch_to_zoom(browser, server_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+    phone = context.new_page()
+    sign_in(phone, server_url)
+    open_axial_demo(phone, server_url)
+    canvas = phone.locator(".viewport.active canvas:not(.loupe)")
+    canvas.scroll_into_view_if_needed()  # touches land where the screen shows it
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cdp = context.new_cdp_session(phone)
+
+    def fingers(kind, spread):
+        points = [{"x": cx - spread, "y": cy, "id": 1}, {"x": cx + spread, "y": cy, "id": 2}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    before = phone.evaluate("pacsweb.state.placement.zoom")
+    fingers("touchStart", 40)
+    for spread in range(45, 125, 5):
+        fingers("touchMove", spread)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    after = phone.evaluate("pacsweb.state.placement.zoom")
+    assert after > before * 2, (before, after)
+    context.close()
+
+
+IMAGE_SAMPLES = ["MR_small_RLE.dcm", "rtdose.dcm", "CT_small.dcm"]
+
+
+@pytest.mark.parametrize("name", IMAGE_SAMPLES)
+def test_pydicom_samples_open_in_the_viewer(page, server_url, name):
+    dataset = pydicom.dcmread(sample(name))
+    open_viewer(page, server_url, dataset.StudyInstanceUID)
+    assert page.inner_text(".viewport.active [data-o=message]") == ""
+    assert page.evaluate("pacsweb.state.frame.rows") == dataset.Rows
