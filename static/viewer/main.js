@@ -88,7 +88,7 @@ function setLayout(layoutText) {
     element.dataset.position = String(position);
     grid.append(element);
     const viewport = new Viewport(element, {
-      studyUid, text, patient, rendererKind,
+      studyUid, text, patient, rendererKind, study: root.dataset.study,
       onActivate: activate,
       onChange: (v) => { if (v === active) reflectActive(); },
       dragMode: () => document.getElementById('drag-mode').value,

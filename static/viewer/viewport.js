@@ -16,7 +16,7 @@ import { clampIndex, expandFrames, indexForWheel } from './tools/stack.js';
 const TEMPLATE = `
   <canvas></canvas>
   <div class="overlay top-left"><span class="patient-name"></span><br><span class="patient-id"></span></div>
-  <div class="overlay top-right"><span data-o="series"></span></div>
+  <div class="overlay top-right"><span class="study"></span><br><span data-o="series"></span></div>
   <div class="overlay bottom-left"><span data-o="image"></span><br><span data-o="position"></span><br><span data-o="thickness"></span></div>
   <div class="overlay bottom-right"><span data-o="window"></span><br><span data-o="zoom"></span></div>
   <div class="overlay center" data-o="message" role="status"></div>
@@ -38,6 +38,7 @@ export class Viewport {
     element.innerHTML = TEMPLATE;
     element.querySelector('.patient-name').textContent = options.patient.name;
     element.querySelector('.patient-id').textContent = options.patient.id;
+    element.querySelector('.study').textContent = options.study || '';
     this.canvas = element.querySelector('canvas');
     this.loupe = element.querySelector('canvas.loupe');
     this.magnifier = false;

@@ -68,17 +68,18 @@ def test_an_undecodable_file_says_which_syntax():
 
 def geometry(number, z, orientation=(1.0, 0, 0, 0, 1.0, 0)):
     return Geometry(
-        f"1.{number}",
-        number,
-        1,
-        4,
-        4,
-        [0.0, 0.0, z],
-        list(orientation),
-        [1.0, 1.0],
-        False,
-        1.0,
-        "1.2",
+        sop_instance_uid=f"1.{number}",
+        instance_number=number,
+        frames=1,
+        rows=4,
+        columns=4,
+        position=[0.0, 0.0, z],
+        orientation=list(orientation),
+        pixel_spacing=[1.0, 1.0],
+        spacing_is_at_detector=False,
+        slice_thickness=1.0,
+        frame_of_reference_uid="1.2",
+        windows=[],
     )
 
 
@@ -146,6 +147,10 @@ class TestEndpoints:
         assert numbers == list(range(1, 13))
         first = body["instances"][0]
         assert first["pixel_spacing"] == [350 / 64, 350 / 64] and first["position"][2] == 0
+        assert first["windows"] == [
+            {"center": 40.0, "width": 400.0},
+            {"center": -600.0, "width": 1500.0},
+        ]
         assert body["patient_id"] == "PW-DEMO-0001"
 
     def test_frames_of_another_study_are_not_found(self, alice_client, ct):

@@ -135,6 +135,11 @@ def _as_list(value) -> list:
     return list(value) if isinstance(value, pydicom.multival.MultiValue | list) else [value]
 
 
+def windows_of(dataset: Dataset) -> list[Window]:
+    """The VOI windows a header suggests (positive widths only)."""
+    return _windows(dataset)
+
+
 def _windows(dataset: Dataset) -> list[Window]:
     centers = _as_list(dataset.get("WindowCenter"))
     widths = _as_list(dataset.get("WindowWidth"))

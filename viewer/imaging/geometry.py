@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pydicom
 
+from .frames import windows_of
+
 _TAGS = [
     "ImagePositionPatient",
     "ImageOrientationPatient",
@@ -39,6 +41,7 @@ class Geometry:
     spacing_is_at_detector: bool
     slice_thickness: float | None
     frame_of_reference_uid: str
+    windows: list[dict]
 
     def as_dict(self) -> dict:
         """JSON-ready."""
@@ -82,6 +85,7 @@ def read_geometry(path: Path, sop_instance_uid: str) -> Geometry:
         spacing_is_at_detector=at_detector,
         slice_thickness=thickness,
         frame_of_reference_uid=str(dataset.get("FrameOfReferenceUID", "")),
+        windows=[{"center": w.center, "width": w.width} for w in windows_of(dataset)],
     )
 
 
