@@ -58,13 +58,14 @@ def test_ct_small_pixels_equal_the_numpy_reference(page, server_url, window, scr
     page.screenshot(path=screenshot_dir / f"viewer-ct-small-{window[0]}.png")
 
 
-def test_the_demo_ct_matches_in_the_canvas_fallback_too(browser, server_url):
+@pytest.mark.parametrize("renderer", ["webgl2", "canvas2d"])
+def test_the_demo_ct_matches_in_both_renderers(browser, server_url, renderer):
     page = browser.new_page(viewport={"width": 900, "height": 700})
     sign_in(page, server_url)
     study_uid = demo_study_uid(SMALL_CT)
-    page.goto(f"{server_url}/studies/{study_uid}/view/?renderer=canvas2d")
+    page.goto(f"{server_url}/studies/{study_uid}/view/?renderer={renderer}")
     page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
-    assert page.evaluate("pacsweb.renderer") == "canvas2d"
+    assert page.evaluate("pacsweb.renderer") == renderer
     page.click(".series-strip button:has-text('Axial 5.0 mm')")
     page.wait_for_function(
         "pacsweb.state.series.description === 'Axial 5.0 mm' && pacsweb.state.frame !== null"
