@@ -69,3 +69,20 @@ def require_peer(executable: str) -> str:
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def wait_listening(port: int, process=None, seconds: float = 15.0) -> None:
+    """Wait until something accepts connections on 127.0.0.1:``port``, or fail the test."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if process is not None and process.poll() is not None:
+                break
+            time.sleep(0.1)
+    pytest.fail(f"nothing listens on port {port}")

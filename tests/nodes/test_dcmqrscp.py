@@ -1,13 +1,11 @@
 """Our verification against dcmtk's dcmqrscp, a real Query/Retrieve SCP."""
 
-import socket
 import subprocess
-import time
 
 import pydicom
 import pytest
 
-from tests.base import require_peer
+from tests.base import require_peer, wait_listening
 from viewer.archive.models import Instance
 from viewer.nodes.handlers import ReceivedStudies, handle_store
 from viewer.nodes.scp import start_server
@@ -37,15 +35,12 @@ def start_dcmqrscp(tmp_path, know_us: bool, our_port: int = 11112):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return process, port
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    pytest.fail("dcmqrscp did not start")
+    try:
+        wait_listening(port, process)
+    except BaseException:
+        process.kill()
+        raise
+    return process, port
 
 
 @pytest.fixture

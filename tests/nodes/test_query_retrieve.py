@@ -1,13 +1,12 @@
 """findscu, getscu and movescu against our SCP, over an archive of real files."""
 
-import socket
 import subprocess
 import time
 
 import pydicom
 import pytest
 
-from tests.base import require_peer, sample
+from tests.base import require_peer, sample, wait_listening
 from viewer.archive.importer import Importer
 from viewer.archive.models import Instance, Study
 from viewer.demo.samples import write_charset_samples
@@ -166,13 +165,7 @@ def storescp(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_listening(port, process)
     yield port, folder
     process.terminate()
     process.wait(timeout=10)

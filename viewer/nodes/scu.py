@@ -49,25 +49,6 @@ def verify(node: RemoteNode) -> Verification:
     return result
 
 
-def echo(node: RemoteNode) -> Verification:
-    """C-ECHO only: reach the node, associate and echo."""
-    result = Verification()
-    reach = probe_tcp(node.host, node.port, node.connect_timeout)
-    result.steps.append(reach)
-    if not reach.ok:
-        return result
-    assoc, failure = associate(node, [VerificationSOPClass])
-    if failure is not None:
-        result.steps.append(failure)
-        return result
-    try:
-        result.steps.append(_echo(assoc))
-    finally:
-        if assoc.is_established:
-            assoc.release()
-    return result
-
-
 def probe_tcp(host: str, port: int, timeout: float) -> Step:
     """Open and close a TCP connection, naming exactly what went wrong if it fails."""
     start = time.perf_counter()
