@@ -12,7 +12,7 @@ from viewer.archive.search import StudyQuery
 from . import dicomweb
 from .models import RemoteNode
 from .outcomes import status_words
-from .scu import associate, probe_tcp
+from .scu import open_association
 
 MAX_MATCHES = 500
 
@@ -96,10 +96,7 @@ def _date(text: str) -> datetime.date | None:
 
 def _find(node: RemoteNode, identifier: Dataset) -> list[Dataset]:
     """Run one C-FIND and return its matches, or raise ``RemoteQueryError`` in words."""
-    reach = probe_tcp(node.host, node.port, node.connect_timeout)
-    if not reach.ok:
-        raise RemoteQueryError(reach.message)
-    assoc, failure = associate(node, [StudyRootQueryRetrieveInformationModelFind])
+    assoc, failure = open_association(node, [StudyRootQueryRetrieveInformationModelFind])
     if failure is not None:
         raise RemoteQueryError(failure.message)
     found: list[Dataset] = []

@@ -49,6 +49,15 @@ def verify(node: RemoteNode) -> Verification:
     return result
 
 
+def open_association(node: RemoteNode, contexts: list) -> tuple[Association | None, Step | None]:
+    """Reach the node, then associate; on failure the step says why (probe first, so a
+    refused connection reads as such rather than as an abort)."""
+    reach = probe_tcp(node.host, node.port, node.connect_timeout)
+    if not reach.ok:
+        return None, reach
+    return associate(node, contexts)
+
+
 def probe_tcp(host: str, port: int, timeout: float) -> Step:
     """Open and close a TCP connection, naming exactly what went wrong if it fails."""
     start = time.perf_counter()
@@ -301,10 +310,7 @@ def get_study(node: RemoteNode, study_uid: str, store_handler) -> RetrieveOutcom
 
 def move_study(node: RemoteNode, study_uid: str, destination_ae: str) -> RetrieveOutcome:
     """Ask the node to C-MOVE a study to ``destination_ae`` (normally our own SCP)."""
-    reach = probe_tcp(node.host, node.port, node.connect_timeout)
-    if not reach.ok:
-        return RetrieveOutcome(0, 0, 0, reach.message, False)
-    assoc, failure = associate(node, [StudyRootQueryRetrieveInformationModelMove])
+    assoc, failure = open_association(node, [StudyRootQueryRetrieveInformationModelMove])
     if failure is not None:
         return RetrieveOutcome(0, 0, 0, failure.message, False)
     final = None
