@@ -182,3 +182,13 @@ def test_the_tags_endpoint_shows_the_gb18030_name(alice_client, tmp_path):
     names = [e["value"] for e in body["elements"] if e["keyword"] == "PatientName"]
     assert names == ["Wang^XiaoDong=王^小东"]
     assert body["elements"][-1]["keyword"] == "PixelData"
+
+
+@pytest.mark.django_db
+def test_raw_frames_are_plain_for_clients_without_gzip(alice_client, small_ct):
+    instance = Instance.objects.filter(series__description="Axial 5.0 mm").first()
+    study_uid = instance.series.study.study_uid
+    url = f"/api/studies/{study_uid}/instances/{instance.sop_instance_uid}/frames/1/raw"
+    response = alice_client.get(url)
+    assert "Content-Encoding" not in response and len(response.content) == 64 * 64 * 2
+    assert "Accept-Encoding" in response["Vary"]
