@@ -49,13 +49,15 @@ def verify(node: RemoteNode) -> Verification:
     return result
 
 
-def open_association(node: RemoteNode, contexts: list) -> tuple[Association | None, Step | None]:
+def open_association(
+    node: RemoteNode, contexts: list, **options
+) -> tuple[Association | None, Step | None]:
     """Reach the node, then associate; on failure the step says why (probe first, so a
-    refused connection reads as such rather than as an abort)."""
+    refused connection reads as such rather than as an abort). Options go to ``associate``."""
     reach = probe_tcp(node.host, node.port, node.connect_timeout)
     if not reach.ok:
         return None, reach
-    return associate(node, contexts)
+    return associate(node, contexts, **options)
 
 
 def probe_tcp(host: str, port: int, timeout: float) -> Step:
@@ -82,12 +84,21 @@ def probe_tcp(host: str, port: int, timeout: float) -> Step:
     return Step("connect", True, f"{host}:{port} accepts connections", _ms(start))
 
 
-def associate(node: RemoteNode, contexts: list) -> tuple[Association, Step | None]:
-    """Request an association; on failure the step says why in the peer's own terms."""
+def associate(
+    node: RemoteNode, contexts: list, ext_neg: list | None = None, handlers: list | None = None
+) -> tuple[Association, Step | None]:
+    """Request an association; on failure the step says why in the peer's own terms.
+
+    ``contexts`` holds SOP classes, or (SOP class, transfer syntaxes) pairs; ``ext_neg``
+    and ``handlers`` go to pynetdicom as they are (role selection, C-STORE for C-GET).
+    """
     ae = AE(ae_title=node.our_ae_title)
     _apply_timeouts(ae, node)
     for context in contexts:
-        ae.add_requested_context(context)
+        if isinstance(context, tuple):
+            ae.add_requested_context(*context)
+        else:
+            ae.add_requested_context(context)
     tls_args = None
     if node.use_tls:
         tls_args = (ssl.create_default_context(), node.host)
@@ -98,9 +109,11 @@ def associate(node: RemoteNode, contexts: list) -> tuple[Association, Step | Non
         node.port,
         ae_title=node.ae_title,
         tls_args=tls_args,
+        ext_neg=ext_neg,
         evt_handlers=[
             (evt.EVT_DATA_RECV, _keep_first_pdu, [received]),
             (evt.EVT_CONN_OPEN, handle_connection_open),
+            *(handlers or []),
         ],
     )
     elapsed = time.perf_counter() - start
@@ -272,30 +285,21 @@ def get_study(node: RemoteNode, study_uid: str, store_handler) -> RetrieveOutcom
     """C-GET a study over one association; ``store_handler`` receives each C-STORE."""
     from .scp import STORAGE_TRANSFER_SYNTAXES
 
-    reach = probe_tcp(node.host, node.port, node.connect_timeout)
-    if not reach.ok:
-        return RetrieveOutcome(0, 0, 0, reach.message, False)
-    ae = AE(ae_title=node.our_ae_title)
-    _apply_timeouts(ae, node)
-    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
     # One context per storage class we take back, each with our SCP role proposed;
-    # 127 is the limit beside the C-GET context.
-    roles = []
-    for context in StoragePresentationContexts[:127]:
-        ae.add_requested_context(context.abstract_syntax, STORAGE_TRANSFER_SYNTAXES)
-        roles.append(build_role(context.abstract_syntax, scp_role=True))
-    assoc = ae.associate(
-        node.host,
-        node.port,
-        ae_title=node.ae_title,
-        ext_neg=roles,
-        evt_handlers=[
-            (evt.EVT_C_STORE, store_handler),
-            (evt.EVT_CONN_OPEN, handle_connection_open),
-        ],
+    # 127 is the limit beside the C-GET context. Going through ``open_association``
+    # gives C-GET the node's TLS and the same failure words as every other call.
+    storage = [
+        (context.abstract_syntax, STORAGE_TRANSFER_SYNTAXES)
+        for context in StoragePresentationContexts[:127]
+    ]
+    assoc, failure = open_association(
+        node,
+        [StudyRootQueryRetrieveInformationModelGet, *storage],
+        ext_neg=[build_role(sop_class, scp_role=True) for sop_class, _ in storage],
+        handlers=[(evt.EVT_C_STORE, store_handler)],
     )
-    if not assoc.is_established:
-        return RetrieveOutcome(0, 0, 0, "association for C-GET failed", False)
+    if failure is not None:
+        return RetrieveOutcome(0, 0, 0, failure.message, False)
     final = None
     try:
         for status, _identifier in assoc.send_c_get(
