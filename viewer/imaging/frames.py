@@ -71,8 +71,11 @@ def number_of_frames(dataset: Dataset) -> int:
         return 1
 
 
-def read_frame(path: Path, index: int) -> Frame:
-    """Frame ``index`` (0-based) of the stored file, or ``UndecodableFrame`` saying why."""
+def read_frame(path: Path, index: int | None) -> Frame:
+    """Frame ``index`` (0-based; None for the middle one) of the stored file.
+
+    Raises ``UndecodableFrame`` saying why when it cannot be decoded.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -84,6 +87,8 @@ def read_frame(path: Path, index: int) -> Frame:
         if "PixelData" not in dataset:
             raise UndecodableFrame("this object has no image")
         frames = number_of_frames(dataset)
+        if index is None:
+            index = frames // 2
         if not 0 <= index < frames:
             raise UndecodableFrame(f"frame {index + 1} does not exist (the image has {frames})")
         try:
@@ -92,7 +97,10 @@ def read_frame(path: Path, index: int) -> Frame:
             syntax = getattr(dataset.file_meta, "TransferSyntaxUID", None)
             name = syntax.name if syntax is not None else "unknown transfer syntax"
             raise UndecodableFrame(f"cannot decode {name}: {_first_line(exc)}") from exc
-    return _frame(dataset, pixels)
+    try:
+        return _frame(dataset, pixels)
+    except Exception as exc:  # a palette or attribute that does not fit the pixels
+        raise UndecodableFrame(f"cannot display: {_first_line(exc)}") from exc
 
 
 def _frame(dataset: Dataset, pixels: np.ndarray) -> Frame:
