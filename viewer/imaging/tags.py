@@ -4,7 +4,8 @@ import warnings
 from pathlib import Path
 
 import pydicom
-from pydicom.dataelem import DataElement
+from pydicom.datadict import keyword_for_tag
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 
 _MAX_TEXT = 200
@@ -23,11 +24,27 @@ def _value_text(element: DataElement) -> str:
 
 
 def element_tree(dataset: Dataset) -> list[dict]:
-    """Every element with tag, keyword, VR and value text; sequences as lists of items."""
+    """Every element with tag, keyword, VR and value text; sequences as lists of items.
+
+    Values the reader deferred (pixel data, large binaries) are summarised by their
+    length without being read.
+    """
     rows = []
-    for element in dataset:
+    for tag in dataset.keys():
+        raw = dataset.get_item(tag, keep_deferred=True)
+        if isinstance(raw, RawDataElement) and raw.value is None and raw.length:
+            rows.append(
+                {
+                    "tag": f"({tag.group:04X},{tag.element:04X})",
+                    "keyword": keyword_for_tag(tag),
+                    "vr": raw.VR or "",
+                    "value": f"<{raw.length} bytes>",
+                }
+            )
+            continue
+        element = dataset[tag]
         row = {
-            "tag": f"({element.tag.group:04X},{element.tag.element:04X})",
+            "tag": f"({tag.group:04X},{tag.element:04X})",
             "keyword": element.keyword,
             "vr": element.VR,
         }
@@ -41,20 +58,9 @@ def element_tree(dataset: Dataset) -> list[dict]:
 
 
 def read_tags(path: Path) -> list[dict]:
-    """The file meta and data set elements of a stored file, pixel data summarised."""
+    """The file meta and data set elements of a stored file, read once; large values
+    (pixel data above all) are deferred and shown by size."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        dataset = pydicom.dcmread(path, stop_before_pixels=True)
-        full_size = path.stat().st_size
-    rows = element_tree(dataset.file_meta) + element_tree(dataset)
-    has_pixels = "PixelData" in pydicom.dcmread(path, specific_tags=["PixelData"], defer_size=64)
-    if has_pixels:
-        rows.append(
-            {
-                "tag": "(7FE0,0010)",
-                "keyword": "PixelData",
-                "vr": "OB/OW",
-                "value": f"<pixel data; file is {full_size} bytes>",
-            }
-        )
-    return rows
+        dataset = pydicom.dcmread(path, defer_size=_MAX_TEXT * 8)
+        return element_tree(dataset.file_meta) + element_tree(dataset)
