@@ -1,5 +1,7 @@
 """Django settings for PACSweb, read from the environment with safe defaults."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -70,6 +72,11 @@ def _database(url: str) -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
+        # An in-memory test database uses shared-cache table locks, which ignore the
+        # busy timeout: the worker's concurrent writers need a real file, as in use.
+        # One per process, so test runs side by side never share one.
+        test_name = Path(tempfile.gettempdir()) / f"pacsweb-test-{os.getpid()}.sqlite3"
+        config["TEST"] = {"NAME": str(test_name)}
     return config
 
 
@@ -128,6 +135,19 @@ PACSWEB_SCP_ALLOWED_AETS = env_list("PACSWEB_SCP_ALLOWED_AETS", [])
 PACSWEB_SCP_MAX_ASSOCIATIONS = env_int("PACSWEB_SCP_MAX_ASSOCIATIONS", 16)
 PACSWEB_SCP_NETWORK_TIMEOUT = env_int("PACSWEB_SCP_NETWORK_TIMEOUT", 60)
 
+# Retrieve engine: a worker's claim on a job lasts this long unless renewed, so a dead
+# worker's job is taken over within it; failed transfers retry with doubling waits.
+PACSWEB_LEASE_SECONDS = env_int("PACSWEB_LEASE_SECONDS", 30)
+PACSWEB_RETRY_ATTEMPTS = env_int("PACSWEB_RETRY_ATTEMPTS", 5)
+PACSWEB_RETRY_BASE_SECONDS = env_int("PACSWEB_RETRY_BASE_SECONDS", 1)
+PACSWEB_RETRY_MAX_SECONDS = env_int("PACSWEB_RETRY_MAX_SECONDS", 60)
+# Run the retrieve worker inside ``manage.py serve`` (the embedded default).
+PACSWEB_EMBEDDED_WORKER = env_bool("PACSWEB_EMBEDDED_WORKER", True)
+# The demo remote node that ``serve`` starts: a throttled link, like a hospital's.
+PACSWEB_DEMO_NODE_PORT = env_int("PACSWEB_DEMO_NODE_PORT", 8042)
+PACSWEB_DEMO_NODE_MBPS = env_int("PACSWEB_DEMO_NODE_MBPS", 10)
+PACSWEB_DEMO_NODE_LATENCY_MS = env_int("PACSWEB_DEMO_NODE_LATENCY_MS", 20)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -135,5 +155,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("PACSWEB_LOG_LEVEL", "INFO")},
     # pynetdicom logs whole query identifiers (patient names) at INFO.
-    "loggers": {"pydicom": {"level": "CRITICAL"}, "pynetdicom": {"level": "WARNING"}},
+    "loggers": {
+        "pydicom": {"level": "CRITICAL"},
+        "pynetdicom": {"level": "WARNING"},
+        # httpx logs every request URL at INFO: one line per instance fetched.
+        "httpx": {"level": "WARNING"},
+    },
 }

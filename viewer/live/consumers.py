@@ -7,7 +7,14 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from viewer.archive.models import Study
 
-from .schema import MessageError, group_name, parse_client_message, snapshot_message
+from .schema import (
+    MessageError,
+    focus_event,
+    focus_group_name,
+    group_name,
+    parse_client_message,
+    snapshot_message,
+)
 
 
 class StudyConsumer(AsyncJsonWebsocketConsumer):
@@ -31,6 +38,10 @@ class StudyConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_send(
+                focus_group_name(self.study_uid),
+                {"type": "retrieve.unfocus", "viewer": self.channel_name},
+            )
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         # Parsed here rather than in receive_json so bad JSON gets an error, not a crash.
@@ -40,9 +51,14 @@ class StudyConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "detail": "message is not valid JSON"})
             return
         try:
-            self.focus = parse_client_message(message)
+            focus = parse_client_message(message)
         except MessageError as exc:
             await self.send_json({"type": "error", "detail": str(exc)})
+            return
+        # To whichever worker holds the study's job, in this process or another.
+        await self.channel_layer.group_send(
+            focus_group_name(self.study_uid), focus_event(focus, self.channel_name)
+        )
 
     async def retrieve_progress(self, event: dict) -> None:
         """A worker's progress for this study, passed on as it is."""

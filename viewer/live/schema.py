@@ -20,6 +20,21 @@ def group_name(study_uid: str) -> str:
     return f"study.{study_uid}"
 
 
+def focus_group_name(study_uid: str) -> str:
+    """The channel-layer group of the worker running the study's job, for focus."""
+    return f"focus.{study_uid}"
+
+
+def focus_event(focus: Focus, viewer: str) -> dict:
+    """The channel-layer event that carries one viewer's focus to the worker."""
+    return {
+        "type": "retrieve.focus",
+        "viewer": viewer,
+        "series": list(focus.series),
+        "slices": focus.slices,
+    }
+
+
 def parse_client_message(message: object) -> Focus:
     """Validate a decoded client message; only ``focus`` is defined."""
     if not isinstance(message, dict):

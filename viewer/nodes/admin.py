@@ -39,7 +39,7 @@ class RemoteNodeAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ("name", "enabled", "protocol")}),
         (_("DIMSE"), {"fields": ("ae_title", "host", "port", "calling_ae_title", "use_tls")}),
-        (_("DICOMweb"), {"fields": ("dicomweb_url",)}),
+        (_("DICOMweb"), {"fields": ("dicomweb_url", "wado_uri_url", "file_url_template")}),
         (_("Transfers"), {"fields": ("retrieve_method", "max_transfers")}),
         (
             _("Timeouts"),

@@ -12,7 +12,14 @@ class RemoteNode(models.Model):
     """A configured DICOM peer (DIMSE) or DICOMweb server."""
 
     DIMSE, DICOMWEB = "dimse", "dicomweb"
-    C_GET, C_MOVE, WADO_RS, WADO_URI = "c-get", "c-move", "wado-rs", "wado-uri"
+    C_GET, C_MOVE, WADO_RS, WADO_URI, FILE_URL = (
+        "c-get",
+        "c-move",
+        "wado-rs",
+        "wado-uri",
+        "file-url",
+    )
+    HTTP_METHODS = (WADO_RS, WADO_URI, FILE_URL)
 
     name = models.CharField(_("name"), max_length=64, unique=True)
     ae_title = models.CharField(
@@ -29,6 +36,17 @@ class RemoteNode(models.Model):
         default=DIMSE,
     )
     dicomweb_url = models.URLField(_("DICOMweb base URL"), blank=True)
+    wado_uri_url = models.URLField(
+        _("WADO-URI URL"),
+        blank=True,
+        help_text=_("The WADO-URI endpoint, e.g. http://pacs/wado; empty uses the base URL."),
+    )
+    file_url_template = models.CharField(
+        _("file URL template"),
+        max_length=500,
+        blank=True,
+        help_text=_("For plain file URLs: {study}, {series} and {instance} become the UIDs."),
+    )
     retrieve_method = models.CharField(
         _("retrieve method"),
         max_length=8,
@@ -37,6 +55,7 @@ class RemoteNode(models.Model):
             (C_MOVE, "C-MOVE"),
             (WADO_RS, "WADO-RS"),
             (WADO_URI, "WADO-URI"),
+            (FILE_URL, _("file URL")),
         ],
         default=C_MOVE,
     )
@@ -85,9 +104,14 @@ class RemoteNode(models.Model):
                 errors["ae_title"] = _("A DIMSE node needs its AE title.")
             if not self.host:
                 errors["host"] = _("A DIMSE node needs a host.")
-            if self.retrieve_method in (self.WADO_RS, self.WADO_URI):
+            if self.retrieve_method in self.HTTP_METHODS:
                 errors["retrieve_method"] = _("A DIMSE node retrieves with C-GET or C-MOVE.")
-        elif not self.dicomweb_url:
-            errors["dicomweb_url"] = _("A DICOMweb node needs its base URL.")
+        else:
+            if not self.dicomweb_url:
+                errors["dicomweb_url"] = _("A DICOMweb node needs its base URL.")
+            if self.retrieve_method not in self.HTTP_METHODS:
+                errors["retrieve_method"] = _("A DICOMweb node retrieves over HTTP.")
+            if self.retrieve_method == self.FILE_URL and "{instance}" not in self.file_url_template:
+                errors["file_url_template"] = _("The template must contain {instance}.")
         if errors:
             raise ValidationError(errors)

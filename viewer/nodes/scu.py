@@ -257,6 +257,7 @@ class RetrieveOutcome:
     warning: int
     status: str
     ok: bool
+    code: int | None = None
 
 
 def _outcome(service: str, final: Dataset | None) -> RetrieveOutcome:
@@ -271,18 +272,23 @@ def _outcome(service: str, final: Dataset | None) -> RetrieveOutcome:
         )
     ]
     ok = final.Status in (0x0000, 0xB000) and counts[1] == 0
-    return RetrieveOutcome(*counts, status_words(service, final.Status), ok)
+    return RetrieveOutcome(*counts, status_words(service, final.Status), ok, final.Status)
 
 
-def _study_identifier(study_uid: str) -> Dataset:
+def _retrieve_identifier(
+    study_uid: str, series_uid: str = "", sop_instance_uid: str = ""
+) -> Dataset:
     identifier = Dataset()
-    identifier.QueryRetrieveLevel = "STUDY"
+    identifier.QueryRetrieveLevel = "IMAGE" if sop_instance_uid else "STUDY"
     identifier.StudyInstanceUID = study_uid
+    if sop_instance_uid:
+        identifier.SeriesInstanceUID = series_uid
+        identifier.SOPInstanceUID = sop_instance_uid
     return identifier
 
 
-def get_study(node: RemoteNode, study_uid: str, store_handler) -> RetrieveOutcome:
-    """C-GET a study over one association; ``store_handler`` receives each C-STORE."""
+def open_get_association(node: RemoteNode, store_handler) -> tuple[Association | None, Step | None]:
+    """An association for C-GET; ``store_handler`` receives each C-STORE sent back."""
     from .scp import STORAGE_TRANSFER_SYNTAXES
 
     # One context per storage class we take back, each with our SCP role proposed;
@@ -292,38 +298,66 @@ def get_study(node: RemoteNode, study_uid: str, store_handler) -> RetrieveOutcom
         (context.abstract_syntax, STORAGE_TRANSFER_SYNTAXES)
         for context in StoragePresentationContexts[:127]
     ]
-    assoc, failure = open_association(
+    return open_association(
         node,
         [StudyRootQueryRetrieveInformationModelGet, *storage],
         ext_neg=[build_role(sop_class, scp_role=True) for sop_class, _ in storage],
         handlers=[(evt.EVT_C_STORE, store_handler)],
     )
-    if failure is not None:
-        return RetrieveOutcome(0, 0, 0, failure.message, False)
+
+
+def send_get(
+    assoc: Association, study_uid: str, series_uid: str = "", sop_instance_uid: str = ""
+) -> RetrieveOutcome:
+    """C-GET a study, or one instance, over an open association."""
     final = None
-    try:
-        for status, _identifier in assoc.send_c_get(
-            _study_identifier(study_uid), StudyRootQueryRetrieveInformationModelGet
-        ):
-            final = status
-    finally:
-        if assoc.is_established:
-            assoc.release()
+    for status, _identifier in assoc.send_c_get(
+        _retrieve_identifier(study_uid, series_uid, sop_instance_uid),
+        StudyRootQueryRetrieveInformationModelGet,
+    ):
+        final = status
+    if final is None or "Status" not in final:
+        return _outcome("C-GET", None if assoc.is_established else final)
     return _outcome("C-GET", final)
 
 
-def move_study(node: RemoteNode, study_uid: str, destination_ae: str) -> RetrieveOutcome:
-    """Ask the node to C-MOVE a study to ``destination_ae`` (normally our own SCP)."""
+def get_study(node: RemoteNode, study_uid: str, store_handler) -> RetrieveOutcome:
+    """C-GET a study over one association; ``store_handler`` receives each C-STORE."""
+    assoc, failure = open_get_association(node, store_handler)
+    if failure is not None:
+        return RetrieveOutcome(0, 0, 0, failure.message, False)
+    try:
+        return send_get(assoc, study_uid)
+    finally:
+        if assoc.is_established:
+            assoc.release()
+
+
+def move(
+    node: RemoteNode,
+    destination_ae: str,
+    study_uid: str,
+    series_uid: str = "",
+    sop_instance_uid: str = "",
+) -> RetrieveOutcome:
+    """Ask the node to C-MOVE a study, or one instance, to ``destination_ae``."""
     assoc, failure = open_association(node, [StudyRootQueryRetrieveInformationModelMove])
     if failure is not None:
         return RetrieveOutcome(0, 0, 0, failure.message, False)
     final = None
     try:
         for status, _identifier in assoc.send_c_move(
-            _study_identifier(study_uid), destination_ae, StudyRootQueryRetrieveInformationModelMove
+            _retrieve_identifier(study_uid, series_uid, sop_instance_uid),
+            destination_ae,
+            StudyRootQueryRetrieveInformationModelMove,
         ):
             final = status
     finally:
         if assoc.is_established:
             assoc.release()
     return _outcome("C-MOVE", final)
+
+
+def move_study(node: RemoteNode, study_uid: str, destination_ae: str) -> RetrieveOutcome:
+    """Ask the node to C-MOVE a study to ``destination_ae`` (normally our own SCP)."""
+    return move(node, destination_ae, study_uid)

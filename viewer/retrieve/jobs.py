@@ -1,22 +1,85 @@
-"""Creating retrieve jobs: one active job per study, however many people ask."""
+"""Creating, cancelling and retrying retrieve jobs: one active job per study."""
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
 from viewer.nodes.models import RemoteNode
 
-from .models import RetrieveJob
+from . import queue
+from .models import RetrieveJob, TransferTask
 
 
-def request_retrieve(study_uid: str, node: RemoteNode, user=None) -> tuple[RetrieveJob, bool]:
-    """The study's active job, created if there is none; the flag says if it is new."""
+def request_retrieve(
+    study_uid: str,
+    node: RemoteNode,
+    user=None,
+    *,
+    policy: str = "hybrid",
+    order: str = "sequential",
+) -> tuple[RetrieveJob, bool]:
+    """The study's active job, created and queued if there is none; the flag says if new."""
     existing = RetrieveJob.objects.filter(study_uid=study_uid, state__in=RetrieveJob.ACTIVE).first()
     if existing is not None:
         return existing, False
     try:
         with transaction.atomic():
-            return RetrieveJob.objects.create(
-                study_uid=study_uid, node=node, requested_by=user
-            ), True
+            job = RetrieveJob.objects.create(
+                study_uid=study_uid, node=node, requested_by=user, policy=policy, order=order
+            )
     except IntegrityError:
         # Someone else asked at the same moment: theirs is the job.
         return RetrieveJob.objects.get(study_uid=study_uid, state__in=RetrieveJob.ACTIVE), False
+    queue.enqueue(job)
+    return job, True
+
+
+def cancel(job: RetrieveJob) -> bool:
+    """Cancel an active job; the worker holding it stops at its next lease check."""
+    return bool(
+        RetrieveJob.objects.filter(pk=job.pk, state__in=RetrieveJob.ACTIVE).update(
+            state=RetrieveJob.CANCELLED, finished_at=timezone.now(), updated_at=timezone.now()
+        )
+    )
+
+
+def retry(job: RetrieveJob) -> tuple[RetrieveJob, bool]:
+    """Queue an ended job again: failed instances start over, finished ones stay finished.
+
+    If the study has another active job meanwhile, that one is returned instead.
+    """
+    try:
+        with transaction.atomic():
+            changed = RetrieveJob.objects.filter(
+                pk=job.pk,
+                state__in=[RetrieveJob.FAILED, RetrieveJob.PARTIAL, RetrieveJob.CANCELLED],
+            ).update(
+                state=RetrieveJob.QUEUED,
+                error="",
+                finished_at=None,
+                lease_holder="",
+                lease_expires_at=None,
+                updated_at=timezone.now(),
+            )
+            if changed:
+                job.tasks.exclude(state__in=TransferTask.FINISHED).update(
+                    state=TransferTask.PENDING, attempts=0, last_error=""
+                )
+    except IntegrityError:
+        active = RetrieveJob.objects.get(study_uid=job.study_uid, state__in=RetrieveJob.ACTIVE)
+        return active, False
+    job.refresh_from_db()
+    if changed:
+        queue.enqueue(job)
+    return job, bool(changed)
+
+
+def series_progress(job: RetrieveJob) -> dict[str, dict]:
+    """Per series UID: total, done (incl. already present), failed and bytes, from the tasks."""
+    rows = job.tasks.values("series_uid").annotate(
+        total=Count("pk"),
+        done=Count("pk", filter=Q(state__in=TransferTask.FINISHED)),
+        failed=Count("pk", filter=Q(state=TransferTask.FAILED)),
+        bytes=Sum("bytes"),
+    )
+    return {row["series_uid"]: row for row in rows}

@@ -16,3 +16,9 @@ def person_name(value: str) -> str:
 def modality_list(value: str) -> str:
     """``CT\\SR`` as ``CT, SR``."""
     return ", ".join(part for part in value.split("\\") if part)
+
+
+@register.filter
+def get_item(mapping: dict, key: str):
+    """``mapping[key]`` in a template, or None."""
+    return mapping.get(key) if mapping else None

@@ -44,6 +44,10 @@ urlpatterns = [
         views.retrieve_study,
         name="retrieve_study",
     ),
+    path(
+        "retrieve/jobs/<int:job_id>/cancel/", views.retrieve_job_cancel, name="retrieve_job_cancel"
+    ),
+    path("retrieve/jobs/<int:job_id>/retry/", views.retrieve_job_retry, name="retrieve_job_retry"),
     path("api/studies/", views.api_study_list, name="api_study_list"),
     path(
         "api/studies/<uid:study_uid>/series/<uid:series_uid>/metadata/",

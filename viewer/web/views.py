@@ -20,7 +20,7 @@ from viewer.nodes.remote_query import (
     find_series,
     find_studies,
 )
-from viewer.retrieve.jobs import request_retrieve
+from viewer.retrieve.jobs import cancel, request_retrieve, retry, series_progress
 from viewer.retrieve.models import RetrieveJob
 
 from .forms import StudySearchForm
@@ -109,6 +109,8 @@ def remote_study(request: HttpRequest, node_id: int, study_uid: str) -> HttpResp
             "series_list": series,
             "error": error,
             "job": job,
+            "progress": series_progress(job) if job else {},
+            "can_cancel": job is not None and _may_cancel(request, job),
             "local": Study.objects.filter(study_uid=study_uid).exists(),
         },
     )
@@ -155,6 +157,40 @@ def retrieve_study(request: HttpRequest, node_id: int, study_uid: str) -> HttpRe
             % {"state": job.get_state_display()},
         )
     return redirect("remote_study", node_id=node.pk, study_uid=study_uid)
+
+
+def _may_cancel(request: HttpRequest, job: RetrieveJob) -> bool:
+    # Others may be waiting for the same study: only its requester or staff stop it.
+    return job.is_active and (request.user.is_staff or job.requested_by_id == request.user.pk)
+
+
+@require_POST
+def retrieve_job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Cancel a retrieve job (its requester or staff)."""
+    job = get_object_or_404(RetrieveJob, pk=job_id)
+    if not _may_cancel(request, job):
+        messages.error(
+            request, _("Only the person who asked for it or an administrator can cancel it.")
+        )
+    elif cancel(job):
+        messages.success(request, _("Retrieve cancelled."))
+    return redirect("remote_study", node_id=job.node_id, study_uid=job.study_uid)
+
+
+@require_POST
+def retrieve_job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Queue an ended job again; what already arrived is kept."""
+    job = get_object_or_404(RetrieveJob, pk=job_id)
+    job, queued = retry(job)
+    if queued:
+        messages.success(request, _("Retrieve queued again: only what is missing is fetched."))
+    else:
+        messages.info(
+            request,
+            _("This study is already being retrieved (%(state)s).")
+            % {"state": job.get_state_display()},
+        )
+    return redirect("remote_study", node_id=job.node_id, study_uid=job.study_uid)
 
 
 @require_GET

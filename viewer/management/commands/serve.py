@@ -1,21 +1,29 @@
 """``manage.py serve``: the embedded default, everything in one process."""
 
+import asyncio
+import threading
+
 import uvicorn
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from viewer.archive.storage import remove_stale_parts
+from viewer.live.worker_link import WorkerLink
 from viewer.nodes.scp import start_server
+from viewer.retrieve.worker import Worker
 
 
 class Command(BaseCommand):
-    help = "Migrate, create an administrator if needed, load the demo and serve ASGI."
+    help = (
+        "Migrate, create an administrator if needed, load the demo and serve ASGI, "
+        "with our DICOM SCP and the download worker in the same process."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
+        parser.add_argument("--no-demo", action="store_true", help="skip the demo data and node")
         parser.add_argument("--no-scp", action="store_true", help="do not run our DICOM SCP")
         parser.add_argument("--dicom-port", type=int, default=settings.PACSWEB_DICOM_PORT)
 
@@ -27,20 +35,63 @@ class Command(BaseCommand):
         removed = remove_stale_parts()
         if removed:
             self.stdout.write(f"Removed {removed} temporary files left by an earlier crash.")
+        demo_node = None
         if not options["no_demo"]:
             call_command("load_demo")
+            demo_node = self._start_demo_node()
         scp = None if options["no_scp"] else self._start_scp(options["dicom_port"])
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"PACSweb is running at {url}  (Ctrl+C stops it)"))
-        uvicorn.run(
+        config = uvicorn.Config(
             "pacsweb.asgi:application",
             host=options["host"],
             port=options["port"],
             log_level="warning",
             lifespan="off",
         )
-        if scp is not None:
-            scp.shutdown()
+        try:
+            asyncio.run(self._serve(uvicorn.Server(config)))
+        finally:
+            if scp is not None:
+                scp.shutdown()
+            if demo_node is not None:
+                demo_node.stop()
+
+    async def _serve(self, server: uvicorn.Server) -> None:
+        """Run the ASGI server; the worker shares its event loop for live messages."""
+        stop = threading.Event()
+        worker_thread = None
+        if settings.PACSWEB_EMBEDDED_WORKER:
+            link = WorkerLink(asyncio.get_running_loop())
+            worker = Worker(publish=link.publish, watch=link.watch, unwatch=link.unwatch, stop=stop)
+            worker_thread = threading.Thread(
+                target=worker.run_forever, name="retrieve-worker", daemon=True
+            )
+            worker_thread.start()
+        try:
+            await server.serve()
+        finally:
+            stop.set()
+            if worker_thread is not None:
+                # The worker hands its job back to the queue; part files stay for resume.
+                await asyncio.to_thread(worker_thread.join, 15)
+
+    def _start_demo_node(self):
+        from viewer.demo.remote import register_demo_node, start_demo_node
+
+        self.stdout.write("Preparing the demo remote node (the first run writes about 200 MB)...")
+        node = start_demo_node(
+            settings.DATA_DIR / "demo-remote",
+            bandwidth=settings.PACSWEB_DEMO_NODE_MBPS * 1e6,
+            latency=settings.PACSWEB_DEMO_NODE_LATENCY_MS / 1000,
+            port=settings.PACSWEB_DEMO_NODE_PORT,
+        )
+        register_demo_node(node.base_url, node.wado_uri_url)
+        self.stdout.write(
+            f"Demo remote node at {node.base_url} "
+            f"({settings.PACSWEB_DEMO_NODE_MBPS} MB/s, {settings.PACSWEB_DEMO_NODE_LATENCY_MS} ms)"
+        )
+        return node
 
     def _start_scp(self, port: int):
         try:

@@ -1,0 +1,95 @@
+"""Helpers for retrieve tests: jobs over the faulty server, source files, worker processes."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from viewer.archive.models import Instance
+from viewer.archive.parsing import parse_instance
+from viewer.archive.storage import absolute_path
+from viewer.nodes.models import RemoteNode
+from viewer.retrieve.models import RetrieveJob, TransferTask
+
+from . import faulty_server as faults
+
+
+def read_sources(folder: Path) -> dict:
+    """SOP Instance UID -> (file, parsed) for every file below ``folder``, in order."""
+    found = {}
+    for path in sorted(folder.rglob("*.dcm")):
+        parsed = parse_instance(path.read_bytes())
+        found[parsed.sop_instance_uid] = (path, parsed)
+    return found
+
+
+def make_node(server, slots: int = 2, name: str = "faulty") -> RemoteNode:
+    """A node whose instances are plain file URLs on ``server``."""
+    return RemoteNode.objects.create(
+        name=name,
+        protocol=RemoteNode.DICOMWEB,
+        dicomweb_url=server.url,
+        retrieve_method=RemoteNode.FILE_URL,
+        file_url_template=server.url + "/files/{instance}",
+        max_transfers=slots,
+    )
+
+
+def make_job(server, sources, slots=2, policy="hybrid", fault_for=None, node=None) -> RetrieveJob:
+    """A job whose tasks are already listed, served as plain file URLs by ``server``."""
+    node = node or make_node(server, slots)
+    study_uid = next(iter(sources.values()))[1].study_uid
+    job = RetrieveJob.objects.create(study_uid=study_uid, node=node, policy=policy)
+    series_index: dict[str, int] = {}
+    positions: dict[str, int] = {}
+    for sop_uid, (path, parsed) in sources.items():
+        index = series_index.setdefault(parsed.series_uid, len(series_index))
+        position = positions.get(parsed.series_uid, 0)
+        positions[parsed.series_uid] = position + 1
+        TransferTask.objects.create(
+            job=job,
+            series_uid=parsed.series_uid,
+            series_index=index,
+            position=position,
+            sop_instance_uid=sop_uid,
+        )
+        fault = (fault_for or {}).get(sop_uid, faults.OK)
+        server.serve(f"/files/{sop_uid}", path.read_bytes(), fault)
+    return job
+
+
+def assert_byte_identical(sources, sop_uids) -> None:
+    """Each instance is in the archive with exactly the source file's bytes."""
+    for sop_uid in sop_uids:
+        stored = Instance.objects.get(sop_instance_uid=sop_uid)
+        assert absolute_path(stored.file_path).read_bytes() == sources[sop_uid][0].read_bytes()
+
+
+def database_url() -> str:
+    """A URL for the test database, for worker processes to share it."""
+    config = connection.settings_dict
+    if config["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{config['NAME']}"
+    return f"postgres://{config['USER']}@{config['HOST']}:{config['PORT']}/{config['NAME']}"
+
+
+def spawn_worker(log: Path, *args: str, **env: str) -> subprocess.Popen:
+    """``manage.py run_downloader`` in its own process, on this test's database and archive."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "PACSWEB_STORAGE": str(settings.PACSWEB_STORAGE),
+        "PACSWEB_RETRY_BASE_SECONDS": "0",
+        **env,
+    }
+    environment.pop("REDIS_URL", None)
+    return subprocess.Popen(
+        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "run_downloader", *args],
+        env=environment,
+        cwd=settings.BASE_DIR,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )

@@ -1,0 +1,78 @@
+"""The worker's side of the channel layer: publish progress, hear focus for its studies.
+
+The engine runs in plain threads; the channel layer is asyncio. A ``WorkerLink`` owns
+one event loop (the ASGI server's own in the embedded default, or a thread of its own
+in ``run_downloader``) and everything channel-related runs on it.
+"""
+
+import asyncio
+import logging
+import threading
+
+from channels.layers import get_channel_layer
+
+from viewer.retrieve.focus import FocusBox
+
+from .schema import focus_group_name, group_name
+
+logger = logging.getLogger(__name__)
+
+
+class WorkerLink:
+    """Progress out to each study's viewers; focus in from them, per watched study."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.layer = get_channel_layer()
+        self._watching: dict[str, tuple[FocusBox, asyncio.Future]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def in_own_thread(cls) -> "WorkerLink":
+        """A link with its own event loop running in a daemon thread (separate workers)."""
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, name="worker-link", daemon=True).start()
+        return cls(loop)
+
+    def publish(self, study_uid: str, message: dict) -> None:
+        """Send a live message to everyone watching the study (from any thread)."""
+        event = {"type": "retrieve.progress", "message": message}
+        future = asyncio.run_coroutine_threadsafe(
+            self.layer.group_send(group_name(study_uid), event), self.loop
+        )
+        try:
+            future.result(timeout=5)
+        except Exception:
+            # Viewers miss a message and catch up on the next one or on reconnect.
+            logger.warning("a progress message could not be published")
+
+    def watch(self, study_uid: str) -> FocusBox:
+        """Start hearing focus messages for the study; the box holds the latest."""
+        box = FocusBox()
+        task = asyncio.run_coroutine_threadsafe(self._listen(study_uid, box), self.loop)
+        with self._lock:
+            self._watching[study_uid] = (box, task)
+        return box
+
+    def unwatch(self, study_uid: str) -> None:
+        """Stop hearing focus for the study."""
+        with self._lock:
+            entry = self._watching.pop(study_uid, None)
+        if entry is not None:
+            entry[1].cancel()
+
+    async def _listen(self, study_uid: str, box: FocusBox) -> None:
+        channel = await self.layer.new_channel()
+        group = focus_group_name(study_uid)
+        await self.layer.group_add(group, channel)
+        try:
+            while True:
+                event = await self.layer.receive(channel)
+                if event.get("type") == "retrieve.focus":
+                    box.set(
+                        event.get("series", []), event.get("slices", {}), event.get("viewer", "")
+                    )
+                elif event.get("type") == "retrieve.unfocus":
+                    box.forget(event.get("viewer", ""))
+        finally:
+            await self.layer.group_discard(group, channel)

@@ -1,0 +1,87 @@
+"""``manage.py retrieve NODE STUDY_UID``: queue a study's retrieval, or run it here (--wait)."""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from viewer.nodes.models import RemoteNode
+from viewer.retrieve.engine import Engine
+from viewer.retrieve.jobs import request_retrieve
+from viewer.retrieve.models import RetrieveJob
+from viewer.retrieve.worker import holder_name
+
+
+class _BarsEngine(Engine):
+    """The engine, drawing one progress bar per series on the terminal."""
+
+    def started(self, progress) -> None:
+        self.bars = {}
+        for position, (uid, entry) in enumerate(progress.series.items()):
+            label = f"#{entry['number']} {entry['description']}".strip()[:30]
+            self.bars[uid] = tqdm(
+                total=entry["total"],
+                initial=entry["done"],
+                desc=label,
+                unit="img",
+                position=position,
+            )
+        progress.listeners.append(self._update)
+
+    def _update(self, series_uid: str, entry: dict) -> None:
+        bar = self.bars[series_uid]
+        bar.update(entry["done"] + entry["failed"] - bar.n)
+
+    def close_bars(self) -> None:
+        for bar in getattr(self, "bars", {}).values():
+            bar.close()
+
+
+class Command(BaseCommand):
+    help = "Retrieve a study from a configured node: queue it, or run it now with --wait."
+
+    def add_arguments(self, parser):
+        parser.add_argument("node", help="the node's name as configured in the admin")
+        parser.add_argument("study_uid", help="Study Instance UID")
+        parser.add_argument("--policy", choices=["hybrid", "breadth", "depth"], default="hybrid")
+        parser.add_argument("--order", choices=["sequential", "interleaved"], default="sequential")
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help="run it here with progress bars; exit 1 unless complete",
+        )
+
+    def handle(self, **options):
+        try:
+            node = RemoteNode.objects.get(name=options["node"])
+        except RemoteNode.DoesNotExist as exc:
+            names = ", ".join(RemoteNode.objects.values_list("name", flat=True)) or "none"
+            raise CommandError(f"no node named {options['node']!r} (configured: {names})") from exc
+        job, created = request_retrieve(
+            options["study_uid"], node, policy=options["policy"], order=options["order"]
+        )
+        if not created:
+            self.stdout.write(f"Job {job.pk} for this study is already {job.state}.")
+        elif not options["wait"]:
+            self.stdout.write(f"Queued job {job.pk}; a download worker will run it.")
+        if not options["wait"]:
+            return
+        engine = _BarsEngine(job.pk, holder_name())
+        try:
+            state = engine.run()
+        finally:
+            engine.close_bars()
+        if state is None:
+            self.stdout.write("Another worker holds the job; waiting for it to end.")
+            state = self._wait_for(job)
+        job.refresh_from_db()
+        if state != RetrieveJob.DONE:
+            raise CommandError(f"job {job.pk} ended {job.get_state_display()}: {job.error}")
+        self.stdout.write(self.style.SUCCESS(f"Job {job.pk}: every instance is in the archive."))
+
+    def _wait_for(self, job: RetrieveJob) -> str:
+        while True:
+            job.refresh_from_db()
+            if not job.is_active:
+                return job.state
+            time.sleep(1)

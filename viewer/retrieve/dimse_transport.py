@@ -1,0 +1,119 @@
+"""DIMSE transport: C-GET one instance at a time over a pool of associations, or C-MOVE.
+
+C-GET sends the instance back over our own association, so it needs nothing from the
+node's configuration; C-MOVE needs the node to know our AE title and our SCP to be
+listening, and the instance is matched to its task by its UID in the archive.
+"""
+
+import queue
+import threading
+from pathlib import Path
+
+from django.conf import settings
+
+from viewer.archive.models import Instance
+from viewer.archive.parsing import ParsedInstance
+from viewer.archive.storage import absolute_path
+from viewer.nodes import scu
+from viewer.nodes.models import RemoteNode
+
+from .http_transport import TransferError
+from .transports import Attempt, InstanceRef, checked
+
+# Statuses after which the instance will not come however often we ask.
+_FINAL = {0xA900, 0xA801, 0x0122, 0xC000}
+
+
+class _Slot:
+    """One association and the place its C-STORE handler drops what arrives."""
+
+    def __init__(self, node: RemoteNode) -> None:
+        self.received: list[bytes] = []
+        self.assoc, failure = scu.open_get_association(node, self._store)
+        if failure is not None:
+            raise TransferError(failure.message)
+
+    def _store(self, event) -> int:
+        try:
+            self.received.append(event.encoded_dataset())
+        except Exception:
+            return 0xC000  # could not be re-encoded: the attempt fails below
+        return 0x0000
+
+
+class DimseTransport:
+    """Fetch instances with C-GET (a pool of associations) or C-MOVE to our SCP."""
+
+    def __init__(self, node: RemoteNode, part_folder: Path) -> None:
+        self.node = node
+        self._idle: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
+        self._all: list[_Slot] = []
+        self._lock = threading.Lock()
+
+    def fetch(self, ref: InstanceRef, attempt: Attempt) -> ParsedInstance:
+        """Retrieve one instance and return it checked."""
+        if self.node.retrieve_method == RemoteNode.C_MOVE:
+            return self._move(ref)
+        slot = self._take()
+        slot.received.clear()
+        try:
+            outcome = scu.send_get(slot.assoc, ref.study_uid, ref.series_uid, ref.sop_instance_uid)
+        finally:
+            self._give_back(slot)
+        if not slot.received:
+            raise _failure("C-GET", outcome)
+        content = slot.received[0]
+        if attempt.on_bytes is not None:
+            attempt.on_bytes(len(content))
+        return checked(content, ref)
+
+    def _move(self, ref: InstanceRef) -> ParsedInstance:
+        outcome = scu.move(
+            self.node,
+            settings.PACSWEB_AE_TITLE,
+            ref.study_uid,
+            ref.series_uid,
+            ref.sop_instance_uid,
+        )
+        # Our SCP stored and indexed the instance before it answered the node's C-STORE,
+        # so the archive is where the arrival is matched to this task.
+        stored = Instance.objects.filter(sop_instance_uid=ref.sop_instance_uid).first()
+        if stored is None:
+            raise _failure("C-MOVE", outcome)
+        try:
+            return checked(absolute_path(stored.file_path).read_bytes(), ref)
+        except OSError as exc:
+            raise TransferError(f"the moved instance cannot be read back: {exc.strerror}") from exc
+
+    def _take(self) -> _Slot:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            slot = _Slot(self.node)
+            with self._lock:
+                self._all.append(slot)
+            return slot
+
+    def _give_back(self, slot: _Slot) -> None:
+        if slot.assoc.is_established:
+            self._idle.put(slot)
+
+    def done(self, ref: InstanceRef) -> None:
+        """Nothing to tidy: DIMSE keeps no part files."""
+
+    def close(self) -> None:
+        """Release every association of the pool."""
+        with self._lock:
+            for slot in self._all:
+                if slot.assoc.is_established:
+                    slot.assoc.release()
+            self._all.clear()
+
+
+def _failure(service: str, outcome: scu.RetrieveOutcome) -> TransferError:
+    if outcome.code == 0x0000 and outcome.completed == 0 and outcome.failed == 0:
+        return TransferError(f"the node has no such instance ({service})", retryable=False)
+    # Out of resources (A7xx), a failed sub-operation, an abort: worth asking again.
+    return TransferError(
+        f"{service} brought nothing: {outcome.status}", retryable=outcome.code not in _FINAL
+    )

@@ -1,0 +1,275 @@
+"""The retrieve engine: runs one job's transfers in the node's slots, as the scheduler says.
+
+The scheduler decides; the engine does the I/O around it: it holds the job's lease,
+lists the study once, runs transfers in threads, stores what arrives, records every
+task's state with conditional updates, retries with backoff and publishes progress.
+"""
+
+import logging
+import shutil
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from viewer.archive.importer import IMPORTED, PRESENT, Importer
+
+from . import leases, scheduler
+from .focus import FocusBox
+from .http_transport import TransferError
+from .listing import ListingError, list_tasks
+from .models import RetrieveJob, TransferTask
+from .progress import Progress, Publish, no_publish
+from .transports import Attempt, InstanceRef, transport_for
+
+logger = logging.getLogger(__name__)
+
+
+class Cancelled(TransferError):
+    """The job was cancelled or taken over while this transfer ran."""
+
+    def __init__(self) -> None:
+        super().__init__("cancelled", retryable=False)
+
+
+@dataclass
+class _Task:
+    """The engine's working copy of one TransferTask row."""
+
+    pk: int
+    series_uid: str
+    position: int
+    sop_instance_uid: str
+    state: str
+    attempts: int
+    etag: str
+    bytes: int = 0
+    not_before: float = 0.0
+    last_error: str = ""
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds to wait before attempt ``attempts + 1``: doubling, capped."""
+    base = settings.PACSWEB_RETRY_BASE_SECONDS
+    return min(settings.PACSWEB_RETRY_MAX_SECONDS, base * 2 ** max(attempts - 1, 0))
+
+
+class Engine:
+    """Run one retrieve job to its end (or until cancelled or its lease is lost)."""
+
+    def __init__(
+        self,
+        job_id: int,
+        holder: str,
+        *,
+        focus: FocusBox | None = None,
+        publish: Publish = no_publish,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.job_id = job_id
+        self.holder = holder
+        self.focus = focus or FocusBox()
+        self.publish = publish
+        self.progress: Progress | None = None
+        self.stop = stop or threading.Event()
+        self._abort = threading.Event()
+        self._lease_checked = 0.0
+
+    def run(self) -> str | None:
+        """Claim the job and run it; the final state, or None if it was not ours to run."""
+        if not leases.claim(self.job_id, self.holder):
+            return None
+        job = RetrieveJob.objects.select_related("node").get(pk=self.job_id)
+        self.progress = Progress(job.study_uid, self.publish)
+        self.progress.job_state(RetrieveJob.RUNNING)
+        if not job.tasks.exists():
+            try:
+                list_tasks(job)
+            except ListingError as exc:
+                return self._finish(RetrieveJob.FAILED, str(exc))
+        # Whatever a dead holder left active starts again (its part file resumes).
+        job.tasks.filter(state=TransferTask.ACTIVE).update(state=TransferTask.PENDING)
+        tasks = {
+            row.pk: _Task(
+                row.pk,
+                row.series_uid,
+                row.position,
+                row.sop_instance_uid,
+                row.state,
+                row.attempts,
+                row.etag,
+                row.bytes,
+            )
+            for row in job.tasks.order_by("series_index", "position")
+        }
+        self.progress.set_series(job.tasks.all())
+        self.started(self.progress)
+        part_folder = settings.PACSWEB_STORAGE / ".incoming" / str(job.pk)
+        transport = transport_for(job.node, part_folder)
+        try:
+            outcome = self._transfer(job, tasks, transport)
+        finally:
+            transport.close()
+        if outcome == "stopped":
+            leases.release(self.job_id, self.holder)
+        if outcome is not None:
+            return outcome
+        failed = [task for task in tasks.values() if task.state == TransferTask.FAILED]
+        shutil.rmtree(part_folder, ignore_errors=True)
+        if failed:
+            return self._finish(RetrieveJob.PARTIAL, _failure_summary(failed))
+        return self._finish(RetrieveJob.DONE, "")
+
+    def started(self, progress: Progress) -> None:
+        """Hook: the job is listed and about to transfer (the command line draws bars)."""
+
+    def _transfer(self, job: RetrieveJob, tasks: dict[int, _Task], transport) -> str | None:
+        """Keep every slot busy until nothing is left; None when all tasks have ended."""
+        series_order = list(dict.fromkeys(task.series_uid for task in tasks.values()))
+        running: dict[Future, _Task] = {}
+        with ThreadPoolExecutor(max_workers=job.node.max_transfers) as pool:
+            while True:
+                interrupted = self._interrupted()
+                if interrupted is None:
+                    self._start(job, tasks, series_order, running, pool, transport)
+                if not running:
+                    if interrupted is not None:
+                        return interrupted
+                    waiting = [t for t in tasks.values() if t.state == TransferTask.PENDING]
+                    if not waiting:
+                        return None
+                    time.sleep(
+                        min(max(min(t.not_before for t in waiting) - time.monotonic(), 0.01), 1)
+                    )
+                    continue
+                finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    self._record(running.pop(future), future, transport)
+                self.progress.flush()
+
+    def _interrupted(self) -> str | None:
+        """Renew the lease now and then; the reason to stop, if there is one."""
+        if self.stop.is_set():
+            self._abort.set()
+            return "stopped"
+        now = time.monotonic()
+        if now - self._lease_checked < settings.PACSWEB_LEASE_SECONDS / 3:
+            return None
+        self._lease_checked = now
+        state = leases.renew(self.job_id, self.holder)
+        if state == RetrieveJob.RUNNING:
+            return None
+        self._abort.set()
+        return state or "lease lost"
+
+    def _start(self, job, tasks, series_order, running, pool, transport) -> None:
+        now = time.monotonic()
+        pending: dict[str, set[int]] = {uid: set() for uid in series_order}
+        totals = dict.fromkeys(series_order, 0)
+        active = dict.fromkeys(series_order, 0)
+        by_position: dict[tuple[str, int], _Task] = {}
+        for task in tasks.values():
+            totals[task.series_uid] += 1
+            by_position[(task.series_uid, task.position)] = task
+            if task.state == TransferTask.PENDING and task.not_before <= now:
+                pending[task.series_uid].add(task.position)
+            elif task.state == TransferTask.ACTIVE:
+                active[task.series_uid] += 1
+        focus_series, focus_slices = self.focus.get()
+        state = scheduler.JobState(
+            series=[
+                scheduler.SeriesState(uid, totals[uid], frozenset(pending[uid]), active[uid])
+                for uid in series_order
+            ],
+            slots=job.node.max_transfers,
+            policy=job.policy,
+            order=job.order,
+            focus=tuple(uid for uid in focus_series if uid in totals),
+            focus_slice={uid: index for uid, index in focus_slices.items() if uid in totals},
+        )
+        for series_uid, position in scheduler.schedule(state):
+            task = by_position[(series_uid, position)]
+            if not _mark_active(task):
+                self._abort.set()
+                return
+            ref = InstanceRef(job.study_uid, task.series_uid, task.sop_instance_uid)
+            running[pool.submit(self._fetch_and_store, transport, ref, task)] = task
+
+    def _fetch_and_store(self, transport, ref: InstanceRef, task: _Task) -> int:
+        """In a slot's thread: fetch, check and store one instance; its size in bytes."""
+        try:
+
+            def on_bytes(count: int) -> None:
+                if self._abort.is_set():
+                    raise Cancelled()
+                self.progress.add_bytes(task.series_uid, count)
+
+            def on_etag(etag: str) -> None:
+                TransferTask.objects.filter(pk=task.pk).update(etag=etag[:200])
+
+            parsed = transport.fetch(ref, Attempt(task.etag, on_bytes, on_etag))
+            outcome, reason = Importer(source_label="retrieve").store(parsed)
+            if outcome not in (IMPORTED, PRESENT):
+                raise TransferError(f"the archive refused the instance: {reason}")
+            transport.done(ref)
+            return len(parsed.content)
+        finally:
+            connection.close()
+
+    def _record(self, task: _Task, future: Future, transport) -> None:
+        error = future.exception()
+        if error is None:
+            task.state, task.bytes, task.last_error = TransferTask.DONE, future.result(), ""
+        elif isinstance(error, Cancelled):
+            task.state = TransferTask.PENDING
+        else:
+            message = str(error) if isinstance(error, TransferError) else _unexpected(error)
+            retry = (
+                getattr(error, "retryable", False)
+                and task.attempts < settings.PACSWEB_RETRY_ATTEMPTS
+            )
+            task.last_error = message
+            task.state = TransferTask.PENDING if retry else TransferTask.FAILED
+            task.not_before = time.monotonic() + retry_delay(task.attempts)
+        updated = TransferTask.objects.filter(pk=task.pk, state=TransferTask.ACTIVE).update(
+            state=task.state, bytes=task.bytes, last_error=task.last_error
+        )
+        if updated != 1:
+            self._abort.set()  # someone else holds the job now
+        if task.state in (TransferTask.DONE, TransferTask.FAILED):
+            self.progress.instance_ended(task.series_uid, task.sop_instance_uid, task.state)
+
+    def _finish(self, state: str, error: str) -> str:
+        self.progress.flush(force=True)
+        if leases.finish(self.job_id, self.holder, state, error):
+            self.progress.job_state(state, error)
+        close_old_connections()
+        return state
+
+
+def _mark_active(task: _Task) -> bool:
+    """Pending to active, counting the attempt; False if the row was not ours to change."""
+    task.attempts += 1
+    task.state = TransferTask.ACTIVE
+    return (
+        TransferTask.objects.filter(pk=task.pk, state=TransferTask.PENDING).update(
+            state=TransferTask.ACTIVE, attempts=task.attempts
+        )
+        == 1
+    )
+
+
+def _unexpected(error: BaseException) -> str:
+    logger.error("retrieve transfer failed unexpectedly", exc_info=error)
+    return f"unexpected error: {type(error).__name__}"
+
+
+def _failure_summary(failed: list[_Task]) -> str:
+    lines = [f"{len(failed)} instance(s) could not be retrieved:"]
+    lines += [f"{task.sop_instance_uid}: {task.last_error}" for task in failed[:50]]
+    if len(failed) > 50:
+        lines.append(f"... and {len(failed) - 50} more")
+    return "\n".join(lines)

@@ -1,0 +1,92 @@
+"""A worker's claim on a job, by conditional UPDATEs that count only when one row changed."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import RetrieveJob
+
+
+def _expiry():
+    return timezone.now() + timedelta(seconds=settings.PACSWEB_LEASE_SECONDS)
+
+
+def _claimable(holder: str) -> Q:
+    # Queued, or running under a lease that ran out (its holder died), or already ours.
+    return (
+        Q(state=RetrieveJob.QUEUED)
+        | Q(state=RetrieveJob.RUNNING, lease_expires_at__lt=timezone.now())
+        | Q(state=RetrieveJob.RUNNING, lease_holder=holder)
+    )
+
+
+def claim(job_id: int, holder: str) -> bool:
+    """Take the job for ``holder`` if nobody else holds it; True if it is now ours."""
+    now = timezone.now()
+    return (
+        RetrieveJob.objects.filter(_claimable(holder), pk=job_id).update(
+            state=RetrieveJob.RUNNING,
+            lease_holder=holder,
+            lease_expires_at=_expiry(),
+            started_at=Coalesce(F("started_at"), Value(now)),
+            updated_at=now,
+        )
+        == 1
+    )
+
+
+def claim_next(holder: str) -> int | None:
+    """The oldest job ``holder`` could claim and did, or None."""
+    for job_id in (
+        RetrieveJob.objects.filter(_claimable(holder))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:10]
+    ):
+        if claim(job_id, holder):
+            return job_id
+    return None
+
+
+def renew(job_id: int, holder: str) -> str | None:
+    """Extend the lease; the job's state ("running" if still ours), None if it is gone."""
+    if RetrieveJob.objects.filter(pk=job_id, lease_holder=holder, state=RetrieveJob.RUNNING).update(
+        lease_expires_at=_expiry()
+    ):
+        return RetrieveJob.RUNNING
+    state = RetrieveJob.objects.filter(pk=job_id).values_list("state", flat=True).first()
+    return "lease lost" if state == RetrieveJob.RUNNING else state
+
+
+def finish(job_id: int, holder: str, state: str, error: str) -> bool:
+    """Record the job's end, if the job is still ours."""
+    return (
+        RetrieveJob.objects.filter(
+            pk=job_id, lease_holder=holder, state=RetrieveJob.RUNNING
+        ).update(
+            state=state,
+            error=error,
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+            lease_holder="",
+            lease_expires_at=None,
+        )
+        == 1
+    )
+
+
+def release(job_id: int, holder: str) -> bool:
+    """Give the job back to the queue (a worker shutting down), if it is still ours."""
+    return (
+        RetrieveJob.objects.filter(
+            pk=job_id, lease_holder=holder, state=RetrieveJob.RUNNING
+        ).update(
+            state=RetrieveJob.QUEUED,
+            lease_holder="",
+            lease_expires_at=None,
+            updated_at=timezone.now(),
+        )
+        == 1
+    )

@@ -1,0 +1,134 @@
+"""How one instance travels from a node to us: HTTP (WADO-RS, WADO-URI, file URL) or DIMSE.
+
+A transport fetches one instance and hands back its checked, parsed form; it never
+writes to the archive. Whatever it got must parse as DICOM and carry the UIDs asked
+for, or it is thrown away and the attempt fails.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import httpx
+
+from viewer.archive.parsing import ParsedInstance, RejectedFile, parse_instance
+from viewer.nodes.models import RemoteNode
+
+from .http_transport import TransferError, download, single_part
+
+WADO_RS_ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+
+
+@dataclass(frozen=True)
+class InstanceRef:
+    """The UIDs of the instance to fetch, as the node listed it."""
+
+    study_uid: str
+    series_uid: str
+    sop_instance_uid: str
+
+
+@dataclass
+class Attempt:
+    """One attempt's context: resume validator, and callbacks for bytes and ETag."""
+
+    etag: str = ""
+    on_bytes: Callable[[int], None] | None = None
+    on_etag: Callable[[str], None] | None = None
+
+
+def checked(content: bytes, ref: InstanceRef) -> ParsedInstance:
+    """Parse what arrived and insist it is the instance that was asked for."""
+    try:
+        parsed = parse_instance(content)
+    except RejectedFile as exc:
+        raise TransferError(f"what arrived is not a whole DICOM instance: {exc}") from exc
+    got = (parsed.study_uid, parsed.series_uid, parsed.sop_instance_uid)
+    if got != (ref.study_uid, ref.series_uid, ref.sop_instance_uid):
+        raise TransferError("the node sent a different instance than the one asked for")
+    return parsed
+
+
+class HttpTransport:
+    """Fetch instances over HTTP with a keep-alive pool as large as the node's slots."""
+
+    def __init__(self, node: RemoteNode, part_folder: Path, idle_timeout: float | None = None):
+        self.node = node
+        self.part_folder = part_folder
+        part_folder.mkdir(parents=True, exist_ok=True)
+        idle = idle_timeout or node.network_timeout
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(idle, connect=node.connect_timeout),
+            limits=httpx.Limits(max_connections=node.max_transfers),
+            follow_redirects=True,
+        )
+
+    def part_path(self, ref: InstanceRef) -> Path:
+        """Where the instance's bytes collect until they are whole."""
+        return self.part_folder / f"{ref.sop_instance_uid}.download"
+
+    def url(self, ref: InstanceRef) -> tuple[str, str]:
+        """The URL and Accept header for ``ref`` by the node's retrieve method."""
+        node = self.node
+        if node.retrieve_method == RemoteNode.WADO_URI:
+            query = urlencode(
+                {
+                    "requestType": "WADO",
+                    "studyUID": ref.study_uid,
+                    "seriesUID": ref.series_uid,
+                    "objectUID": ref.sop_instance_uid,
+                    "contentType": "application/dicom",
+                }
+            )
+            base = node.wado_uri_url or node.dicomweb_url
+            return f"{base}{'&' if '?' in base else '?'}{query}", "application/dicom"
+        if node.retrieve_method == RemoteNode.FILE_URL:
+            url = node.file_url_template.format(
+                study=quote(ref.study_uid),
+                series=quote(ref.series_uid),
+                instance=quote(ref.sop_instance_uid),
+            )
+            return url, "application/dicom, */*"
+        base = node.dicomweb_url.rstrip("/")
+        path = f"studies/{ref.study_uid}/series/{ref.series_uid}/instances/{ref.sop_instance_uid}"
+        return f"{base}/{path}", WADO_RS_ACCEPT
+
+    def fetch(self, ref: InstanceRef, attempt: Attempt) -> ParsedInstance:
+        """Download (resuming), unwrap, check; the part file goes once it is checked."""
+        url, accept = self.url(ref)
+        part = self.part_path(ref)
+        got = download(
+            self.client,
+            url,
+            part,
+            accept=accept,
+            etag=attempt.etag,
+            on_bytes=attempt.on_bytes,
+            on_etag=attempt.on_etag,
+        )
+        try:
+            content = single_part(part.read_bytes(), got.content_type)
+            parsed = checked(content, ref)
+        except TransferError:
+            # A whole body that is not the instance will not improve by resuming it.
+            part.unlink(missing_ok=True)
+            raise
+        return parsed
+
+    def done(self, ref: InstanceRef) -> None:
+        """The instance is in the archive: its part file is no longer needed."""
+        self.part_path(ref).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.client.close()
+
+
+def transport_for(node: RemoteNode, part_folder: Path):
+    """The transport for the node's retrieve method."""
+    if node.retrieve_method in (RemoteNode.C_GET, RemoteNode.C_MOVE):
+        from .dimse_transport import DimseTransport
+
+        return DimseTransport(node, part_folder)
+    return HttpTransport(node, part_folder)
