@@ -18,7 +18,8 @@ class _BarsEngine(Engine):
     def started(self, progress) -> None:
         self.bars = {}
         for position, (uid, entry) in enumerate(progress.series.items()):
-            label = f"#{entry['number']} {entry['description']}".strip()[:30]
+            number = f"#{entry['number']} " if entry["number"] is not None else ""
+            label = f"{number}{entry['description'] or uid[-12:]}"[:30]
             self.bars[uid] = tqdm(
                 total=entry["total"],
                 initial=entry["done"],
