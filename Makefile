@@ -34,6 +34,6 @@ test: test-deps venv
 	@echo "== JavaScript unit tests (node --test) =="
 	node --test tests/js/
 	@echo "== test suite on SQLite =="
-	env -u DATABASE_URL $(VENV)/bin/pytest
+	env -u DATABASE_URL $(VENV)/bin/pytest -m "not postgres"
 	@echo "== database tests on PostgreSQL ($(TEST_PG_URL)) =="
 	DATABASE_URL=$(TEST_PG_URL) $(VENV)/bin/pytest -m "not browser"

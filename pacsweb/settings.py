@@ -85,6 +85,23 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Scale-out: on PostgreSQL, retrieve jobs reach the workers through Procrastinate's queue
+# (its locks, heartbeats and retries); on SQLite the workers poll the job table.
+USE_JOB_QUEUE = DATABASES["default"]["ENGINE"].endswith("postgresql")
+if USE_JOB_QUEUE:
+    INSTALLED_APPS.insert(0, "procrastinate.contrib.django")
+PROCRASTINATE_IMPORT_PATHS = ["viewer.retrieve.tasks"]
+# A worker that misses heartbeats this long is dead and its jobs are queued again.
+PACSWEB_WORKER_HEARTBEAT_SECONDS = env_int("PACSWEB_WORKER_HEARTBEAT_SECONDS", 5)
+PACSWEB_WORKER_STALLED_SECONDS = env_int("PACSWEB_WORKER_STALLED_SECONDS", 30)
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": PACSWEB_WORKER_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": PACSWEB_WORKER_STALLED_SECONDS,
+    "fetch_job_polling_interval": 1,
+    # Finished queue entries carry nothing ours: the job table keeps the history.
+    "delete_jobs": "successful",
+}
+
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -160,5 +177,7 @@ LOGGING = {
         "pynetdicom": {"level": "WARNING"},
         # httpx logs every request URL at INFO: one line per instance fetched.
         "httpx": {"level": "WARNING"},
+        # Procrastinate logs every periodic check at INFO.
+        "procrastinate": {"level": "WARNING"},
     },
 }

@@ -18,6 +18,22 @@ def archive_root(tmp_path, settings) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def empty_job_queue(request, settings):
+    """Procrastinate's tables are not Django-managed: a transactional test's flush leaves
+    them full, so empty them after any test that committed."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if settings.USE_JOB_QUEUE and marker and marker.kwargs.get("transaction"):
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, "
+                "procrastinate_workers CASCADE"
+            )
+
+
 @pytest.fixture(scope="session")
 def small_ct_folder(tmp_path_factory) -> Path:
     """The demo CT at 64x64 with few slices, written once per session."""

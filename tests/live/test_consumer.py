@@ -90,3 +90,81 @@ async def test_a_foreign_origin_is_refused(alice, small_ct):
 async def test_an_unknown_study_is_refused(alice, db):
     communicator, connected, code = await connect(alice, "1.2.3.999")
     assert not connected and code == 4404
+
+
+@database_sync_to_async
+def job_in_progress(alice):
+    from tests.nodes.conftest import free_port, make_node
+    from viewer.retrieve.models import RetrieveJob, TransferTask
+
+    job = RetrieveJob.objects.create(
+        study_uid="1.2.840.99", node=make_node(free_port()), state=RetrieveJob.RUNNING
+    )
+    for position, state in enumerate(["done", "done", "pending"]):
+        TransferTask.objects.create(
+            job=job,
+            series_uid="1.2.840.99.1",
+            series_number=3,
+            series_description="Axial 1.0 mm",
+            position=position,
+            sop_instance_uid=f"1.2.840.99.1.{position}",
+            state=state,
+            bytes=100 if state == "done" else 0,
+        )
+    TransferTask.objects.create(
+        job=job, series_uid="1.2.840.99.2", series_index=1, position=0, sop_instance_uid="1.7"
+    )
+    return job
+
+
+async def test_a_study_still_being_retrieved_has_a_snapshot_with_progress(alice):
+    job = await job_in_progress(alice)
+    communicator, connected, _ = await connect(alice, job.study_uid)
+    assert connected
+    snapshot = await communicator.receive_json_from()
+    assert snapshot["job"]["state"] == "running" and snapshot["job"]["id"] == job.pk
+    first, second = snapshot["series"]
+    assert (first["uid"], first["done"], first["total"], first["bytes"]) == (
+        "1.2.840.99.1",
+        2,
+        3,
+        200,
+    )
+    assert first["state"] == "loading" and first["description"] == "Axial 1.0 mm"
+    assert second["state"] == "queued"
+    await communicator.disconnect()
+
+
+async def test_focus_from_viewers_reaches_the_worker_holding_the_job(alice):
+    import asyncio
+
+    from viewer.live.worker_link import WorkerLink
+
+    job = await job_in_progress(alice)
+    link = WorkerLink(asyncio.get_running_loop())
+    box = link.watch(job.study_uid)
+    await asyncio.sleep(0.05)  # the listener joins the focus group
+    first, _, _ = await connect(alice, job.study_uid)
+    second, _, _ = await connect(alice, job.study_uid)
+    await first.receive_json_from()
+    await second.receive_json_from()
+
+    async def until(count: int) -> None:
+        for _ in range(100):
+            if len(box.get()[0]) == count:
+                return
+            await asyncio.sleep(0.02)
+
+    await first.send_json_to(
+        {"type": "focus", "series": ["1.2.840.99.1"], "slice": {"1.2.840.99.1": 2}}
+    )
+    await until(1)
+    await second.send_json_to({"type": "focus", "series": ["1.2.840.99.2"], "slice": {}})
+    await until(2)
+    # Most recent viewer first; slices kept per series.
+    assert box.get() == (("1.2.840.99.2", "1.2.840.99.1"), {"1.2.840.99.1": 2})
+    await second.disconnect()
+    await until(1)
+    assert box.get() == (("1.2.840.99.1",), {"1.2.840.99.1": 2})
+    await first.disconnect()
+    link.unwatch(job.study_uid)

@@ -13,6 +13,7 @@ from viewer.archive.parsing import parse_instance
 from viewer.archive.storage import absolute_path
 from viewer.nodes.models import RemoteNode
 from viewer.retrieve.models import RetrieveJob, TransferTask
+from viewer.retrieve.queue import enqueue
 
 from . import faulty_server as faults
 
@@ -58,6 +59,7 @@ def make_job(server, sources, slots=2, policy="hybrid", fault_for=None, node=Non
         )
         fault = (fault_for or {}).get(sop_uid, faults.OK)
         server.serve(f"/files/{sop_uid}", path.read_bytes(), fault)
+    enqueue(job)
     return job
 
 

@@ -77,3 +77,22 @@ def test_a_running_job_cannot_be_retried_and_a_done_one_not_cancelled(db):
     running.refresh_from_db()
     assert running.state == RetrieveJob.CANCELLED and running.finished_at
     assert not cancel(running)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_job_is_queued_once_however_often_it_is_asked_for(db, settings):
+    from django.db import connection
+
+    assert settings.USE_JOB_QUEUE, "the PostgreSQL pass must use Procrastinate's queue"
+    node = make_node(free_port())
+    job, _ = request_retrieve("1.2.3", node)
+    request_retrieve("1.2.3", node)
+    from viewer.retrieve.queue import enqueue
+
+    enqueue(job)  # a second hand-off of a job still waiting changes nothing
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (args->>'retrieve_job_id')::int, lock FROM procrastinate_jobs"
+            " WHERE task_name = 'run_retrieve_job'"
+        )
+        assert cursor.fetchall() == [(job.pk, "retrieve-study-1.2.3")]

@@ -1,11 +1,18 @@
-"""Download workers as real processes: killed mid-job, stopped politely, and side by side."""
+"""Download workers as real processes: killed mid-job, stopped politely, and side by side.
+
+On PostgreSQL the workers take jobs from Procrastinate's queue and a dead worker's job
+is requeued by its heartbeat check; on SQLite they poll the job table. Both must hold.
+"""
 
 import collections
 import dataclasses
 import signal
+import subprocess
 import time
 
 import pytest
+from django.conf import settings
+from django.db import connection
 
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import write_demo_ct
@@ -17,13 +24,33 @@ from .support import assert_byte_identical, make_job, make_node, read_sources, s
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def wait_until(condition, seconds: float = 30, what: str = "condition") -> None:
+def wait_until(condition, seconds: float = 30, what: str = "condition", workers=()) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
             return
+        for worker in workers:
+            if worker.poll() is not None:
+                pytest.fail(f"a worker exited ({worker.returncode}) while waiting for {what}")
         time.sleep(0.1)
     pytest.fail(f"timed out waiting for {what}")
+
+
+# Short heartbeats and leases so a dead worker is noticed within seconds.
+FAST_RECOVERY = {
+    "PACSWEB_LEASE_SECONDS": "2",
+    "PACSWEB_WORKER_HEARTBEAT_SECONDS": "1",
+    "PACSWEB_WORKER_STALLED_SECONDS": "3",
+}
+
+
+def stop(worker) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 def requests_per_file(server) -> collections.Counter:
@@ -34,7 +61,7 @@ def test_a_worker_killed_mid_job_is_resumed_without_fetching_twice(server, sourc
     uids = list(sources)
     job = make_job(server, sources, slots=2, fault_for=dict.fromkeys(uids, faults.TRICKLE))
     server.trickle_gap = 0.1  # two seconds a file: the kill lands mid-transfer
-    first = spawn_worker(tmp_path / "first.log", PACSWEB_LEASE_SECONDS="2")
+    first = spawn_worker(tmp_path / "first.log", **FAST_RECOVERY)
     try:
         wait_until(
             lambda: (
@@ -58,9 +85,16 @@ def test_a_worker_killed_mid_job_is_resumed_without_fetching_twice(server, sourc
     assert done_before and interrupted
     for sop_uid in uids:
         server.faults[f"/files/{sop_uid}"] = faults.OK
-    time.sleep(2.2)  # the dead worker's lease runs out
-    second = spawn_worker(tmp_path / "second.log", "--once")
-    assert second.wait(timeout=60) == 0, (tmp_path / "second.log").read_text()
+    second = spawn_worker(tmp_path / "second.log", **FAST_RECOVERY)
+    try:
+        wait_until(
+            lambda: not RetrieveJob.objects.get(pk=job.pk).is_active,
+            90,
+            "the takeover",
+            [second],
+        )
+    finally:
+        stop(second)
     job.refresh_from_db()
     assert job.state == RetrieveJob.DONE, job.error
     assert_byte_identical(sources, uids)
@@ -85,6 +119,14 @@ def test_sigterm_hands_the_job_back_to_the_queue(server, sources, tmp_path):
     assert job.state == RetrieveJob.QUEUED and job.lease_holder == ""
     assert not job.tasks.filter(state=TransferTask.ACTIVE).exists()
     assert "Download worker stopped." in (tmp_path / "worker.log").read_text()
+    if settings.USE_JOB_QUEUE:
+        # Handed back to the queue, where the next worker will find it.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (args->>'retrieve_job_id')::int FROM procrastinate_jobs"
+                " WHERE status = 'todo' AND task_name = 'run_retrieve_job'"
+            )
+            assert cursor.fetchall() == [(job.pk,)]
 
 
 def test_two_workers_never_transfer_the_same_instance(server, sources, tmp_path):
@@ -96,9 +138,17 @@ def test_two_workers_never_transfer_the_same_instance(server, sources, tmp_path)
         make_job(server, sources, node=node),
         make_job(server, other_sources, node=node),
     ]
-    workers = [spawn_worker(tmp_path / f"w{n}.log", "--once") for n in range(2)]
-    for n, worker in enumerate(workers):
-        assert worker.wait(timeout=90) == 0, (tmp_path / f"w{n}.log").read_text()
+    workers = [spawn_worker(tmp_path / f"w{n}.log") for n in range(2)]
+    try:
+        wait_until(
+            lambda: not RetrieveJob.objects.filter(state__in=RetrieveJob.ACTIVE).exists(),
+            90,
+            "both jobs",
+            workers,
+        )
+    finally:
+        for worker in workers:
+            stop(worker)
     for job in jobs:
         job.refresh_from_db()
         assert job.state == RetrieveJob.DONE, job.error

@@ -5,8 +5,6 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from viewer.archive.models import Study
-
 from .schema import (
     MessageError,
     focus_event,
@@ -15,6 +13,7 @@ from .schema import (
     parse_client_message,
     snapshot_message,
 )
+from .snapshot import study_snapshot
 
 
 class StudyConsumer(AsyncJsonWebsocketConsumer):
@@ -26,14 +25,14 @@ class StudyConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.study_uid = self.scope["url_route"]["kwargs"]["study_uid"]
-        series = await self._series_snapshot()
-        if series is None:
+        snapshot = await database_sync_to_async(study_snapshot)(self.study_uid)
+        if snapshot is None:
             await self.close(code=4404)
             return
         self.group = group_name(self.study_uid)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        await self.send_json(snapshot_message(None, series))
+        await self.send_json(snapshot_message(*snapshot))
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
@@ -63,22 +62,3 @@ class StudyConsumer(AsyncJsonWebsocketConsumer):
     async def retrieve_progress(self, event: dict) -> None:
         """A worker's progress for this study, passed on as it is."""
         await self.send_json(event["message"])
-
-    @database_sync_to_async
-    def _series_snapshot(self) -> list[dict] | None:
-        study = Study.objects.filter(study_uid=self.study_uid).first()
-        if study is None:
-            return None
-        return [
-            {
-                "uid": series.series_uid,
-                "number": series.series_number,
-                "description": series.description,
-                "total": series.num_instances,
-                "done": series.num_instances,
-                "failed": 0,
-                "bytes": None,
-                "state": "complete",
-            }
-            for series in study.series.all()
-        ]

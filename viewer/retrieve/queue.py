@@ -1,7 +1,24 @@
-"""Handing jobs to workers: the job library's queue on PostgreSQL, the table itself elsewhere."""
+"""Handing jobs to workers: Procrastinate's queue on PostgreSQL, the job table elsewhere."""
+
+from django.conf import settings
+from django.db import transaction
 
 from .models import RetrieveJob
 
 
 def enqueue(job: RetrieveJob) -> None:
-    """Make the job visible to workers (polling workers see the row itself)."""
+    """Make the job visible to workers; polling workers (SQLite) see the row itself."""
+    if not settings.USE_JOB_QUEUE:
+        return
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    from .tasks import run_retrieve_job
+
+    try:
+        # A savepoint: a refused duplicate must not spoil the caller's transaction.
+        with transaction.atomic():
+            run_retrieve_job.configure(
+                lock=f"retrieve-study-{job.study_uid}", queueing_lock=f"retrieve-job-{job.pk}"
+            ).defer(retrieve_job_id=job.pk)
+    except AlreadyEnqueued:
+        pass  # it is already waiting in the queue

@@ -41,8 +41,12 @@ class Worker:
         self.unwatch = unwatch or (lambda study_uid: None)
         self.stop = stop or threading.Event()
 
-    def run_job(self, job_id: int) -> str | None:
-        """Run one job if it can be claimed; its final state, or None."""
+    def run_job(self, job_id: int, wait_for_lease: bool = False) -> str | None:
+        """Run one job if it can be claimed; its final state, or None.
+
+        With ``wait_for_lease``, a job another worker holds is watched until it ends or
+        its lease runs out (that worker died), and then taken over.
+        """
         study_uid = (
             RetrieveJob.objects.filter(pk=job_id).values_list("study_uid", flat=True).first()
         )
@@ -50,9 +54,17 @@ class Worker:
             return None
         focus = self.watch(study_uid)
         try:
-            return Engine(
-                job_id, self.holder, focus=focus, publish=self.publish, stop=self.stop
-            ).run()
+            while True:
+                state = Engine(
+                    job_id, self.holder, focus=focus, publish=self.publish, stop=self.stop
+                ).run()
+                if state is not None or not wait_for_lease:
+                    return state
+                job = RetrieveJob.objects.filter(pk=job_id).first()
+                if job is None or not job.is_active:
+                    return job.state if job else None
+                if self.stop.wait(1.0):
+                    return "stopped"
         finally:
             self.unwatch(study_uid)
 
