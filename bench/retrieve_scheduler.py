@@ -85,8 +85,10 @@ class Run:
     util_xfer: float = 0.0
     listing: float = 0.0
     transfer: float = 0.0
+    run: float = 0.0
     every4_from_t0: dict[str, float] = field(default_factory=dict)  # by series label
     thin_label: str = ""
+    totals: dict[str, int] = field(default_factory=dict)  # images by series label
 
 
 def every4_positions(count: int) -> set[int]:
@@ -254,6 +256,7 @@ def main() -> None:
         t0 = engine.t0
         result = Run(config)
         result.listing = engine.t0 - start
+        result.run = end - start
         result.transfer = arrivals[-1][0] - t0
         result.first_images = max(at for at, _ in first.values()) - t0
         result.first_bound = (
@@ -271,6 +274,7 @@ def main() -> None:
                         break
         thin = engine.thin
         result.thin_label = engine.labels[thin]
+        result.totals = {engine.labels[uid]: n for uid, n in engine.totals.items()}
         if engine.focus_at is not None:
             thin_times = [at for at, s, _ in arrivals if s == thin]
             if len(engine.focus_arrived) < engine.totals[thin]:
@@ -324,17 +328,18 @@ def report(args, spec, files: int, study_mb: float, focus_after: float, runs) ->
         f"rounds: {args.rounds} (medians)"
     )
 
-    def fmt(value: float | None, spec_: str = "6.2f") -> str:
-        return format(value, spec_) if value is not None else "   n/a"
+    def fmt(value: float | None, spec_: str = ".2f") -> str:
+        return format(value, spec_) if value is not None else "n/a"
 
     def ratio(a: float | None, b: float | None) -> str:
-        return f"{a / b:5.2f}x" if a is not None and b else "  n/a"
+        return f"{a / b:.2f}x" if a is not None and b else "n/a"
 
-    print(
-        f"{'config':<22}{'first imgs':>11}{'bound':>7}{'x':>7}"
-        f"{'focus->all':>11}{'bound':>7}{'x':>7}{'focus->4th':>11}{'bound':>7}"
-        f"{'util':>7}{'xfer':>7}{'list':>6}{'run':>7}"
-    )
+    def line(label: str, cells: list[str]) -> None:
+        print(f"{label:<19}" + "".join(f"{cell:>8}" for cell in cells))
+
+    line("", ["first", "", "", "focus->", "", "", "focus->", "", "util", "util", "", ""])
+    heads = ["images", "bound", "x", "all", "bound", "x", "4th", "bound", "job", "xfer"]
+    line("config", [*heads, "list", "run"])
     summary: dict[Config, dict[str, float | None]] = {}
     for config, results in runs.items():
         row = {
@@ -349,7 +354,7 @@ def report(args, spec, files: int, study_mb: float, focus_after: float, runs) ->
                 "util",
                 "util_xfer",
                 "listing",
-                "transfer",
+                "run",
             )
         }
         row["first_x"] = med([r.first_images / r.first_bound for r in results])
@@ -357,26 +362,36 @@ def report(args, spec, files: int, study_mb: float, focus_after: float, runs) ->
             [r.focus_complete / r.focus_bound for r in results if r.focus_complete is not None]
         )
         summary[config] = row
-        print(
-            f"{config.label:<22}{fmt(row['first_images']):>11}{fmt(row['first_bound'], '.2f'):>7}"
-            f"{ratio(row['first_x'], 1):>7}{fmt(row['focus_complete']):>11}"
-            f"{fmt(row['focus_bound'], '.2f'):>7}{ratio(row['focus_x'], 1):>7}"
-            f"{fmt(row['focus_every4']):>11}{fmt(row['focus_every4_bound'], '.2f'):>7}"
-            f"{fmt(100 * row['util'], '6.1f'):>6}%{fmt(100 * row['util_xfer'], '6.1f'):>6}%"
-            f"{fmt(row['listing'], '.2f'):>6}{fmt(row['listing'] + row['transfer']):>7}"
+        line(
+            config.label,
+            [
+                fmt(row["first_images"]),
+                fmt(row["first_bound"]),
+                ratio(row["first_x"], 1),
+                fmt(row["focus_complete"]),
+                fmt(row["focus_bound"]),
+                ratio(row["focus_x"], 1),
+                fmt(row["focus_every4"]),
+                fmt(row["focus_every4_bound"]),
+                f"{100 * row['util']:.1f}%",
+                f"{100 * row['util_xfer']:.1f}%",
+                fmt(row["listing"]),
+                fmt(row["run"]),
+            ],
         )
-    print("(seconds; first imgs from t0, focus->* from the focus change; x = time / bound)")
+    print(
+        "(seconds; first images from t0, focus->* from the focus change; x = time / bound;"
+        " list = listing before t0, run = Engine.run)"
+    )
 
     hybrid, breadth, depth = (summary[Config(p)] for p in ("hybrid", "breadth", "depth"))
     print(
         "focused series complete, hybrid / breadth: "
-        f"{ratio(hybrid['focus_complete'], breadth['focus_complete']).strip()}, "
-        f"hybrid / depth: {ratio(hybrid['focus_complete'], depth['focus_complete']).strip()}"
+        f"{ratio(hybrid['focus_complete'], breadth['focus_complete'])}, "
+        f"hybrid / depth: {ratio(hybrid['focus_complete'], depth['focus_complete'])}"
     )
     for config in (Config("depth"), Config("breadth"), Config("hybrid")):
-        print(
-            f"first images / bound, {config.policy}: {ratio(summary[config]['first_x'], 1).strip()}"
-        )
+        print(f"first images / bound, {config.policy}: {ratio(summary[config]['first_x'], 1)}")
 
     print("every-4th scrollable from t0, hybrid sequential vs interleaved (unfocused series):")
     for focus in (True, False):
@@ -384,13 +399,13 @@ def report(args, spec, files: int, study_mb: float, focus_after: float, runs) ->
         inter = runs[Config("hybrid", "interleaved", focus)]
         tag = "focus on thin" if focus else "no focus"
         for label in seq[0].every4_from_t0:
-            if focus and label == seq[0].thin_label:
-                continue  # closest-first to the shown slice overrides the order there
+            if seq[0].totals[label] < 2 or (focus and label == seq[0].thin_label):
+                continue  # one image has no order; closest-first overrides it when focused
             a = med([r.every4_from_t0.get(label) for r in seq])
             b = med([r.every4_from_t0.get(label) for r in inter])
             print(
-                f"  {tag:<14}{label:<16} sequential {fmt(a)} s  interleaved {fmt(b)} s  "
-                f"interleaved / sequential {ratio(b, a).strip()}"
+                f"  {tag:<14}{label:<16} sequential {fmt(a):>6} s  interleaved {fmt(b):>6} s  "
+                f"interleaved / sequential {ratio(b, a)}"
             )
 
     def verdict(ok: bool) -> str:

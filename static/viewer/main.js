@@ -5,8 +5,10 @@
  * @module main
  */
 import { fetchSeriesMetadata } from './io/api.js';
+import { LiveStudy } from './io/live.js';
 import { assignSeries, LAYOUTS, parseLayout } from './math/layout.js';
 import { CT_PRESETS } from './math/voi.js';
+import { applyMessage, focusMessage, progressView } from './tools/progress.js';
 import { indexForKey } from './tools/stack.js';
 import { loadTags, renderTags } from './tools/tags.js';
 import { Viewport } from './viewport.js';
@@ -62,6 +64,7 @@ function activate(viewport) {
   active = viewport;
   for (const v of viewports) v.element.classList.toggle('active', v === viewport);
   reflectActive();
+  scheduleFocus();
 }
 
 async function openIn(viewport, seriesUid) {
@@ -91,6 +94,7 @@ function setLayout(layoutText) {
       studyUid, text, patient, rendererKind, study: root.dataset.study,
       onActivate: activate,
       onChange: (v) => { if (v === active) reflectActive(); },
+      onShow: () => scheduleFocus(),
       dragMode: () => document.getElementById('drag-mode').value,
     });
     bindDrop(viewport);
@@ -261,6 +265,81 @@ document.getElementById('tag-search').addEventListener('input', (event) => {
   renderTags(document.getElementById('tag-list'), tagState.elements, event.target.value);
 });
 
+// Live progress: bars on the strip, images filling in, and focus for the worker.
+let progress = new Map();
+const refreshTimers = new Map();
+const liveState = document.getElementById('live-state');
+const live = new LiveStudy(studyUid, {
+  onState: (state) => {
+    liveState.dataset.state = state;
+    liveState.textContent = text[state] || '';
+  },
+  onMessage: (message) => {
+    if (message.type === 'error') return;
+    progress = applyMessage(progress, message);
+    if (message.type === 'snapshot') {
+      for (const entry of message.series || []) showProgress(entry.uid);
+      for (const v of viewports) if (v.state.series) scheduleRefresh(v.state.series.series_uid);
+    } else if (message.type === 'progress') {
+      showProgress(message.series);
+      scheduleRefresh(message.series);
+    }
+    window.pacsweb.messages.push(message);
+  },
+});
+
+function showProgress(seriesUid) {
+  const entry = progress.get(seriesUid);
+  const button = document.querySelector(`.series-strip button[data-series-uid="${seriesUid}"]`);
+  if (!entry || !button) return;
+  const view = progressView(entry);
+  const bar = button.querySelector('.series-progress');
+  bar.className = `series-progress ${view.state}`;
+  bar.setAttribute('aria-valuenow', String(entry.done));
+  bar.setAttribute('aria-valuemax', String(entry.total));
+  bar.querySelector('.bar').style.width = `${view.percent}%`;
+  bar.querySelector('.label').textContent = view.failed
+    ? `${view.label} · ${view.failed} ${text.failed}` : view.label;
+  const placeholder = button.querySelector('.thumb-placeholder');
+  if (placeholder && entry.done > 0) {
+    const image = new Image(96, 96);
+    image.alt = '';
+    image.src = `/studies/${studyUid}/series/${seriesUid}/thumbnail.png`;
+    placeholder.replaceWith(image);
+  }
+}
+
+// A series on screen is listed again once its images stop arriving for a moment.
+function scheduleRefresh(seriesUid) {
+  if (!viewports.some((v) => v.state.series?.series_uid === seriesUid)) {
+    metadata.delete(seriesUid);
+    return;
+  }
+  if (refreshTimers.has(seriesUid)) return;
+  refreshTimers.set(seriesUid, setTimeout(async () => {
+    refreshTimers.delete(seriesUid);
+    metadata.delete(seriesUid);
+    try {
+      const fresh = await loadMetadata(seriesUid);
+      for (const v of viewports) await v.updateSeries(fresh);
+    } catch { metadata.delete(seriesUid); }
+  }, 400));
+}
+
+// What is on screen, active viewport first, reaches the worker a few times a second.
+let focusTimer = null;
+function scheduleFocus() {
+  if (focusTimer) return;
+  focusTimer = setTimeout(() => {
+    focusTimer = null;
+    const ordered = [active, ...viewports.filter((v) => v !== active)].filter(Boolean);
+    live.sendFocus(focusMessage(ordered.map((v) => ({
+      seriesUid: v.state.series?.series_uid || null,
+      slot: v.state.series?.instances[v.state.index]?.slot ?? null,
+    }))));
+  }, 150);
+}
+
 // A small handle for tests and benchmarks; it speaks for the active viewport.
 window.pacsweb = {
   get state() { return active.state; },
@@ -272,6 +351,8 @@ window.pacsweb = {
   setOneToOne: (on) => active.place({ zoom: 1, panX: 0, panY: 0, rotation: 0, flipH: false,
     flipV: false, oneToOne: on }),
   setLayout,
+  messages: [],
+  get progress() { return progress; },
 };
 
 const initial = root.dataset.initialSeries;

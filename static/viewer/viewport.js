@@ -11,6 +11,7 @@ import {
 import { dragWindow, initialWindow, voiFunctionCode } from './math/voi.js';
 import { Canvas2DRenderer } from './render/canvas2d.js';
 import { WebGLRenderer } from './render/webgl.js';
+import { closestFirst, keptIndex } from './tools/progress.js';
 import { clampIndex, expandFrames, indexForWheel } from './tools/stack.js';
 
 const TEMPLATE = `
@@ -123,6 +124,7 @@ export class Viewport {
 
   loadFrame(index) {
     const entry = this.state.series.instances[index];
+    if (entry.missing) return Promise.reject(new Error('not here yet'));
     const key = `${entry.sop_instance_uid}/${entry.frame}`;
     if (!this.frames.has(key)) {
       this.frames.set(key, fetchFrame(this.options.studyUid, entry.sop_instance_uid, entry.frame));
@@ -136,9 +138,27 @@ export class Viewport {
     // The stack is one entry a frame, so multi-frame images scroll like a series.
     this.state.series = { ...metadata, instances: expandFrames(metadata.instances) };
     this.state.frame = null;
+    this.state.windowSet = false;
     this.state.placement = defaultPlacement();
     this.frames = new Map();
     await this.show(Math.floor((this.state.series.instances.length - 1) / 2), { keepWindow: false });
+  }
+
+  /**
+   * Take a newer listing of the series on screen (images arrived): the same image stays
+   * in view, and zoom, pan and window are kept; an image that just arrived is shown.
+   */
+  async updateSeries(metadata) {
+    const { state } = this;
+    if (state.series?.series_uid !== metadata.series_uid) return;
+    const before = state.series.instances;
+    const after = expandFrames(metadata.instances);
+    const index = keptIndex(before, after, state.index);
+    const wasMissing = !state.frame || before[state.index]?.missing;
+    state.series = { ...metadata, instances: after };
+    state.index = index;
+    if (wasMissing && !after[index]?.missing) await this.show(index);
+    else this.draw();
   }
 
   async show(index, { keepWindow = true } = {}) {
@@ -146,15 +166,26 @@ export class Viewport {
     if (!state.series) return;
     state.index = clampIndex(index, state.series.instances.length);
     const wanted = state.index;
+    const entry = state.series.instances[wanted];
+    this.options.onShow?.(this);
+    if (entry.missing) {
+      // Still on its way: say so, keep zoom and window for when it lands.
+      state.frame = null;
+      state.error = this.options.text.arriving
+        .replace('%(n)s', String(wanted + 1)).replace('%(total)s', String(state.series.instances.length));
+      this.renderer.frame = null;
+      this.draw();
+      return;
+    }
     try {
       const frame = await this.loadFrame(wanted);
       if (wanted !== state.index) return; // the person scrolled on meanwhile
-      const first = !state.frame;
       state.frame = frame;
       state.error = '';
-      if (first || !keepWindow) {
+      if (!state.windowSet || !keepWindow) {
         state.view = { ...state.view, ...initialWindow(frame), fn: voiFunctionCode(frame.voiFunction) };
         state.view.invert = frame.photometric === 'MONOCHROME1';
+        state.windowSet = true;
       }
       this.renderer.setFrame(frame);
     } catch (error) {
@@ -163,9 +194,9 @@ export class Viewport {
       this.renderer.frame = null;
     }
     this.draw();
-    // Neighbours next, so scrolling does not wait.
-    for (const next of [state.index + 1, state.index - 1]) {
-      if (next >= 0 && next < state.series.instances.length) this.loadFrame(next).catch(() => {});
+    // Neighbours next, nearest first, so scrolling does not wait.
+    for (const next of closestFirst(state.series.instances, state.index, 4)) {
+      this.loadFrame(next).catch(() => {});
     }
   }
 

@@ -83,3 +83,38 @@ def series_progress(job: RetrieveJob) -> dict[str, dict]:
         bytes=Sum("bytes"),
     )
     return {row["series_uid"]: row for row in rows}
+
+
+def latest_job(study_uid: str, listed: bool = True) -> RetrieveJob | None:
+    """The study's most recent retrieve job (by default one that has listed its instances)."""
+    jobs = RetrieveJob.objects.filter(study_uid=study_uid)
+    if listed:
+        jobs = jobs.filter(tasks__isnull=False)
+    return jobs.order_by("-created_at").select_related("node").distinct().first()
+
+
+def listed_series(job: RetrieveJob) -> list[dict]:
+    """The job's series in the node's order: UID, number, description and image count."""
+    rows = (
+        job.tasks.values("series_index", "series_uid", "series_number", "series_description")
+        .annotate(total=Count("pk"))
+        .order_by("series_index")
+    )
+    return [
+        {
+            "series_uid": row["series_uid"],
+            "series_number": row["series_number"],
+            "description": row["series_description"],
+            "total": row["total"],
+        }
+        for row in rows
+    ]
+
+
+def listed_instances(job: RetrieveJob, series_uid: str) -> list[str]:
+    """The SOP Instance UIDs of one series in the node's order (the positions focus uses)."""
+    return list(
+        job.tasks.filter(series_uid=series_uid)
+        .order_by("position")
+        .values_list("sop_instance_uid", flat=True)
+    )

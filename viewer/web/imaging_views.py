@@ -1,20 +1,22 @@
 """Image endpoints: raw frames for client-side windowing, rendered frames, series metadata."""
 
+import functools
 import gzip
 import io
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import etag, require_GET
 
-from viewer.archive.models import Instance, Series
+from viewer.archive.models import Instance, Series, Study
 from viewer.archive.storage import absolute_path
 from viewer.imaging.frames import UndecodableFrame, read_frame
 from viewer.imaging.geometry import read_geometry, slice_order
 from viewer.imaging.tags import read_tags
 from viewer.imaging.thumbnail import render_frame
+from viewer.retrieve.jobs import latest_job, listed_instances, listed_series
 
 from .views import _get_study_for_user
 
@@ -113,25 +115,74 @@ def frame_rendered(request: HttpRequest, study_uid: str, sop_instance_uid: str, 
 @require_GET
 @gzip_page
 def series_metadata(request: HttpRequest, study_uid: str, series_uid: str) -> JsonResponse:
-    """The series with its instances in slice order and each one's geometry and windows."""
-    study = _get_study_for_user(request, study_uid)
-    series = get_object_or_404(Series, study=study, series_uid=series_uid)
-    instances = list(series.instances.all())
-    geometries = slice_order(
-        [read_geometry(absolute_path(i.file_path), i.sop_instance_uid) for i in instances]
+    """The series with its instances in slice order and each one's geometry and windows.
+
+    A series being retrieved lists every instance the node promised, in the node's
+    order, those not here yet marked ``missing``; ``slot`` is each one's place in that
+    order, which is what the viewer reports as its slice when it sends focus.
+    """
+    study = Study.objects.select_related("patient").filter(study_uid=study_uid).first()
+    job = latest_job(study_uid)
+    listed = listed_instances(job, series_uid) if job else []
+    series = Series.objects.filter(study=study, series_uid=series_uid).first() if study else None
+    if series is None and not listed:
+        raise Http404("no such series")
+    if listed:
+        stored = {
+            i.sop_instance_uid: i
+            for i in Instance.objects.filter(sop_instance_uid__in=listed, series=series)
+        }
+        entries = [
+            _geometry(stored[sop_uid]) if sop_uid in stored else _missing(sop_uid)
+            for sop_uid in listed
+        ]
+        # Anything stored beyond the listing (pushed meanwhile) goes at the end.
+        extra = series.instances.exclude(sop_instance_uid__in=listed) if series else []
+        entries += slice_order([_geometry_object(i) for i in extra])
+        entries = [e if isinstance(e, dict) else e.as_dict() for e in entries]
+    else:
+        entries = [
+            g.as_dict() for g in slice_order([_geometry_object(i) for i in series.instances.all()])
+        ]
+    for slot, entry in enumerate(entries):
+        entry["slot"] = slot
+    described = (
+        next((s for s in listed_series(job) if s["series_uid"] == series_uid), {}) if job else {}
     )
     return JsonResponse(
         {
-            "study_uid": study.study_uid,
-            "series_uid": series.series_uid,
-            "modality": series.modality,
-            "description": series.description,
-            "number": series.series_number,
-            "patient_name": study.patient.patient_name,
-            "patient_id": study.patient.patient_id,
-            "instances": [geometry.as_dict() for geometry in geometries],
+            "study_uid": study_uid,
+            "series_uid": series_uid,
+            "modality": series.modality if series else "",
+            "description": (series.description if series else "")
+            or described.get("description", ""),
+            "number": series.series_number if series else described.get("series_number"),
+            "patient_name": study.patient.patient_name if study else "",
+            "patient_id": study.patient.patient_id if study else "",
+            "complete": not any(entry.get("missing") for entry in entries),
+            "instances": entries,
         }
     )
+
+
+def _geometry_object(instance: Instance):
+    return _cached_geometry(instance.file_path, instance.sop_instance_uid)
+
+
+@functools.lru_cache(maxsize=50_000)
+def _cached_geometry(file_path: str, sop_instance_uid: str):
+    # Stored files never change (written once, atomically), and a series being
+    # retrieved is asked for again each time an image lands.
+    return read_geometry(absolute_path(file_path), sop_instance_uid)
+
+
+def _geometry(instance: Instance) -> dict:
+    return _geometry_object(instance).as_dict()
+
+
+def _missing(sop_instance_uid: str) -> dict:
+    """An instance the node listed that has not arrived: nothing about it is known yet."""
+    return {"sop_instance_uid": sop_instance_uid, "missing": True, "frames": 1}
 
 
 @require_GET

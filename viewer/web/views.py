@@ -20,7 +20,14 @@ from viewer.nodes.remote_query import (
     find_series,
     find_studies,
 )
-from viewer.retrieve.jobs import cancel, request_retrieve, retry, series_progress
+from viewer.retrieve.jobs import (
+    cancel,
+    latest_job,
+    listed_series,
+    request_retrieve,
+    retry,
+    series_progress,
+)
 from viewer.retrieve.models import RetrieveJob
 
 from .forms import StudySearchForm
@@ -156,7 +163,8 @@ def retrieve_study(request: HttpRequest, node_id: int, study_uid: str) -> HttpRe
             _("This study is already being retrieved (%(state)s).")
             % {"state": job.get_state_display()},
         )
-    return redirect("remote_study", node_id=node.pk, study_uid=study_uid)
+    # Straight to the viewer: the person watches the series arrive, theirs first.
+    return redirect("study_viewer", study_uid=study_uid)
 
 
 def _may_cancel(request: HttpRequest, job: RetrieveJob) -> bool:
@@ -205,14 +213,59 @@ def study_detail(request: HttpRequest, study_uid: str) -> HttpResponse:
     )
 
 
+def _strip_series(study: Study | None, job: RetrieveJob | None) -> list[dict]:
+    """The viewer's series strip: the node's listing while retrieving, then what is here."""
+    local = {s.series_uid: s for s in study.series.all()} if study else {}
+    progress = series_progress(job) if job else {}
+    entries = []
+    for listed in listed_series(job) if job else []:
+        here = local.pop(listed["series_uid"], None)
+        row = progress.get(listed["series_uid"], {})
+        entries.append(
+            {
+                "series_uid": listed["series_uid"],
+                "series_number": listed["series_number"],
+                "modality": here.modality if here else "",
+                "description": (here.description if here else "") or listed["description"],
+                "total": listed["total"],
+                "done": row.get("done", 0),
+                "failed": row.get("failed", 0),
+                "has_images": bool(here and here.num_instances),
+            }
+        )
+    for here in local.values():
+        if here.num_instances:
+            entries.append(
+                {
+                    "series_uid": here.series_uid,
+                    "series_number": here.series_number,
+                    "modality": here.modality,
+                    "description": here.description,
+                    "total": here.num_instances,
+                    "done": here.num_instances,
+                    "failed": 0,
+                    "has_images": True,
+                }
+            )
+    return entries
+
+
 @require_GET
 def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
-    """The image viewer for a study; opening it is audited."""
-    study = _get_study_for_user(request, study_uid)
-    record(AuditEvent.STUDY_OPENED, request=request, study_uid=study.study_uid, detail="viewer")
-    series_list = list(study.series.filter(num_instances__gt=0))
+    """The image viewer for a study, also while it is being retrieved; opening is audited."""
+    study = Study.objects.select_related("patient").filter(study_uid=study_uid).first()
+    job = latest_job(study_uid)
+    if study is None:
+        waiting = job or latest_job(study_uid, listed=False)
+        if waiting is None:
+            raise Http404("no such study")
+        record(AuditEvent.STUDY_OPENED, request=request, study_uid=study_uid, detail="viewer")
+        # Nothing has arrived: no patient to name yet, so no viewer; the page waits.
+        return render(request, "viewer/waiting.html", {"study_uid": study_uid, "job": waiting})
+    record(AuditEvent.STUDY_OPENED, request=request, study_uid=study_uid, detail="viewer")
+    series_list = _strip_series(study, job)
     wanted = request.GET.get("series", "")
-    initial = wanted if any(s.series_uid == wanted for s in series_list) else ""
+    initial = wanted if any(s["series_uid"] == wanted for s in series_list) else ""
     viewer_text = {
         "image": _("Image"),
         "position": _("Position"),
@@ -220,6 +273,11 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         "cannotShow": _("This image cannot be shown"),
         "zoom": _("Zoom"),
         "badLayout": _("Rows x columns, each from 1 to 4, e.g. 2x3"),
+        "arriving": _("Image %(n)s of %(total)s has not arrived yet"),
+        "live": _("Live"),
+        "connecting": _("Connecting…"),
+        "reconnecting": _("Connection lost: reconnecting…"),
+        "failed": _("failed"),
         "fromFile": _("From the file"),
         "fileWindow": _("File window"),
         "presets": {
