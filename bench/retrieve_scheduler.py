@@ -79,6 +79,7 @@ class Run:
     first_bound: float = 0.0
     focus_complete: float | None = None
     focus_bound: float | None = None
+    focus_at_rate: float | None = None  # the same bytes at the run's own mean rate
     focus_every4: float | None = None
     focus_every4_bound: float | None = None
     util: float = 0.0
@@ -279,7 +280,9 @@ def main() -> None:
             thin_times = [at for at, s, _ in arrivals if s == thin]
             if len(engine.focus_arrived) < engine.totals[thin]:
                 result.focus_complete = max(thin_times) - engine.focus_at
-                result.focus_bound = (wire[thin] - engine.focus_received) / bandwidth
+                remaining = wire[thin] - engine.focus_received
+                result.focus_bound = remaining / bandwidth
+                result.focus_at_rate = remaining / (sum(wire.values()) / result.transfer)
             wanted = every4_positions(engine.totals[thin]) - engine.focus_arrived
             if wanted:
                 last = 0.0
@@ -306,13 +309,24 @@ def main() -> None:
         started = time.perf_counter()
         for round_no in range(args.rounds):
             turn = round_no % len(CONFIGS)
+            print(f"round {round_no + 1} (load {load_average()}):", end="", flush=True)
             for config in CONFIGS[turn:] + CONFIGS[:turn]:
-                runs[config].append(run_once(config, web))
-                print(".", end="", flush=True)
-        print(f" {time.perf_counter() - started:.0f} s", flush=True)
+                result = run_once(config, web)
+                runs[config].append(result)
+                print(f" {config.label} {result.run:.1f}s", end=",", flush=True)
+            print()
+        print(f"all runs: {time.perf_counter() - started:.0f} s, load {load_average()}")
     fresh_archive()
     shutil.rmtree(work, ignore_errors=True)
     report(args, spec, len(files), study_mb, focus_after, runs)
+
+
+def load_average() -> str:
+    """The 1-minute load average (this machine may be shared), if the system tells."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
 
 
 def med(values: list[float | None]) -> float | None:
@@ -337,8 +351,8 @@ def report(args, spec, files: int, study_mb: float, focus_after: float, runs) ->
     def line(label: str, cells: list[str]) -> None:
         print(f"{label:<19}" + "".join(f"{cell:>8}" for cell in cells))
 
-    line("", ["first", "", "", "focus->", "", "", "focus->", "", "util", "util", "", ""])
-    heads = ["images", "bound", "x", "all", "bound", "x", "4th", "bound", "job", "xfer"]
+    line("", ["first", "", "", "focus->", "", "", "x at", "focus->", "", "util", "util", "", ""])
+    heads = ["images", "bound", "x", "all", "bound", "x", "rate", "4th", "bound", "job", "xfer"]
     line("config", [*heads, "list", "run"])
     summary: dict[Config, dict[str, float | None]] = {}
     for config, results in runs.items():
@@ -358,9 +372,9 @@ def report(args, spec, files: int, study_mb: float, focus_after: float, runs) ->
             )
         }
         row["first_x"] = med([r.first_images / r.first_bound for r in results])
-        row["focus_x"] = med(
-            [r.focus_complete / r.focus_bound for r in results if r.focus_complete is not None]
-        )
+        focused = [r for r in results if r.focus_complete is not None]
+        row["focus_x"] = med([r.focus_complete / r.focus_bound for r in focused])
+        row["focus_rate_x"] = med([r.focus_complete / r.focus_at_rate for r in focused])
         summary[config] = row
         line(
             config.label,
@@ -371,6 +385,7 @@ def report(args, spec, files: int, study_mb: float, focus_after: float, runs) ->
                 fmt(row["focus_complete"]),
                 fmt(row["focus_bound"]),
                 ratio(row["focus_x"], 1),
+                ratio(row["focus_rate_x"], 1),
                 fmt(row["focus_every4"]),
                 fmt(row["focus_every4_bound"]),
                 f"{100 * row['util']:.1f}%",
@@ -381,6 +396,7 @@ def report(args, spec, files: int, study_mb: float, focus_after: float, runs) ->
         )
     print(
         "(seconds; first images from t0, focus->* from the focus change; x = time / bound;"
+        " x at rate = time / (the same bytes at the run's mean transfer rate);"
         " list = listing before t0, run = Engine.run)"
     )
 

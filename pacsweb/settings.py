@@ -77,6 +77,9 @@ def _database(url: str) -> dict:
         # One per process, so test runs side by side never share one.
         test_name = Path(tempfile.gettempdir()) / f"pacsweb-test-{os.getpid()}.sqlite3"
         config["TEST"] = {"NAME": str(test_name)}
+    elif config.get("NAME"):
+        # Test runs side by side on one server must not drop each other's database.
+        config["TEST"] = {"NAME": f"test_{config['NAME']}_{os.getpid()}"}
     return config
 
 

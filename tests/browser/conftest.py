@@ -79,7 +79,7 @@ def server(tmp_path_factory, small_ct_folder):
             if process.poll() is not None:
                 raise RuntimeError((data / "server.log").read_text()) from None
             time.sleep(0.3)
-    yield {"url": url, "dicom_port": dicom_port}
+    yield {"url": url, "dicom_port": dicom_port, "env": env, "manage": manage}
     process.terminate()
     process.wait(timeout=20)
     log.close()

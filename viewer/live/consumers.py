@@ -1,6 +1,7 @@
 """StudyConsumer: live state of one study for signed-in viewers."""
 
 import json
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -15,6 +16,8 @@ from .schema import (
 )
 from .snapshot import study_snapshot
 
+logger = logging.getLogger(__name__)
+
 
 class StudyConsumer(AsyncJsonWebsocketConsumer):
     """Sends a snapshot on connect and relays progress; accepts focus messages."""
@@ -22,11 +25,13 @@ class StudyConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
+            logger.info("live connection refused: not signed in")
             await self.close(code=4401)
             return
         self.study_uid = self.scope["url_route"]["kwargs"]["study_uid"]
         snapshot = await database_sync_to_async(study_snapshot)(self.study_uid)
         if snapshot is None:
+            logger.info("live connection refused: study neither here nor being retrieved")
             await self.close(code=4404)
             return
         self.group = group_name(self.study_uid)

@@ -1,0 +1,118 @@
+"""Watching a remote study arrive in chromium: bars move, and the series picked comes first."""
+
+import dataclasses
+import subprocess
+
+import pytest
+
+from tests.base import SMALL_CT
+from viewer.demo.ct_study import study_uid, write_demo_ct
+from viewer.demo.webnode import DemoWebNode
+
+from .test_study_list_browser import sign_in
+
+pytestmark = pytest.mark.browser
+
+# Big enough to take several seconds over the throttled link, small enough for a test.
+DESKTOP = dataclasses.replace(
+    SMALL_CT, seed=31, matrix=128, thick_slices=10, thin_slices=40, coronal_slices=8
+)
+PHONE = dataclasses.replace(DESKTOP, seed=32, patient_id="PW-DEMO-0032")
+
+
+@pytest.fixture(scope="module")
+def remote_node(server, tmp_path_factory):
+    """A throttled DICOMweb node holding two studies, registered in the running server."""
+    folder = tmp_path_factory.mktemp("remote")
+    write_demo_ct(folder / "desktop", DESKTOP)
+    write_demo_ct(folder / "phone", PHONE)
+    with DemoWebNode(folder, bandwidth=250_000, latency=0.02) as node:
+        created = subprocess.run(
+            [
+                *server["manage"],
+                "shell",
+                "-c",
+                "from viewer.nodes.models import RemoteNode; print(RemoteNode.objects.create("
+                f"name='slow-pacs', protocol='dicomweb', dicomweb_url='{node.base_url}',"
+                " retrieve_method='wado-rs', max_transfers=2).pk)",
+            ],
+            env=server["env"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        yield int(created.stdout.strip().splitlines()[-1])
+
+
+def watch_retrieve(page, server_url, node_id: int, spec, pick) -> list[dict]:
+    """Retrieve the study, let ``pick(page)`` choose the last series, return the stream."""
+    page.goto(f"{server_url}/remote/{node_id}/studies/{study_uid(spec)}/")
+    page.click("form[action$='/retrieve/'] button")
+    page.wait_for_selector("#viewport-grid", timeout=60_000)  # after the waiting page
+    page.wait_for_function("window.pacsweb && window.pacsweb.messages.length > 0")
+    pick(page)
+    page.wait_for_function(
+        "window.pacsweb.messages.some((m) => m.type === 'job' && m.state === 'done')",
+        timeout=90_000,
+    )
+    return page.evaluate("window.pacsweb.messages")
+
+
+def completion_order(messages: list[dict]) -> list[str]:
+    done = []
+    for message in messages:
+        if message["type"] == "progress" and message["done"] == message["total"]:
+            if message["series"] not in done:
+                done.append(message["series"])
+    return done
+
+
+def assert_picked_series_came_first(page, messages) -> None:
+    strip = page.eval_on_selector_all(
+        ".series-strip button", "(buttons) => buttons.map((b) => b.dataset.seriesUid)"
+    )
+    order = completion_order(messages)
+    picked, thin, thick = strip[3], strip[2], strip[1]
+    # The coronal series was last in line; once picked it finished before those ahead.
+    assert order.index(picked) < order.index(thin)
+    assert order.index(picked) < order.index(thick)
+    bars = page.eval_on_selector_all(
+        ".series-progress", "(bars) => bars.map((b) => b.getAttribute('aria-valuenow'))"
+    )
+    assert bars == ["1", "10", "40", "8"]
+
+
+def test_a_remote_study_streams_in_and_the_dragged_series_comes_first(
+    browser, server_url, remote_node, screenshot_dir
+):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, server_url)
+
+    def drag_last(page) -> None:
+        page.locator(".series-strip button").nth(3).drag_to(page.locator(".viewport").first)
+        page.screenshot(path=screenshot_dir / "live-retrieve-desktop.png")
+
+    messages = watch_retrieve(page, server_url, remote_node, DESKTOP, drag_last)
+    assert_picked_series_came_first(page, messages)
+    assert page.get_attribute("#live-state", "data-state") == "live"
+    page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+    assert page.evaluate("window.pacsweb.state.series.description") == "Coronal 5.0 mm"
+    page.close()
+
+
+def test_at_phone_size_a_tapped_series_comes_first(
+    browser, server_url, remote_node, screenshot_dir
+):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
+    )
+    page = context.new_page()
+    sign_in(page, server_url)
+
+    def tap_last(page) -> None:
+        page.locator(".series-strip button").nth(3).tap()
+        page.screenshot(path=screenshot_dir / "live-retrieve-phone.png")
+
+    messages = watch_retrieve(page, server_url, remote_node, PHONE, tap_last)
+    assert_picked_series_came_first(page, messages)
+    context.close()
