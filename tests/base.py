@@ -86,3 +86,17 @@ def wait_listening(port: int, process=None, seconds: float = 15.0) -> None:
                 break
             time.sleep(0.1)
     pytest.fail(f"nothing listens on port {port}")
+
+
+def stop_process(process) -> None:
+    """SIGTERM a child process and wait for it; kill it if it will not go."""
+    import signal
+    import subprocess
+
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

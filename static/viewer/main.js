@@ -294,6 +294,7 @@ function showProgress(seriesUid) {
   if (!entry || !button) return;
   const view = progressView(entry);
   const bar = button.querySelector('.series-progress');
+  if (!bar) return; // a study that is simply here: nothing to show
   bar.className = `series-progress ${view.state}`;
   bar.setAttribute('aria-valuenow', String(entry.done));
   bar.setAttribute('aria-valuemax', String(entry.total));
@@ -353,6 +354,7 @@ window.pacsweb = {
   setLayout,
   messages: [],
   get progress() { return progress; },
+  get live() { return live; },
 };
 
 const initial = root.dataset.initialSeries;

@@ -88,12 +88,25 @@ def test_a_remote_study_streams_in_and_the_dragged_series_comes_first(
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     sign_in(page, server_url)
 
+    second = browser.new_page(viewport={"width": 1024, "height": 768})
+    sign_in(second, server_url)
+
     def drag_last(page) -> None:
+        # A colleague has the same study open meanwhile.
+        second.goto(page.url)
+        second.wait_for_function("window.pacsweb && window.pacsweb.messages.length > 0")
         page.locator(".series-strip button").nth(3).drag_to(page.locator(".viewport").first)
         page.screenshot(path=screenshot_dir / "live-retrieve-desktop.png")
 
     messages = watch_retrieve(page, server_url, remote_node, DESKTOP, drag_last)
     assert_picked_series_came_first(page, messages)
+    second.wait_for_function(
+        "window.pacsweb.messages.some((m) => m.type === 'job' && m.state === 'done')"
+    )
+    assert second.eval_on_selector_all(
+        ".series-progress", "(bars) => bars.map((b) => b.getAttribute('aria-valuenow'))"
+    ) == ["1", "10", "40", "8"]
+    second.close()
     assert page.get_attribute("#live-state", "data-state") == "live"
     page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
     assert page.evaluate("window.pacsweb.state.series.description") == "Coronal 5.0 mm"

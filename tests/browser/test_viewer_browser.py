@@ -350,3 +350,16 @@ def test_pydicom_samples_open_in_the_viewer(page, server_url, name):
     open_viewer(page, server_url, dataset.StudyInstanceUID)
     assert page.inner_text(".viewport.active [data-o=message]") == ""
     assert page.evaluate("pacsweb.state.frame.rows") == dataset.Rows
+
+
+def test_the_live_connection_says_when_it_drops_and_comes_back(page, server_url):
+    open_viewer(page, server_url, demo_study_uid(SMALL_CT))
+    state = "document.getElementById('live-state').dataset.state"
+    page.wait_for_function(f"{state} === 'live'")
+    assert page.text_content("#live-state") == "Live"
+    page.evaluate("window.pacsweb.live.socket.close()")
+    page.wait_for_function(f"{state} === 'reconnecting'")
+    assert "reconnecting" in page.text_content("#live-state")
+    page.wait_for_function(f"{state} === 'live'", timeout=15_000)
+    # A study that is simply here shows no retrieve bars.
+    assert page.locator(".series-progress").count() == 0

@@ -6,7 +6,6 @@ downloads next, and the worker's progress reaches the client.
 
 import dataclasses
 import json
-import signal
 import socket
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from django.conf import settings
 from django.test import Client
 from websockets.sync.client import connect
 
-from tests.base import SMALL_CT, wait_listening
+from tests.base import SMALL_CT, stop_process, wait_listening
 from tests.retrieve.support import database_url
 from viewer.demo.ct_study import study_uid as spec_study_uid
 from viewer.demo.ct_study import write_demo_ct
@@ -62,15 +61,6 @@ def start(log: Path, *args: str) -> subprocess.Popen:
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_focus_crosses_redis_to_a_separate_worker_and_progress_comes_back(tmp_path, alice):
@@ -129,9 +119,9 @@ def test_focus_crosses_redis_to_a_separate_worker_and_progress_comes_back(tmp_pa
                     tmp_path / "worker.log"
                 ).read_text()
         finally:
-            stop(server)
+            stop_process(server)
             if worker is not None:
-                stop(worker)
+                stop_process(worker)
     assert focused is not None, "every series showed progress before the focus"
     finished = []
     for message in messages:

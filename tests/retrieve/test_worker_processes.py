@@ -7,14 +7,13 @@ is requeued by its heartbeat check; on SQLite they poll the job table. Both must
 import collections
 import dataclasses
 import signal
-import subprocess
 import time
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.base import SMALL_CT
+from tests.base import SMALL_CT, stop_process
 from viewer.demo.ct_study import write_demo_ct
 from viewer.retrieve.models import RetrieveJob, TransferTask
 
@@ -42,15 +41,6 @@ FAST_RECOVERY = {
     "PACSWEB_WORKER_HEARTBEAT_SECONDS": "1",
     "PACSWEB_WORKER_STALLED_SECONDS": "3",
 }
-
-
-def stop(worker) -> None:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
 
 def requests_per_file(server) -> collections.Counter:
@@ -94,7 +84,7 @@ def test_a_worker_killed_mid_job_is_resumed_without_fetching_twice(server, sourc
             [second],
         )
     finally:
-        stop(second)
+        stop_process(second)
     job.refresh_from_db()
     assert job.state == RetrieveJob.DONE, job.error
     assert_byte_identical(sources, uids)
@@ -148,7 +138,7 @@ def test_two_workers_never_transfer_the_same_instance(server, sources, tmp_path)
         )
     finally:
         for worker in workers:
-            stop(worker)
+            stop_process(worker)
     for job in jobs:
         job.refresh_from_db()
         assert job.state == RetrieveJob.DONE, job.error

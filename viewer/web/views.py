@@ -158,13 +158,17 @@ def retrieve_study(request: HttpRequest, node_id: int, study_uid: str) -> HttpRe
     if created:
         messages.success(request, _("Retrieve requested: the study is queued."))
     else:
-        messages.info(
-            request,
-            _("This study is already being retrieved (%(state)s).")
-            % {"state": job.get_state_display()},
-        )
+        _say_already_retrieving(request, job)
     # Straight to the viewer: the person watches the series arrive, theirs first.
     return redirect("study_viewer", study_uid=study_uid)
+
+
+def _say_already_retrieving(request: HttpRequest, job: RetrieveJob) -> None:
+    messages.info(
+        request,
+        _("This study is already being retrieved (%(state)s).")
+        % {"state": job.get_state_display()},
+    )
 
 
 def _may_cancel(request: HttpRequest, job: RetrieveJob) -> bool:
@@ -193,11 +197,7 @@ def retrieve_job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
     if queued:
         messages.success(request, _("Retrieve queued again: only what is missing is fetched."))
     else:
-        messages.info(
-            request,
-            _("This study is already being retrieved (%(state)s).")
-            % {"state": job.get_state_display()},
-        )
+        _say_already_retrieving(request, job)
     return redirect("remote_study", node_id=job.node_id, study_uid=job.study_uid)
 
 
@@ -297,6 +297,7 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         {
             "study": study,
             "series_list": series_list,
+            "retrieving": job is not None,
             "initial_series": initial,
             "viewer_text": viewer_text,
         },

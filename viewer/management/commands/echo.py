@@ -2,8 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from viewer.nodes.models import RemoteNode
 from viewer.nodes.verification import verify_and_record
+
+from ._nodes import node_named
 
 
 class Command(BaseCommand):
@@ -13,11 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("node", help="the node's name as configured in the admin")
 
     def handle(self, **options):
-        try:
-            node = RemoteNode.objects.get(name=options["node"])
-        except RemoteNode.DoesNotExist as exc:
-            names = ", ".join(RemoteNode.objects.values_list("name", flat=True)) or "none"
-            raise CommandError(f"no node named {options['node']!r} (configured: {names})") from exc
+        node = node_named(options["node"])
         result = verify_and_record(node)
         self.stdout.write(result.summary())
         if not result.ok:

@@ -5,11 +5,12 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from viewer.nodes.models import RemoteNode
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.jobs import request_retrieve
 from viewer.retrieve.models import RetrieveJob
 from viewer.retrieve.worker import holder_name
+
+from ._nodes import node_named
 
 
 class _BarsEngine(Engine):
@@ -53,11 +54,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, **options):
-        try:
-            node = RemoteNode.objects.get(name=options["node"])
-        except RemoteNode.DoesNotExist as exc:
-            names = ", ".join(RemoteNode.objects.values_list("name", flat=True)) or "none"
-            raise CommandError(f"no node named {options['node']!r} (configured: {names})") from exc
+        node = node_named(options["node"])
         job, created = request_retrieve(
             options["study_uid"], node, policy=options["policy"], order=options["order"]
         )
