@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
-from . import imaging_views, views
+from . import imaging_views, reading_views, views
 
 
 class UIDConverter:
@@ -49,6 +49,16 @@ urlpatterns = [
     ),
     path("retrieve/jobs/<int:job_id>/retry/", views.retrieve_job_retry, name="retrieve_job_retry"),
     path("api/studies/", views.api_study_list, name="api_study_list"),
+    path(
+        "api/studies/<uid:study_uid>/measurements/",
+        reading_views.study_measurements,
+        name="study_measurements",
+    ),
+    path(
+        "api/measurements/<int:measurement_id>/",
+        reading_views.measurement_detail,
+        name="measurement_detail",
+    ),
     path(
         "api/studies/<uid:study_uid>/series/<uid:series_uid>/metadata/",
         imaging_views.series_metadata,

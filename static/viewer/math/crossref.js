@@ -1,0 +1,108 @@
+/**
+ * Cross-reference geometry: where one image's plane cuts another image, from
+ * ImagePositionPatient, ImageOrientationPatient, Rows, Columns and PixelSpacing. No DOM.
+ * @module math/crossref
+ */
+
+const dot = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+const sub = (a, b) => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+const add = (a, b) => [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
+const times = (a, k) => [a[0] * k, a[1] * k, a[2] * k];
+const cross = (a, b) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+
+/**
+ * The plane of an image, or null when its header does not place it in the patient.
+ * @param {{position: number[] | null, orientation: number[] | null,
+ *   pixel_spacing: number[] | null, rows: number, columns: number,
+ *   spacing_is_at_detector?: boolean, frame_of_reference_uid?: string}} image
+ */
+export function imagePlane(image) {
+  const { position, orientation, pixel_spacing: spacing, rows, columns } = image;
+  if (!position || !orientation || !spacing || image.spacing_is_at_detector || !rows || !columns) return null;
+  const row = orientation.slice(0, 3); // direction of increasing column index
+  const column = orientation.slice(3, 6); // direction of increasing row index
+  const normal = cross(row, column);
+  if (Math.hypot(...normal) < 1e-6) return null;
+  return { origin: position, row, column, normal, spacing, rows, columns };
+}
+
+/**
+ * Patient coordinates (mm) of the centre of pixel (column, row).
+ * @returns {number[]}
+ */
+export function toPatient(plane, column, rowIndex) {
+  // PixelSpacing: [between rows (along the column direction), between columns].
+  return add(add(plane.origin, times(plane.row, column * plane.spacing[1])), times(plane.column, rowIndex * plane.spacing[0]));
+}
+
+/**
+ * Pixel coordinates [column, row] on ``plane`` of a patient point (projected onto it).
+ * @returns {number[]}
+ */
+export function toPixel(plane, point) {
+  const d = sub(point, plane.origin);
+  return [dot(d, plane.row) / plane.spacing[1], dot(d, plane.column) / plane.spacing[0]];
+}
+
+/**
+ * The segment, in ``target`` pixel coordinates, where the plane of ``source`` crosses the
+ * ``target`` image's rectangle (pixel edges at -0.5 and size-0.5); null when the two are
+ * not in one frame of reference, are parallel, or do not meet inside the target.
+ * @returns {number[][] | null} two [column, row] end points
+ */
+export function crossReference(target, source) {
+  if (!target.frame_of_reference_uid || target.frame_of_reference_uid !== source.frame_of_reference_uid) {
+    return null; // never a line between unrelated coordinate systems
+  }
+  const t = imagePlane(target);
+  const s = imagePlane(source);
+  if (!t || !s) return null;
+  const unit = Math.hypot(...s.normal);
+  const n = times(s.normal, 1 / unit);
+  // Signed distance from the source plane of each corner of the target rectangle.
+  const corners = [
+    [-0.5, -0.5], [t.columns - 0.5, -0.5], [t.columns - 0.5, t.rows - 0.5], [-0.5, t.rows - 0.5],
+  ];
+  const distance = corners.map(([c, r]) => dot(sub(toPatient(t, c, r), s.origin), n));
+  const points = [];
+  for (let i = 0; i < 4; i += 1) {
+    const j = (i + 1) % 4;
+    const [di, dj] = [distance[i], distance[j]];
+    if (di === 0) points.push(corners[i]);
+    if ((di < 0 && dj > 0) || (di > 0 && dj < 0)) {
+      const k = di / (di - dj);
+      points.push([
+        corners[i][0] + k * (corners[j][0] - corners[i][0]),
+        corners[i][1] + k * (corners[j][1] - corners[i][1]),
+      ]);
+    }
+  }
+  if (points.length < 2) return null;
+  // The target's edge may meet the plane at a corner twice: keep the two farthest apart.
+  let best = [points[0], points[1]];
+  for (const a of points) {
+    for (const b of points) {
+      if (Math.hypot(a[0] - b[0], a[1] - b[1]) > Math.hypot(best[0][0] - best[1][0], best[0][1] - best[1][1])) best = [a, b];
+    }
+  }
+  return best;
+}
+
+/**
+ * The index of the image in ``stack`` whose plane lies nearest the patient point, by
+ * distance along the stack's normal; -1 when none can be placed.
+ * @param {Array<object>} stack images with position, orientation, pixel_spacing
+ * @param {number[]} point patient coordinates in mm
+ * @returns {number}
+ */
+export function nearestSlice(stack, point) {
+  let best = -1; let bestDistance = Infinity;
+  stack.forEach((image, index) => {
+    const plane = imagePlane(image);
+    if (!plane) return;
+    const n = times(plane.normal, 1 / Math.hypot(...plane.normal));
+    const distance = Math.abs(dot(sub(point, plane.origin), n));
+    if (distance < bestDistance) { best = index; bestDistance = distance; }
+  });
+  return best;
+}

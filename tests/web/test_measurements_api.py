@@ -1,0 +1,92 @@
+"""The measurement API: saved per person, shared on request, changed only by the owner."""
+
+import json
+
+import pytest
+
+from viewer.reading.models import Measurement
+
+pytestmark = pytest.mark.django_db
+
+STUDY = "1.2.840.5"
+URL = f"/api/studies/{STUDY}/measurements/"
+
+
+def length(**extra) -> dict:
+    return {
+        "series_uid": "1.2.840.5.1",
+        "sop_instance_uid": "1.2.840.5.1.7",
+        "kind": "length",
+        "points": [[10, 20], [40, 60]],
+        **extra,
+    }
+
+
+def post(client, body) -> object:
+    return client.post(URL, json.dumps(body), content_type="application/json")
+
+
+def test_a_measurement_is_saved_and_found_again(alice_client, alice):
+    created = post(alice_client, length(label="lesion 1"))
+    assert created.status_code == 201
+    body = created.json()
+    assert body["points"] == [[10.0, 20.0], [40.0, 60.0]] and body["mine"] is True
+    listed = alice_client.get(URL).json()["measurements"]
+    assert [m["label"] for m in listed] == ["lesion 1"]
+    assert Measurement.objects.get().owner == alice
+
+
+def test_one_person_does_not_see_anothers_unless_shared(alice_client, alice, django_user_model):
+    post(alice_client, length(label="private"))
+    post(alice_client, length(label="for the team", shared=True))
+    bob = django_user_model.objects.create_user("bob", password="bob-secret-pw")
+    alice_client.force_login(bob)
+    seen = alice_client.get(URL).json()["measurements"]
+    assert [(m["label"], m["mine"], m["owner"]) for m in seen] == [("for the team", False, "alice")]
+
+
+def test_only_the_owner_moves_or_deletes(alice_client, alice, django_user_model):
+    mine = post(alice_client, length(shared=True)).json()
+    detail = f"/api/measurements/{mine['id']}/"
+    moved = alice_client.patch(
+        detail, json.dumps({"points": [[0, 0], [3, 4]]}), content_type="application/json"
+    )
+    assert moved.status_code == 200 and moved.json()["points"] == [[0.0, 0.0], [3.0, 4.0]]
+    bob = django_user_model.objects.create_user("bob", password="bob-secret-pw")
+    alice_client.force_login(bob)
+    assert alice_client.patch(detail, "{}", content_type="application/json").status_code == 404
+    assert alice_client.delete(detail).status_code == 404
+    alice_client.force_login(alice)
+    assert alice_client.delete(detail).status_code == 204
+    assert not Measurement.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (length(kind="laser"), "kind must be one of"),
+        (length(points=[[1, 2]]), "a length needs 2 points"),
+        ({**length(kind="freehand"), "points": [[1, 2], [3, 4]]}, "3 or more points"),
+        (length(points=[[1, "x"], [2, 3]]), "[column, row]"),
+        (length(points=[[1, float("inf")], [2, 3]]), "[column, row]"),
+        (length(sop_instance_uid="abc"), "not a valid UID"),
+        (length(frame=0), "frame is a number from 1"),
+        (length(label="x" * 201), "up to 200"),
+        (length(shared="yes"), "true or false"),
+        ([1, 2], "JSON object"),
+    ],
+)
+def test_bad_measurements_are_refused_with_the_reason(alice_client, body, detail):
+    response = alice_client.post(URL, json.dumps(body), content_type="application/json")
+    assert response.status_code == 400 and detail in response.json()["detail"]
+    assert not Measurement.objects.exists()
+
+
+def test_a_body_that_is_not_json_is_refused(alice_client):
+    response = alice_client.post(URL, "{nope", content_type="application/json")
+    assert response.status_code == 400 and "not valid JSON" in response.json()["detail"]
+
+
+def test_anonymous_callers_get_401(client, db):
+    assert client.get(URL).status_code == 401
+    assert post(client, length()).status_code == 401

@@ -1,0 +1,1 @@
+"""Reading tools' server side: measurements and annotations saved per user."""

@@ -1,0 +1,64 @@
+"""Measurement: one person's mark on one image, in image coordinates, kept for next time."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Measurement(models.Model):
+    """A length, angle, ROI, probe, arrow or text on one frame of one instance."""
+
+    KINDS = [
+        ("length", _("length")),
+        ("angle", _("angle")),
+        ("cobb", _("Cobb angle")),
+        ("ellipse", _("ellipse ROI")),
+        ("rectangle", _("rectangle ROI")),
+        ("freehand", _("freehand ROI")),
+        ("probe", _("point probe")),
+        ("arrow", _("arrow")),
+        ("text", _("text")),
+    ]
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="measurements"
+    )
+    study_uid = models.CharField(_("Study Instance UID"), max_length=64, db_index=True)
+    series_uid = models.CharField(_("Series Instance UID"), max_length=64)
+    sop_instance_uid = models.CharField(_("SOP Instance UID"), max_length=64)
+    frame = models.PositiveIntegerField(_("frame"), default=1)
+    kind = models.CharField(_("kind"), max_length=16, choices=KINDS)
+    # Column, row pairs in image pixels, so the mark follows zoom, pan, rotation and flip.
+    points = models.JSONField(_("points"))
+    label = models.CharField(_("label"), max_length=200, blank=True)
+    shared = models.BooleanField(
+        _("shared"), default=False, help_text=_("Everyone who opens the study sees it.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("measurement")
+        verbose_name_plural = _("measurements")
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["owner", "study_uid"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.sop_instance_uid}"
+
+    def as_dict(self, viewer=None) -> dict:
+        """JSON for the viewer; ``mine`` says whether ``viewer`` may change it."""
+        return {
+            "id": self.pk,
+            "study_uid": self.study_uid,
+            "series_uid": self.series_uid,
+            "sop_instance_uid": self.sop_instance_uid,
+            "frame": self.frame,
+            "kind": self.kind,
+            "points": self.points,
+            "label": self.label,
+            "shared": self.shared,
+            "owner": self.owner.get_username(),
+            "mine": viewer is not None and viewer.pk == self.owner_id,
+            "updated_at": self.updated_at.isoformat(),
+        }
