@@ -6,6 +6,7 @@
  */
 import { fetchSeriesMetadata } from './io/api.js';
 import { LiveStudy } from './io/live.js';
+import { crossReference } from './math/crossref.js';
 import { assignSeries, LAYOUTS, parseLayout } from './math/layout.js';
 import { CT_PRESETS } from './math/voi.js';
 import { applyMessage, focusMessage, progressView } from './tools/progress.js';
@@ -65,6 +66,31 @@ function activate(viewport) {
   for (const v of viewports) v.element.classList.toggle('active', v === viewport);
   reflectActive();
   scheduleFocus();
+  updateReferenceLines();
+}
+
+// Where the active viewport's slice lies on every other viewport (same frame of
+// reference only); on a localizer, the first and last slices of the stack too.
+function updateReferenceLines() {
+  const source = active?.state.series;
+  const current = source?.instances[active.state.index];
+  for (const v of viewports) {
+    const target = v.state.series?.instances[v.state.index];
+    if (v === active || !current || !target || v.state.series.series_uid === source.series_uid) {
+      v.setReferenceLines([]);
+      continue;
+    }
+    const lines = [];
+    const here = crossReference(target, current);
+    if (here) lines.push({ points: here, kind: 'current' });
+    if (v.state.series.instances.length === 1 && source.instances.length > 1) {
+      for (const end of [source.instances[0], source.instances[source.instances.length - 1]]) {
+        const bound = crossReference(target, end);
+        if (bound) lines.push({ points: bound, kind: 'bound' });
+      }
+    }
+    v.setReferenceLines(lines);
+  }
 }
 
 async function openIn(viewport, seriesUid) {
@@ -94,7 +120,7 @@ function setLayout(layoutText) {
       studyUid, text, patient, rendererKind, study: root.dataset.study,
       onActivate: activate,
       onChange: (v) => { if (v === active) reflectActive(); },
-      onShow: () => scheduleFocus(),
+      onShow: () => { scheduleFocus(); updateReferenceLines(); },
       dragMode: () => document.getElementById('drag-mode').value,
     });
     bindDrop(viewport);

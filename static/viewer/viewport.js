@@ -25,7 +25,10 @@ const TEMPLATE = `
   <div class="marker right" data-o="right"></div>
   <div class="marker top" data-o="top"></div>
   <div class="marker bottom" data-o="bottom"></div>
+  <svg class="annotations" aria-hidden="true"></svg>
   <canvas class="loupe" width="160" height="160" hidden></canvas>`;
+
+const SVG = 'http://www.w3.org/2000/svg';
 
 export class Viewport {
   /**
@@ -51,6 +54,8 @@ export class Viewport {
     };
     this.pointers = new Map();
     this.drag = null;
+    this.svg = element.querySelector('svg.annotations');
+    this.referenceLines = [];
     this.bindInput();
     this.resizeObserver = new ResizeObserver(() => this.draw());
     this.resizeObserver.observe(this.canvas);
@@ -89,6 +94,36 @@ export class Viewport {
     }
     this.renderer.draw(this.state.view, this.matrix());
     this.updateOverlays();
+    this.drawAnnotations();
+  }
+
+  /** Canvas CSS pixel of an image point given with pixel centres at whole numbers. */
+  toScreen([column, row]) {
+    const m = this.matrix();
+    const ratio = window.devicePixelRatio || 1;
+    const u = column + 0.5; const v = row + 0.5;
+    return [(m[0] * u + m[2] * v + m[4]) / ratio, (m[1] * u + m[3] * v + m[5]) / ratio];
+  }
+
+  /** Lines where other viewports' slices cut this image: [{points, kind}]. */
+  setReferenceLines(lines) {
+    this.referenceLines = lines;
+    this.drawAnnotations();
+  }
+
+  drawAnnotations() {
+    const shapes = [];
+    if (this.state.frame) {
+      for (const line of this.referenceLines) {
+        const [[x1, y1], [x2, y2]] = line.points.map((p) => this.toScreen(p));
+        const shape = document.createElementNS(SVG, 'line');
+        Object.entries({ x1, y1, x2, y2, class: `reference ${line.kind}` })
+          .forEach(([name, value]) => shape.setAttribute(name, String(value)));
+        shapes.push(shape);
+      }
+    }
+    this.svg.replaceChildren(...shapes);
+    this.element.dataset.referenceLines = String(shapes.length);
   }
 
   text(name, value) {

@@ -363,3 +363,36 @@ def test_the_live_connection_says_when_it_drops_and_comes_back(page, server_url)
     page.wait_for_function(f"{state} === 'live'", timeout=15_000)
     # A study that is simply here shows no retrieve bars.
     assert page.locator(".series-progress").count() == 0
+
+
+def test_cross_reference_lines_follow_the_active_slice(page, server_url, screenshot_dir):
+    open_viewer(page, server_url, demo_study_uid(SMALL_CT))
+    page.select_option("#layout", "1x2")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.viewport')].filter(v => v.dataset.ready === 'true')"
+        ".length === 2"
+    )
+    # Localizer on the left; the 5 mm axial series on the right, made active.
+    page.locator(".viewport").nth(1).click()
+    lines = "[...document.querySelectorAll('.viewport')[0].querySelectorAll('line')]"
+    page.wait_for_function(f"{lines}.length === 3")
+    first = page.evaluate(
+        f"{lines}.map(l => [l.getAttribute('class'), +l.getAttribute('y1'), +l.getAttribute('y2')])"
+    )
+    kinds = sorted(kind for kind, _, _ in first)
+    assert kinds == ["reference bound", "reference bound", "reference current"]
+    assert all(abs(y1 - y2) < 0.01 for _, y1, y2 in first), "axial planes cut a coronal view level"
+    current_y = next(y for kind, y, _ in first if kind.endswith("current"))
+    bounds = sorted(y for kind, y, _ in first if kind.endswith("bound"))
+    assert bounds[0] <= current_y <= bounds[1]
+    page.keyboard.press("Home")  # the first axial slice: its line meets the upper bound
+    page.wait_for_function(
+        f"Math.abs(+{lines}.find(l => l.classList.contains('current')).getAttribute('y1')"
+        f" - {bounds[0]}) < 0.01"
+    )
+    page.screenshot(path=screenshot_dir / "viewer-cross-reference.png")
+    # The active viewport itself carries no line of its own slice.
+    assert (
+        page.evaluate("document.querySelectorAll('.viewport')[1].querySelectorAll('line').length")
+        == 0
+    )
