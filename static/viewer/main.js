@@ -4,7 +4,9 @@
  * maths lives in math/ and tools/.
  * @module main
  */
-import { fetchSeriesMetadata } from './io/api.js';
+import {
+  deleteMeasurement, fetchMeasurements, fetchSeriesMetadata, saveMeasurement,
+} from './io/api.js';
 import { LiveStudy } from './io/live.js';
 import { crossReference } from './math/crossref.js';
 import { assignSeries, LAYOUTS, parseLayout } from './math/layout.js';
@@ -121,6 +123,11 @@ function setLayout(layoutText) {
       onActivate: activate,
       onChange: (v) => { if (v === active) reflectActive(); },
       onShow: () => { scheduleFocus(); updateReferenceLines(); },
+      tool: () => document.getElementById('tool').value,
+      measurements: () => measurements,
+      selected: () => selectedMeasurement,
+      onMeasure: addMeasurement,
+      onSelectMeasurement: (id) => { selectedMeasurement = id; redrawMeasurements(); },
       dragMode: () => document.getElementById('drag-mode').value,
     });
     bindDrop(viewport);
@@ -262,6 +269,23 @@ const keys = {
 };
 root.addEventListener('keydown', (event) => {
   if (!active?.state.series || ['SELECT', 'INPUT'].includes(event.target.tagName)) return;
+  if ((event.key === 'Delete' || event.key === 'Backspace') && selectedMeasurement) {
+    event.preventDefault();
+    removeMeasurement(selectedMeasurement);
+    return;
+  }
+  if (event.key === 'z' && (event.ctrlKey || event.metaKey) && createdHere.length) {
+    event.preventDefault();
+    removeMeasurement(createdHere.pop());
+    return;
+  }
+  if (event.key === 'Escape') {
+    viewports.forEach((v) => { v.draft = null; });
+    document.getElementById('tool').value = '';
+    selectedMeasurement = null;
+    redrawMeasurements();
+    return;
+  }
   const next = indexForKey(event.key, active.state.index, active.state.series.instances.length);
   if (next !== null) {
     event.preventDefault();
@@ -290,6 +314,46 @@ document.getElementById('colormap').addEventListener('change', (event) => {
 document.getElementById('tag-search').addEventListener('input', (event) => {
   renderTags(document.getElementById('tag-list'), tagState.elements, event.target.value);
 });
+
+// Measurements: this person's and those shared, saved on the server per image.
+let measurements = [];
+let selectedMeasurement = null;
+const createdHere = [];
+const redrawMeasurements = () => viewports.forEach((v) => v.drawAnnotations());
+fetchMeasurements(studyUid).then((found) => {
+  // Keep any drawn while the list was on its way.
+  const known = new Set(found.map((m) => m.id));
+  measurements = [...found, ...measurements.filter((m) => !known.has(m.id))];
+  redrawMeasurements();
+})
+  .catch((error) => console.warn(`measurements: ${error.message}`));
+
+async function addMeasurement(viewport, draft) {
+  const body = { ...draft };
+  if (draft.kind === 'text') {
+    body.label = (window.prompt(text.annotationText || 'Text') || '').slice(0, 200);
+    if (!body.label) return;
+  }
+  try {
+    const saved = await saveMeasurement(studyUid, body);
+    measurements = [...measurements, saved];
+    createdHere.push(saved.id);
+    selectedMeasurement = saved.id;
+  } catch (error) {
+    viewport.state.error = `${text.notSaved}: ${error.message}`;
+  }
+  redrawMeasurements();
+  viewport.draw();
+}
+
+async function removeMeasurement(id) {
+  const found = measurements.find((m) => m.id === id);
+  if (!found?.mine) return;
+  await deleteMeasurement(id);
+  measurements = measurements.filter((m) => m.id !== id);
+  if (selectedMeasurement === id) selectedMeasurement = null;
+  redrawMeasurements();
+}
 
 // Live progress: bars on the strip, images filling in, and focus for the worker.
 let progress = new Map();
@@ -381,6 +445,7 @@ window.pacsweb = {
   messages: [],
   get progress() { return progress; },
   get live() { return live; },
+  get measurements() { return measurements; },
 };
 
 const initial = root.dataset.initialSeries;

@@ -6,11 +6,12 @@
 import { fetchFrame } from './io/api.js';
 import { edgeLabels } from './math/orientation.js';
 import {
-  defaultPlacement, imageToCanvas, rotate, zoomAt,
+  canvasToImage, defaultPlacement, imageToCanvas, rotate, zoomAt,
 } from './math/transform.js';
 import { dragWindow, initialWindow, voiFunctionCode } from './math/voi.js';
 import { Canvas2DRenderer } from './render/canvas2d.js';
 import { WebGLRenderer } from './render/webgl.js';
+import { labelFor, pointerDown, pointerMove, pointerUp } from './tools/measure.js';
 import { closestFirst, keptIndex } from './tools/progress.js';
 import { clampIndex, expandFrames, indexForWheel } from './tools/stack.js';
 
@@ -56,6 +57,12 @@ export class Viewport {
     this.drag = null;
     this.svg = element.querySelector('svg.annotations');
     this.referenceLines = [];
+    this.draft = null;
+    // A click on a measurement's label selects it (for Delete).
+    this.svg.addEventListener('click', (event) => {
+      const group = event.target.closest('g.measurement');
+      if (group?.dataset.id) options.onSelectMeasurement?.(Number(group.dataset.id));
+    });
     this.bindInput();
     this.resizeObserver = new ResizeObserver(() => this.draw());
     this.resizeObserver.observe(this.canvas);
@@ -113,7 +120,12 @@ export class Viewport {
 
   drawAnnotations() {
     const shapes = [];
-    if (this.state.frame) {
+    const entry = this.state.series?.instances[this.state.index];
+    if (this.state.frame && entry) {
+      const here = (this.options.measurements?.() || []).filter(
+        (m) => m.sop_instance_uid === entry.sop_instance_uid && m.frame === entry.frame,
+      );
+      for (const m of this.draft ? [...here, this.draft] : here) shapes.push(...this.shapesFor(m, entry));
       for (const line of this.referenceLines) {
         const [[x1, y1], [x2, y2]] = line.points.map((p) => this.toScreen(p));
         const shape = document.createElementNS(SVG, 'line');
@@ -123,7 +135,47 @@ export class Viewport {
       }
     }
     this.svg.replaceChildren(...shapes);
-    this.element.dataset.referenceLines = String(shapes.length);
+    this.element.dataset.referenceLines = String(this.svg.querySelectorAll('line.reference').length);
+    this.element.dataset.measurements = String(this.svg.querySelectorAll('g.measurement').length);
+  }
+
+  /** SVG for one measurement: its outline and its label, in screen pixels. */
+  shapesFor(measurement, entry) {
+    const group = document.createElementNS(SVG, 'g');
+    group.setAttribute('class', `measurement ${measurement.kind}${measurement.id === this.options.selected?.() ? ' selected' : ''}`);
+    if (measurement.id) group.dataset.id = String(measurement.id);
+    const screen = measurement.points.map((p) => this.toScreen(p));
+    const add = (name, attributes) => {
+      const shape = document.createElementNS(SVG, name);
+      Object.entries(attributes).forEach(([key, value]) => shape.setAttribute(key, String(value)));
+      group.append(shape);
+      return shape;
+    };
+    const { kind } = measurement;
+    if (kind === 'ellipse' || kind === 'rectangle') {
+      const [[x1, y1], [x2, y2]] = screen;
+      if (kind === 'ellipse') {
+        add('ellipse', { cx: (x1 + x2) / 2, cy: (y1 + y2) / 2, rx: Math.abs(x2 - x1) / 2, ry: Math.abs(y2 - y1) / 2 });
+      } else {
+        add('polygon', { points: [[x1, y1], [x2, y1], [x2, y2], [x1, y2]].map((p) => p.join(',')).join(' ') });
+      }
+    } else if (kind === 'freehand') {
+      add('polygon', { points: screen.map((p) => p.join(',')).join(' ') });
+    } else if (kind === 'probe' || kind === 'text') {
+      add('circle', { cx: screen[0][0], cy: screen[0][1], r: 3 });
+    } else if (kind === 'cobb' && screen.length === 4) {
+      add('line', { x1: screen[0][0], y1: screen[0][1], x2: screen[1][0], y2: screen[1][1] });
+      add('line', { x1: screen[2][0], y1: screen[2][1], x2: screen[3][0], y2: screen[3][1] });
+    } else {
+      add('polyline', { points: screen.map((p) => p.join(',')).join(' ') });
+      if (kind === 'arrow') add('circle', { cx: screen[1][0], cy: screen[1][1], r: 4, class: 'head' });
+    }
+    const text = labelFor(measurement, entry, this.state.frame, this.state.series.modality);
+    if (text) {
+      const [x, y] = screen[screen.length - 1];
+      add('text', { x: x + 6, y: y - 6, class: 'label' }).textContent = text;
+    }
+    return [group];
   }
 
   text(name, value) {
@@ -324,6 +376,11 @@ export class Viewport {
     canvas.addEventListener('pointerdown', (event) => {
       this.options.onActivate(this);
       canvas.setPointerCapture(event.pointerId);
+      const tool = this.options.tool?.();
+      if (tool && event.button === 0 && this.pointers.size === 0 && this.state.frame) {
+        this.measureInput('down', event, tool);
+        return;
+      }
       this.pointers.set(event.pointerId, this.canvasPoint(event));
       const pan = event.shiftKey || event.button === 1 || event.button === 2;
       const primary = this.options.dragMode?.() === 'scroll' ? 'scroll' : 'window';
@@ -335,10 +392,45 @@ export class Viewport {
         }
         : { mode: 'pinch', placement: { ...this.state.placement }, start: this.pinchGeometry() };
     });
-    canvas.addEventListener('pointermove', (event) => this.onPointerMove(event));
-    const release = (event) => { this.pointers.delete(event.pointerId); this.drag = null; };
+    canvas.addEventListener('pointermove', (event) => {
+      if (this.draft) this.measureInput('move', event);
+      else this.onPointerMove(event);
+    });
+    const release = (event) => {
+      if (this.draft && event.type === 'pointerup') this.measureInput('up', event);
+      this.pointers.delete(event.pointerId);
+      this.drag = null;
+    };
     canvas.addEventListener('pointerup', release);
     canvas.addEventListener('pointercancel', release);
+  }
+
+  /** Image point [column, row] (pixel centres at whole numbers) under the pointer. */
+  imagePoint(event) {
+    const [x, y] = this.canvasPoint(event);
+    const { u, v } = canvasToImage(this.matrix(), x, y);
+    return [u - 0.5, v - 0.5];
+  }
+
+  measureInput(phase, event, tool) {
+    const point = this.imagePoint(event);
+    let step;
+    if (phase === 'down') step = pointerDown(this.draft, tool, point);
+    else if (phase === 'move') step = { draft: pointerMove(this.draft, point), done: false };
+    else step = pointerUp(this.draft);
+    this.draft = step.draft;
+    if (step.done) {
+      const entry = this.state.series.instances[this.state.index];
+      const finished = {
+        ...this.draft,
+        series_uid: this.state.series.series_uid,
+        sop_instance_uid: entry.sop_instance_uid,
+        frame: entry.frame,
+      };
+      this.draft = null;
+      this.options.onMeasure?.(this, finished);
+    }
+    this.drawAnnotations();
   }
 
   /** Show or hide the magnifying loupe that follows the pointer. */

@@ -278,6 +278,8 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         "connecting": _("Connecting…"),
         "reconnecting": _("Connection lost: reconnecting…"),
         "failed": _("failed"),
+        "annotationText": _("Annotation text"),
+        "notSaved": _("The measurement was not saved"),
         "fromFile": _("From the file"),
         "fileWindow": _("File window"),
         "presets": {

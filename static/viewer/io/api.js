@@ -73,3 +73,38 @@ export async function fetchFrame(studyUid, sopUid, frameNumber = 1) {
     max: hi,
   };
 }
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|; )csrftoken=([^;]*)/);
+  return match ? decodeURIComponent(match[1]) : '';
+}
+
+async function sendJson(url, method, body) {
+  const response = await fetch(url, {
+    method,
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) {
+    let detail = `HTTP ${response.status}`;
+    try { detail = (await response.json()).detail || detail; } catch { /* not JSON */ }
+    throw new Error(detail);
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+/** The study's measurements this person may see (their own and shared ones). */
+export async function fetchMeasurements(studyUid) {
+  return (await sendJson(`/api/studies/${studyUid}/measurements/`, 'GET')).measurements;
+}
+
+/** Save a new measurement; returns it with its id. */
+export function saveMeasurement(studyUid, measurement) {
+  return sendJson(`/api/studies/${studyUid}/measurements/`, 'POST', measurement);
+}
+
+/** Delete one of one's own measurements. */
+export function deleteMeasurement(id) {
+  return sendJson(`/api/measurements/${id}/`, 'DELETE');
+}

@@ -1,0 +1,125 @@
+"""Measuring in chromium: draw each kind, find it again after reopening, HU against numpy."""
+
+import re
+
+import numpy as np
+import pydicom
+import pytest
+
+from tests.base import SMALL_CT
+from viewer.demo.ct_study import study_uid as demo_study_uid
+
+from .test_study_list_browser import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def page(browser, server_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, server_url)
+    yield page
+    page.close()
+    assert errors == [], "the page threw while measuring"
+
+
+def open_axial(page, server_url):
+    page.goto(f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/")
+    page.locator(".series-strip button:has-text('Axial 5.0 mm')").click()
+    page.wait_for_function(
+        "document.getElementById('viewer').dataset.ready === 'true'"
+        " && window.pacsweb.state.series.description === 'Axial 5.0 mm'"
+    )
+    page.wait_for_function("window.pacsweb.state.frame !== null")
+
+
+def canvas_box(page):
+    return page.locator(".viewport canvas").first.bounding_box()
+
+
+def at(box, fx: float, fy: float) -> tuple[float, float]:
+    return box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
+
+
+def drag(page, start, end) -> None:
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, steps=3)
+    page.mouse.move(*end, steps=3)
+    page.mouse.up()
+
+
+def saved(page, count: int) -> list[dict]:
+    page.wait_for_function(f"window.pacsweb.measurements.length === {count}")
+    return page.evaluate("window.pacsweb.measurements")
+
+
+def labels(page) -> list[str]:
+    return page.eval_on_selector_all(".viewport text.label", "ts => ts.map(t => t.textContent)")
+
+
+def test_each_tool_draws_saves_and_comes_back(page, server_url, small_ct_folder, screenshot_dir):
+    open_axial(page, server_url)
+    box = canvas_box(page)
+    page.select_option("#tool", "length")
+    drag(page, at(box, 0.4, 0.4), at(box, 0.6, 0.4))
+    saved(page, 1)
+    page.select_option("#tool", "ellipse")
+    drag(page, at(box, 0.45, 0.45), at(box, 0.55, 0.55))
+    found = saved(page, 2)
+    page.select_option("#tool", "angle")
+    for point in [(0.3, 0.3), (0.35, 0.4), (0.45, 0.35)]:
+        page.mouse.click(*at(box, *point))
+    saved(page, 3)
+    page.select_option("#tool", "probe")
+    page.mouse.click(*at(box, 0.5, 0.5))
+    found = saved(page, 4)
+    page.screenshot(path=screenshot_dir / "viewer-measurements.png")
+    texts = labels(page)
+    assert any(re.fullmatch(r"\d+\.\d mm", t) for t in texts), texts
+    assert any(t.endswith("°") for t in texts)
+    assert any("HU" in t and "stored" in t for t in texts)
+    ellipse_text = next(t for t in texts if "mm²" in t)
+    # The ellipse's mean in HU, recomputed with numpy over the same pixel centres.
+    ellipse = next(m for m in found if m["kind"] == "ellipse")
+    source = next(
+        p
+        for p in small_ct_folder.rglob("*.dcm")
+        if pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID == ellipse["sop_instance_uid"]
+    )
+    dataset = pydicom.dcmread(source)
+    hu = dataset.pixel_array * float(dataset.RescaleSlope) + float(dataset.RescaleIntercept)
+    (x1, y1), (x2, y2) = ellipse["points"]
+    cx, cy, rx, ry = (x1 + x2) / 2, (y1 + y2) / 2, abs(x2 - x1) / 2, abs(y2 - y1) / 2
+    rows, columns = np.mgrid[0 : hu.shape[0], 0 : hu.shape[1]]
+    mask = ((columns - cx) / rx) ** 2 + ((rows - cy) / ry) ** 2 <= 1
+    mean = float(re.search(r"mean (-?\d+\.\d) HU", ellipse_text).group(1))
+    assert mean == pytest.approx(hu[mask].mean(), abs=0.05)
+    # Tomorrow: reopen the study and find them again on the same image.
+    page.select_option("#tool", "")
+    open_axial(page, server_url)
+    page.wait_for_function(
+        "document.querySelector('.viewport').dataset.measurements === '4'", timeout=10_000
+    )
+    assert sorted(labels(page)) == sorted(texts)
+
+
+def test_a_selected_measurement_is_deleted_and_undo_removes_the_last(page, server_url):
+    open_axial(page, server_url)
+    before = len(page.evaluate("window.pacsweb.measurements"))
+    box = canvas_box(page)
+    page.select_option("#tool", "rectangle")
+    drag(page, at(box, 0.3, 0.6), at(box, 0.4, 0.7))
+    page.select_option("#tool", "arrow")
+    drag(page, at(box, 0.6, 0.6), at(box, 0.7, 0.7))
+    saved(page, before + 2)
+    page.focus("#viewer")
+    page.keyboard.press("Control+z")  # the arrow goes
+    saved(page, before + 1)
+    page.locator(".viewport g.measurement.rectangle text.label").click()
+    page.focus("#viewer")
+    page.keyboard.press("Delete")
+    kinds = [m["kind"] for m in saved(page, before)]
+    assert "rectangle" not in kinds and "arrow" not in kinds
