@@ -8,7 +8,7 @@ import {
   deleteMeasurement, fetchMeasurements, fetchSeriesMetadata, saveMeasurement,
 } from './io/api.js';
 import { LiveStudy } from './io/live.js';
-import { crossReference } from './math/crossref.js';
+import { crossReference, imagePlane, nearestSlice, toPatient } from './math/crossref.js';
 import { assignSeries, LAYOUTS, parseLayout } from './math/layout.js';
 import { CT_PRESETS } from './math/voi.js';
 import { applyMessage, focusMessage, progressView } from './tools/progress.js';
@@ -71,6 +71,24 @@ function activate(viewport) {
   updateReferenceLines();
 }
 
+// Linked scrolling: other stacks in the same frame of reference follow the active one
+// to the slice nearest its centre.
+let linked = false;
+function syncLinked() {
+  if (!linked || !active?.state.series) return;
+  const current = active.state.series.instances[active.state.index];
+  const plane = current && imagePlane(current);
+  if (!plane) return;
+  const centre = toPatient(plane, (current.columns - 1) / 2, (current.rows - 1) / 2);
+  for (const v of viewports) {
+    const stack = v.state.series?.instances;
+    if (v === active || !stack || stack.length < 2) continue;
+    if (stack[0].frame_of_reference_uid !== current.frame_of_reference_uid) continue;
+    const index = nearestSlice(stack, centre);
+    if (index >= 0 && index !== v.state.index) v.show(index);
+  }
+}
+
 // Where the active viewport's slice lies on every other viewport (same frame of
 // reference only); on a localizer, the first and last slices of the stack too.
 function updateReferenceLines() {
@@ -122,7 +140,7 @@ function setLayout(layoutText) {
       studyUid, text, patient, rendererKind, study: root.dataset.study,
       onActivate: activate,
       onChange: (v) => { if (v === active) reflectActive(); },
-      onShow: () => { scheduleFocus(); updateReferenceLines(); },
+      onShow: (v) => { scheduleFocus(); updateReferenceLines(); if (v === active) syncLinked(); },
       tool: () => document.getElementById('tool').value,
       measurements: () => measurements,
       selected: () => selectedMeasurement,
@@ -259,13 +277,18 @@ const actions = {
     document.getElementById('magnifier').setAttribute('aria-pressed', String(on));
   },
   'show-tags': toggleTags,
+  link: () => {
+    linked = !linked;
+    document.getElementById('link').setAttribute('aria-pressed', String(linked));
+    syncLinked();
+  },
 };
 for (const [id, action] of Object.entries(actions)) {
   document.getElementById(id).addEventListener('click', action);
 }
 const keys = {
   i: 'invert', 1: 'one-to-one', '+': 'zoom-in', '=': 'zoom-in', '-': 'zoom-out', o: 'rotate',
-  h: 'flip-h', v: 'flip-v', r: 'reset', c: 'cine', t: 'show-tags', m: 'magnifier',
+  h: 'flip-h', v: 'flip-v', r: 'reset', c: 'cine', t: 'show-tags', m: 'magnifier', l: 'link',
 };
 root.addEventListener('keydown', (event) => {
   if (!active?.state.series || ['SELECT', 'INPUT'].includes(event.target.tagName)) return;

@@ -396,3 +396,34 @@ def test_cross_reference_lines_follow_the_active_slice(page, server_url, screens
         page.evaluate("document.querySelectorAll('.viewport')[1].querySelectorAll('line').length")
         == 0
     )
+
+
+def test_linked_scrolling_follows_the_nearest_slice(page, server_url):
+    open_viewer(page, server_url, demo_study_uid(SMALL_CT))
+    page.select_option("#layout", "1x2")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.viewport')].filter(v => v.dataset.ready === 'true')"
+        ".length === 2"
+    )
+    # The 5 mm series on the left, the 1 mm series on the right.
+    strip = page.locator(".series-strip button")
+    strip.filter(has_text="Axial 5.0 mm").drag_to(page.locator(".viewport").nth(0))
+    strip.filter(has_text="Axial 1.0 mm").drag_to(page.locator(".viewport").nth(1))
+    page.wait_for_function(
+        "window.pacsweb.viewports.map(v => v.state.series && v.state.series.description)"
+        ".join() === 'Axial 5.0 mm,Axial 1.0 mm'"
+    )
+    page.locator(".viewport").nth(0).click()
+    page.click("#link")
+    assert page.get_attribute("#link", "aria-pressed") == "true"
+    page.focus("#viewer")
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")  # the 5 mm slice at z = -10
+    thin = "window.pacsweb.viewports[1].state"
+    thin_z = f"{thin}.series.instances[{thin}.index].position[2]"
+    page.wait_for_function(f"Math.abs({thin_z} - (-10)) < 0.01")
+    page.click("#link")  # unlinked, the other stays where it is
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    assert abs(page.evaluate(thin_z) + 10) < 0.01
