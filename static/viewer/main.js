@@ -119,7 +119,7 @@ async function openIn(viewport, seriesUid) {
   await viewport.openSeries(await loadMetadata(seriesUid));
 }
 
-function setLayout(layoutText) {
+function setLayout(layoutText, hung = null) {
   const layout = parseLayout(layoutText);
   if (!layout) return false;
   const shown = viewports.map((v) => v.state.series?.series_uid).filter(Boolean);
@@ -129,7 +129,9 @@ function setLayout(layoutText) {
   grid.style.gridTemplateRows = `repeat(${layout.rows}, 1fr)`;
   grid.classList.remove('maximised');
   const count = layout.rows * layout.columns;
-  const assigned = assignSeries(shown, seriesUids, count);
+  const assigned = hung
+    ? Array.from({ length: count }, (_, i) => hung[i]?.series_uid || '')
+    : assignSeries(shown, seriesUids, count);
   viewports = assigned.map((seriesUid, position) => {
     const element = document.createElement('div');
     element.className = 'viewport';
@@ -150,11 +152,16 @@ function setLayout(layoutText) {
     });
     bindDrop(viewport);
     element.addEventListener('dblclick', () => toggleMaximise(viewport));
-    openIn(viewport, seriesUid);
+    const preset = CT_PRESETS.find((p) => p.name === hung?.[position]?.window);
+    openIn(viewport, seriesUid).then(() => {
+      if (preset && viewport.state.frame) viewport.setWindow(preset.center, preset.width);
+    });
     return viewport;
   });
   activate(viewports[0]);
   root.dataset.layout = `${layout.rows}x${layout.columns}`;
+  const listed = document.getElementById('layout');
+  if ([...listed.options].some((o) => o.value === root.dataset.layout)) listed.value = root.dataset.layout;
   return true;
 }
 
@@ -471,9 +478,27 @@ window.pacsweb = {
   get measurements() { return measurements; },
 };
 
+// Hanging protocols that fit this study, best first; the first one opens the study
+// unless a series was asked for by name.
+const hangings = JSON.parse(document.getElementById('hangings').textContent);
+const protocolSelect = document.getElementById('protocol');
+hangings.forEach((h, i) => protocolSelect.append(new Option(h.protocol, String(i))));
+function applyHanging(index) {
+  const hanging = hangings[index];
+  if (!hanging) return setLayout('1x1');
+  root.dataset.protocol = hanging.protocol;
+  return setLayout(hanging.layout, hanging.viewports);
+}
+protocolSelect.addEventListener('change', () => applyHanging(Number(protocolSelect.value || -1)));
+
 const initial = root.dataset.initialSeries;
 if (initial && seriesUids.includes(initial)) {
   seriesUids.splice(seriesUids.indexOf(initial), 1);
   seriesUids.unshift(initial);
+  setLayout('1x1');
+} else if (hangings.length && new URLSearchParams(window.location.search).get('protocol') !== 'none') {
+  protocolSelect.value = '0';
+  applyHanging(0);
+} else {
+  setLayout('1x1');
 }
-setLayout('1x1');

@@ -50,6 +50,10 @@ def watch_retrieve(page, server_url, node_id: int, spec, pick) -> list[dict]:
     page.click("form[action$='/retrieve/'] button")
     page.wait_for_selector("#viewport-grid", timeout=60_000)  # after the waiting page
     page.wait_for_function("window.pacsweb && window.pacsweb.messages.length > 0")
+    # One viewport, so the series picked is the only one on screen (a protocol may
+    # have opened several).
+    page.select_option("#protocol", "")
+    page.wait_for_function("document.querySelectorAll('.viewport').length === 1")
     pick(page)
     page.wait_for_function(
         "window.pacsweb.messages.some((m) => m.type === 'job' && m.state === 'done')",

@@ -26,7 +26,7 @@ def page(browser, server_url):
 
 
 def open_axial(page, server_url):
-    page.goto(f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/")
+    page.goto(f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/?protocol=none")
     page.locator(".series-strip button:has-text('Axial 5.0 mm')").click()
     page.wait_for_function(
         "document.getElementById('viewer').dataset.ready === 'true'"

@@ -41,7 +41,8 @@ def page(browser, server_url):
 
 
 def open_viewer(page, server_url, study_uid, series_uid=""):
-    query = f"?series={series_uid}" if series_uid else ""
+    # One viewport with the first series, whatever hanging protocol the study fits.
+    query = f"?series={series_uid}" if series_uid else "?protocol=none"
     page.goto(f"{server_url}/studies/{study_uid}/view/{query}")
     page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
 
@@ -427,3 +428,25 @@ def test_linked_scrolling_follows_the_nearest_slice(page, server_url):
     page.keyboard.press("ArrowDown")
     page.wait_for_timeout(300)
     assert abs(page.evaluate(thin_z) + 10) < 0.01
+
+
+def test_the_demo_ct_opens_in_its_hanging_protocol(page, server_url, screenshot_dir):
+    page.goto(f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.viewport')].filter(v => v.dataset.ready === 'true')"
+        ".length === 3"
+    )
+    assert page.get_attribute("#viewer", "data-protocol").startswith("CT: soft tissue")
+    shown = page.evaluate(
+        "window.pacsweb.viewports.map(v => [v.state.series.description,"
+        " Math.round(v.state.view.center), Math.round(v.state.view.width)])"
+    )
+    # Soft tissue and lung windows on the same axial series, then the coronal.
+    assert shown == [
+        ["Axial 5.0 mm", 40, 400],
+        ["Axial 5.0 mm", -600, 1500],
+        ["Coronal 5.0 mm", 40, 400],
+    ]
+    page.screenshot(path=screenshot_dir / "viewer-hanging-protocol.png")
+    page.select_option("#protocol", "")
+    page.wait_for_function("document.querySelectorAll('.viewport').length === 1")

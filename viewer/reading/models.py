@@ -62,3 +62,44 @@ class Measurement(models.Model):
             "mine": viewer is not None and viewer.pk == self.owner_id,
             "updated_at": self.updated_at.isoformat(),
         }
+
+
+class HangingProtocol(models.Model):
+    """How a kind of study opens: layout, which series where, at which window."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    priority = models.IntegerField(
+        _("priority"), default=0, help_text=_("When several match, the highest wins.")
+    )
+    modality = models.CharField(_("modality"), max_length=16, blank=True)
+    body_part = models.CharField(
+        _("body part pattern"), max_length=64, blank=True, help_text=_("e.g. CHEST or *ABD*")
+    )
+    study_description = models.CharField(
+        _("study description pattern"), max_length=200, blank=True, help_text=_("e.g. *chest*")
+    )
+    min_series = models.PositiveSmallIntegerField(_("minimum series"), default=1)
+    layout = models.CharField(
+        _("layout"),
+        max_length=8,
+        blank=True,
+        help_text=_("rows x columns; empty fits the viewports"),
+    )
+    rules = models.JSONField(
+        _("viewport rules"),
+        default=list,
+        help_text=_(
+            'One object per viewport: "series" (description pattern), "plane" (axial, '
+            'coronal, sagittal), "min_images", "window" (a preset name), "optional", '
+            '"same_as" (index of an earlier viewport), or "each" (one per series).'
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("hanging protocol")
+        verbose_name_plural = _("hanging protocols")
+        ordering = ["-priority", "name"]
+
+    def __str__(self) -> str:
+        return self.name

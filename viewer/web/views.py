@@ -20,6 +20,7 @@ from viewer.nodes.remote_query import (
     find_series,
     find_studies,
 )
+from viewer.reading.protocols import hangings
 from viewer.retrieve.jobs import (
     cancel,
     latest_job,
@@ -300,6 +301,7 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "study": study,
             "series_list": series_list,
             "retrieving": job is not None,
+            "hangings": hangings(study),
             "initial_series": initial,
             "viewer_text": viewer_text,
         },

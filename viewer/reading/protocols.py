@@ -1,0 +1,55 @@
+"""Hanging protocols for a stored study: the facts of its series, and every arrangement."""
+
+from dataclasses import asdict
+
+from viewer.archive.models import Study
+from viewer.archive.storage import absolute_path
+from viewer.imaging.geometry import read_geometry
+
+from .hanging import Protocol, SeriesFacts, arrange, matches, plane_of
+from .models import HangingProtocol
+
+
+def series_facts(study: Study) -> list[SeriesFacts]:
+    """What the rules look at, for each series with images (one header read a series)."""
+    facts = []
+    for series in study.series.filter(num_instances__gt=0).order_by("series_number", "pk"):
+        instances = list(series.instances.only("file_path", "sop_instance_uid"))
+        middle = instances[len(instances) // 2]
+        try:
+            orientation = read_geometry(
+                absolute_path(middle.file_path), middle.sop_instance_uid
+            ).orientation
+        except Exception:  # an unreadable header only loses the plane
+            orientation = None
+        facts.append(
+            SeriesFacts(
+                series_uid=series.series_uid,
+                modality=series.modality,
+                description=series.description,
+                body_part=series.body_part,
+                plane=plane_of(orientation),
+                images=series.num_instances,
+            )
+        )
+    return facts
+
+
+def hangings(study: Study) -> list[dict]:
+    """Every enabled protocol that fits the study, applied, best first (JSON-ready)."""
+    facts = series_facts(study)
+    found = []
+    for row in HangingProtocol.objects.filter(enabled=True):
+        protocol = Protocol(
+            name=row.name,
+            modality=row.modality,
+            body_part=row.body_part,
+            study_description=row.study_description,
+            min_series=row.min_series,
+            layout=row.layout,
+            rules=row.rules if isinstance(row.rules, list) else [],
+            priority=row.priority,
+        )
+        if matches(protocol, study.description, facts):
+            found.append(asdict(arrange(protocol, facts)))
+    return found
