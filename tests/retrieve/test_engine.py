@@ -6,7 +6,7 @@ import time
 import pytest
 
 from tests.base import stored_files
-from viewer.archive.models import Instance
+from viewer.archive.models import Instance, Study
 from viewer.retrieve import leases
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.focus import FocusBox
@@ -27,6 +27,10 @@ def test_it_retrieves_every_instance_byte_identical(server, sources, archive_roo
     assert set(job.tasks.values_list("state", flat=True)) == {TransferTask.DONE}
     assert_byte_identical(sources, sources)
     assert not [p for p in stored_files(archive_root) if p.suffix == ".download"]
+    # Counts are refreshed lazily while downloading, and exactly at the end.
+    study = Study.objects.get(study_uid=job.study_uid)
+    assert study.num_instances == len(sources)
+    assert sorted(study.series.values_list("num_instances", flat=True)) == [1, 4, 6, 12]
 
 
 def test_faults_that_heal_end_in_a_complete_job(server, sources):

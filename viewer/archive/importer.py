@@ -2,6 +2,7 @@
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,10 +105,19 @@ def _media_path(media_root: Path, parts: list[str]) -> Path:
 class Importer:
     """Import files into the archive; caches parents and commits in batches for speed."""
 
-    def __init__(self, root: Path | None = None, source_label: str = "import") -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        source_label: str = "import",
+        counts_interval: float = 0.0,
+    ) -> None:
         self.root = root or storage.storage_root()
         self.report = ImportReport()
         self.source_label = source_label
+        # A download stores one instance at a time: recounting the study after every
+        # one would serialise the writers, so it may wait this many seconds.
+        self.counts_interval = counts_interval
+        self._counted_at = 0.0
         self._patients: dict[str, Patient] = {}
         self._studies: dict[str, Study] = {}
         self._series: dict[str, Series] = {}
@@ -191,8 +201,15 @@ class Importer:
             if not self._index_together(to_index):
                 for position, parsed, relative in to_index:
                     outcomes[position] = self._index(parsed, relative)
-            self._refresh_counts()
+            if time.monotonic() - self._counted_at >= self.counts_interval:
+                self._refresh_counts()
         return outcomes
+
+    def flush_counts(self) -> None:
+        """Bring the counts of every study stored into up to date now."""
+        if self._touched:
+            with transaction.atomic():
+                self._refresh_counts()
 
     def _index_together(self, to_index: list[tuple[int, ParsedInstance, str]]) -> bool:
         """Insert every row in one statement; False (nothing inserted) if any one fails."""
@@ -334,6 +351,7 @@ class Importer:
         for study in Study.objects.select_for_update().filter(id__in=self._touched).order_by("id"):
             study.refresh_counts()
         self._touched.clear()
+        self._counted_at = time.monotonic()
 
 
 def _cached_get_or_create(cache: dict, model, field: str, key: str, defaults: Callable[[], dict]):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.db.models import F
 
 from viewer.archive.importer import IMPORTED, PRESENT, Importer
 
@@ -26,6 +27,9 @@ from .progress import Progress, Publish, no_publish
 from .transports import Attempt, InstanceRef, transport_for
 
 logger = logging.getLogger(__name__)
+
+RESUMABLE_BYTES = 1024 * 1024
+COUNTS_INTERVAL = 1.0
 
 
 class Cancelled(TransferError):
@@ -77,6 +81,9 @@ class Engine:
         self.stop = stop or threading.Event()
         self._abort = threading.Event()
         self._lease_checked = 0.0
+        self._threads = threading.local()
+        self._importers: list[Importer] = []
+        self._lock = threading.Lock()
 
     def run(self) -> str | None:
         """Claim the job and run it; the final state, or None if it was not ours to run."""
@@ -131,24 +138,31 @@ class Engine:
         series_order = list(dict.fromkeys(task.series_uid for task in tasks.values()))
         running: dict[Future, _Task] = {}
         with ThreadPoolExecutor(max_workers=job.node.max_transfers) as pool:
-            while True:
-                interrupted = self._interrupted()
-                if interrupted is None:
-                    self._start(job, tasks, series_order, running, pool, transport)
-                if not running:
-                    if interrupted is not None:
-                        return interrupted
-                    waiting = [t for t in tasks.values() if t.state == TransferTask.PENDING]
-                    if not waiting:
-                        return None
-                    time.sleep(
-                        min(max(min(t.not_before for t in waiting) - time.monotonic(), 0.01), 1)
-                    )
-                    continue
-                finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    self._record(running.pop(future), future, transport)
-                self.progress.flush()
+            try:
+                return self._loop(job, tasks, series_order, running, pool, transport)
+            finally:
+                for future in running:
+                    future.exception()
+                self._close_threads(pool, job.node.max_transfers)
+
+    def _loop(self, job, tasks, series_order, running, pool, transport) -> str | None:
+        while True:
+            interrupted = self._interrupted()
+            if interrupted is None:
+                self._start(job, tasks, series_order, running, pool, transport)
+            if not running:
+                if interrupted is not None:
+                    return interrupted
+                waiting = [t for t in tasks.values() if t.state == TransferTask.PENDING]
+                if not waiting:
+                    return None
+                earliest = min(t.not_before for t in waiting)
+                time.sleep(min(max(earliest - time.monotonic(), 0.01), 1))
+                continue
+            finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+            for future in finished:
+                self._record(running.pop(future), future, transport)
+            self.progress.flush()
 
     def _interrupted(self) -> str | None:
         """Renew the lease now and then; the reason to stop, if there is one."""
@@ -190,40 +204,87 @@ class Engine:
             focus=tuple(uid for uid in focus_series if uid in totals),
             focus_slice={uid: index for uid, index in focus_slices.items() if uid in totals},
         )
-        for series_uid, position in scheduler.schedule(state):
-            task = by_position[(series_uid, position)]
-            if not _mark_active(task):
-                self._abort.set()
-                return
+        picked = [by_position[pick] for pick in scheduler.schedule(state)]
+        if not picked:
+            return
+        if not _mark_active(picked):
+            self._abort.set()  # rows changed under us: someone else holds the job
+            return
+        for task in picked:
             ref = InstanceRef(job.study_uid, task.series_uid, task.sop_instance_uid)
             running[pool.submit(self._fetch_and_store, transport, ref, task)] = task
 
     def _fetch_and_store(self, transport, ref: InstanceRef, task: _Task) -> int:
         """In a slot's thread: fetch, check and store one instance; its size in bytes."""
-        try:
+        received = 0
+        validator = {"etag": "", "saved": False}
 
-            def on_bytes(count: int) -> None:
-                if self._abort.is_set():
-                    raise Cancelled()
-                self.progress.add_bytes(task.series_uid, count)
+        def on_bytes(count: int) -> None:
+            nonlocal received
+            if self._abort.is_set():
+                raise Cancelled()
+            received += count
+            self.progress.add_bytes(task.series_uid, count)
+            # Only a body big enough to be worth resuming has its validator recorded:
+            # one write fewer per image for the rest.
+            if received >= RESUMABLE_BYTES and validator["etag"] and not validator["saved"]:
+                TransferTask.objects.filter(pk=task.pk).update(etag=validator["etag"][:200])
+                validator["saved"] = True
 
-            def on_etag(etag: str) -> None:
-                TransferTask.objects.filter(pk=task.pk).update(etag=etag[:200])
+        def on_etag(etag: str) -> None:
+            validator["etag"] = etag
 
-            parsed = transport.fetch(ref, Attempt(task.etag, on_bytes, on_etag))
-            outcome, reason = Importer(source_label="retrieve").store(parsed)
-            if outcome not in (IMPORTED, PRESENT):
-                raise TransferError(f"the archive refused the instance: {reason}")
-            transport.done(ref)
-            return len(parsed.content)
-        finally:
-            connection.close()
+        parsed = transport.fetch(ref, Attempt(task.etag, on_bytes, on_etag))
+        outcome, reason = self._importer().store(parsed)
+        if outcome not in (IMPORTED, PRESENT):
+            raise TransferError(f"the archive refused the instance: {reason}")
+        transport.done(ref)
+        # Recorded here, in the slot's own connection, so the loop has no write to wait
+        # for; counted only if the row was still ours.
+        ours = TransferTask.objects.filter(pk=task.pk, state=TransferTask.ACTIVE).update(
+            state=TransferTask.DONE, bytes=len(parsed.content), last_error=""
+        )
+        return len(parsed.content), ours == 1
+
+    def _importer(self) -> Importer:
+        """This slot thread's importer: its cache of patient, study and series rows."""
+        importer = getattr(self._threads, "importer", None)
+        if importer is None:
+            importer = Importer(source_label="retrieve", counts_interval=COUNTS_INTERVAL)
+            self._threads.importer = importer
+            with self._lock:
+                self._importers.append(importer)
+        return importer
+
+    def _close_threads(self, pool: ThreadPoolExecutor, slots: int) -> None:
+        """Each slot thread flushes its study counts and closes its database connection."""
+        barrier = threading.Barrier(slots, timeout=30)
+
+        def close() -> None:
+            try:
+                importer = getattr(self._threads, "importer", None)
+                if importer is not None:
+                    importer.flush_counts()
+            finally:
+                connection.close()
+                try:
+                    barrier.wait()  # one call per thread: none takes two
+                except threading.BrokenBarrierError:
+                    pass
+
+        for future in [pool.submit(close) for _ in range(slots)]:
+            future.exception()
 
     def _record(self, task: _Task, future: Future, transport) -> None:
         error = future.exception()
         if error is None:
-            task.state, task.bytes, task.last_error = TransferTask.DONE, future.result(), ""
-        elif isinstance(error, Cancelled):
+            size, ours = future.result()
+            task.state, task.bytes, task.last_error = TransferTask.DONE, size, ""
+            if not ours:
+                self._abort.set()  # someone else holds the job now
+            self.progress.instance_ended(task.series_uid, task.sop_instance_uid, task.state)
+            return
+        if isinstance(error, Cancelled):
             task.state = TransferTask.PENDING
         else:
             message = str(error) if isinstance(error, TransferError) else _unexpected(error)
@@ -239,7 +300,7 @@ class Engine:
         )
         if updated != 1:
             self._abort.set()  # someone else holds the job now
-        if task.state in (TransferTask.DONE, TransferTask.FAILED):
+        if task.state == TransferTask.FAILED:
             self.progress.instance_ended(task.series_uid, task.sop_instance_uid, task.state)
 
     def _finish(self, state: str, error: str) -> str:
@@ -250,16 +311,15 @@ class Engine:
         return state
 
 
-def _mark_active(task: _Task) -> bool:
-    """Pending to active, counting the attempt; False if the row was not ours to change."""
-    task.attempts += 1
-    task.state = TransferTask.ACTIVE
-    return (
-        TransferTask.objects.filter(pk=task.pk, state=TransferTask.PENDING).update(
-            state=TransferTask.ACTIVE, attempts=task.attempts
-        )
-        == 1
-    )
+def _mark_active(tasks: list[_Task]) -> bool:
+    """Pending to active in one UPDATE, counting the attempt; False unless every row was."""
+    for task in tasks:
+        task.attempts += 1
+        task.state = TransferTask.ACTIVE
+    changed = TransferTask.objects.filter(
+        pk__in=[task.pk for task in tasks], state=TransferTask.PENDING
+    ).update(state=TransferTask.ACTIVE, attempts=F("attempts") + 1)
+    return changed == len(tasks)
 
 
 def _unexpected(error: BaseException) -> str:
