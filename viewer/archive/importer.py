@@ -117,7 +117,8 @@ class Importer:
         # A download stores one instance at a time: recounting the study after every
         # one would serialise the writers, so it may wait this many seconds.
         self.counts_interval = counts_interval
-        self._counted_at = 0.0
+        # The first stores of a download happen together: their counts can wait too.
+        self._counted_at = time.monotonic() if counts_interval else 0.0
         self._patients: dict[str, Patient] = {}
         self._studies: dict[str, Study] = {}
         self._series: dict[str, Series] = {}

@@ -8,6 +8,7 @@ from pydicom.uid import generate_uid
 
 from .models import RemoteNode
 from .outcomes import Step, Verification
+from .tls import tls_context
 
 ACCEPT = {"Accept": "application/dicom+json"}
 STUDY_FIELDS = [
@@ -32,7 +33,9 @@ class DicomwebError(Exception):
 
 def _client(node: RemoteNode) -> httpx.Client:
     timeout = httpx.Timeout(node.network_timeout, connect=node.connect_timeout)
-    return httpx.Client(base_url=node.dicomweb_url.rstrip("/") + "/", timeout=timeout)
+    return httpx.Client(
+        base_url=node.dicomweb_url.rstrip("/") + "/", timeout=timeout, verify=tls_context()
+    )
 
 
 def qido(node: RemoteNode, path: str, params: dict) -> list[Dataset]:

@@ -14,6 +14,7 @@ import httpx
 
 from viewer.archive.parsing import ParsedInstance, RejectedFile, parse_instance
 from viewer.nodes.models import RemoteNode
+from viewer.nodes.tls import tls_context
 
 from .http_transport import TransferError, download, single_part
 
@@ -59,6 +60,7 @@ class HttpTransport:
         part_folder.mkdir(parents=True, exist_ok=True)
         idle = idle_timeout or node.network_timeout
         self.client = httpx.Client(
+            verify=tls_context(),
             timeout=httpx.Timeout(idle, connect=node.connect_timeout),
             limits=httpx.Limits(max_connections=node.max_transfers),
             follow_redirects=True,
