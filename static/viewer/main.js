@@ -116,6 +116,14 @@ function updateReferenceLines() {
 async function openIn(viewport, seriesUid) {
   if (!seriesUid) return;
   viewport.element.dataset.ready = 'false';
+  if (viewport === active) {
+    // Tell the worker at once, before the series' listing has even arrived.
+    const others = viewports.filter((v) => v !== viewport && v.state.series);
+    live.sendFocus(focusMessage([{ seriesUid, slot: null }, ...others.map((v) => ({
+      seriesUid: v.state.series.series_uid,
+      slot: v.state.series.instances[v.state.index]?.slot ?? null,
+    }))]));
+  }
   await viewport.openSeries(await loadMetadata(seriesUid));
 }
 
@@ -132,6 +140,12 @@ function setLayout(layoutText, hung = null) {
   const assigned = hung
     ? Array.from({ length: count }, (_, i) => hung[i]?.series_uid || '')
     : assignSeries(shown, seriesUids, count);
+  if (hung) {
+    // A protocol chosen while the study is still arriving may lack a series for some
+    // viewports: fill them in strip order, as without a protocol.
+    const spare = seriesUids.filter((uid) => !assigned.includes(uid));
+    for (let i = 0; i < count; i += 1) if (!assigned[i]) assigned[i] = spare.shift() || '';
+  }
   viewports = assigned.map((seriesUid, position) => {
     const element = document.createElement('div');
     element.className = 'viewport';

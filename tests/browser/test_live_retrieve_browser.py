@@ -96,8 +96,9 @@ def test_a_remote_study_streams_in_and_the_dragged_series_comes_first(
     sign_in(second, server_url)
 
     def drag_last(page) -> None:
-        # A colleague has the same study open meanwhile.
-        second.goto(page.url)
+        # A colleague has the same study open meanwhile, on its (complete) localizer:
+        # their focus must not be what brings the picked series first.
+        second.goto(page.url.split("?")[0] + "?protocol=none")
         second.wait_for_function("window.pacsweb && window.pacsweb.messages.length > 0")
         page.locator(".series-strip button").nth(3).drag_to(page.locator(".viewport").first)
         page.screenshot(path=screenshot_dir / "live-retrieve-desktop.png")

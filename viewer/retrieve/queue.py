@@ -1,14 +1,21 @@
 """Handing jobs to workers: Procrastinate's queue on PostgreSQL, the job table elsewhere."""
 
+import threading
+
 from django.conf import settings
 from django.db import transaction
 
 from .models import RetrieveJob
 
+# Wakes a polling worker in this process as soon as a job is queued (the embedded
+# default), instead of at its next look at the table.
+WAKE = threading.Event()
+
 
 def enqueue(job: RetrieveJob) -> None:
     """Make the job visible to workers; polling workers (SQLite) see the row itself."""
     if not settings.USE_JOB_QUEUE:
+        transaction.on_commit(WAKE.set)
         return
     from procrastinate.exceptions import AlreadyEnqueued
 

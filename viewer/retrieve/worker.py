@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.db import close_old_connections
 
-from . import leases
+from . import leases, queue
 from .engine import Engine
 from .focus import FocusBox
 from .models import RetrieveJob
@@ -90,4 +90,5 @@ class Worker:
                 logger.exception("retrieve worker step failed")
                 busy = False
             if not busy:
-                self.stop.wait(idle_seconds)
+                queue.WAKE.wait(idle_seconds)
+                queue.WAKE.clear()
