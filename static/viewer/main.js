@@ -118,11 +118,7 @@ async function openIn(viewport, seriesUid) {
   viewport.element.dataset.ready = 'false';
   if (viewport === active) {
     // Tell the worker at once, before the series' listing has even arrived.
-    const others = viewports.filter((v) => v !== viewport && v.state.series);
-    live.sendFocus(focusMessage([{ seriesUid, slot: null }, ...others.map((v) => ({
-      seriesUid: v.state.series.series_uid,
-      slot: v.state.series.instances[v.state.index]?.slot ?? null,
-    }))]));
+    live.sendFocus(focusMessage([{ seriesUid, slot: null }, ...shown(viewports.filter((v) => v !== viewport))]));
   }
   await viewport.openSeries(await loadMetadata(seriesUid));
 }
@@ -461,17 +457,21 @@ function scheduleRefresh(seriesUid) {
   }, 400));
 }
 
+/** Each viewport's series and the slot of its slice, for a focus message. */
+function shown(list) {
+  return list.filter(Boolean).map((v) => ({
+    seriesUid: v.state.series?.series_uid || null,
+    slot: v.state.series?.instances[v.state.index]?.slot ?? null,
+  }));
+}
+
 // What is on screen, active viewport first, reaches the worker a few times a second.
 let focusTimer = null;
 function scheduleFocus() {
   if (focusTimer) return;
   focusTimer = setTimeout(() => {
     focusTimer = null;
-    const ordered = [active, ...viewports.filter((v) => v !== active)].filter(Boolean);
-    live.sendFocus(focusMessage(ordered.map((v) => ({
-      seriesUid: v.state.series?.series_uid || null,
-      slot: v.state.series?.instances[v.state.index]?.slot ?? null,
-    }))));
+    live.sendFocus(focusMessage(shown([active, ...viewports.filter((v) => v !== active)])));
   }, 150);
 }
 

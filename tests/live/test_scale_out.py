@@ -6,7 +6,6 @@ downloads next, and the worker's progress reaches the client.
 
 import dataclasses
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from django.test import Client
 from websockets.sync.client import connect
 
 from tests.base import SMALL_CT, stop_process, wait_listening
+from tests.nodes.conftest import free_port
 from tests.retrieve.support import database_url
 from viewer.demo.ct_study import study_uid as spec_study_uid
 from viewer.demo.ct_study import write_demo_ct
@@ -33,12 +33,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SPEC = dataclasses.replace(
     SMALL_CT, seed=41, matrix=128, thick_slices=10, thin_slices=40, coronal_slices=8
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start(log: Path, *args: str) -> subprocess.Popen:

@@ -1,5 +1,6 @@
 """Per-instance geometry from the headers, and slice order along the normal."""
 
+import functools
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -107,3 +108,11 @@ def slice_order(items: list[Geometry]) -> list[Geometry]:
     if head is not None and tail is not None and head > tail:
         ordered.reverse()
     return ordered
+
+
+@functools.lru_cache(maxsize=50_000)
+def stored_geometry(path: Path, sop_instance_uid: str) -> Geometry:
+    """``read_geometry`` for archive files, which never change once written (atomically):
+    a series being retrieved is listed again each time an image lands, and every viewer
+    opening asks for each series' plane."""
+    return read_geometry(path, sop_instance_uid)

@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from viewer.archive.models import Study
 from viewer.archive.storage import absolute_path
-from viewer.imaging.geometry import read_geometry
+from viewer.imaging.geometry import stored_geometry
 
 from .hanging import Protocol, SeriesFacts, arrange, matches, plane_of
 from .models import HangingProtocol
@@ -17,7 +17,7 @@ def series_facts(study: Study) -> list[SeriesFacts]:
         instances = list(series.instances.only("file_path", "sop_instance_uid"))
         middle = instances[len(instances) // 2]
         try:
-            orientation = read_geometry(
+            orientation = stored_geometry(
                 absolute_path(middle.file_path), middle.sop_instance_uid
             ).orientation
         except Exception:  # an unreadable header only loses the plane

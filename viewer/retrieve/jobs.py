@@ -118,3 +118,49 @@ def listed_instances(job: RetrieveJob, series_uid: str) -> list[str]:
         .order_by("position")
         .values_list("sop_instance_uid", flat=True)
     )
+
+
+def study_series(study, job: RetrieveJob | None) -> list[dict]:
+    """Every series of a study as a viewer sees it: the node's listing (with progress)
+    first, in the node's order, then series only the archive has.
+
+    Each entry: series_uid, series_number, description, modality, total, done, failed,
+    bytes (None when nothing was retrieved), has_images and listed.
+    """
+    local = {s.series_uid: s for s in study.series.all()} if study else {}
+    progress = series_progress(job) if job else {}
+    entries = []
+    for listed in listed_series(job) if job else []:
+        here = local.pop(listed["series_uid"], None)
+        row = progress.get(listed["series_uid"], {})
+        entries.append(
+            {
+                "series_uid": listed["series_uid"],
+                "series_number": listed["series_number"],
+                # The listing is the contract, but the archive may know a better label.
+                "description": listed["description"] or (here.description if here else ""),
+                "modality": here.modality if here else "",
+                "total": listed["total"],
+                "done": row.get("done", 0),
+                "failed": row.get("failed", 0),
+                "bytes": row.get("bytes") or 0,
+                "has_images": bool(here and here.num_instances),
+                "listed": True,
+            }
+        )
+    for here in local.values():
+        entries.append(
+            {
+                "series_uid": here.series_uid,
+                "series_number": here.series_number,
+                "description": here.description,
+                "modality": here.modality,
+                "total": here.num_instances,
+                "done": here.num_instances,
+                "failed": 0,
+                "bytes": None,
+                "has_images": bool(here.num_instances),
+                "listed": False,
+            }
+        )
+    return entries

@@ -1,6 +1,5 @@
 """Image endpoints: raw frames for client-side windowing, rendered frames, series metadata."""
 
-import functools
 import gzip
 import io
 
@@ -13,10 +12,10 @@ from django.views.decorators.http import etag, require_GET
 from viewer.archive.models import Instance, Series, Study
 from viewer.archive.storage import absolute_path
 from viewer.imaging.frames import UndecodableFrame, read_frame
-from viewer.imaging.geometry import read_geometry, slice_order
+from viewer.imaging.geometry import slice_order, stored_geometry
 from viewer.imaging.tags import read_tags
 from viewer.imaging.thumbnail import render_frame
-from viewer.retrieve.jobs import latest_job, listed_instances, listed_series
+from viewer.retrieve.jobs import latest_job, listed_instances
 
 from .views import _get_study_for_user
 
@@ -133,29 +132,30 @@ def series_metadata(request: HttpRequest, study_uid: str, series_uid: str) -> Js
             for i in Instance.objects.filter(sop_instance_uid__in=listed, series=series)
         }
         entries = [
-            _geometry(stored[sop_uid]) if sop_uid in stored else _missing(sop_uid)
+            _geometry(stored[sop_uid]).as_dict() if sop_uid in stored else _missing(sop_uid)
             for sop_uid in listed
         ]
         # Anything stored beyond the listing (pushed meanwhile) goes at the end.
         extra = series.instances.exclude(sop_instance_uid__in=listed) if series else []
-        entries += slice_order([_geometry_object(i) for i in extra])
-        entries = [e if isinstance(e, dict) else e.as_dict() for e in entries]
     else:
-        entries = [
-            g.as_dict() for g in slice_order([_geometry_object(i) for i in series.instances.all()])
-        ]
+        entries, extra = [], series.instances.all()
+    entries += [g.as_dict() for g in slice_order([_geometry(i) for i in extra])]
     for slot, entry in enumerate(entries):
         entry["slot"] = slot
     described = (
-        next((s for s in listed_series(job) if s["series_uid"] == series_uid), {}) if job else {}
-    )
+        job.tasks.filter(series_uid=series_uid)
+        .values("series_number", "series_description")
+        .first()
+        if job
+        else None
+    ) or {}
     return JsonResponse(
         {
             "study_uid": study_uid,
             "series_uid": series_uid,
             "modality": series.modality if series else "",
             "description": (series.description if series else "")
-            or described.get("description", ""),
+            or described.get("series_description", ""),
             "number": series.series_number if series else described.get("series_number"),
             "patient_name": study.patient.patient_name if study else "",
             "patient_id": study.patient.patient_id if study else "",
@@ -165,19 +165,8 @@ def series_metadata(request: HttpRequest, study_uid: str, series_uid: str) -> Js
     )
 
 
-def _geometry_object(instance: Instance):
-    return _cached_geometry(instance.file_path, instance.sop_instance_uid)
-
-
-@functools.lru_cache(maxsize=50_000)
-def _cached_geometry(file_path: str, sop_instance_uid: str):
-    # Stored files never change (written once, atomically), and a series being
-    # retrieved is asked for again each time an image lands.
-    return read_geometry(absolute_path(file_path), sop_instance_uid)
-
-
-def _geometry(instance: Instance) -> dict:
-    return _geometry_object(instance).as_dict()
+def _geometry(instance: Instance):
+    return stored_geometry(absolute_path(instance.file_path), instance.sop_instance_uid)
 
 
 def _missing(sop_instance_uid: str) -> dict:

@@ -24,10 +24,10 @@ from viewer.reading.protocols import hangings
 from viewer.retrieve.jobs import (
     cancel,
     latest_job,
-    listed_series,
     request_retrieve,
     retry,
     series_progress,
+    study_series,
 )
 from viewer.retrieve.models import RetrieveJob
 
@@ -214,43 +214,6 @@ def study_detail(request: HttpRequest, study_uid: str) -> HttpResponse:
     )
 
 
-def _strip_series(study: Study | None, job: RetrieveJob | None) -> list[dict]:
-    """The viewer's series strip: the node's listing while retrieving, then what is here."""
-    local = {s.series_uid: s for s in study.series.all()} if study else {}
-    progress = series_progress(job) if job else {}
-    entries = []
-    for listed in listed_series(job) if job else []:
-        here = local.pop(listed["series_uid"], None)
-        row = progress.get(listed["series_uid"], {})
-        entries.append(
-            {
-                "series_uid": listed["series_uid"],
-                "series_number": listed["series_number"],
-                "modality": here.modality if here else "",
-                "description": (here.description if here else "") or listed["description"],
-                "total": listed["total"],
-                "done": row.get("done", 0),
-                "failed": row.get("failed", 0),
-                "has_images": bool(here and here.num_instances),
-            }
-        )
-    for here in local.values():
-        if here.num_instances:
-            entries.append(
-                {
-                    "series_uid": here.series_uid,
-                    "series_number": here.series_number,
-                    "modality": here.modality,
-                    "description": here.description,
-                    "total": here.num_instances,
-                    "done": here.num_instances,
-                    "failed": 0,
-                    "has_images": True,
-                }
-            )
-    return entries
-
-
 @require_GET
 def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
     """The image viewer for a study, also while it is being retrieved; opening is audited."""
@@ -264,7 +227,8 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         # Nothing has arrived: no patient to name yet, so no viewer; the page waits.
         return render(request, "viewer/waiting.html", {"study_uid": study_uid, "job": waiting})
     record(AuditEvent.STUDY_OPENED, request=request, study_uid=study_uid, detail="viewer")
-    series_list = _strip_series(study, job)
+    # The strip: the node's listing while retrieving, then what is here with images.
+    series_list = [s for s in study_series(study, job) if s["listed"] or s["has_images"]]
     wanted = request.GET.get("series", "")
     initial = wanted if any(s["series_uid"] == wanted for s in series_list) else ""
     viewer_text = {
