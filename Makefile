@@ -4,7 +4,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-DEBS := dcmtk chromium fonts-noto-cjk
+DEBS := dcmtk chromium fonts-noto-cjk poppler-utils
 TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run test venv test-deps

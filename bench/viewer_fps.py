@@ -9,10 +9,7 @@ second. Headless Chromium renders WebGL in software, so absolute numbers are low
 the ratios are what to compare between runs.
 """
 
-import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,19 +20,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PASSWORD = "bench-password-123"
-ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from bench.browser_server import ARGS, PASSWORD, running_server, sign_in  # noqa: E402
 
 
 def write_radiograph(path: Path) -> str:
@@ -107,95 +92,67 @@ def main() -> None:
     spec = DemoCTSpec(thick_slices=0, coronal_slices=0, thin_slices=60)
     write_demo_ct(work / "ct", spec)
     dx_study = write_radiograph(work / "dx.dcm")
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
-        "PACSWEB_DATA": str(work / "data"),
-        "PACSWEB_ADMIN_PASSWORD": PASSWORD,
-    }
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
-    subprocess.run(
-        [*manage, "import_dicom", "--no-progress", str(work / "ct" / "s03"), str(work / "dx.dcm")],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    port = free_port()
-    server = subprocess.Popen(
-        [*manage, "serve", "--no-demo", "--no-scp", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        results = []
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(base + "/login/")
-            page.fill("#id_username", "admin")
-            page.fill("#id_password", PASSWORD)
-            page.click("main button[type=submit]")
-            page.wait_for_url(base + "/")
-            for label, study, renderer in [
-                ("CT 512x512", study_uid(spec), "webgl2"),
-                ("CT 512x512", study_uid(spec), "canvas2d"),
-                ("DX 3000x3000", dx_study, "webgl2"),
-                ("DX 3000x3000", dx_study, "canvas2d"),
-            ]:
-                query = "?renderer=canvas2d" if renderer == "canvas2d" else ""
+        with running_server(work, [work / "ct" / "s03", work / "dx.dcm"]) as base:
+            results = []
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                sign_in(page, base)
+                for label, study, renderer in [
+                    ("CT 512x512", study_uid(spec), "webgl2"),
+                    ("CT 512x512", study_uid(spec), "canvas2d"),
+                    ("DX 3000x3000", dx_study, "webgl2"),
+                    ("DX 3000x3000", dx_study, "canvas2d"),
+                ]:
+                    query = "?renderer=canvas2d" if renderer == "canvas2d" else ""
+                    start = time.perf_counter()
+                    page.goto(f"{base}/studies/{study}/view/{query}")
+                    page.wait_for_function(
+                        "document.getElementById('viewer').dataset.ready === 'true'"
+                    )
+                    first_ms = (time.perf_counter() - start) * 1000
+                    # Preload the stack, so scrolling measures drawing, not the network.
+                    page.evaluate(PRELOAD)
+                    scroll = page.evaluate(MEASURE, [2, "scroll"])
+                    window = page.evaluate(MEASURE, [2, "window"])
+                    results.append((label, renderer, first_ms, scroll, window))
+                browser.close()
+            cookies = None
+            with httpx.Client(base_url=base) as client:
+                login = client.get("/login/")
+                token = login.cookies["csrftoken"]
+                client.post(
+                    "/login/",
+                    data={"username": "admin", "password": PASSWORD, "csrfmiddlewaretoken": token},
+                )
+                cookies = client.cookies
+                meta = client.get(
+                    f"/api/studies/{study_uid(spec)}/series/"
+                    f"{_series_uid(client, study_uid(spec))}/metadata/"
+                ).json()
+                urls = [
+                    f"/api/studies/{study_uid(spec)}/instances/{i['sop_instance_uid']}/frames/1/raw"
+                    for i in meta["instances"]
+                ]
                 start = time.perf_counter()
-                page.goto(f"{base}/studies/{study}/view/{query}")
-                page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
-                first_ms = (time.perf_counter() - start) * 1000
-                # Preload the stack, so scrolling measures drawing, not the network.
-                page.evaluate(PRELOAD)
-                scroll = page.evaluate(MEASURE, [2, "scroll"])
-                window = page.evaluate(MEASURE, [2, "window"])
-                results.append((label, renderer, first_ms, scroll, window))
-            browser.close()
-        cookies = None
-        with httpx.Client(base_url=base) as client:
-            login = client.get("/login/")
-            token = login.cookies["csrftoken"]
-            client.post(
-                "/login/",
-                data={"username": "admin", "password": PASSWORD, "csrfmiddlewaretoken": token},
+                for url in urls * 3:
+                    client.get(url, headers={"Accept-Encoding": "gzip"}).raise_for_status()
+                served = len(urls) * 3 / (time.perf_counter() - start)
+            print("viewer in headless Chromium (software WebGL), 1280x900 viewport")
+            header = ("image", "renderer", "first image", "scroll fps", "W/L fps")
+            print("{:14s} {:9s} {:>12s} {:>11s} {:>8s}".format(*header))
+            for label, renderer, first_ms, scroll, window in results:
+                print(f"{label:14s} {renderer:9s} {first_ms:9.0f} ms {scroll:11.1f} {window:8.1f}")
+            by = {(r[0], r[1]): r for r in results}
+            for label in ("CT 512x512", "DX 3000x3000"):
+                gl, c2d = by[(label, "webgl2")], by[(label, "canvas2d")]
+                print(f"{label}: W/L fps WebGL2 / Canvas2D = {gl[4] / c2d[4]:.1f}x")
+            print(
+                f"server: {served:.0f} raw 512x512 16-bit frames/s (gzip, one client, sequential)"
             )
-            cookies = client.cookies
-            meta = client.get(
-                f"/api/studies/{study_uid(spec)}/series/"
-                f"{_series_uid(client, study_uid(spec))}/metadata/"
-            ).json()
-            urls = [
-                f"/api/studies/{study_uid(spec)}/instances/{i['sop_instance_uid']}/frames/1/raw"
-                for i in meta["instances"]
-            ]
-            start = time.perf_counter()
-            for url in urls * 3:
-                client.get(url, headers={"Accept-Encoding": "gzip"}).raise_for_status()
-            served = len(urls) * 3 / (time.perf_counter() - start)
-        print("viewer in headless Chromium (software WebGL), 1280x900 viewport")
-        header = ("image", "renderer", "first image", "scroll fps", "W/L fps")
-        print("{:14s} {:9s} {:>12s} {:>11s} {:>8s}".format(*header))
-        for label, renderer, first_ms, scroll, window in results:
-            print(f"{label:14s} {renderer:9s} {first_ms:9.0f} ms {scroll:11.1f} {window:8.1f}")
-        by = {(r[0], r[1]): r for r in results}
-        for label in ("CT 512x512", "DX 3000x3000"):
-            gl, c2d = by[(label, "webgl2")], by[(label, "canvas2d")]
-            print(f"{label}: W/L fps WebGL2 / Canvas2D = {gl[4] / c2d[4]:.1f}x")
-        print(f"server: {served:.0f} raw 512x512 16-bit frames/s (gzip, one client, sequential)")
-        del cookies
+            del cookies
     finally:
-        server.terminate()
-        server.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 

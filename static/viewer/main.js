@@ -4,17 +4,24 @@
  * maths lives in math/ and tools/.
  * @module main
  */
+import { bindExport } from './export-dialog.js';
 import {
-  deleteMeasurement, fetchMeasurements, fetchSeriesMetadata, saveMeasurement,
+  deleteMeasurement, fetchMeasurements, fetchSeriesMetadata, saveMeasurement, updateMeasurement,
 } from './io/api.js';
 import { LiveStudy } from './io/live.js';
-import { crossReference, imagePlane, nearestSlice, toPatient } from './math/crossref.js';
+import { MeasurementPanel } from './measure-panel.js';
+import {
+  crossReference, imagePlane, nearestSlice, toPatient, toPixel,
+} from './math/crossref.js';
 import { assignSeries, LAYOUTS, parseLayout } from './math/layout.js';
 import { CT_PRESETS } from './math/voi.js';
+import { nudgeStep } from './tools/edit.js';
 import { applyMessage, focusMessage, progressView } from './tools/progress.js';
 import { indexForKey } from './tools/stack.js';
 import { loadTags, renderTags } from './tools/tags.js';
+import { MeasurementEdits } from './tools/undo.js';
 import { Viewport } from './viewport.js';
+import { MprView } from './mpr.js';
 
 const root = document.getElementById('viewer');
 const grid = document.getElementById('viewport-grid');
@@ -28,6 +35,8 @@ const seriesUids = [...document.querySelectorAll('.series-strip button')].map(
 const metadata = new Map();
 let viewports = [];
 let active = null;
+// Save PNG and Print: their dialogs read the grid through these.
+bindExport({ studyUid, text, active: () => active, viewports: () => viewports, layout: () => root.dataset.layout });
 
 function loadMetadata(seriesUid) {
   if (!metadata.has(seriesUid)) metadata.set(seriesUid, fetchSeriesMetadata(studyUid, seriesUid));
@@ -87,6 +96,34 @@ function syncLinked() {
     const index = nearestSlice(stack, centre);
     if (index >= 0 && index !== v.state.index) v.show(index);
   }
+}
+
+// The 3-D cursor: a point on one image; every viewport in its frame of reference
+// turns to the slice nearest it and marks where it lies (within half a slice only).
+function placeCursor(source, [column, row]) {
+  const entry = source.state.series?.instances[source.state.index];
+  const plane = entry && imagePlane(entry);
+  if (!plane) return;
+  const point = toPatient(plane, column, row);
+  for (const v of viewports) {
+    const stack = v.state.series?.instances;
+    if (!stack || stack[0]?.frame_of_reference_uid !== entry.frame_of_reference_uid) {
+      v.setCursor(null);
+      continue;
+    }
+    const index = v === source ? source.state.index : nearestSlice(stack, point);
+    const target = stack[index];
+    const targetPlane = target && imagePlane(target);
+    if (!targetPlane) { v.setCursor(null); continue; }
+    const n = targetPlane.normal;
+    const off = point.map((value, k) => value - targetPlane.origin[k]);
+    const distance = Math.abs(off[0] * n[0] + off[1] * n[1] + off[2] * n[2]) / Math.hypot(...n);
+    const thickness = Number(target.slice_thickness) || 1;
+    v.setCursor(distance <= thickness / 2 + 0.01 || v === source
+      ? { sop: target.sop_instance_uid, frame: target.frame, point: toPixel(targetPlane, point) } : null);
+    if (v !== source && index !== v.state.index) v.show(index);
+  }
+  window.pacsweb.cursor = point;
 }
 
 // Where the active viewport's slice lies on every other viewport (same frame of
@@ -154,10 +191,12 @@ function setLayout(layoutText, hung = null) {
       onChange: (v) => { if (v === active) reflectActive(); },
       onShow: (v) => { scheduleFocus(); updateReferenceLines(); if (v === active) syncLinked(); },
       tool: () => document.getElementById('tool').value,
+      onCursor: placeCursor,
       measurements: () => measurements,
       selected: () => selectedMeasurement,
       onMeasure: addMeasurement,
       onSelectMeasurement: (id) => { selectedMeasurement = id; redrawMeasurements(); },
+      onEditMeasurement: (measurement, before) => edits.moved(measurement, before),
       dragMode: () => document.getElementById('drag-mode').value,
     });
     bindDrop(viewport);
@@ -294,6 +333,10 @@ const actions = {
     document.getElementById('magnifier').setAttribute('aria-pressed', String(on));
   },
   'show-tags': toggleTags,
+  'measure-list': () => {
+    const shown = measurePanel.toggle();
+    document.getElementById('measure-list').setAttribute('aria-pressed', String(shown));
+  },
   link: () => {
     linked = !linked;
     document.getElementById('link').setAttribute('aria-pressed', String(linked));
@@ -303,20 +346,67 @@ const actions = {
 for (const [id, action] of Object.entries(actions)) {
   document.getElementById(id).addEventListener('click', action);
 }
+// MPR of the active series replaces the grid until it is left.
+let mpr = null;
+async function toggleMpr() {
+  if (mpr) {
+    mpr.destroy();
+    mpr = null;
+    window.pacsweb.mpr = null;
+    document.getElementById('mpr-view').hidden = true;
+    grid.hidden = false;
+    document.getElementById('mpr').setAttribute('aria-pressed', 'false');
+    requestAnimationFrame(() => viewports.forEach((v) => v.draw()));
+    return;
+  }
+  const viewport = active;
+  if (!viewport?.state.series) return;
+  const box = document.getElementById('mpr-view');
+  grid.hidden = true;
+  box.hidden = false;
+  document.getElementById('mpr').setAttribute('aria-pressed', 'true');
+  mpr = new MprView(box, {
+    series: viewport.state.series, text, patient, rendererKind,
+    view: viewport.state.frame ? { ...viewport.state.view } : null,
+    loadFrame: (index) => viewport.loadFrame(index),
+    onExit: toggleMpr,
+  });
+  window.pacsweb.mpr = mpr;
+  await mpr.build();
+}
+actions.mpr = toggleMpr;
+document.getElementById('mpr').addEventListener('click', toggleMpr);
+
 const keys = {
-  i: 'invert', 1: 'one-to-one', '+': 'zoom-in', '=': 'zoom-in', '-': 'zoom-out', o: 'rotate',
+  p: 'mpr', i: 'invert', 1: 'one-to-one', '+': 'zoom-in', '=': 'zoom-in', '-': 'zoom-out', o: 'rotate',
   h: 'flip-h', v: 'flip-v', r: 'reset', c: 'cine', t: 'show-tags', m: 'magnifier', l: 'link',
+  k: 'measure-list',
 };
 root.addEventListener('keydown', (event) => {
+  if (mpr && !['SELECT', 'INPUT'].includes(event.target.tagName)) {
+    if (event.key === 'Escape' || event.key === 'p') toggleMpr();
+    else if (mpr.handleKey(event)) event.preventDefault();
+    return;
+  }
   if (!active?.state.series || ['SELECT', 'INPUT'].includes(event.target.tagName)) return;
   if ((event.key === 'Delete' || event.key === 'Backspace') && selectedMeasurement) {
     event.preventDefault();
     removeMeasurement(selectedMeasurement);
     return;
   }
-  if (event.key === 'z' && (event.ctrlKey || event.metaKey) && createdHere.length) {
+  if (event.key === 'z' && (event.ctrlKey || event.metaKey) && edits.canUndo) {
     event.preventDefault();
-    removeMeasurement(createdHere.pop());
+    edits.undo();
+    return;
+  }
+  // Shift+arrows nudge the selected measurement (if it is one's own and on screen).
+  const step = event.shiftKey && selectedMeasurement ? nudgeStep(active.matrix(), event.key) : null;
+  const shownEntry = active.state.series.instances[active.state.index];
+  const nudged = step && measurements.find((m) => m.id === selectedMeasurement && m.mine
+    && m.sop_instance_uid === shownEntry?.sop_instance_uid && m.frame === shownEntry?.frame);
+  if (nudged) {
+    event.preventDefault();
+    edits.nudge(nudged, step);
     return;
   }
   if (event.key === 'Escape') {
@@ -343,11 +433,17 @@ document.getElementById('preset').addEventListener('change', (event) => {
   const { value } = event.target;
   const preset = CT_PRESETS.find((p) => p.name === value);
   const fileWindow = value.startsWith('file-') ? active.state.frame?.windows[Number(value.slice(5))] : null;
-  if (preset) active.setWindow(preset.center, preset.width);
-  else if (fileWindow) active.setWindow(fileWindow.center, fileWindow.width);
+  const target = mpr?.state.ready ? mpr : active;
+  if (preset) target.setWindow(preset.center, preset.width);
+  else if (fileWindow) target.setWindow(fileWindow.center, fileWindow.width);
   else if (value === 'file') active.show(active.state.index, { keepWindow: false });
 });
 document.getElementById('colormap').addEventListener('change', (event) => {
+  if (mpr?.state.ready) {
+    mpr.state.view = { ...mpr.state.view, colormap: event.target.value };
+    mpr.requestDraw();
+    return;
+  }
   active.state.view = { ...active.state.view, colormap: event.target.value };
   active.draw();
 });
@@ -358,8 +454,49 @@ document.getElementById('tag-search').addEventListener('input', (event) => {
 // Measurements: this person's and those shared, saved on the server per image.
 let measurements = [];
 let selectedMeasurement = null;
-const createdHere = [];
-const redrawMeasurements = () => viewports.forEach((v) => v.drawAnnotations());
+const redrawMeasurements = () => {
+  viewports.forEach((v) => v.drawAnnotations());
+  measurePanel.refresh();
+};
+const edits = new MeasurementEdits({
+  update: updateMeasurement,
+  remove: (id) => removeMeasurement(id),
+  find: (id) => measurements.find((m) => m.id === id),
+  changed: redrawMeasurements,
+  failed: (message) => {
+    active.state.error = `${text.measurements.notMoved}: ${message}`;
+    active.draw();
+  },
+});
+const measurePanel = new MeasurementPanel(document.getElementById('measurements-panel'), {
+  text: { ...text.measurements, image: text.image },
+  kindNames: Object.fromEntries([...document.querySelectorAll('#tool option')]
+    .filter((o) => o.value).map((o) => [o.value, o.textContent])),
+  seriesOrder: seriesUids,
+  loadSeries: loadMetadata,
+  // A frame some viewport has fetched gives ROI statistics and probe values.
+  frameFor: (m) => {
+    const frame = viewports.map((v) => v.frames.get(`${m.sop_instance_uid}/${m.frame}`)).find(Boolean);
+    return frame ? frame.catch(() => null) : null;
+  },
+  measurements: () => measurements,
+  selected: () => selectedMeasurement,
+  onOpen: openMeasurement,
+});
+
+/** Show a measurement's image in the active viewport, and select it. */
+async function openMeasurement(measurement) {
+  if (mpr) await toggleMpr();
+  if (active.state.series?.series_uid !== measurement.series_uid) await openIn(active, measurement.series_uid);
+  const index = (active.state.series?.instances || []).findIndex(
+    (e) => e.sop_instance_uid === measurement.sop_instance_uid && e.frame === measurement.frame,
+  );
+  if (index >= 0 && index !== active.state.index) await active.show(index);
+  selectedMeasurement = measurement.id;
+  redrawMeasurements();
+  // On a phone the list lies below the images.
+  active.element.scrollIntoView({ block: 'nearest' });
+}
 fetchMeasurements(studyUid).then((found) => {
   // Keep any drawn while the list was on its way.
   const known = new Set(found.map((m) => m.id));
@@ -377,7 +514,7 @@ async function addMeasurement(viewport, draft) {
   try {
     const saved = await saveMeasurement(studyUid, body);
     measurements = [...measurements, saved];
-    createdHere.push(saved.id);
+    edits.created(saved.id);
     selectedMeasurement = saved.id;
   } catch (error) {
     viewport.state.error = `${text.notSaved}: ${error.message}`;
@@ -490,6 +627,7 @@ window.pacsweb = {
   get progress() { return progress; },
   get live() { return live; },
   get measurements() { return measurements; },
+  get selectedMeasurement() { return selectedMeasurement; },
 };
 
 // Hanging protocols that fit this study, best first; the first one opens the study

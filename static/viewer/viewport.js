@@ -4,6 +4,7 @@
  * @module viewport
  */
 import { fetchFrame } from './io/api.js';
+import { endEdit, moveEdit, startEdit } from './measure-drag.js';
 import { edgeLabels } from './math/orientation.js';
 import {
   canvasToImage, defaultPlacement, imageToCanvas, rotate, zoomAt,
@@ -11,6 +12,7 @@ import {
 import { dragWindow, initialWindow, voiFunctionCode } from './math/voi.js';
 import { Canvas2DRenderer } from './render/canvas2d.js';
 import { WebGLRenderer } from './render/webgl.js';
+import { handles } from './tools/edit.js';
 import { labelFor, pointerDown, pointerMove, pointerUp } from './tools/measure.js';
 import { closestFirst, keptIndex } from './tools/progress.js';
 import { clampIndex, expandFrames, indexForWheel } from './tools/stack.js';
@@ -63,6 +65,15 @@ export class Viewport {
       const group = event.target.closest('g.measurement');
       if (group?.dataset.id) options.onSelectMeasurement?.(Number(group.dataset.id));
     });
+    // Pressing one's own label grabs the measurement; the canvas follows the drag.
+    this.svg.addEventListener('pointerdown', (event) => {
+      const group = event.target.closest('g.measurement');
+      if (event.button !== 0 || this.draft || !group?.dataset.id) return;
+      if (startEdit(this, event, Number(group.dataset.id))) {
+        options.onActivate(this);
+        this.canvas.setPointerCapture(event.pointerId);
+      }
+    });
     this.bindInput();
     this.resizeObserver = new ResizeObserver(() => this.draw());
     this.resizeObserver.observe(this.canvas);
@@ -112,6 +123,12 @@ export class Viewport {
     return [(m[0] * u + m[2] * v + m[4]) / ratio, (m[1] * u + m[3] * v + m[5]) / ratio];
   }
 
+  /** The 3-D cursor on this image: {sop, frame, point: [column, row]}, or null. */
+  setCursor(cursor) {
+    this.cursor = cursor;
+    this.drawAnnotations();
+  }
+
   /** Lines where other viewports' slices cut this image: [{points, kind}]. */
   setReferenceLines(lines) {
     this.referenceLines = lines;
@@ -132,6 +149,14 @@ export class Viewport {
         Object.entries({ x1, y1, x2, y2, class: `reference ${line.kind}` })
           .forEach(([name, value]) => shape.setAttribute(name, String(value)));
         shapes.push(shape);
+      }
+      const { cursor } = this;
+      if (cursor && cursor.sop === entry.sop_instance_uid && cursor.frame === entry.frame) {
+        const [x, y] = this.toScreen(cursor.point);
+        const mark = document.createElementNS(SVG, 'path');
+        mark.setAttribute('d', `M${x - 10},${y}h7m6,0h7M${x},${y - 10}v7m0,6v7`);
+        mark.setAttribute('class', 'cursor3d');
+        shapes.push(mark);
       }
     }
     this.svg.replaceChildren(...shapes);
@@ -169,6 +194,12 @@ export class Viewport {
     } else {
       add('polyline', { points: screen.map((p) => p.join(',')).join(' ') });
       if (kind === 'arrow') add('circle', { cx: screen[1][0], cy: screen[1][1], r: 4, class: 'head' });
+    }
+    if (measurement.mine && measurement.id === this.options.selected?.()) {
+      // The points that can be dragged one at a time.
+      for (const [cx, cy] of handles(measurement).map((p) => this.toScreen(p))) {
+        add('circle', { cx, cy, r: 4, class: 'handle' });
+      }
     }
     const text = labelFor(measurement, entry, this.state.frame, this.state.series.modality);
     if (text) {
@@ -377,6 +408,17 @@ export class Viewport {
       this.options.onActivate(this);
       canvas.setPointerCapture(event.pointerId);
       const tool = this.options.tool?.();
+      if (this.edit) {
+        // A second finger: a pinch, not a move; the first finger pans or zooms with it.
+        this.pointers.set(this.edit.pointerId, this.edit.at);
+        endEdit(this, { cancel: true });
+      } else if (event.button === 0 && this.pointers.size === 0 && !this.draft && startEdit(this, event)) {
+        return;
+      }
+      if (tool === 'cursor' && event.button === 0 && this.state.frame) {
+        this.options.onCursor?.(this, this.imagePoint(event));
+        return;
+      }
       if (tool && event.button === 0 && this.pointers.size === 0 && this.state.frame) {
         this.measureInput('down', event, tool);
         return;
@@ -393,10 +435,12 @@ export class Viewport {
         : { mode: 'pinch', placement: { ...this.state.placement }, start: this.pinchGeometry() };
     });
     canvas.addEventListener('pointermove', (event) => {
-      if (this.draft) this.measureInput('move', event);
+      if (this.edit) moveEdit(this, event);
+      else if (this.draft) this.measureInput('move', event);
       else this.onPointerMove(event);
     });
     const release = (event) => {
+      if (this.edit?.pointerId === event.pointerId) endEdit(this, { cancel: event.type === 'pointercancel' });
       if (this.draft && event.type === 'pointerup') this.measureInput('up', event);
       this.pointers.delete(event.pointerId);
       this.drag = null;

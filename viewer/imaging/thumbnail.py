@@ -37,7 +37,15 @@ def render_frame(path: Path, index: int | None, window: list[float] | None = Non
     values = frame.values.astype(np.float64) * frame.rescale_slope + frame.rescale_intercept
     if window is None and frame.windows:
         window = [frame.windows[0].center, frame.windows[0].width]
-    if window is not None and window[1] <= 1:
+    if window is not None and frame.voi_function in ("SIGMOID", "LINEAR_EXACT"):
+        # The file's VOI LUT Function, as the viewer's shader applies it (C.11.2.1.3).
+        center, width = window
+        if frame.voi_function == "SIGMOID":
+            scaled = 255 / (1 + np.exp(np.clip(-4 * (values - center) / width, -700, 700)))
+        else:
+            scaled = ((values - center) / width + 0.5) * 255
+        grey = np.clip(scaled, 0, 255).astype(np.uint8)
+    elif window is not None and window[1] <= 1:
         grey = np.where(values > window[0] - 0.5, 255, 0).astype(np.uint8)
     elif window is not None:
         center, width = window

@@ -2,12 +2,17 @@
 
 import json
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
+from viewer.archive.models import Study
+from viewer.audit.models import AuditEvent, record
+from viewer.reading.export import export_json
 from viewer.reading.measurements import MeasurementError, clean, visible_to
 from viewer.reading.models import Measurement
+from viewer.reading.sr import NothingToExport, export_sr
 
 
 def _body(request: HttpRequest) -> object:
@@ -47,3 +52,32 @@ def measurement_detail(request: HttpRequest, measurement_id: int) -> JsonRespons
         setattr(measurement, name, value)
     measurement.save()
     return JsonResponse(measurement.as_dict(request.user))
+
+
+def _attachment(response: HttpResponse, study_uid: str, extension: str) -> HttpResponse:
+    response["Content-Disposition"] = f'attachment; filename="measurements-{study_uid}.{extension}"'
+    return response
+
+
+@require_GET
+def export_measurements_json(request: HttpRequest, study_uid: str) -> HttpResponse:
+    """The study's measurements this person may see, with UIDs and values, as a JSON file."""
+    study = get_object_or_404(Study, study_uid=study_uid)
+    body = export_json(request.user, study)
+    record(AuditEvent.EXPORTED, request=request, study_uid=study_uid, detail="measurements JSON")
+    return _attachment(JsonResponse(body, json_dumps_params={"indent": 1}), study_uid, "json")
+
+
+@require_GET
+def export_measurements_sr(request: HttpRequest, study_uid: str) -> HttpResponse:
+    """The same measurements as a DICOM SR measurement report (TID 1500)."""
+    study = get_object_or_404(Study, study_uid=study_uid)
+    try:
+        content = export_sr(request.user, study)
+    except NothingToExport:
+        detail = _("There is no length, ROI or probe on an image here to put in an SR.")
+        return JsonResponse({"detail": detail}, status=404)
+    record(
+        AuditEvent.EXPORTED, request=request, study_uid=study_uid, detail="measurements DICOM SR"
+    )
+    return _attachment(HttpResponse(content, content_type="application/dicom"), study_uid, "dcm")

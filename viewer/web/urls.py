@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
-from . import imaging_views, reading_views, views
+from . import film_views, imaging_views, reading_views, views
 
 
 class UIDConverter:
@@ -55,6 +55,16 @@ urlpatterns = [
         name="study_measurements",
     ),
     path(
+        "api/studies/<uid:study_uid>/measurements/export.json",
+        reading_views.export_measurements_json,
+        name="export_measurements_json",
+    ),
+    path(
+        "api/studies/<uid:study_uid>/measurements/export.dcm",
+        reading_views.export_measurements_sr,
+        name="export_measurements_sr",
+    ),
+    path(
         "api/measurements/<int:measurement_id>/",
         reading_views.measurement_detail,
         name="measurement_detail",
@@ -79,4 +89,5 @@ urlpatterns = [
         imaging_views.frame_rendered,
         name="frame_rendered",
     ),
+    path("api/studies/<uid:study_uid>/film.pdf", film_views.study_film, name="study_film"),
 ]

@@ -245,6 +245,21 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         "failed": _("failed"),
         "annotationText": _("Annotation text"),
         "notSaved": _("The measurement was not saved"),
+        "measurements": {
+            "mine": _("yours"),
+            "shared": _("shared"),
+            "sharedBy": _("shared by %(owner)s"),
+            "unknownSeries": _("a series not in the archive"),
+            "notMoved": _("The measurement was not moved"),
+            "notExported": _("Nothing exported"),
+        },
+        "noImageToExport": _("There is no image in the active viewport to save"),
+        "exportFailed": _("The image could not be saved"),
+        "printFailed": _("The film could not be printed"),
+        "filmSummary": _("Images: %(images)s · pages: %(pages)s"),
+        "filmTooMany": _(
+            "Images: %(images)s, but at most %(max)s fit one print: choose a larger n"
+        ),
         "fromFile": _("From the file"),
         "fileWindow": _("File window"),
         "presets": {
@@ -256,6 +271,40 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "Abdomen": _("Abdomen"),
             "Liver": _("Liver"),
             "Bone": _("Bone"),
+        },
+        "mpr": {
+            "axial": _("Axial"),
+            "coronal": _("Coronal"),
+            "sagittal": _("Sagittal"),
+            "oblique": _("Oblique"),
+            "building": _("Building the volume: %(n)s of %(total)s images"),
+            "failed": _("The volume could not be built"),
+            "sheared": _(
+                "Slices are tilted (gantry tilt): reformatted along the true slice positions"
+            ),
+            "slab": _("Slab"),
+            "slabModes": {
+                "none": _("off"),
+                "mip": _("MIP"),
+                "minip": _("MinIP"),
+                "average": _("Average"),
+            },
+            "thicknessMm": _("Slab thickness in mm"),
+            "angle": _("Oblique angle"),
+            "tilt": _("Oblique tilt"),
+            "exit": _("Leave MPR"),
+            "not": {
+                "too-few": _("MPR needs at least three slices."),
+                "missing": _("MPR waits for the whole series: %(n)s images have not arrived yet."),
+                "no-geometry": _(
+                    "MPR needs each slice's position, orientation and pixel spacing; "
+                    "this series lacks them."
+                ),
+                "size": _("The slices differ in size or pixel spacing: they do not form a volume."),
+                "orientation": _("The slices are not parallel: they do not form a volume."),
+                "duplicate": _("Two slices lie at the same position: they do not form one volume."),
+                "spacing": _("The slices are unevenly spaced: they do not form a volume."),
+            },
         },
     }
     return render(

@@ -108,3 +108,8 @@ export function saveMeasurement(studyUid, measurement) {
 export function deleteMeasurement(id) {
   return sendJson(`/api/measurements/${id}/`, 'DELETE');
 }
+
+/** Change one of one's own measurements (``points``, ``label`` or ``shared``); returns it. */
+export function updateMeasurement(id, change) {
+  return sendJson(`/api/measurements/${id}/`, 'PATCH', change);
+}

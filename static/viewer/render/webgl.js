@@ -18,10 +18,16 @@ void main() {
   gl_Position = vec4(canvas.x / u_canvas.x * 2.0 - 1.0, 1.0 - canvas.y / u_canvas.y * 2.0, 0.0, 1.0);
 }`;
 
-function fragment(sampler, isColour) {
-  const body = isColour
-    ? 'vec3 rgb = texture(u_image, v_uv).rgb; if (u_invert) rgb = 1.0 - rgb; color = vec4(rgb, 1.0);'
-    : `float x = float(texture(u_image, v_uv).r) * u_slope + u_intercept;
+/**
+ * GLSL for the grey pipeline after rescale: the VOI function, polarity and colour map,
+ * shared by the slice and the reformat shaders.
+ */
+export const VOI_GLSL = `
+uniform sampler2D u_lut;
+uniform float u_center, u_width;
+uniform int u_function;
+uniform bool u_invert;
+vec4 voiColor(float x) {
   float y;
   if (u_function == 2) {
     y = 1.0 / (1.0 + exp(-4.0 * (x - u_center) / u_width));
@@ -37,18 +43,64 @@ function fragment(sampler, isColour) {
   }
   if (u_invert) y = 1.0 - y;
   // The colour map is a 256-texel table; grey is the identity.
-  color = texture(u_lut, vec2((floor(y * 255.0 + 0.5) + 0.5) / 256.0, 0.5));`;
+  return texture(u_lut, vec2((floor(y * 255.0 + 0.5) + 0.5) / 256.0, 0.5));
+}`;
+
+function fragment(sampler, isColour) {
+  const body = isColour
+    ? 'vec3 rgb = texture(u_image, v_uv).rgb; if (u_invert) rgb = 1.0 - rgb; color = vec4(rgb, 1.0);'
+    : 'color = voiColor(float(texture(u_image, v_uv).r) * u_slope + u_intercept);';
   return `#version 300 es
 precision highp float;
 precision highp int;
 uniform highp ${sampler} u_image;
-uniform sampler2D u_lut;
-uniform float u_slope, u_intercept, u_center, u_width;
-uniform int u_function;
-uniform bool u_invert;
+uniform float u_slope, u_intercept;
+${VOI_GLSL}
 in vec2 v_uv;
 out vec4 color;
 void main() { ${body} }`;
+}
+
+/** Compile and link a program, or throw with the driver's log. */
+export function linkProgram(gl, vertexSource, fragmentSource) {
+  const compile = (type, source) => {
+    const shader = gl.createShader(type);
+    gl.shaderSource(shader, source);
+    gl.compileShader(shader);
+    if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(shader));
+    return shader;
+  };
+  const program = gl.createProgram();
+  gl.attachShader(program, compile(gl.VERTEX_SHADER, vertexSource));
+  gl.attachShader(program, compile(gl.FRAGMENT_SHADER, fragmentSource));
+  gl.linkProgram(program);
+  if (!gl.getProgramParameter(program, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(program));
+  return program;
+}
+
+/** Bind the colour-map table to texture unit 1, uploading it when the map changed. */
+export function bindColormap(gl, texture, name, current) {
+  gl.activeTexture(gl.TEXTURE1);
+  gl.bindTexture(gl.TEXTURE_2D, texture);
+  if (name === current) return name;
+  gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+  gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, 256, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE, colormapTable(name));
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+  return name;
+}
+
+/** Read back a canvas region's grey levels (red channel), top row first. */
+export function readGrey(gl, canvasHeight, x, y, width, height) {
+  const rgba = new Uint8Array(width * height * 4);
+  gl.readPixels(x, canvasHeight - y - height, width, height, gl.RGBA, gl.UNSIGNED_BYTE, rgba);
+  const grey = new Uint8Array(width * height);
+  for (let row = 0; row < height; row += 1) {
+    for (let col = 0; col < width; col += 1) grey[row * width + col] = rgba[((height - 1 - row) * width + col) * 4];
+  }
+  return grey;
 }
 
 // Texture format per wire type: exact integers where WebGL2 has them, else float.
@@ -83,26 +135,7 @@ export class WebGLRenderer {
 
   program(sampler, isColour) {
     const key = `${sampler}:${isColour}`;
-    if (!this.programs.has(key)) {
-      const { gl } = this;
-      const compile = (type, source) => {
-        const shader = gl.createShader(type);
-        gl.shaderSource(shader, source);
-        gl.compileShader(shader);
-        if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) {
-          throw new Error(gl.getShaderInfoLog(shader));
-        }
-        return shader;
-      };
-      const program = gl.createProgram();
-      gl.attachShader(program, compile(gl.VERTEX_SHADER, VERTEX));
-      gl.attachShader(program, compile(gl.FRAGMENT_SHADER, fragment(sampler, isColour)));
-      gl.linkProgram(program);
-      if (!gl.getProgramParameter(program, gl.LINK_STATUS)) {
-        throw new Error(gl.getProgramInfoLog(program));
-      }
-      this.programs.set(key, program);
-    }
+    if (!this.programs.has(key)) this.programs.set(key, linkProgram(this.gl, VERTEX, fragment(sampler, isColour)));
     return this.programs.get(key);
   }
 
@@ -169,19 +202,7 @@ export class WebGLRenderer {
   }
 
   useColormap(name) {
-    const { gl } = this;
-    gl.activeTexture(gl.TEXTURE1);
-    gl.bindTexture(gl.TEXTURE_2D, this.lut);
-    if (name !== this.colormap) {
-      gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
-      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, 256, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE,
-        colormapTable(name));
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
-      this.colormap = name;
-    }
+    this.colormap = bindColormap(this.gl, this.lut, name, this.colormap);
   }
 
   /**
@@ -189,15 +210,6 @@ export class WebGLRenderer {
    * @returns {Uint8Array}
    */
   readRegion(x, y, width, height) {
-    const { gl, canvas } = this;
-    const rgba = new Uint8Array(width * height * 4);
-    gl.readPixels(x, canvas.height - y - height, width, height, gl.RGBA, gl.UNSIGNED_BYTE, rgba);
-    const grey = new Uint8Array(width * height);
-    for (let row = 0; row < height; row += 1) {
-      for (let col = 0; col < width; col += 1) {
-        grey[row * width + col] = rgba[((height - 1 - row) * width + col) * 4];
-      }
-    }
-    return grey;
+    return readGrey(this.gl, this.canvas.height, x, y, width, height);
   }
 }

@@ -1,0 +1,154 @@
+"""MPR in headless Chromium: time to build the volume, and frames per second while dragging.
+
+Run: .venv/bin/python bench/mpr_fps.py [--seconds 3] [--slices 300]
+
+Starts `manage.py serve` on a temporary archive holding the demo CT's thin series
+(512x512 16-bit, 300 slices at 1 mm), opens it in Debian's chromium (1280x900
+viewport, software WebGL2: SwiftShader), presses MPR and measures, side by side in one
+run:
+- build: from the click until the four panes are drawn: fetching 300 frames (six at
+  a time, the viewer's own cache empty but for the slices it had shown), building the
+  volume and uploading it as a 3-D texture (``MprView.buildMs``, the browser's clock).
+- drag fps: the crosshair dragged with the mouse across the axial pane for
+  ``--seconds`` (after a one-second drag that is not counted: SwiftShader builds
+  each new slab program on first use); frames drawn / seconds (each frame redraws
+  all four panes and their crosshairs). While dragging, the view draws at a reduced
+  scale chosen to stay within 25 ms a frame and sharpens 0.25 s after the input
+  rests; "scale" is the median scale drawn at (1 = every canvas pixel). Playwright
+  sends the next mouse move only once the page has handled the last, so fps can
+  never exceed what the page keeps up with.
+- full frame: the median time to draw all four panes at scale 1 and wait for the GPU
+  (``drawNow`` then a one-pixel ``readPixels``), over five frames.
+For the plane itself, thick-slab MIP 10 and 30 mm and average 10 mm; Canvas 2D (the
+fallback without WebGL2) for the plane only.
+"""
+
+import argparse
+import math
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.browser_server import ARGS, running_server, sign_in  # noqa: E402
+
+MODES = [
+    ("plane", "none", 0),
+    ("MIP 10 mm", "mip", 10),
+    ("MIP 30 mm", "mip", 30),
+    ("average 10 mm", "average", 10),
+]
+
+
+def open_mpr(page, base: str, study: str, renderer: str) -> float:
+    """Open the thin series, press MPR; returns the build time in ms."""
+    page.goto(f"{base}/studies/{study}/view/?protocol=none&renderer={renderer}")
+    page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+    page.wait_for_function("pacsweb.state.frame !== null")
+    page.click("#mpr")
+    page.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready", timeout=600_000)
+    return page.evaluate("pacsweb.mpr.buildMs")
+
+
+def drag(page, seconds: float) -> tuple[float, float]:
+    """Drag the crosshair around the axial pane; returns (frames per second, median scale)."""
+    box = page.locator('.mpr-pane[data-plane="axial"]').bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    before = page.evaluate("pacsweb.mpr.draws")
+    start = time.perf_counter()
+    scales, step = [], 0
+    while time.perf_counter() - start < seconds:
+        step += 1
+        page.mouse.move(
+            cx + box["width"] * 0.2 * math.sin(step / 9),
+            cy + box["height"] * 0.2 * math.cos(step / 7),
+        )
+        if step % 5 == 0:  # every move would double the round trips that pace the drag
+            scales.append(page.evaluate("pacsweb.mpr.lastScale"))
+    elapsed = time.perf_counter() - start
+    frames = page.evaluate("pacsweb.mpr.draws") - before
+    page.mouse.up()
+    page.wait_for_timeout(400)  # let the sharp frame land
+    return frames / elapsed, statistics.median(scales)
+
+
+FULL_FRAME = """() => {
+  const m = pacsweb.mpr; const times = [];
+  for (let n = 0; n < 5; n += 1) {
+    m.lastInput = -Infinity; const t0 = performance.now();
+    m.drawNow(); m.renderer.finish(); times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b); return times[2];
+}"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="how long each drag lasts")
+    parser.add_argument("--slices", type=int, default=300, help="slices in the thin series")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    from viewer.demo.ct_study import DemoCTSpec, study_uid, write_demo_ct
+
+    work = Path(tempfile.mkdtemp(prefix="pacsweb-mpr-bench-"))
+    spec = DemoCTSpec(thick_slices=0, coronal_slices=0, thin_slices=args.slices)
+    write_demo_ct(work / "ct", spec)
+    try:
+        with running_server(work, [work / "ct" / "s03"]) as base:
+            rows = []
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+                for renderer in ("webgl2", "canvas2d"):
+                    page = browser.new_page(viewport={"width": 1280, "height": 900})
+                    page.on("pageerror", lambda error: print(f"page error: {error}"))
+                    sign_in(page, base)
+                    build_ms = open_mpr(page, base, study_uid(spec), renderer)
+                    for label, mode, thickness in MODES if renderer == "webgl2" else MODES[:1]:
+                        page.evaluate(
+                            "([mode, thickness]) => pacsweb.mpr.setSlab({mode, thickness})",
+                            [mode, thickness],
+                        )
+                        page.wait_for_timeout(300)
+                        # A short drag first, not counted: the software renderer builds
+                        # each new slab program on first use, which can take seconds.
+                        drag(page, 1.0)
+                        fps, scale = drag(page, args.seconds)
+                        full_ms = page.evaluate(FULL_FRAME)
+                        rows.append((renderer, label, build_ms, fps, scale, full_ms))
+                    canvas = page.evaluate("[pacsweb.mpr.canvas.width, pacsweb.mpr.canvas.height]")
+                    page.close()
+                browser.close()
+            load = os.getloadavg()[0]
+            print(
+                f"MPR of a 512x512x{args.slices} CT in headless Chromium (software WebGL2), "
+                f"1280x900 viewport, canvas {canvas[0]}x{canvas[1]} device px, load {load:.2f}"
+            )
+            print(
+                f"{'renderer':9s} {'slab':14s} {'build':>8s} {'drag fps':>9s} {'scale':>6s} "
+                f"{'full frame':>11s}"
+            )
+            for renderer, label, build_ms, fps, scale, full_ms in rows:
+                print(
+                    f"{renderer:9s} {label:14s} {build_ms / 1000:7.1f}s {fps:9.1f} {scale:6.2f} "
+                    f"{full_ms:8.0f} ms"
+                )
+            plane = next(r for r in rows if r[0] == "webgl2" and r[1] == "plane")
+            print(
+                f"aim: >= 30 fps while dragging; WebGL2 plane: {plane[3]:.1f} fps "
+                f"({plane[3] / 30:.2f}x the aim)"
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+/**
+ * The "Save PNG" and "Print" dialogs of the viewer's toolbar: what to export, then
+ * the download. Composition is in export.js, the decisions in tools/export.js.
+ * @module export-dialog
+ */
+import { saveBlob, viewportPng } from './export.js';
+import { requestFilm } from './io/film.js';
+import {
+  everyNth, FILM_LAYOUTS, filmItem, MAX_FILM_IMAGES, pageCount, parseFilmLayout, pngFileName,
+  stepForOnePage,
+} from './tools/export.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** Fill in a message like "%(images)s images on %(pages)s pages". */
+function fill(template, values) {
+  return Object.entries(values).reduce((text, [key, value]) => text.replaceAll(`%(${key})s`, String(value)), template);
+}
+
+/**
+ * Wire both dialogs to the toolbar.
+ * @param {{studyUid: string, text: object, active: () => object,
+ *   viewports: () => object[], layout: () => string}} options
+ */
+export function bindExport({ studyUid, text, active, viewports, layout }) {
+  bindPng(text, active);
+  bindPrint(studyUid, text, active, viewports, layout);
+}
+
+function bindPng(text, active) {
+  const dialog = $('png-dialog');
+  const error = $('png-error');
+  $('export-png').addEventListener('click', () => {
+    error.textContent = '';
+    // Patient data is burnt in only when asked for each time, never by habit.
+    $('png-burn-in').checked = false;
+    dialog.showModal();
+  });
+  $('png-save').addEventListener('click', async () => {
+    const viewport = active();
+    const { series, index, frame } = viewport?.state || {};
+    // No frame, or the grid is hidden (MPR on screen): nothing as shown to save.
+    if (!frame || !viewport.canvas.getBoundingClientRect().width) {
+      error.textContent = text.noImageToExport;
+      return;
+    }
+    try {
+      const blob = await viewportPng(viewport, { burnIn: $('png-burn-in').checked });
+      saveBlob(blob, pngFileName({ modality: series.modality, seriesNumber: series.number, imageNumber: index + 1 }));
+      dialog.close();
+    } catch (failure) {
+      error.textContent = `${text.exportFailed}: ${failure.message}`;
+    }
+  });
+}
+
+/** The images a print would send, from the dialog's choices. */
+function chosenItems(active, viewports) {
+  if ($('film-source-series').checked) {
+    const { series, view, frame } = active()?.state || {};
+    if (!series || !frame) return [];
+    return everyNth(series.instances, Number($('film-step').value)).map((entry) => filmItem(entry, view, frame));
+  }
+  return viewports()
+    .filter((v) => v.state.frame && v.state.series?.instances[v.state.index])
+    .map((v) => filmItem(v.state.series.instances[v.state.index], v.state.view, v.state.frame));
+}
+
+function bindPrint(studyUid, text, active, viewports, layout) {
+  const dialog = $('print-dialog');
+  const select = $('film-layout');
+  const error = $('film-error');
+  const button = $('film-print');
+  const setLayout = (value) => {
+    if (![...select.options].some((o) => o.value === value)) select.append(new Option(value.replace('x', ' × '), value));
+    select.value = value;
+  };
+  select.replaceChildren(...FILM_LAYOUTS.map((name) => new Option(name.replace('x', ' × '), name)));
+  const summarise = () => {
+    const series = $('film-source-series').checked;
+    $('film-step-row').hidden = !series;
+    const count = chosenItems(active, viewports).length;
+    const pages = pageCount(count, parseFilmLayout(select.value));
+    const tooMany = count > MAX_FILM_IMAGES;
+    $('film-summary').textContent = tooMany
+      ? fill(text.filmTooMany, { images: count, max: MAX_FILM_IMAGES })
+      : fill(text.filmSummary, { images: count, pages });
+    button.disabled = tooMany || count === 0;
+  };
+  const stepForLayout = () => {
+    const { rows, columns } = parseFilmLayout(select.value);
+    $('film-step').value = String(stepForOnePage(active()?.state.series?.instances.length || 1, rows * columns));
+  };
+  $('print-film').addEventListener('click', () => {
+    error.textContent = '';
+    // The grid on screen is the natural film for "viewports"; a series gets a 4 x 4 sheet.
+    setLayout($('film-source-series').checked ? '4x4' : layout() || '1x1');
+    stepForLayout();
+    summarise();
+    dialog.showModal();
+  });
+  for (const radio of document.querySelectorAll('input[name="film-source"]')) {
+    radio.addEventListener('change', () => {
+      setLayout(radio.value === 'series' ? '4x4' : layout() || '1x1');
+      stepForLayout();
+      summarise();
+    });
+  }
+  select.addEventListener('change', () => {
+    if ($('film-source-series').checked) stepForLayout();
+    summarise();
+  });
+  $('film-step').addEventListener('input', summarise);
+  button.addEventListener('click', async () => {
+    error.textContent = '';
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    try {
+      const { blob, fileName } = await requestFilm(studyUid, {
+        layout: select.value,
+        paper: $('film-paper').value,
+        orientation: $('film-orientation').value,
+        items: chosenItems(active, viewports),
+      });
+      saveBlob(blob, fileName);
+      dialog.close();
+    } catch (failure) {
+      error.textContent = `${text.printFailed}: ${failure.message}`;
+    } finally {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
+  });
+}

@@ -1,0 +1,443 @@
+/**
+ * The MPR view: axial, coronal, sagittal and oblique reformats of one series on one
+ * canvas, with linked crosshairs, thick slabs and their own pointer, touch and keys.
+ * @module mpr
+ */
+import {
+  crosshairLine, fromPane, obliquePlane, paneMapping, PLANES, stepAlong, toPane, volumeCentre,
+} from './math/mpr.js';
+import { edgeLabels } from './math/orientation.js';
+import { initialWindow, dragWindow, voiFunctionCode } from './math/voi.js';
+import { buildVolume, toPatientPoint, toVoxel, volumeGeometry, voxelAxes } from './math/volume.js';
+import { MprCanvasRenderer } from './render/mpr-canvas.js';
+import { MprWebGLRenderer } from './render/mpr-webgl.js';
+
+export const PANES = ['axial', 'coronal', 'sagittal', 'oblique'];
+const SVG = 'http://www.w3.org/2000/svg';
+const FETCHES_AT_ONCE = 6;
+// While the person drags, the canvas may hold fewer pixels (the browser scales it up)
+// to stay within a frame budget; it is sharp again once the input has rested.
+const FRAME_BUDGET_MS = 25;
+const SCALES = [1, 0.7, 0.5, 0.35, 0.25];
+const SETTLE_MS = 250;
+
+function paneTemplate(name) {
+  return `<div class="mpr-pane" data-plane="${name}" tabindex="-1">
+    <div class="overlay top-left"><span class="patient-name"></span><br><span class="patient-id"></span></div>
+    <div class="overlay top-right"><span data-o="plane"></span><br><span data-o="slab"></span></div>
+    <div class="overlay bottom-left"><span data-o="position"></span></div>
+    <div class="overlay bottom-right"><span data-o="window"></span></div>
+    <div class="marker left" data-o="left"></div><div class="marker right" data-o="right"></div>
+    <div class="marker top" data-o="top"></div><div class="marker bottom" data-o="bottom"></div>
+    <svg class="crosshair" aria-hidden="true"></svg>
+  </div>`;
+}
+
+function controls(t) {
+  const modes = Object.entries(t.slabModes).map(([value, label]) => `<option value="${value}">${label}</option>`).join('');
+  return `<div class="mpr-controls" role="toolbar" aria-label="MPR">
+    <label>${t.slab} <select data-c="mode">${modes}</select></label>
+    <label><span class="visually-hidden">${t.thicknessMm}</span>
+      <input type="number" data-c="thickness" min="0" max="200" step="1" value="10" aria-label="${t.thicknessMm}" style="width: 5em"> mm</label>
+    <label>${t.angle} <input type="range" data-c="angle" min="-90" max="90" step="1" value="30"></label>
+    <label>${t.tilt} <input type="range" data-c="tilt" min="-60" max="60" step="1" value="0"></label>
+    <button type="button" data-c="exit">${t.exit}</button>
+  </div>
+  <div class="mpr-panes">${PANES.map(paneTemplate).join('')}<canvas class="mpr-canvas"></canvas></div>
+  <div class="overlay center mpr-status" role="status"></div>`;
+}
+
+export class MprView {
+  /**
+   * @param {HTMLElement} element an empty box for the view
+   * @param {{series: object, text: object, patient: {name: string, id: string},
+   *   rendererKind: string, loadFrame: (index: number) => Promise<object>,
+   *   view?: object, onExit: () => void}} options
+   */
+  constructor(element, options) {
+    this.element = element;
+    this.options = options;
+    this.t = options.text.mpr;
+    element.classList.add('mpr');
+    element.innerHTML = controls(this.t);
+    element.querySelectorAll('.patient-name').forEach((node) => { node.textContent = options.patient.name; });
+    element.querySelectorAll('.patient-id').forEach((node) => { node.textContent = options.patient.id; });
+    this.canvas = element.querySelector('canvas.mpr-canvas');
+    this.panes = new Map(PANES.map((name) => [name, element.querySelector(`.mpr-pane[data-plane="${name}"]`)]));
+    this.state = {
+      ready: false, active: 'axial', crosshair: null, angle: 30, tilt: 0,
+      slab: { mode: 'none', thickness: 10 }, view: { center: 40, width: 400, fn: 0, invert: false },
+      panes: Object.fromEntries(PANES.map((name) => [name, { zoom: 1, panX: 0, panY: 0 }])),
+      frame: null, error: '',
+    };
+    this.draws = 0;
+    this.pending = 0;
+    this.scale = 1;
+    this.lastScale = 1;
+    this.lastInput = -Infinity;
+    this.bindControls();
+    for (const [name, pane] of this.panes) this.bindPane(name, pane);
+    this.resizeObserver = new ResizeObserver(() => this.requestDraw());
+    this.resizeObserver.observe(this.canvas);
+  }
+
+  status(message) {
+    this.element.querySelector('.mpr-status').textContent = message;
+  }
+
+  /** Check the series, fetch its frames and build the volume; says why not otherwise. */
+  async build() {
+    const started = performance.now();
+    const { instances } = this.options.series;
+    const geometry = volumeGeometry(instances);
+    if (!geometry.ok) {
+      this.state.error = (this.t.not[geometry.reason] || this.t.failed).replace('%(n)s', String(geometry.count));
+      this.status(this.state.error);
+      return false;
+    }
+    let done = 0;
+    const frames = new Array(instances.length);
+    const report = () => this.status(this.t.building.replace('%(n)s', String(done)).replace('%(total)s', String(instances.length)));
+    report();
+    let next = 0;
+    const worker = async () => {
+      while (next < instances.length) {
+        const index = next;
+        next += 1;
+        frames[index] = await this.options.loadFrame(index);
+        done += 1;
+        if (done % 10 === 0) report();
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: FETCHES_AT_ONCE }, worker));
+      if (this.destroyed) return false; // left before the volume was complete
+      this.volume = buildVolume(geometry, frames);
+      this.renderer = this.createRenderer();
+      this.renderer.setVolume(this.volume, geometry);
+    } catch (error) {
+      this.state.error = `${this.t.failed}: ${error.message}`;
+      this.status(this.state.error);
+      return false;
+    }
+    this.geometry = geometry;
+    this.state.frame = frames[geometry.order[Math.floor(geometry.order.length / 2)]];
+    this.state.crosshair = volumeCentre(geometry);
+    const view = this.options.view || {
+      ...initialWindow(this.state.frame), fn: voiFunctionCode(this.state.frame.voiFunction),
+      invert: this.state.frame.photometric === 'MONOCHROME1',
+    };
+    this.state.view = { ...this.state.view, ...view };
+    this.buildMs = performance.now() - started;
+    this.state.ready = true;
+    this.status(geometry.sheared ? this.t.sheared : '');
+    this.element.dataset.ready = 'true';
+    this.drawNow();
+    return true;
+  }
+
+  createRenderer() {
+    if (this.options.rendererKind !== 'canvas2d') {
+      try { return new MprWebGLRenderer(this.canvas); } catch (error) { console.warn(error.message); }
+    }
+    return new MprCanvasRenderer(this.canvas);
+  }
+
+  plane(name) {
+    return name === 'oblique' ? obliquePlane(this.state.angle, this.state.tilt) : PLANES[name];
+  }
+
+  /** A pane's rectangle on the canvas, in device pixels; null while it is hidden. */
+  paneRect(name) {
+    const box = this.canvas.getBoundingClientRect();
+    const pane = this.panes.get(name).getBoundingClientRect();
+    if (!pane.width || !pane.height) return null;
+    const ratio = this.canvas.width / Math.max(box.width, 1);
+    const x = Math.round((pane.left - box.left) * ratio);
+    const y = Math.round((pane.top - box.top) * ratio);
+    return {
+      x, y,
+      width: Math.max(1, Math.round((pane.right - box.left) * ratio) - x),
+      height: Math.max(1, Math.round((pane.bottom - box.top) * ratio) - y),
+    };
+  }
+
+  /** Where the pane's pixels lie in the patient (math/mpr.paneMapping). */
+  mapping(name, rect = this.paneRect(name)) {
+    // Pan is kept in full-size device pixels; the canvas may be drawn smaller.
+    const k = this.pixelScale();
+    const view = this.state.panes[name];
+    return paneMapping(this.geometry, this.plane(name), this.state.crosshair, rect,
+      { ...view, panX: view.panX * k, panY: view.panY * k });
+  }
+
+  /** Canvas pixels per full-size device pixel: below 1 while drawing smaller. */
+  pixelScale() {
+    const width = this.canvas.getBoundingClientRect().width * (window.devicePixelRatio || 1);
+    return width > 0 ? this.canvas.width / width : 1;
+  }
+
+  requestDraw() {
+    if (this.pending) return;
+    this.pending = requestAnimationFrame(() => { this.pending = 0; this.drawNow(); });
+  }
+
+  drawNow() {
+    if (!this.state.ready) return;
+    const interactive = performance.now() - this.lastInput < SETTLE_MS;
+    const scale = interactive ? this.scale : 1;
+    const box = this.canvas.getBoundingClientRect();
+    const ratio = (window.devicePixelRatio || 1) * scale;
+    const width = Math.max(1, Math.round(box.width * ratio));
+    const height = Math.max(1, Math.round(box.height * ratio));
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
+    }
+    const started = performance.now();
+    const mappings = {};
+    const panes = [];
+    for (const name of PANES) {
+      const rect = this.paneRect(name);
+      if (!rect) continue; // hidden while another pane is maximised
+      mappings[name] = this.mapping(name, rect);
+      panes.push({ rect, mapping: mappings[name] });
+    }
+    // While dragging: nearest samples; sharp trilinear once the input rests.
+    this.renderer.drawPanes(panes, this.state.slab, this.state.view, !interactive);
+    for (const name of Object.keys(mappings)) this.drawOverlay(name, mappings);
+    this.draws += 1;
+    this.lastScale = scale;
+    if (interactive) {
+      this.renderer.finish();
+      // The cost follows the pixels drawn, the square of the scale: take the sharpest
+      // scale expected to fit the budget.
+      const took = Math.max(performance.now() - started, 1);
+      this.scale = SCALES.find((s) => took * (s / scale) ** 2 <= FRAME_BUDGET_MS) || SCALES[SCALES.length - 1];
+      clearTimeout(this.settle);
+      this.settle = setTimeout(() => this.requestDraw(), SETTLE_MS);
+    }
+  }
+
+  /** Input arrived: the next frames may be drawn smaller to keep up. */
+  interacting() {
+    this.lastInput = performance.now();
+  }
+
+  drawOverlay(name, mappings) {
+    const pane = this.panes.get(name);
+    const mapping = mappings[name];
+    const ratio = this.canvas.width / Math.max(this.canvas.getBoundingClientRect().width, 1);
+    const { crosshair, slab, view, angle, tilt } = this.state;
+    const text = (key, value) => { pane.querySelector(`[data-o="${key}"]`).textContent = value; };
+    text('plane', name === 'oblique' ? `${this.t.oblique} ${angle}° / ${tilt}°` : this.t[name]);
+    text('slab', slab.mode !== 'none' ? `${this.t.slabModes[slab.mode]} ${slab.thickness} mm` : '');
+    text('position', crosshair.map((v) => v.toFixed(1)).join(', ') + ' mm');
+    text('window', `W ${Math.round(view.width)} L ${Math.round(view.center)}`);
+    // The pane's axes are patient directions, so the markers are certain.
+    const labels = edgeLabels([...mapping.u, ...mapping.v], [1, 0, 0, 1, 0, 0]);
+    for (const edge of ['left', 'right', 'top', 'bottom']) text(edge, labels ? labels[edge] : '');
+    const lines = [];
+    for (const other of PANES) {
+      if (other === name) continue;
+      const otherNormal = (mappings[other] || this.mapping(other, { x: 0, y: 0, width: 100, height: 100 })).normal;
+      const segment = crosshairLine(mapping, otherNormal, crosshair);
+      if (!segment) continue;
+      const [[x1, y1], [x2, y2]] = segment.map(([x, y]) => [x / ratio, y / ratio]);
+      const line = document.createElementNS(SVG, 'line');
+      Object.entries({ x1, y1, x2, y2, class: `cross ${other}` })
+        .forEach(([key, value]) => line.setAttribute(key, String(value)));
+      lines.push(line);
+    }
+    pane.querySelector('svg').replaceChildren(...lines);
+    pane.dataset.lines = String(lines.length);
+  }
+
+  /** Put the crosshair at a patient point, kept inside the volume. */
+  setCrosshair(point) {
+    const { axes, inverse } = voxelAxes(this.geometry);
+    const [i, j, k] = toVoxel(this.geometry, inverse, point);
+    const clamp = (value, count) => Math.min(Math.max(value, 0), count - 1);
+    this.state.crosshair = toPatientPoint(this.geometry, axes, [
+      clamp(i, this.geometry.columns), clamp(j, this.geometry.rows), clamp(k, this.geometry.slices),
+    ]);
+    this.requestDraw();
+  }
+
+  /** Move the crosshair ``steps`` voxels along the normal of pane ``name``. */
+  page(name, steps) {
+    const { normal } = this.mapping(name);
+    const step = stepAlong(this.geometry, normal) * steps;
+    this.setCrosshair(this.state.crosshair.map((value, n) => value + normal[n] * step));
+  }
+
+  setWindow(center, width) {
+    this.state.view = { ...this.state.view, center, width: Math.max(width, 1) };
+    this.requestDraw();
+  }
+
+  setSlab(change) {
+    this.state.slab = { ...this.state.slab, ...change };
+    this.requestDraw();
+  }
+
+  setOblique(angle, tilt = this.state.tilt) {
+    this.state.angle = Math.max(-90, Math.min(90, angle));
+    this.state.tilt = Math.max(-60, Math.min(60, tilt));
+    this.element.querySelector('[data-c="angle"]').value = String(this.state.angle);
+    this.element.querySelector('[data-c="tilt"]').value = String(this.state.tilt);
+    this.requestDraw();
+  }
+
+  activate(name) {
+    this.state.active = name;
+    for (const [other, pane] of this.panes) pane.classList.toggle('active', other === name);
+  }
+
+  bindControls() {
+    const control = (name) => this.element.querySelector(`[data-c="${name}"]`);
+    control('mode').addEventListener('change', (event) => this.setSlab({ mode: event.target.value }));
+    control('thickness').addEventListener('input', (event) => {
+      const thickness = Number(event.target.value);
+      if (Number.isFinite(thickness) && thickness >= 0) this.setSlab({ thickness });
+    });
+    control('angle').addEventListener('input', (event) => this.setOblique(Number(event.target.value)));
+    control('tilt').addEventListener('input', (event) => this.setOblique(this.state.angle, Number(event.target.value)));
+    control('exit').addEventListener('click', () => this.options.onExit());
+  }
+
+  /** Device-pixel point of a pointer event inside pane ``name``. */
+  panePoint(name, event) {
+    const box = this.panes.get(name).getBoundingClientRect();
+    const ratio = this.canvas.width / Math.max(this.canvas.getBoundingClientRect().width, 1);
+    return [(event.clientX - box.left) * ratio, (event.clientY - box.top) * ratio];
+  }
+
+  bindPane(name, pane) {
+    const pointers = new Map();
+    let drag = null;
+    const pinch = () => {
+      const [p, q] = [...pointers.values()];
+      return { distance: Math.hypot(p[0] - q[0], p[1] - q[1]) || 1, mid: [(p[0] + q[0]) / 2, (p[1] + q[1]) / 2] };
+    };
+    pane.addEventListener('contextmenu', (event) => event.preventDefault());
+    pane.addEventListener('pointerdown', (event) => {
+      this.activate(name);
+      if (!this.state.ready) return;
+      this.interacting();
+      // A pointer already lifted by the time a busy page handles its press cannot be
+      // captured; the press still counts.
+      try { pane.setPointerCapture(event.pointerId); } catch { /* not active any more */ }
+      const point = this.panePoint(name, event);
+      pointers.set(event.pointerId, point);
+      const view = { ...this.state.panes[name] };
+      if (pointers.size === 2) drag = { mode: 'pinch', view, start: pinch() };
+      else if (event.shiftKey || event.button === 1) drag = { mode: 'pan', view, point };
+      else if (event.button === 2 || event.ctrlKey) drag = { mode: 'window', window: { ...this.state.view }, x: event.clientX, y: event.clientY };
+      else {
+        drag = { mode: 'crosshair' };
+        this.setCrosshair(fromPane(this.mapping(name), ...point));
+      }
+    });
+    pane.addEventListener('pointermove', (event) => {
+      if (!drag || !pointers.has(event.pointerId)) return;
+      this.interacting();
+      const point = this.panePoint(name, event);
+      pointers.set(event.pointerId, point);
+      if (drag.mode === 'crosshair') this.setCrosshair(fromPane(this.mapping(name), ...point));
+      else if (drag.mode === 'pan') {
+        const k = this.pixelScale();
+        this.state.panes[name] = {
+          ...drag.view, panX: drag.view.panX + (point[0] - drag.point[0]) / k, panY: drag.view.panY + (point[1] - drag.point[1]) / k,
+        };
+        this.requestDraw();
+      } else if (drag.mode === 'window') {
+        const range = Math.max((this.volume.max - this.volume.min), 1);
+        const next = dragWindow(drag.window, event.clientX - drag.x, event.clientY - drag.y, range / 512);
+        this.setWindow(next.center, next.width);
+      } else if (drag.mode === 'pinch' && pointers.size >= 2) {
+        const now = pinch();
+        this.zoomAt(name, drag.view, now.distance / drag.start.distance, drag.start.mid,
+          [now.mid[0] - drag.start.mid[0], now.mid[1] - drag.start.mid[1]]);
+      }
+    });
+    const release = (event) => {
+      pointers.delete(event.pointerId);
+      if (pointers.size === 0) drag = null;
+    };
+    pane.addEventListener('pointerup', release);
+    pane.addEventListener('pointercancel', release);
+    pane.addEventListener('lostpointercapture', release);
+    pane.addEventListener('wheel', (event) => {
+      event.preventDefault();
+      if (!this.state.ready) return;
+      this.activate(name);
+      this.interacting();
+      if (event.ctrlKey || event.metaKey) {
+        this.zoomAt(name, this.state.panes[name], event.deltaY < 0 ? 1.1 : 1 / 1.1, this.panePoint(name, event));
+      } else {
+        this.page(name, event.deltaY > 0 ? 1 : -1);
+      }
+    }, { passive: false });
+    pane.addEventListener('dblclick', () => {
+      this.element.classList.toggle('maximised');
+      pane.classList.toggle('maximised');
+      this.requestDraw();
+    });
+  }
+
+  /** Zoom pane ``name`` by ``factor`` about a pane point, then pan by ``shift``. */
+  zoomAt(name, start, factor, [x, y], shift = [0, 0]) {
+    const zoom = Math.min(Math.max(start.zoom * factor, 0.2), 40);
+    const applied = zoom / start.zoom;
+    const rect = this.paneRect(name);
+    const k = this.pixelScale();
+    // Keep the point under the pointer where it is (in this canvas' pixels, then back).
+    const panX = x - rect.width / 2 - applied * (x - rect.width / 2 - start.panX * k) + shift[0];
+    const panY = y - rect.height / 2 - applied * (y - rect.height / 2 - start.panY * k) + shift[1];
+    this.state.panes[name] = { zoom, panX: panX / k, panY: panY / k };
+    this.requestDraw();
+  }
+
+  /** Keys while MPR is shown; true when the key was used. */
+  handleKey(event) {
+    if (!this.state.ready) return false;
+    const name = this.state.active;
+    this.interacting();
+    const moves = { ArrowUp: -1, ArrowDown: 1, PageUp: -10, PageDown: 10, ArrowLeft: -1, ArrowRight: 1 };
+    if (event.key in moves) {
+      this.page(name, moves[event.key]);
+      return true;
+    }
+    const turns = { '[': [-5, 0], ']': [5, 0], '{': [0, -5], '}': [0, 5] };
+    if (event.key in turns) {
+      const [da, dt] = turns[event.key];
+      this.setOblique(this.state.angle + da, this.state.tilt + dt);
+      return true;
+    }
+    return false;
+  }
+
+  /** Grey levels of a pane as drawn, with its size (for tests). */
+  readPane(name) {
+    this.lastInput = -Infinity; // every canvas pixel
+    this.drawNow();
+    const rect = this.paneRect(name);
+    return { ...rect, grey: Array.from(this.renderer.readRegion(rect.x, rect.y, rect.width, rect.height)) };
+  }
+
+  /** Pane pixel coordinates of a patient point (for tests). */
+  toPane(name, point) {
+    return toPane(this.mapping(name), point);
+  }
+
+  destroy() {
+    this.destroyed = true;
+    this.resizeObserver.disconnect();
+    if (this.pending) cancelAnimationFrame(this.pending);
+    clearTimeout(this.settle);
+    this.renderer?.destroy();
+    this.element.replaceChildren();
+    this.element.classList.remove('mpr', 'maximised');
+  }
+}

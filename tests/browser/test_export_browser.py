@@ -1,0 +1,215 @@
+"""Save PNG and Print in chromium: what is shown, patient data only when asked, a PDF film."""
+
+import base64
+import io
+import re
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.base import SMALL_CT, require_peer
+from viewer.demo.ct_study import study_uid as demo_study_uid
+
+from .test_study_list_browser import sign_in
+
+pytestmark = pytest.mark.browser
+
+AXIAL = "Axial 5.0 mm"
+
+
+@pytest.fixture(scope="module")
+def page(browser, server_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, server_url)
+    yield page
+    page.close()
+    assert errors == [], "the page threw while exporting"
+
+
+def open_axial(page, server_url) -> None:
+    page.goto(f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/?protocol=none")
+    page.locator(f".series-strip button:has-text('{AXIAL}')").click()
+    page.wait_for_function(
+        f"window.pacsweb.state.series?.description === '{AXIAL}'"
+        " && window.pacsweb.state.frame !== null"
+    )
+
+
+def save_png(page, burn_in: bool) -> tuple[Image.Image, str]:
+    page.click("#export-png")
+    page.locator("#png-dialog").wait_for(state="visible")
+    page.locator("#png-burn-in").set_checked(burn_in)
+    with page.expect_download() as info:
+        page.click("#png-save")
+    download = info.value
+    image = Image.open(io.BytesIO(open(download.path(), "rb").read()))
+    image.load()
+    page.locator("#png-dialog").wait_for(state="hidden")
+    return image, download.suggested_filename
+
+
+def overlay_box(page, selector: str) -> tuple[int, int, int, int]:
+    """Where an overlay stands on the exported image, in canvas pixels."""
+    box = page.evaluate(
+        """(selector) => {
+          const v = document.querySelector('.viewport.active');
+          const c = v.querySelector('canvas').getBoundingClientRect();
+          const o = v.querySelector(selector).getBoundingClientRect();
+          const r = v.querySelector('canvas').width / c.width;
+          return [o.left - c.left, o.top - c.top, o.right - c.left, o.bottom - c.top]
+            .map((x) => x * r);
+        }""",
+        selector,
+    )
+    return tuple(round(value) for value in box)
+
+
+def test_the_png_is_the_viewport_as_shown_with_patient_data_only_when_asked(
+    page, server_url, screenshot_dir
+):
+    open_axial(page, server_url)
+    page.evaluate("pacsweb.setWindow(40, 400)")
+    # A length, so the annotation layer has something to carry.
+    box = page.locator(".viewport.active canvas").first.bounding_box()
+    page.select_option("#tool", "length")
+    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.6)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6, steps=4)
+    page.mouse.up()
+    page.wait_for_function("document.querySelector('.viewport.active svg g.measurement.length')")
+    page.select_option("#tool", "")
+
+    plain, name = save_png(page, burn_in=False)
+    burnt, _ = save_png(page, burn_in=True)
+    plain.save(screenshot_dir / "export-plain.png")
+    burnt.save(screenshot_dir / "export-burnt-in.png")
+
+    size = page.evaluate(
+        "(() => { const c = document.querySelector('.viewport.active canvas');"
+        " return [c.width, c.height]; })()"
+    )
+    assert plain.size == burnt.size == tuple(size)
+    assert re.fullmatch(r"pacsweb-CT-\d+-\d+\.png", name)
+    assert plain.tobytes() != burnt.tobytes()
+    # Where the patient's name stands on screen: dark without burn-in, text with it.
+    name_box = overlay_box(page, ".patient-name")
+    assert np.asarray(plain.convert("L").crop(name_box)).max() < 40
+    assert np.asarray(burnt.convert("L").crop(name_box)).max() > 150
+    # The orientation marker is on both, as on screen.
+    marker = overlay_box(page, '[data-o="left"]')
+    for image in (plain, burnt):
+        assert np.asarray(image.convert("RGB").crop(marker)).max() > 150
+    # Every pixel is the canvas's own, except under the annotations and the overlays.
+    canvas = canvas_pixels(page)
+    for image in (plain, burnt):
+        changed = np.any(np.asarray(image.convert("RGB")) != canvas, axis=2)
+        outside = changed.copy()
+        for left, top, right, bottom in drawn_boxes(page):
+            outside[max(top, 0) : bottom, max(left, 0) : right] = False
+        assert not outside.any()
+        line = drawn_boxes(page, "svg g.measurement polyline")[0]
+        assert changed[line[1] : line[3], line[0] : line[2]].sum() > 20
+    # Leave the image as it was for the other browser tests, which count measurements.
+    status = page.evaluate(
+        """async () => {
+          const id = pacsweb.measurements[pacsweb.measurements.length - 1].id;
+          const token = document.cookie.match(/csrftoken=([^;]*)/)[1];
+          const response = await fetch(`/api/measurements/${id}/`,
+            { method: 'DELETE', headers: { 'X-CSRFToken': token } });
+          return response.status;
+        }"""
+    )
+    assert status in (200, 204)
+
+
+def canvas_pixels(page) -> np.ndarray:
+    url = page.evaluate("document.querySelector('.viewport.active canvas').toDataURL()")
+    raw = base64.b64decode(url.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"))
+
+
+def drawn_boxes(page, selector: str = "svg *, .overlay span, .overlay[data-o], .marker"):
+    """Canvas-pixel boxes of what is drawn over the image, with room for text shadows."""
+    boxes = page.evaluate(
+        """(selector) => {
+          const v = document.querySelector('.viewport.active');
+          const canvas = v.querySelector('canvas');
+          const c = canvas.getBoundingClientRect();
+          const r = canvas.width / c.width;
+          return [...v.querySelectorAll(selector)].map((e) => e.getBoundingClientRect())
+            .filter((o) => o.width > 0)
+            .map((o) => [o.left - c.left - 6, o.top - c.top - 6, o.right - c.left + 6,
+              o.bottom - c.top + 6].map((x) => Math.round(x * r)));
+        }""",
+        selector,
+    )
+    return [tuple(box) for box in boxes]
+
+
+def test_print_sends_the_viewports_on_screen_as_a_pdf(page, server_url, screenshot_dir, tmp_path):
+    open_axial(page, server_url)
+    page.evaluate("pacsweb.setLayout('2x2')")
+    page.wait_for_function("window.pacsweb.viewports.filter((v) => v.state.frame).length === 4")
+    page.click("#print-film")
+    page.locator("#print-dialog").wait_for(state="visible")
+    assert page.input_value("#film-layout") == "2x2"
+    assert "4" in page.text_content("#film-summary")
+    page.screenshot(path=screenshot_dir / "export-print-dialog-desktop.png")
+    with page.expect_download() as info:
+        page.click("#film-print")
+    download = info.value
+    assert re.fullmatch(r"pacsweb-film-\d{8}-\d{6}\.pdf", download.suggested_filename)
+    pdf = open(download.path(), "rb").read()
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type /Page\b", pdf)) == 1
+    pdftoppm = require_peer("pdftoppm")
+    (tmp_path / "film.pdf").write_bytes(pdf)
+    subprocess.run(
+        [pdftoppm, "-r", "60", "-png", str(tmp_path / "film.pdf"), str(screenshot_dir / "film")],
+        check=True,
+    )
+
+
+def test_print_of_the_series_takes_every_nth_image(page, server_url, screenshot_dir):
+    open_axial(page, server_url)
+    count = page.evaluate("pacsweb.state.series.instances.length")
+    page.click("#print-film")
+    page.check("#film-source-series")
+    assert page.input_value("#film-layout") == "4x4"
+    page.fill("#film-step", "2")
+    page.dispatch_event("#film-step", "input")
+    expected = -(-count // 2)
+    assert str(expected) in page.text_content("#film-summary")
+    page.select_option("#film-paper", "Letter")
+    page.screenshot(path=screenshot_dir / "export-print-dialog-series.png")
+    with page.expect_download() as info:
+        page.click("#film-print")
+    pdf = open(info.value.path(), "rb").read()
+    assert len(re.findall(rb"/Type /Page\b", pdf)) == -(-expected // 16)
+    assert re.search(rb"/MediaBox \[ 0 0 612\.\d* 792\.\d* \]", pdf)
+
+
+def test_the_dialogs_fit_a_phone_and_work_by_keyboard(browser, server_url, screenshot_dir):
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, has_touch=True)
+    sign_in(phone, server_url)
+    open_axial(phone, server_url)
+    phone.locator("#print-film").focus()
+    phone.keyboard.press("Enter")
+    dialog = phone.locator("#print-dialog")
+    dialog.wait_for(state="visible")
+    box = dialog.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert phone.locator("#film-print").is_visible()
+    phone.screenshot(path=screenshot_dir / "export-print-dialog-phone.png")
+    phone.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    phone.locator("#export-png").tap()
+    phone.locator("#png-dialog").wait_for(state="visible")
+    phone.screenshot(path=screenshot_dir / "export-png-dialog-phone.png")
+    with phone.expect_download() as info:
+        phone.locator("#png-save").tap()
+    assert info.value.suggested_filename.endswith(".png")
+    phone.close()

@@ -1,0 +1,238 @@
+"""MPR in Debian's chromium: reformats against numpy, crosshairs, slabs, refusals, touch."""
+
+import warnings
+
+import numpy as np
+import pydicom
+import pytest
+
+from tests.base import SMALL_CT
+from viewer.demo.ct_study import study_uid as demo_study_uid
+
+from .test_study_list_browser import sign_in
+from .test_viewer_browser import open_axial_demo, reference
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def thin_volume(small_ct_folder):
+    """The small CT's thin series as numpy: values (z, y, x) in HU, origin, axes, spacing."""
+    datasets = [pydicom.dcmread(path) for path in sorted((small_ct_folder / "s03").glob("*.dcm"))]
+    datasets.sort(key=lambda ds: float(ds.ImagePositionPatient[2]))
+    hu = np.stack(
+        [ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept) for ds in datasets]
+    )
+    origin = np.array([float(v) for v in datasets[0].ImagePositionPatient])
+    row_spacing, col_spacing = (float(v) for v in datasets[0].PixelSpacing)
+    step = (np.array([float(v) for v in datasets[-1].ImagePositionPatient]) - origin) / (
+        len(datasets) - 1
+    )
+    # Columns of the voxel-to-patient matrix for (i: column, j: row, k: slice).
+    axes = np.column_stack([[col_spacing, 0, 0], [0, row_spacing, 0], step])
+    return {"hu": hu, "origin": origin, "axes": axes}
+
+
+def trilinear(volume, points):
+    """HU at patient points (n x 3) by trilinear interpolation; NaN outside the volume."""
+    ijk = np.linalg.solve(volume["axes"], (points - volume["origin"]).T).T
+    shape = np.array(volume["hu"].shape[::-1])  # x, y, z sizes
+    inside = np.all((ijk >= -0.5) & (ijk <= shape - 0.5), axis=1)
+    q = np.clip(ijk, 0, shape - 1)
+    low = np.floor(q).astype(int)
+    high = np.minimum(low + 1, shape - 1)
+    f = q - low
+    hu = volume["hu"]
+    result = np.zeros(len(points))
+    for corner in range(8):
+        pick = [(high if corner >> axis & 1 else low)[:, axis] for axis in range(3)]
+        weight = np.prod(
+            [f[:, axis] if corner >> axis & 1 else 1 - f[:, axis] for axis in range(3)], axis=0
+        )
+        result += weight * hu[pick[2], pick[1], pick[0]]
+    return np.where(inside, result, np.nan)
+
+
+def open_mpr(page, server_url):
+    open_axial_demo(page, server_url)
+    page.click("#mpr")
+    page.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready")
+
+
+def pane_against_numpy(page, volume, plane, center=40, width=400):
+    """The pane's grey levels and numpy's, where the plane lies inside the volume."""
+    page.evaluate(f"pacsweb.mpr.setWindow({center}, {width})")
+    shown = page.evaluate(f"pacsweb.mpr.readPane('{plane}')")
+    mapping = page.evaluate(f"pacsweb.mpr.mapping('{plane}')")
+    height, width_px = shown["height"], shown["width"]
+    grey = np.array(shown["grey"]).reshape(height, width_px)
+    ys, xs = np.mgrid[0:height, 0:width_px]
+    points = (
+        np.array(mapping["topLeft"])
+        + (xs.reshape(-1, 1) + 0.5) * np.array(mapping["du"])
+        + (ys.reshape(-1, 1) + 0.5) * np.array(mapping["dv"])
+    )
+    hu = trilinear(volume, points).reshape(height, width_px)
+    inside = ~np.isnan(hu)
+    expected = reference(np.nan_to_num(hu), 1.0, 0.0, center, width)
+    return grey, expected, inside
+
+
+@pytest.fixture(scope="module")
+def page(browser, server_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, server_url)
+    yield page
+    assert not errors, errors
+    page.close()
+
+
+@pytest.mark.parametrize("plane", ["axial", "coronal", "sagittal", "oblique"])
+def test_each_reformat_matches_numpy(page, server_url, thin_volume, plane, screenshot_dir):
+    open_mpr(page, server_url)
+    grey, expected, inside = pane_against_numpy(page, thin_volume, plane)
+    assert inside.sum() > 500, "the plane must cut the volume"
+    difference = np.abs(grey - expected)[inside]
+    # Half floats and the GPU's filter weights may move an edge pixel by a few levels.
+    assert np.median(difference) <= 1
+    assert np.percentile(difference, 99) <= 8, np.percentile(difference, 99)
+    assert (grey[~inside] == 0).all(), "outside the volume is black, never made up"
+    page.screenshot(path=screenshot_dir / f"mpr-{plane}.png")
+
+
+def test_the_canvas_fallback_draws_the_same_reformat(browser, server_url, thin_volume):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, server_url)
+    page.goto(
+        f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/?protocol=none&renderer=canvas2d"
+    )
+    page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+    page.click(".series-strip button:has-text('Axial 1.0 mm')")
+    page.wait_for_function(
+        "pacsweb.state.series.description === 'Axial 1.0 mm' && pacsweb.state.frame"
+    )
+    page.click("#mpr")
+    page.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready")
+    assert page.evaluate("pacsweb.mpr.renderer.kind") == "canvas2d"
+    grey, expected, inside = pane_against_numpy(page, thin_volume, "coronal")
+    assert np.abs(grey - expected)[inside].max() <= 1
+    page.close()
+
+
+def test_a_click_moves_the_crosshair_in_every_pane(page, server_url):
+    open_mpr(page, server_url)
+    box = page.locator('.mpr-pane[data-plane="axial"]').bounding_box()
+    ratio = page.evaluate("window.devicePixelRatio")
+    x, y = box["width"] * 0.4, box["height"] * 0.6
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.wait_for_timeout(100)
+    mapping = page.evaluate("pacsweb.mpr.mapping('axial')")
+    expected = (
+        np.array(mapping["topLeft"])
+        + x * ratio * np.array(mapping["du"])
+        + y * ratio * np.array(mapping["dv"])
+    )
+    crosshair = np.array(page.evaluate("pacsweb.mpr.state.crosshair"))
+    # In the plane: exactly where clicked; across it the slice stays where it was.
+    assert np.allclose(crosshair[:2], expected[:2], atol=0.6 * mapping["mmPerPixel"])
+    for plane in ("coronal", "sagittal"):
+        pane = page.locator(f'.mpr-pane[data-plane="{plane}"]')
+        assert int(pane.get_attribute("data-lines")) >= 1
+        cx, cy = page.evaluate(f"pacsweb.mpr.toPane('{plane}', pacsweb.mpr.state.crosshair)")
+        line = pane.locator("line.cross.axial")
+        # The axial plane cuts the coronal and sagittal views as a horizontal line at
+        # the crosshair's height.
+        assert abs(float(line.get_attribute("y1")) - cy / ratio) < 0.01
+        assert abs(float(line.get_attribute("y2")) - cy / ratio) < 0.01
+        assert 0 <= cx / ratio <= pane.bounding_box()["width"]
+
+
+def test_keys_page_through_the_active_pane(page, server_url):
+    open_mpr(page, server_url)
+    page.locator('.mpr-pane[data-plane="axial"]').click()
+    before = page.evaluate("pacsweb.mpr.state.crosshair[2]")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    after = page.evaluate("pacsweb.mpr.state.crosshair[2]")
+    assert after == pytest.approx(before - 2.0), "two 1 mm slices towards the feet"
+    page.keyboard.press("]")
+    assert page.evaluate("pacsweb.mpr.state.angle") == 35
+    page.keyboard.press("Escape")
+    assert page.locator("#mpr-view").is_hidden()
+    assert page.locator("#viewport-grid").is_visible()
+
+
+@pytest.mark.parametrize("mode", ["mip", "minip", "average"])
+def test_thick_slabs_match_numpy(page, server_url, thin_volume, mode):
+    open_mpr(page, server_url)
+    page.select_option('.mpr-controls [data-c="mode"]', mode)
+    page.fill('.mpr-controls [data-c="thickness"]', "6")
+    page.wait_for_timeout(100)
+    center, width = 40, 400
+    page.evaluate(f"pacsweb.mpr.setWindow({center}, {width})")
+    shown = page.evaluate("pacsweb.mpr.readPane('coronal')")
+    mapping = page.evaluate("pacsweb.mpr.mapping('coronal')")
+    grey = np.array(shown["grey"]).reshape(shown["height"], shown["width"])
+    ys, xs = np.mgrid[0 : shown["height"], 0 : shown["width"]]
+    plane = (
+        np.array(mapping["topLeft"])
+        + (xs.reshape(-1, 1) + 0.5) * np.array(mapping["du"])
+        + (ys.reshape(-1, 1) + 0.5) * np.array(mapping["dv"])
+    )
+    # A 6 mm slab, sampled as densely as the densest pane needs (the axial one: 1 mm
+    # slices): six samples 1 mm apart, -2.5 to +2.5 mm along the coronal normal.
+    samples = [
+        trilinear(thin_volume, plane + offset * np.array(mapping["normal"]))
+        for offset in np.arange(6) - 2.5
+    ]
+    stack = np.stack(samples)
+    combine = {"mip": np.nanmax, "minip": np.nanmin, "average": np.nanmean}[mode]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN outside the volume
+        hu = combine(stack, axis=0).reshape(grey.shape)
+    inside = ~np.isnan(hu)
+    expected = reference(np.nan_to_num(hu), 1.0, 0.0, center, width)
+    difference = np.abs(grey - expected)[inside]
+    assert inside.sum() > 500
+    assert np.median(difference) <= 1
+    assert np.percentile(difference, 99) <= 8
+    label = page.locator('.mpr-pane[data-plane="coronal"] [data-o="slab"]').inner_text()
+    assert "6 mm" in label
+
+
+def test_a_series_that_is_not_a_volume_says_why(page, server_url):
+    page.goto(f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/?protocol=none")
+    page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+    page.click(".series-strip button:has-text('Localizer')")
+    page.wait_for_function(
+        "pacsweb.state.series.description === 'Localizer' && pacsweb.state.frame"
+    )
+    page.click("#mpr")
+    status = page.locator(".mpr-status")
+    status.wait_for()
+    assert "at least three slices" in status.inner_text()
+    page.click('.mpr-controls [data-c="exit"]')
+    assert page.locator("#viewport-grid").is_visible()
+
+
+def test_mpr_on_a_phone_by_touch(browser, server_url, screenshot_dir):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+    phone = context.new_page()
+    sign_in(phone, server_url)
+    open_axial_demo(phone, server_url)
+    phone.locator("#mpr").tap()
+    phone.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready")
+    pane = phone.locator('.mpr-pane[data-plane="coronal"]')
+    box = pane.bounding_box()
+    assert box["width"] >= 150 and box["height"] >= 100
+    before = phone.evaluate("pacsweb.mpr.state.crosshair")
+    pane.tap(position={"x": box["width"] * 0.3, "y": box["height"] * 0.5})
+    phone.wait_for_timeout(100)
+    after = phone.evaluate("pacsweb.mpr.state.crosshair")
+    assert after[0] < before[0], "a tap left of centre moves the crosshair to the patient's right"
+    assert phone.locator(".mpr-pane .patient-name").first.is_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot(path=screenshot_dir / "mpr-phone.png", full_page=True)
+    context.close()

@@ -1,0 +1,158 @@
+"""A study's measurements as a person may see them, with their numbers, as JSON (SR: sr.py).
+
+Values are computed from the stored images: lengths and areas in mm only where the
+image states its spacing (ImagerPixelSpacing is named, as a detector size), in px
+otherwise; ROI statistics in modality units (HU for CT).
+"""
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pydicom
+
+from viewer.archive.models import Instance, Study
+from viewer.archive.storage import absolute_path
+from viewer.imaging.frames import UndecodableFrame, read_frame
+from viewer.imaging.geometry import stored_geometry
+
+from . import quantities
+from .measurements import visible_to
+from .models import Measurement
+from .quantities import Quantity
+
+logger = logging.getLogger(__name__)
+
+ROIS = {"ellipse", "rectangle", "freehand"}
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One measurement with the facts of its image and the numbers it yields."""
+
+    measurement: Measurement
+    instance: Instance | None  # None: the image is not in the archive
+    pixel_spacing: list[float] | None
+    spacing_source: str | None  # "PixelSpacing", "ImagerPixelSpacing" or None
+    modality: str
+    quantities: list[Quantity]
+
+    @property
+    def path(self) -> Path | None:
+        return absolute_path(self.instance.file_path) if self.instance else None
+
+
+def _values(path: Path, frame: int) -> np.ndarray | None:
+    """Modality values of one frame (grey images only), or None when they cannot be had."""
+    try:
+        decoded = read_frame(path, frame - 1)
+    except UndecodableFrame as exc:
+        logger.info("measurement export: frame not decoded: %s", exc)
+        return None
+    if decoded.samples != 1:
+        return None
+    return decoded.values.astype(np.float64) * decoded.rescale_slope + decoded.rescale_intercept
+
+
+def _quantities(m: Measurement, spacing, modality: str, path: Path | None) -> list[Quantity]:
+    points = m.points
+    if m.kind == "length":
+        return [quantities.length(points, spacing)]
+    if m.kind == "angle":
+        return [Quantity("angle", quantities.angle(points, spacing), "deg")]
+    if m.kind == "cobb":
+        return [Quantity("angle", quantities.cobb(points, spacing), "deg")]
+    if m.kind not in ROIS and m.kind != "probe":
+        return []  # arrows and text carry no number
+    values = _values(path, m.frame) if path else None
+    unit = "HU" if modality == "CT" else ""
+    if m.kind == "probe":
+        column, row = (round(c) for c in points[0])
+        if values is None or not (0 <= row < values.shape[0] and 0 <= column < values.shape[1]):
+            return []
+        return [Quantity("value", float(values[row, column]), unit)]
+    found = [quantities.area(m.kind, points, spacing)]
+    stats = quantities.roi_stats(values, m.kind, points) if values is not None else None
+    if stats:
+        found += [Quantity(name, stats[name], unit) for name in ("mean", "sd", "min", "max")]
+        found.append(Quantity("pixels", stats["pixels"], ""))
+    return found
+
+
+def measured(user, study: Study) -> list[Measured]:
+    """Every measurement of ``study`` that ``user`` may see, with its numbers."""
+    found = list(visible_to(user, study.study_uid))
+    instances = {
+        i.sop_instance_uid: i
+        for i in Instance.objects.filter(
+            series__study=study, sop_instance_uid__in={m.sop_instance_uid for m in found}
+        ).select_related("series")
+    }
+    result = []
+    for m in found:
+        instance = instances.get(m.sop_instance_uid)
+        path = absolute_path(instance.file_path) if instance else None
+        spacing, source = _spacing(path, m.sop_instance_uid) if path else (None, None)
+        modality = instance.series.modality if instance else ""
+        numbers = _quantities(m, spacing, modality, path)
+        result.append(Measured(m, instance, spacing, source, modality, numbers))
+    return result
+
+
+def _spacing(path: Path, sop_instance_uid: str) -> tuple[list[float] | None, str | None]:
+    """The image's pixel spacing and the attribute it came from; none from a bad header."""
+    try:
+        geometry = stored_geometry(path, sop_instance_uid)
+    except Exception as exc:  # an unreadable file only loses the millimetres
+        logger.info("measurement export: header not read: %s", type(exc).__name__)
+        return None, None
+    if not geometry.pixel_spacing:
+        return None, None
+    detector = geometry.spacing_is_at_detector
+    return geometry.pixel_spacing, "ImagerPixelSpacing" if detector else "PixelSpacing"
+
+
+def export_json(user, study: Study) -> dict:
+    """The study's visible measurements with their UIDs, points and numbers, JSON-ready."""
+    items = []
+    for item in measured(user, study):
+        m = item.measurement
+        items.append(
+            {
+                "id": m.pk,
+                "study_uid": m.study_uid,
+                "series_uid": m.series_uid,
+                "sop_instance_uid": m.sop_instance_uid,
+                "sop_class_uid": item.instance.sop_class_uid if item.instance else None,
+                "frame": m.frame,
+                "kind": m.kind,
+                "label": m.label,
+                # Image pixels, [column, row], pixel centres at whole numbers.
+                "points": m.points,
+                "pixel_spacing": item.pixel_spacing,
+                "spacing_source": item.spacing_source,
+                "modality": item.modality,
+                "values": [
+                    {"name": q.name, "value": q.value, "unit": q.unit} for q in item.quantities
+                ],
+                "owner": m.owner.get_username(),
+                "mine": m.owner_id == user.pk,
+                "shared": m.shared,
+                "created_at": m.created_at.isoformat(),
+                "updated_at": m.updated_at.isoformat(),
+            }
+        )
+    return {
+        "study_uid": study.study_uid,
+        "coordinates": "image pixels [column, row], pixel centres at whole numbers",
+        "measurements": items,
+    }
+
+
+def read_header(path: Path) -> pydicom.Dataset:
+    """The stored instance's attributes without its pixels (the SR's evidence)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pydicom.dcmread(path, stop_before_pixels=True)

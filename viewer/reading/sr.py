@@ -1,0 +1,153 @@
+"""A study's measurements as a DICOM SR measurement report (TID 1500), built with highdicom.
+
+Lengths, ellipse, rectangle and freehand ROIs and probes go in as TID 1410 groups, each
+with its region on the source image; only numbers whose units are certain go with them.
+"""
+
+import io
+import logging
+
+import highdicom as hd
+import numpy as np
+import pydicom
+from pydicom.sr.codedict import codes
+from pydicom.uid import generate_uid
+from pydicom.valuerep import PersonName
+
+from viewer.archive.models import Study
+
+from .export import Measured, measured, read_header
+
+logger = logging.getLogger(__name__)
+
+
+class NothingToExport(Exception):
+    """None of the measurements can go into a DICOM SR (no image here, or no such kind)."""
+
+
+# Kinds TID 1410 holds as an image region; angles, arrows and text stay in JSON only.
+SR_KINDS = {"length", "ellipse", "rectangle", "freehand", "probe"}
+SR_SERIES_NUMBER = 9001  # far from the modality's own series numbers
+_DERIVATIONS = {
+    "mean": codes.SCT.Mean,
+    "sd": codes.SCT.StandardDeviation,
+    "min": codes.SCT.Minimum,
+    "max": codes.SCT.Maximum,
+}
+
+
+def _scoord(kind: str, points: list[list[float]]) -> tuple[str, np.ndarray]:
+    """SCOORD graphic type and data: there (0, 0) is the top-left pixel's corner, not centre."""
+    data = np.array(points, dtype=float) + 0.5
+    if kind == "probe":
+        return "POINT", data[:1]
+    if kind == "length":
+        return "POLYLINE", data[:2]
+    if kind == "freehand":
+        return "POLYLINE", np.vstack([data, data[:1]])  # closed: the first point again
+    (x1, y1), (x2, y2) = data[:2]
+    if kind == "rectangle":
+        return "POLYLINE", np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2], [x1, y1]])
+    cx, cy, rx, ry = (x1 + x2) / 2, (y1 + y2) / 2, abs(x2 - x1) / 2, abs(y2 - y1) / 2
+    across = [[cx - rx, cy], [cx + rx, cy]]
+    down = [[cx, cy - ry], [cx, cy + ry]]
+    # ELLIPSE: the major axis' ends first, then the minor axis' ends.
+    return "ELLIPSE", np.array(across + down if rx >= ry else down + across)
+
+
+def _sr_measurements(item: Measured) -> list[hd.sr.Measurement]:
+    """The numbers whose units are certain: mm from PixelSpacing, HU from a CT."""
+    found = []
+    mm = item.spacing_source == "PixelSpacing"
+    for q in item.quantities:
+        if q.unit == "mm" and mm and q.name == "length":
+            found.append(hd.sr.Measurement(codes.SCT.Length, q.value, codes.UCUM.Millimeter))
+        elif q.unit == "mm2" and mm:
+            found.append(hd.sr.Measurement(codes.SCT.Area, q.value, codes.UCUM.SquareMillimeter))
+        elif q.unit == "HU":
+            found.append(
+                hd.sr.Measurement(
+                    codes.DCM.AttenuationCoefficient,
+                    q.value,
+                    codes.UCUM.HounsfieldUnit,
+                    derivation=_DERIVATIONS.get(q.name),
+                )
+            )
+    return found
+
+
+def _group(
+    item: Measured, source: pydicom.Dataset
+) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations:
+    m = item.measurement
+    frames = [m.frame] if int(source.get("NumberOfFrames", 1) or 1) > 1 else None
+    graphic_type, data = _scoord(m.kind, m.points)
+    region = hd.sr.ImageRegion(
+        graphic_type=graphic_type,
+        graphic_data=data,
+        source_image=hd.sr.SourceImageForRegion.from_source_image(source, frames),
+    )
+    tracking = hd.sr.TrackingIdentifier(
+        uid=generate_uid(entropy_srcs=[m.study_uid, "measurement", str(m.pk)]),
+        identifier=m.label or f"{m.kind} {m.pk}",
+    )
+    return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+        tracking_identifier=tracking,
+        referenced_region=region,
+        measurements=_sr_measurements(item) or None,
+    )
+
+
+def _person_name(user) -> PersonName:
+    if user.last_name or user.first_name:
+        return PersonName.from_named_components(
+            family_name=user.last_name, given_name=user.first_name
+        )
+    return PersonName(f"{user.get_username()}^")  # one component: a family name, said so
+
+
+def export_sr(user, study: Study) -> bytes:
+    """A Comprehensive 3D SR measurement report (TID 1500) of the visible measurements.
+
+    Raises ``NothingToExport`` when no measurement lies on an image in the archive.
+    """
+    items = [i for i in measured(user, study) if i.instance and i.measurement.kind in SR_KINDS]
+    if not items:
+        raise NothingToExport("no length, ROI or probe on an image in the archive")
+    sources = {}
+    for item in items:
+        uid = item.measurement.sop_instance_uid
+        if uid not in sources:
+            try:
+                sources[uid] = read_header(item.path)
+            except Exception as exc:  # an unreadable image is left out, not the report
+                logger.info("measurement export: evidence not read: %s", type(exc).__name__)
+                sources[uid] = None
+    items = [i for i in items if sources[i.measurement.sop_instance_uid] is not None]
+    if not items:
+        raise NothingToExport("the measured images cannot be read")
+    groups = [_group(item, sources[item.measurement.sop_instance_uid]) for item in items]
+    sources = {uid: header for uid, header in sources.items() if header is not None}
+    observer = hd.sr.ObserverContext(
+        observer_type=codes.DCM.Person,
+        observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(
+            name=_person_name(user)
+        ),
+    )
+    report = hd.sr.MeasurementReport(
+        observation_context=hd.sr.ObservationContext(observer_person_context=observer),
+        procedure_reported=codes.SCT.ImagingProcedure,
+        imaging_measurements=groups,
+    )
+    document = hd.sr.Comprehensive3DSR(
+        evidence=list(sources.values()),
+        content=report,
+        series_instance_uid=hd.UID(),
+        series_number=SR_SERIES_NUMBER,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="PACSweb",
+    )
+    buffer = io.BytesIO()
+    document.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
