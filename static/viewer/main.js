@@ -355,6 +355,7 @@ async function toggleMpr() {
     window.pacsweb.mpr = null;
     document.getElementById('mpr-view').hidden = true;
     grid.hidden = false;
+    document.getElementById('stack-slider').hidden = false;
     document.getElementById('mpr').setAttribute('aria-pressed', 'false');
     requestAnimationFrame(() => viewports.forEach((v) => v.draw()));
     return;
@@ -364,6 +365,7 @@ async function toggleMpr() {
   const box = document.getElementById('mpr-view');
   grid.hidden = true;
   box.hidden = false;
+  document.getElementById('stack-slider').hidden = true; // MPR pages by its own input
   document.getElementById('mpr').setAttribute('aria-pressed', 'true');
   mpr = new MprView(box, {
     series: viewport.state.series, text, patient, rendererKind,

@@ -6,11 +6,13 @@ import time
 import pytest
 
 from tests.base import stored_files
+from viewer.archive.importer import Importer
 from viewer.archive.models import Instance, Study
-from viewer.retrieve import leases
+from viewer.retrieve import leases, scheduler
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.focus import FocusBox
 from viewer.retrieve.models import RetrieveJob, TransferTask
+from viewer.retrieve.transports import HttpTransport
 
 from . import faulty_server as faults
 from .support import assert_byte_identical, make_job
@@ -162,3 +164,73 @@ def test_progress_is_published_in_the_live_schema(server, sources):
     assert {uid: (m["done"], m["total"]) for uid, m in finals.items()} == {
         uid: (count, count) for uid, count in totals.items()
     }
+
+
+def test_a_slot_fetches_while_the_archive_stores_once_every_series_shows_an_image(
+    server, sources, monkeypatch
+):
+    job = make_job(server, sources, slots=1)
+    series_count = len({parsed.series_uid for _, parsed in sources.values()})
+    fetches = threading.Condition()
+    fetched: list[str] = []
+    overlapped: list[bool] = []  # per store: did the slot ask for another image meanwhile?
+    original_fetch, original_store = HttpTransport.fetch, Importer.store
+
+    def fetch(transport, ref, attempt):
+        with fetches:
+            fetched.append(ref.sop_instance_uid)
+            fetches.notify_all()
+        return original_fetch(transport, ref, attempt)
+
+    def store(importer, parsed):
+        if len(overlapped) <= series_count:
+            with fetches:
+                asked = fetched.index(parsed.sop_instance_uid) + 1
+                # Waits out its time only when the slot rightly waits for this store.
+                overlapped.append(fetches.wait_for(lambda: len(fetched) > asked, 0.5))
+        return original_store(importer, parsed)
+
+    monkeypatch.setattr(HttpTransport, "fetch", fetch)
+    monkeypatch.setattr(Importer, "store", store)
+    assert Engine(job.pk, "worker-1").run() == RetrieveJob.DONE
+    # The first images' stores keep the slot; after them, the slot moves on at once.
+    assert overlapped == [False] * series_count + [True]
+    assert_byte_identical(sources, sources)
+
+
+def test_the_link_runs_at_most_one_store_per_slot_ahead_of_the_archive(
+    server, sources, monkeypatch
+):
+    job = make_job(server, sources, slots=1)
+    series_count = len({parsed.series_uid for _, parsed in sources.values()})
+    release = threading.Event()
+    held_back = threading.Event()
+    asked_while_held: list[int] = []
+    stores: list[str] = []
+    original_schedule, original_store = scheduler.schedule, Importer.store
+
+    def schedule(state):
+        if state.slots <= 0 and not release.is_set():
+            held_back.set()
+        return original_schedule(state)
+
+    def store(importer, parsed):
+        stores.append(parsed.sop_instance_uid)
+        if len(stores) > series_count:  # every series shows an image: the archive stalls
+            release.wait(10)
+        return original_store(importer, parsed)
+
+    monkeypatch.setattr(scheduler, "schedule", schedule)
+    monkeypatch.setattr(Importer, "store", store)
+    runner = threading.Thread(target=lambda: Engine(job.pk, "worker-1").run())
+    runner.start()
+    try:
+        assert held_back.wait(10)  # the engine holds its slot back by itself
+        asked_while_held.append(len(server.requests))
+    finally:
+        release.set()
+        runner.join(timeout=30)
+    # The stalled store's image and one more waiting for the store thread, no more.
+    assert asked_while_held == [series_count + 2]
+    job.refresh_from_db()
+    assert job.state == RetrieveJob.DONE

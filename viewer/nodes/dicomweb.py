@@ -1,8 +1,10 @@
 """DICOMweb client: QIDO-RS searches and a verification probe, with errors in words."""
 
 import time
+from collections.abc import Collection
 
 import httpx
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
@@ -31,18 +33,32 @@ class DicomwebError(Exception):
     """The server could not be asked or answered badly; the message says why."""
 
 
-def _client(node: RemoteNode) -> httpx.Client:
+def client(node: RemoteNode) -> httpx.Client:
+    """An HTTP client for the node's DICOMweb service; reused, it keeps connections open."""
     timeout = httpx.Timeout(node.network_timeout, connect=node.connect_timeout)
     return httpx.Client(
         base_url=node.dicomweb_url.rstrip("/") + "/", timeout=timeout, verify=tls_context()
     )
 
 
-def qido(node: RemoteNode, path: str, params: dict) -> list[Dataset]:
-    """GET a QIDO-RS resource and return its matches as pydicom data sets."""
+def qido(
+    node: RemoteNode,
+    path: str,
+    params: dict,
+    session: httpx.Client | None = None,
+    keep: Collection[str] = (),
+) -> list[Dataset]:
+    """GET a QIDO-RS resource and return its matches as pydicom data sets.
+
+    ``session`` is a ``client(node)`` shared by several queries; without it, one is
+    opened for this query alone. ``keep`` (keywords) drops every other attribute.
+    """
     try:
-        with _client(node) as client:
-            response = client.get(path, params=params, headers=ACCEPT)
+        if session is not None:
+            response = session.get(path, params=params, headers=ACCEPT)
+        else:
+            with client(node) as own:
+                response = own.get(path, params=params, headers=ACCEPT)
     except httpx.ConnectError as exc:
         raise DicomwebError(f"cannot connect to {node.dicomweb_url}: {_reason(exc)}") from exc
     except httpx.TimeoutException as exc:
@@ -60,8 +76,13 @@ def qido(node: RemoteNode, path: str, params: dict) -> list[Dataset]:
     if response.status_code != 200:
         raise DicomwebError(f"the server answered HTTP {response.status_code}")
     try:
-        return [Dataset.from_json(item) for item in response.json()]
-    except (ValueError, TypeError, KeyError) as exc:
+        items = response.json()
+        if keep:
+            # Parsing is what a long listing costs: skip what nobody reads.
+            tags = {f"{tag_for_keyword(k):08X}" for k in (*keep, "SpecificCharacterSet")}
+            items = [{k: v for k, v in item.items() if k.upper() in tags} for item in items]
+        return [Dataset.from_json(item) for item in items]
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise DicomwebError("the answer is not DICOM JSON") from exc
 
 

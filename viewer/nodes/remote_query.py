@@ -1,8 +1,11 @@
 """Query remote nodes with C-FIND (Study Root) and turn the answers into rows to show."""
 
 import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import httpx
 from pydicom.dataset import Dataset
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
 
@@ -119,10 +122,28 @@ def _find(node: RemoteNode, identifier: Dataset) -> list[Dataset]:
     return found
 
 
-def _matches(node: RemoteNode, identifier: Dataset, path: str, params: dict) -> list[Dataset]:
+@contextmanager
+def query_session(node: RemoteNode) -> Iterator[httpx.Client | None]:
+    """One HTTP client for several queries to a DICOMweb node, its connections kept alive
+    (safe to share between threads); None for a DIMSE node, where each query associates."""
+    if node.protocol != RemoteNode.DICOMWEB:
+        yield None
+        return
+    with dicomweb.client(node) as session:
+        yield session
+
+
+def _matches(
+    node: RemoteNode,
+    identifier: Dataset,
+    path: str,
+    params: dict,
+    session: httpx.Client | None = None,
+) -> list[Dataset]:
     if node.protocol == RemoteNode.DICOMWEB:
         try:
-            return dicomweb.qido(node, path, params)
+            # A C-FIND answers what the identifier asks; QIDO-RS may add any attribute.
+            return dicomweb.qido(node, path, params, session, keep=identifier.dir())
         except dicomweb.DicomwebError as exc:
             raise RemoteQueryError(str(exc)) from exc
     return _find(node, identifier)
@@ -149,8 +170,10 @@ def find_studies(node: RemoteNode, query: StudyQuery) -> list[RemoteStudy]:
     ]
 
 
-def find_series(node: RemoteNode, study_uid: str) -> list[RemoteSeries]:
-    """The series of one remote study, on demand."""
+def find_series(
+    node: RemoteNode, study_uid: str, *, session: httpx.Client | None = None
+) -> list[RemoteSeries]:
+    """The series of one remote study, on demand (``session``: see ``query_session``)."""
     identifier = Dataset()
     identifier.QueryRetrieveLevel = "SERIES"
     identifier.StudyInstanceUID = study_uid
@@ -175,6 +198,7 @@ def find_series(node: RemoteNode, study_uid: str) -> list[RemoteSeries]:
             identifier,
             f"studies/{study_uid}/series",
             {"includefield": dicomweb.SERIES_FIELDS},
+            session,
         )
     ]
     return sorted(series, key=lambda s: (s.series_number is None, s.series_number or 0))
@@ -188,7 +212,9 @@ class RemoteInstance:
     instance_number: int | None
 
 
-def find_instances(node: RemoteNode, study_uid: str, series_uid: str) -> list[RemoteInstance]:
+def find_instances(
+    node: RemoteNode, study_uid: str, series_uid: str, *, session: httpx.Client | None = None
+) -> list[RemoteInstance]:
     """The instances of one remote series, on demand (IMAGE level)."""
     identifier = Dataset()
     identifier.QueryRetrieveLevel = "IMAGE"
@@ -199,6 +225,6 @@ def find_instances(node: RemoteNode, study_uid: str, series_uid: str) -> list[Re
     path = f"studies/{study_uid}/series/{series_uid}/instances"
     instances = [
         RemoteInstance(text_value(match, "SOPInstanceUID"), _number(match, "InstanceNumber"))
-        for match in _matches(node, identifier, path, {"includefield": ["InstanceNumber"]})
+        for match in _matches(node, identifier, path, {"includefield": ["InstanceNumber"]}, session)
     ]
     return sorted(instances, key=lambda i: (i.instance_number is None, i.instance_number or 0))

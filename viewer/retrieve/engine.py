@@ -3,6 +3,8 @@
 The scheduler decides; the engine does the I/O around it: it holds the job's lease,
 lists the study once, runs transfers in threads, stores what arrives, records every
 task's state with conditional updates, retries with backoff and publishes progress.
+Once every series shows an image, a slot is free as soon as its instance has arrived:
+a store thread takes it (one on SQLite, which has one writer) beside the next transfer.
 """
 
 import logging
@@ -13,10 +15,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 
 from viewer.archive.importer import IMPORTED, PRESENT, Importer
+from viewer.archive.models import Study
 
 from . import leases, scheduler
 from .focus import FocusBox
@@ -53,6 +56,7 @@ class _Task:
     bytes: int = 0
     not_before: float = 0.0
     last_error: str = ""
+    storing: bool = False  # arrived; the archive is taking it and its slot is free
 
 
 def retry_delay(attempts: int) -> float:
@@ -84,6 +88,7 @@ class Engine:
         self._threads = threading.local()
         self._importers: list[Importer] = []
         self._lock = threading.Lock()
+        self._storers: ThreadPoolExecutor | None = None
 
     def run(self) -> str | None:
         """Claim the job and run it; the final state, or None if it was not ours to run."""
@@ -99,6 +104,7 @@ class Engine:
                 return self._finish(RetrieveJob.FAILED, str(exc))
         # Whatever a dead holder left active starts again (its part file resumes).
         job.tasks.filter(state=TransferTask.ACTIVE).update(state=TransferTask.PENDING)
+        rows = list(job.tasks.order_by("series_index", "position"))
         tasks = {
             row.pk: _Task(
                 row.pk,
@@ -110,9 +116,9 @@ class Engine:
                 row.etag,
                 row.bytes,
             )
-            for row in job.tasks.order_by("series_index", "position")
+            for row in rows
         }
-        self.progress.set_series(job.tasks.all())
+        self.progress.set_series(rows)
         self.started(self.progress)
         part_folder = settings.PACSWEB_STORAGE / ".incoming" / str(job.pk)
         transport = transport_for(job.node, part_folder)
@@ -136,14 +142,21 @@ class Engine:
     def _transfer(self, job: RetrieveJob, tasks: dict[int, _Task], transport) -> str | None:
         """Keep every slot busy until nothing is left; None when all tasks have ended."""
         series_order = list(dict.fromkeys(task.series_uid for task in tasks.values()))
-        running: dict[Future, _Task] = {}
-        with ThreadPoolExecutor(max_workers=job.node.max_transfers) as pool:
+        running: dict[Future, _Task] = {}  # transfers, then the stores they handed on
+        slots = job.node.max_transfers
+        # SQLite lets one writer in at a time: more store threads would only queue for it.
+        writers = 1 if connection.vendor == "sqlite" else slots
+        with ThreadPoolExecutor(slots) as pool, ThreadPoolExecutor(writers) as storers:
+            self._storers = storers
             try:
                 return self._loop(job, tasks, series_order, running, pool, transport)
             finally:
-                for future in running:
-                    future.exception()
-                self._close_threads(pool, job.node.max_transfers)
+                for future, task in running.items():
+                    if future.exception() is None and not task.storing:
+                        future.result().exception()  # the store this transfer handed on
+                self._close_threads(pool, slots)
+                self._close_threads(storers, writers)
+                self._refresh_counts(job.study_uid)
 
     def _loop(self, job, tasks, series_order, running, pool, transport) -> str | None:
         while True:
@@ -161,7 +174,12 @@ class Engine:
                 continue
             finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
             for future in finished:
-                self._record(running.pop(future), future, transport)
+                task = running.pop(future)
+                if task.storing or future.exception() is not None:
+                    self._record(task, future, transport)
+                else:
+                    task.storing = True  # its store runs; its slot takes the next transfer
+                    running[future.result()] = task
             self.progress.flush()
 
     def _interrupted(self) -> str | None:
@@ -184,21 +202,37 @@ class Engine:
         pending: dict[str, set[int]] = {uid: set() for uid in series_order}
         totals = dict.fromkeys(series_order, 0)
         active = dict.fromkeys(series_order, 0)
+        storing = dict.fromkeys(series_order, 0)
+        shown: set[str] = set()  # series with an image in the archive
+        coming: set[str] = set()  # series with images still to come
         by_position: dict[tuple[str, int], _Task] = {}
         for task in tasks.values():
             totals[task.series_uid] += 1
             by_position[(task.series_uid, task.position)] = task
             if task.state == TransferTask.PENDING and task.not_before <= now:
                 pending[task.series_uid].add(task.position)
+            elif task.storing:
+                storing[task.series_uid] += 1
             elif task.state == TransferTask.ACTIVE:
                 active[task.series_uid] += 1
+            if task.state in TransferTask.FINISHED:
+                shown.add(task.series_uid)
+            elif task.state != TransferTask.FAILED:
+                coming.add(task.series_uid)
+        if coming - shown:
+            # Until every series shows an image a store keeps its slot: the next
+            # transfers would only slow down the stores of the first images.
+            active = {uid: active[uid] + storing[uid] for uid in series_order}
+        backlog = sum(storing.values())
         focus_series, focus_slices = self.focus.get()
         state = scheduler.JobState(
             series=[
                 scheduler.SeriesState(uid, totals[uid], frozenset(pending[uid]), active[uid])
                 for uid in series_order
             ],
-            slots=job.node.max_transfers,
+            # More than one store waiting per slot holds slots back: the link must not
+            # outrun the archive by more, each one waits in memory.
+            slots=job.node.max_transfers - max(backlog - job.node.max_transfers, 0),
             policy=job.policy,
             order=job.order,
             focus=tuple(uid for uid in focus_series if uid in totals),
@@ -212,10 +246,10 @@ class Engine:
             return
         for task in picked:
             ref = InstanceRef(job.study_uid, task.series_uid, task.sop_instance_uid)
-            running[pool.submit(self._fetch_and_store, transport, ref, task)] = task
+            running[pool.submit(self._fetch, transport, ref, task)] = task
 
-    def _fetch_and_store(self, transport, ref: InstanceRef, task: _Task) -> int:
-        """In a slot's thread: fetch, check and store one instance; its size in bytes."""
+    def _fetch(self, transport, ref: InstanceRef, task: _Task) -> Future:
+        """In a slot's thread: fetch and check one instance; the future of its store."""
         received = 0
         validator = {"etag": "", "saved": False}
 
@@ -235,19 +269,23 @@ class Engine:
             validator["etag"] = etag
 
         parsed = transport.fetch(ref, Attempt(task.etag, on_bytes, on_etag))
+        return self._storers.submit(self._store, transport, ref, task, parsed)
+
+    def _store(self, transport, ref: InstanceRef, task: _Task, parsed) -> tuple[int, bool]:
+        """In a store thread: write and index one instance, record it done; size, ours."""
         outcome, reason = self._importer().store(parsed)
         if outcome not in (IMPORTED, PRESENT):
             raise TransferError(f"the archive refused the instance: {reason}")
         transport.done(ref)
-        # Recorded here, in the slot's own connection, so the loop has no write to wait
-        # for; counted only if the row was still ours.
+        # Recorded here, in the store thread's connection, so the loop has no write to
+        # wait for; counted only if the row was still ours.
         ours = TransferTask.objects.filter(pk=task.pk, state=TransferTask.ACTIVE).update(
             state=TransferTask.DONE, bytes=len(parsed.content), last_error=""
         )
         return len(parsed.content), ours == 1
 
     def _importer(self) -> Importer:
-        """This slot thread's importer: its cache of patient, study and series rows."""
+        """This store thread's importer: its cache of patient, study and series rows."""
         importer = getattr(self._threads, "importer", None)
         if importer is None:
             importer = Importer(source_label="retrieve", counts_interval=COUNTS_INTERVAL)
@@ -257,25 +295,39 @@ class Engine:
         return importer
 
     def _close_threads(self, pool: ThreadPoolExecutor, slots: int) -> None:
-        """Each slot thread flushes its study counts and closes its database connection."""
+        """Each of the pool's threads closes its database connection."""
         barrier = threading.Barrier(slots, timeout=30)
 
         def close() -> None:
+            connection.close()
             try:
-                importer = getattr(self._threads, "importer", None)
-                if importer is not None:
-                    importer.flush_counts()
-            finally:
-                connection.close()
-                try:
-                    barrier.wait()  # one call per thread: none takes two
-                except threading.BrokenBarrierError:
-                    pass
+                barrier.wait()  # one call per thread: none takes two
+            except threading.BrokenBarrierError:
+                pass
 
         for future in [pool.submit(close) for _ in range(slots)]:
             future.exception()
 
+    def _refresh_counts(self, study_uid: str) -> None:
+        """Make the study's counts exact, once: every store is committed by now.
+
+        The importers only ever store this study (transports check the UIDs), so one
+        recount replaces a flush per store thread.
+        """
+        if not self._importers:
+            return
+        try:
+            with transaction.atomic():
+                # Locked, like the importers' own refreshes, against a stale write.
+                study = Study.objects.select_for_update().filter(study_uid=study_uid).first()
+                if study is not None:
+                    study.refresh_counts()
+        except DatabaseError:
+            # Stale counts must not fail a job whose instances are all stored.
+            logger.warning("retrieve: could not refresh the study's counts", exc_info=True)
+
     def _record(self, task: _Task, future: Future, transport) -> None:
+        task.storing = False
         error = future.exception()
         if error is None:
             size, ours = future.result()
@@ -307,7 +359,7 @@ class Engine:
         self.progress.flush(force=True)
         if leases.finish(self.job_id, self.holder, state, error):
             self.progress.job_state(state, error)
-        close_old_connections()
+        # The caller's connection is the caller's: the worker closes it between jobs.
         return state
 
 

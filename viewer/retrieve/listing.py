@@ -1,11 +1,25 @@
 """A job's contract: the instances the node lists for the study, written as tasks."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 from django.db import transaction
 
 from viewer.archive.models import Instance
-from viewer.nodes.remote_query import RemoteQueryError, find_instances, find_series
+from viewer.nodes.models import RemoteNode
+from viewer.nodes.remote_query import (
+    RemoteInstance,
+    RemoteQueryError,
+    RemoteSeries,
+    find_instances,
+    find_series,
+    query_session,
+)
 
 from .models import RetrieveJob, TransferTask
+
+# The per-series queries run side by side, at most this many and no more than the
+# node's slots: each mostly waits for the node, one after another they add up.
+MAX_QUERIES = 4
 
 
 class ListingError(Exception):
@@ -18,14 +32,7 @@ def list_tasks(job: RetrieveJob) -> int:
     Instances the archive already holds are recorded as present and never fetched.
     Returns the number of tasks.
     """
-    try:
-        series_list = find_series(job.node, job.study_uid)
-        listed = [
-            (series, find_instances(job.node, job.study_uid, series.series_uid))
-            for series in series_list
-        ]
-    except RemoteQueryError as exc:
-        raise ListingError(f"the node could not list the study: {exc}") from exc
+    listed = list_study(job.node, job.study_uid)
     tasks: list[TransferTask] = []
     seen: set[str] = set()
     for series_index, (series, instances) in enumerate(listed):
@@ -57,3 +64,32 @@ def list_tasks(job: RetrieveJob) -> int:
     with transaction.atomic():
         TransferTask.objects.bulk_create(tasks, batch_size=500)
     return len(tasks)
+
+
+def list_study(node: RemoteNode, study_uid: str) -> list[tuple[RemoteSeries, list[RemoteInstance]]]:
+    """Every series of the study with its instances, in the node's order; one session."""
+    with query_session(node) as session:
+        try:
+            series_list = find_series(node, study_uid, session=session)
+        except RemoteQueryError as exc:
+            raise ListingError(f"the node could not list the study: {exc}") from exc
+        if not series_list:
+            return []
+
+        def instances(series: RemoteSeries) -> list[RemoteInstance]:
+            try:
+                return find_instances(node, study_uid, series.series_uid, session=session)
+            except RemoteQueryError as exc:
+                name = series.series_number if series.series_number is not None else "?"
+                raise ListingError(
+                    f"the node could not list the images of series {name} "
+                    f"({series.series_uid}): {exc}"
+                ) from exc
+
+        workers = max(1, min(MAX_QUERIES, node.max_transfers, len(series_list)))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listing")
+        try:
+            # map keeps the series order and raises the first failure in that order.
+            return list(zip(series_list, pool.map(instances, series_list), strict=True))
+        finally:
+            pool.shutdown(cancel_futures=True)  # after a failure, ask no further
