@@ -70,18 +70,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-
+sys.path.insert(0, str(ROOT))
+from bench.common import ARGS, PASSWORD, cached_study, free_port, load_average  # noqa: E402
 
 MB = 1e6
-PASSWORD = "bench-password-123"
 NODE_NAME = "bench-node"
 POLICIES = ("hybrid", "breadth")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SNAPSHOT_SKIP = (
     ".git",
     ".venv",
@@ -206,41 +200,6 @@ INIT_SCRIPT = r"""
   });
 })();
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def load_average() -> str:
-    """The 1-minute load average (this machine may be shared), if the system tells."""
-    try:
-        return Path("/proc/loadavg").read_text().split()[0]
-    except OSError:
-        return "?"
-
-
-def cached_study(cache: Path, spec) -> Path:
-    """The demo study's files for ``spec``, written once into ``cache``.
-
-    The same layout as bench/retrieve_scheduler.py, so the two share the (slow) writing.
-    """
-    from viewer.demo.ct_study import write_demo_ct
-
-    name = (
-        f"ct-{spec.seed}-m{spec.matrix}-"
-        f"{spec.thick_slices}-{spec.thin_slices}-{spec.coronal_slices}"
-    )
-    folder = cache / name
-    marker = folder / ".complete"
-    if not marker.exists():
-        shutil.rmtree(folder, ignore_errors=True)
-        print(f"writing the demo study into {folder} (once) ...", flush=True)
-        write_demo_ct(folder, spec)
-        marker.touch()
-    return folder
 
 
 def counting_node_class():
@@ -458,9 +417,7 @@ class Bench:
             self.connect_database()
             self.register_node(node.base_url)
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-                )
+                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
                 try:
                     started = time.perf_counter()
                     for round_no in range(1, args.rounds + 1):

@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.browser_server import ARGS, running_server, sign_in  # noqa: E402
+from bench.common import ARGS, running_server, sign_in  # noqa: E402
 
 MODES = [
     ("plane", "none", 0),

@@ -52,6 +52,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import cached_study, load_average  # noqa: E402
 
 MB = 1e6
 STEP = 4  # every-4th-slice spacing
@@ -103,24 +104,6 @@ class Run:
 def every4_positions(count: int) -> set[int]:
     """The positions that make a series scrollable end to end at every-4th spacing."""
     return set(range(0, count, STEP)) | {count - 1} if count else set()
-
-
-def cached_study(cache: Path, spec) -> Path:
-    """The demo study's files for ``spec``, written once into ``cache``."""
-    from viewer.demo.ct_study import write_demo_ct
-
-    name = (
-        f"ct-{spec.seed}-m{spec.matrix}-"
-        f"{spec.thick_slices}-{spec.thin_slices}-{spec.coronal_slices}"
-    )
-    folder = cache / name
-    marker = folder / ".complete"
-    if not marker.exists():
-        shutil.rmtree(folder, ignore_errors=True)
-        print(f"writing the demo study into {folder} (once) ...", flush=True)
-        write_demo_ct(folder, spec)
-        marker.touch()
-    return folder
 
 
 def main() -> None:
@@ -328,14 +311,6 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)  # the database and the archive live there
     report(args, spec, len(files), study_mb, focus_after, runs)
-
-
-def load_average() -> str:
-    """The 1-minute load average (this machine may be shared), if the system tells."""
-    try:
-        return Path("/proc/loadavg").read_text().split()[0]
-    except OSError:
-        return "?"
 
 
 def med(values: list[float | None]) -> float | None:

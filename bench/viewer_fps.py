@@ -20,7 +20,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.browser_server import ARGS, PASSWORD, running_server, sign_in  # noqa: E402
+from bench.common import ARGS, PASSWORD, running_server, sign_in  # noqa: E402
 
 
 def write_radiograph(path: Path) -> str:

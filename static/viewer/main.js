@@ -14,6 +14,7 @@ import {
   crossReference, imagePlane, nearestSlice, toPatient, toPixel,
 } from './math/crossref.js';
 import { assignSeries, LAYOUTS, parseLayout } from './math/layout.js';
+import { dot, sub, unit } from './math/vec3.js';
 import { CT_PRESETS } from './math/voi.js';
 import { nudgeStep } from './tools/edit.js';
 import { applyMessage, focusMessage, progressView } from './tools/progress.js';
@@ -115,9 +116,7 @@ function placeCursor(source, [column, row]) {
     const target = stack[index];
     const targetPlane = target && imagePlane(target);
     if (!targetPlane) { v.setCursor(null); continue; }
-    const n = targetPlane.normal;
-    const off = point.map((value, k) => value - targetPlane.origin[k]);
-    const distance = Math.abs(off[0] * n[0] + off[1] * n[1] + off[2] * n[2]) / Math.hypot(...n);
+    const distance = Math.abs(dot(sub(point, targetPlane.origin), unit(targetPlane.normal)));
     const thickness = Number(target.slice_thickness) || 1;
     v.setCursor(distance <= thickness / 2 + 0.01 || v === source
       ? { sop: target.sop_instance_uid, frame: target.frame, point: toPixel(targetPlane, point) } : null);

@@ -4,7 +4,8 @@
  * @module mpr
  */
 import {
-  crosshairLine, fromPane, obliquePlane, paneMapping, PLANES, stepAlong, toPane, volumeCentre,
+  crosshairLine, fromPane, obliquePlane, paneMapping, planeNormal, PLANES, stepAlong, toPane,
+  volumeCentre,
 } from './math/mpr.js';
 import { edgeLabels } from './math/orientation.js';
 import { initialWindow, dragWindow, voiFunctionCode } from './math/voi.js';
@@ -240,7 +241,7 @@ export class MprView {
     const lines = [];
     for (const other of PANES) {
       if (other === name) continue;
-      const otherNormal = (mappings[other] || this.mapping(other, { x: 0, y: 0, width: 100, height: 100 })).normal;
+      const otherNormal = mappings[other]?.normal || planeNormal(this.plane(other));
       const segment = crosshairLine(mapping, otherNormal, crosshair);
       if (!segment) continue;
       const [[x1, y1], [x2, y2]] = segment.map(([x, y]) => [x / ratio, y / ratio]);

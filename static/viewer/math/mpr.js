@@ -30,6 +30,11 @@ export function obliquePlane(angle, tilt = 0) {
   return { u, v };
 }
 
+/** The unit normal of a plane (screen right x screen down: towards the viewer's back). */
+export function planeNormal(plane) {
+  return unit(cross(plane.u, plane.v));
+}
+
 /** The eight outer corners of the volume (voxel edges) in patient coordinates. */
 export function volumeCorners(geometry) {
   const { axes } = voxelAxes(geometry);
@@ -59,7 +64,7 @@ export function volumeCentre(geometry) {
 export function paneMapping(geometry, plane, crosshair, pane, view) {
   const u = unit(plane.u);
   const v = unit(plane.v);
-  const normal = unit(cross(u, v));
+  const normal = planeNormal(plane);
   const centre = volumeCentre(geometry);
   const anchor = add(centre, times(normal, dot(sub(crosshair, centre), normal)));
   let extentU = 0;
@@ -127,6 +132,15 @@ export function stepAlong(geometry, direction) {
 export function slabSamples(thickness, step) {
   if (!(thickness > step)) return 1;
   return Math.min(MAX_SLAB_SAMPLES, Math.ceil(thickness / step));
+}
+
+/**
+ * One sample count for every pane of a slab: the densest any pane needs, so the GPU and
+ * the Canvas fallback sample alike; 1 when the slab is off.
+ */
+export function slabSampleCount(geometry, normals, slab) {
+  if (!SLAB_MODES[slab.mode]) return 1;
+  return Math.max(...normals.map((normal) => slabSamples(slab.thickness, stepAlong(geometry, normal))));
 }
 
 /**

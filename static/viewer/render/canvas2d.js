@@ -57,9 +57,14 @@ export class Canvas2DRenderer {
   }
 
   readRegion(x, y, width, height) {
-    const rgba = this.context.getImageData(x, y, width, height).data;
-    const grey = new Uint8Array(width * height);
-    for (let i = 0; i < grey.length; i += 1) grey[i] = rgba[i * 4];
-    return grey;
+    return readCanvasGrey(this.context, x, y, width, height);
   }
+}
+
+/** Grey levels (red channel) of a 2-D canvas region, top row first. */
+export function readCanvasGrey(context, x, y, width, height) {
+  const rgba = context.getImageData(x, y, width, height).data;
+  const grey = new Uint8Array(width * height);
+  for (let i = 0; i < grey.length; i += 1) grey[i] = rgba[i * 4];
+  return grey;
 }

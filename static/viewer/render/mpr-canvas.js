@@ -4,8 +4,9 @@
  * @module render/mpr-canvas
  */
 import { colormapTable } from '../math/colormaps.js';
-import { reslice, slabSamples, SLAB_MODES, stepAlong } from '../math/mpr.js';
+import { reslice, slabSampleCount } from '../math/mpr.js';
 import { greyLevel } from '../math/voi.js';
+import { readCanvasGrey } from './canvas2d.js';
 
 export class MprCanvasRenderer {
   /** @param {HTMLCanvasElement} canvas */
@@ -24,9 +25,7 @@ export class MprCanvasRenderer {
   drawPanes(panes, slab, view, linear = true) {
     this.context.fillStyle = '#000';
     this.context.fillRect(0, 0, this.canvas.width, this.canvas.height);
-    // The same sample count for all panes as on the GPU.
-    const samples = SLAB_MODES[slab.mode]
-      ? Math.max(...panes.map((p) => slabSamples(slab.thickness, stepAlong(this.geometry, p.mapping.normal)))) : 1;
+    const samples = slabSampleCount(this.geometry, panes.map((p) => p.mapping.normal), slab);
     const table = colormapTable(view.colormap || 'grey');
     const p = { ...view, slope: 1, intercept: 0 };
     for (const { rect, mapping } of panes) {
@@ -48,10 +47,7 @@ export class MprCanvasRenderer {
   finish() {}
 
   readRegion(x, y, width, height) {
-    const rgba = this.context.getImageData(x, y, width, height).data;
-    const grey = new Uint8Array(width * height);
-    for (let i = 0; i < grey.length; i += 1) grey[i] = rgba[i * 4];
-    return grey;
+    return readCanvasGrey(this.context, x, y, width, height);
   }
 
   destroy() {}

@@ -3,7 +3,7 @@
  * one shader pass that walks every pane's plane (and slab) through it.
  * @module render/mpr-webgl
  */
-import { slabOffsets, slabSamples, SLAB_MODES, stepAlong, voxelMapping } from '../math/mpr.js';
+import { slabOffsets, slabSampleCount, SLAB_MODES, voxelMapping } from '../math/mpr.js';
 import { halfFloatVolume } from '../math/volume.js';
 import { bindColormap, linkProgram, readGrey, VOI_GLSL } from './webgl.js';
 
@@ -130,8 +130,7 @@ export class MprWebGLRenderer {
   drawPanes(panes, slab, view, linear = true) {
     const { gl, canvas, geometry } = this;
     const mode = SLAB_MODES[slab.mode] ?? 0;
-    // One sample count for all panes: the densest any of them needs.
-    const samples = mode ? Math.max(...panes.map((p) => slabSamples(slab.thickness, stepAlong(geometry, p.mapping.normal)))) : 1;
+    const samples = slabSampleCount(geometry, panes.map((p) => p.mapping.normal), slab);
     const offsets = slabOffsets(slab.thickness, 0, samples);
     const program = this.program(samples);
     gl.bindFramebuffer(gl.FRAMEBUFFER, null);

@@ -1,6 +1,7 @@
-"""A PACSweb server on a temporary archive, and a signed-in Chromium page, for benchmarks."""
+"""What the benchmarks share: the demo study on disk, a PACSweb server, a signed-in page."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -68,3 +69,29 @@ def sign_in(page, base: str) -> None:
     page.fill("#id_password", PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url(base + "/")
+
+
+def load_average() -> str:
+    """The 1-minute load average (this machine may be shared), if the system tells."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+def cached_study(cache: Path, spec) -> Path:
+    """The demo study's files for ``spec``, written once into ``cache`` (shared by benches)."""
+    from viewer.demo.ct_study import write_demo_ct
+
+    name = (
+        f"ct-{spec.seed}-m{spec.matrix}-"
+        f"{spec.thick_slices}-{spec.thin_slices}-{spec.coronal_slices}"
+    )
+    folder = cache / name
+    marker = folder / ".complete"
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"writing the demo study into {folder} (once) ...", flush=True)
+        write_demo_ct(folder, spec)
+        marker.touch()
+    return folder
