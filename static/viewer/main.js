@@ -6,7 +6,8 @@
  */
 import { bindExport } from './export-dialog.js';
 import {
-  deleteMeasurement, fetchMeasurements, fetchSeriesMetadata, saveMeasurement, updateMeasurement,
+  deleteMeasurement, fetchMeasurements, fetchSeriesFrames, fetchSeriesMetadata, saveMeasurement,
+  updateMeasurement,
 } from './io/api.js';
 import { LiveStudy } from './io/live.js';
 import { MeasurementPanel } from './measure-panel.js';
@@ -369,7 +370,7 @@ async function toggleMpr() {
   mpr = new MprView(box, {
     series: viewport.state.series, text, patient, rendererKind,
     view: viewport.state.frame ? { ...viewport.state.view } : null,
-    loadFrame: (index) => viewport.loadFrame(index),
+    loadFrames: (onFrame, signal) => fetchSeriesFrames(studyUid, viewport.state.series.series_uid, onFrame, signal),
     onExit: toggleMpr,
   });
   window.pacsweb.mpr = mpr;

@@ -15,7 +15,6 @@ import { MprWebGLRenderer } from './render/mpr-webgl.js';
 
 export const PANES = ['axial', 'coronal', 'sagittal', 'oblique'];
 const SVG = 'http://www.w3.org/2000/svg';
-const FETCHES_AT_ONCE = 6;
 // While the person drags, the canvas may hold fewer pixels (the browser scales it up)
 // to stay within a frame budget; it is sharp again once the input has rested.
 const FRAME_BUDGET_MS = 25;
@@ -52,7 +51,9 @@ export class MprView {
   /**
    * @param {HTMLElement} element an empty box for the view
    * @param {{series: object, text: object, patient: {name: string, id: string},
-   *   rendererKind: string, loadFrame: (index: number) => Promise<object>,
+   *   rendererKind: string,
+   *   loadFrames: (onFrame: (sopUid: string, frameNumber: number, frame: object) => void,
+   *     signal: AbortSignal) => Promise<void>,
    *   view?: object, onExit: () => void}} options
    */
   constructor(element, options) {
@@ -98,25 +99,32 @@ export class MprView {
     }
     let done = 0;
     const frames = new Array(instances.length);
+    const slots = new Map(instances.map((entry, index) => [`${entry.sop_instance_uid}/${entry.frame || 1}`, index]));
     const report = () => this.status(this.t.building.replace('%(n)s', String(done)).replace('%(total)s', String(instances.length)));
     report();
-    let next = 0;
-    const worker = async () => {
-      while (next < instances.length) {
-        const index = next;
-        next += 1;
-        frames[index] = await this.options.loadFrame(index);
+    this.aborter = new AbortController();
+    try {
+      // One request for the whole series: hundreds of frame requests cost more in
+      // per-request overhead than in pixels.
+      await this.options.loadFrames((sopUid, frameNumber, frame) => {
+        const index = slots.get(`${sopUid}/${frameNumber}`);
+        if (index === undefined || frames[index]) return; // not part of the stack
+        frames[index] = frame;
         done += 1;
         if (done % 10 === 0) report();
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: FETCHES_AT_ONCE }, worker));
+      }, this.aborter.signal);
       if (this.destroyed) return false; // left before the volume was complete
+      if (done < instances.length) {
+        throw new Error(this.t.incomplete.replace('%(n)s', String(done)).replace('%(total)s', String(instances.length)));
+      }
+      const fetched = performance.now();
       this.volume = buildVolume(geometry, frames);
+      const built = performance.now();
       this.renderer = this.createRenderer();
       this.renderer.setVolume(this.volume, geometry);
+      this.buildSteps = { fetch: fetched - started, volume: built - fetched, upload: performance.now() - built };
     } catch (error) {
+      if (this.destroyed) return false;
       this.state.error = `${this.t.failed}: ${error.message}`;
       this.status(this.state.error);
       return false;
@@ -434,6 +442,7 @@ export class MprView {
 
   destroy() {
     this.destroyed = true;
+    this.aborter?.abort();
     this.resizeObserver.disconnect();
     if (this.pending) cancelAnimationFrame(this.pending);
     clearTimeout(this.settle);

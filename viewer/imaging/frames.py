@@ -1,6 +1,7 @@
-"""Decode one frame to stored values plus what a client needs to display it exactly."""
+"""Decode frames to stored values plus what a client needs to display it exactly."""
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,21 @@ class Frame:
         """The values as a little-endian typed array, row by row (RGB interleaved)."""
         return self.values.astype(self.values.dtype.newbyteorder("<"), copy=False).tobytes()
 
+    def wire_headers(self) -> dict[str, str]:
+        """What a client needs beside ``to_bytes()`` to display the frame exactly."""
+        return {
+            "X-Rows": str(self.rows),
+            "X-Columns": str(self.columns),
+            "X-Samples-Per-Pixel": str(self.samples),
+            "X-Data-Type": self.data_type,
+            "X-Photometric-Interpretation": self.photometric,
+            "X-Rescale-Slope": repr(self.rescale_slope),
+            "X-Rescale-Intercept": repr(self.rescale_intercept),
+            "X-VOI-LUT-Function": self.voi_function,
+            "X-Window-Center": "\\".join(repr(w.center) for w in self.windows),
+            "X-Window-Width": "\\".join(repr(w.width) for w in self.windows),
+        }
+
 
 def number_of_frames(dataset: Dataset) -> int:
     """NumberOfFrames, at least 1."""
@@ -76,6 +92,26 @@ def read_frame(path: Path, index: int | None) -> Frame:
 
     Raises ``UndecodableFrame`` saying why when it cannot be decoded.
     """
+    dataset = _open(path)
+    frames = number_of_frames(dataset)
+    if index is None:
+        index = frames // 2
+    if not 0 <= index < frames:
+        raise UndecodableFrame(f"frame {index + 1} does not exist (the image has {frames})")
+    return _decode(dataset, index)
+
+
+def read_frames(path: Path) -> Iterator[Frame]:
+    """Every frame of the stored file in order, the file read once.
+
+    Raises ``UndecodableFrame`` saying why at the first frame that cannot be decoded.
+    """
+    dataset = _open(path)
+    for index in range(number_of_frames(dataset)):
+        yield _decode(dataset, index)
+
+
+def _open(path: Path) -> Dataset:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -84,13 +120,14 @@ def read_frame(path: Path, index: int | None) -> Frame:
             raise UndecodableFrame(
                 f"the stored file cannot be read ({type(exc).__name__})"
             ) from exc
-        if "PixelData" not in dataset:
-            raise UndecodableFrame("this object has no image")
-        frames = number_of_frames(dataset)
-        if index is None:
-            index = frames // 2
-        if not 0 <= index < frames:
-            raise UndecodableFrame(f"frame {index + 1} does not exist (the image has {frames})")
+    if "PixelData" not in dataset:
+        raise UndecodableFrame("this object has no image")
+    return dataset
+
+
+def _decode(dataset: Dataset, index: int) -> Frame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
             pixels = pydicom.pixels.pixel_array(dataset, index=index)
         except Exception as exc:

@@ -1,16 +1,20 @@
 """Image endpoints: raw frames for client-side windowing, rendered frames, series metadata."""
 
+import asyncio
 import gzip
 import io
+from collections.abc import AsyncIterator, Iterator
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import etag, require_GET
 
 from viewer.archive.models import Instance, Series, Study
 from viewer.archive.storage import absolute_path
+from viewer.imaging import frame_stream
 from viewer.imaging.frames import UndecodableFrame, read_frame
 from viewer.imaging.geometry import slice_order, stored_geometry
 from viewer.imaging.tags import read_tags
@@ -59,18 +63,68 @@ def frame_raw(request: HttpRequest, study_uid: str, sop_instance_uid: str, frame
     except UndecodableFrame as exc:
         return JsonResponse({"detail": str(exc)}, status=422)
     response = _compressed(request, decoded.to_bytes(), "application/octet-stream")
-    response["X-Rows"] = decoded.rows
-    response["X-Columns"] = decoded.columns
-    response["X-Samples-Per-Pixel"] = decoded.samples
-    response["X-Data-Type"] = decoded.data_type
-    response["X-Photometric-Interpretation"] = decoded.photometric
-    response["X-Rescale-Slope"] = repr(decoded.rescale_slope)
-    response["X-Rescale-Intercept"] = repr(decoded.rescale_intercept)
-    response["X-VOI-LUT-Function"] = decoded.voi_function
-    response["X-Window-Center"] = "\\".join(repr(w.center) for w in decoded.windows)
-    response["X-Window-Width"] = "\\".join(repr(w.width) for w in decoded.windows)
+    for name, value in decoded.wire_headers().items():
+        response[name] = value
     response["Cache-Control"] = IMMUTABLE
     return response
+
+
+@require_GET
+def series_frames_raw(request: HttpRequest, study_uid: str, series_uid: str):
+    """Every stored frame of the series in one multipart/related body (an MPR volume).
+
+    ``?part=k&parts=n`` sends every n-th instance from the k-th (0-based), so a client
+    can run n requests side by side: each body is compressed on one core. Not cached:
+    a series still arriving grows.
+    """
+    study = _get_study_for_user(request, study_uid)
+    series = get_object_or_404(Series, study=study, series_uid=series_uid)
+    try:
+        parts = int(request.GET.get("parts", 1))
+        part = int(request.GET.get("part", 0))
+    except ValueError:
+        return JsonResponse({"detail": "part and parts are whole numbers"}, status=400)
+    if not (1 <= parts <= 16 and 0 <= part < parts):
+        return JsonResponse({"detail": "parts is 1 to 16 and part 0 to parts - 1"}, status=400)
+    frames = [
+        (
+            reverse("frame_raw", args=[study_uid, instance.sop_instance_uid, 1]).removesuffix(
+                "/1/raw"
+            ),
+            absolute_path(instance.file_path),
+        )
+        for instance in list(series.instances.all())[part::parts]
+    ]
+    boundary = frame_stream.new_boundary()
+    compress = "gzip" in request.headers.get("Accept-Encoding", "")
+    body = frame_stream.series_body(
+        boundary, frames, frame_stream.GzipStream() if compress else None
+    )
+    response = StreamingHttpResponse(
+        _one_ahead(body), content_type=frame_stream.CONTENT_TYPE.format(boundary=boundary)
+    )
+    if compress:
+        response["Content-Encoding"] = "gzip"
+    patch_vary_headers(response, ["Accept-Encoding"])
+    response["Cache-Control"] = "private, no-cache"
+    response["X-Instances"] = str(len(frames))
+    return response
+
+
+async def _one_ahead(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """``pieces`` made in a worker thread, the next one while the last is being sent.
+
+    Decoding and gzip stay off the event loop, and a sync iterator would be read
+    whole into memory before the first byte under ASGI.
+    """
+    end = object()
+    upcoming = asyncio.ensure_future(asyncio.to_thread(next, pieces, end))
+    try:
+        while (piece := await upcoming) is not end:
+            upcoming = asyncio.ensure_future(asyncio.to_thread(next, pieces, end))
+            yield piece
+    finally:
+        upcoming.cancel()
 
 
 _FORMATS = {

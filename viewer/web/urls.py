@@ -75,6 +75,11 @@ urlpatterns = [
         name="series_metadata",
     ),
     path(
+        "api/studies/<uid:study_uid>/series/<uid:series_uid>/frames/raw",
+        imaging_views.series_frames_raw,
+        name="series_frames_raw",
+    ),
+    path(
         "api/studies/<uid:study_uid>/instances/<uid:sop_instance_uid>/tags/",
         imaging_views.instance_tags,
         name="instance_tags",

@@ -279,6 +279,7 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "oblique": _("Oblique"),
             "building": _("Building the volume: %(n)s of %(total)s images"),
             "failed": _("The volume could not be built"),
+            "incomplete": _("only %(n)s of %(total)s images arrived"),
             "sheared": _(
                 "Slices are tilted (gantry tilt): reformatted along the true slice positions"
             ),

@@ -3,6 +3,8 @@
  * @module io/api
  */
 
+import { MultipartReader } from './multipart.js';
+
 const TYPED = {
   uint8: Uint8Array, int8: Int8Array, uint16: Uint16Array, int16: Int16Array,
   uint32: Uint32Array, int32: Int32Array, float32: Float32Array,
@@ -38,14 +40,23 @@ export async function fetchSeriesMetadata(studyUid, seriesUid) {
 export async function fetchFrame(studyUid, sopUid, frameNumber = 1) {
   const url = `/api/studies/${studyUid}/instances/${sopUid}/frames/${frameNumber}/raw`;
   const response = await fetch(url, { credentials: 'same-origin' });
-  if (!response.ok) {
-    let detail = `HTTP ${response.status}`;
-    try { detail = (await response.json()).detail || detail; } catch { /* not JSON */ }
-    throw new Error(detail);
-  }
-  const header = (name) => response.headers.get(name) || '';
+  if (!response.ok) throw new Error(await failure(response));
+  return decodeFrame((name) => response.headers.get(name) || '', await response.arrayBuffer());
+}
+
+async function failure(response) {
+  try { return (await response.json()).detail || `HTTP ${response.status}`; } catch { return `HTTP ${response.status}`; }
+}
+
+/**
+ * A frame from its stored values and the X- headers that describe them.
+ * @param {(name: string) => string} header
+ * @param {ArrayBuffer} buffer
+ * @returns {Frame}
+ */
+export function decodeFrame(header, buffer) {
   const dataType = header('X-Data-Type');
-  const buffer = await response.arrayBuffer();
+  if (!(dataType in TYPED)) throw new Error(`unknown pixel data type "${dataType}"`);
   const values = new TYPED[dataType](buffer);
   const centers = header('X-Window-Center').split('\\').filter(Boolean).map(Number);
   const widths = header('X-Window-Width').split('\\').filter(Boolean).map(Number);
@@ -72,6 +83,60 @@ export async function fetchFrame(studyUid, sopUid, frameNumber = 1) {
     min: lo,
     max: hi,
   };
+}
+
+/**
+ * Every stored frame of a series in one request (for a volume), handed over as each
+ * arrives; rejects naming the first image the server could not decode.
+ * @param {string} studyUid
+ * @param {string} seriesUid
+ * @param {(sopUid: string, frameNumber: number, frame: Frame) => void} onFrame
+ * @param {AbortSignal} [signal]
+ * @param {number} [requests] requests side by side, each for every n-th image: the
+ *   server compresses each on its own core
+ */
+export async function fetchSeriesFrames(studyUid, seriesUid, onFrame, signal, requests = 2) {
+  // One failure stops the other requests too.
+  const stop = new AbortController();
+  signal?.addEventListener('abort', () => stop.abort(), { once: true });
+  const parts = Array.from({ length: requests }, (_, part) => fetchFramesPart(
+    `/api/studies/${studyUid}/series/${seriesUid}/frames/raw?part=${part}&parts=${requests}`, onFrame, stop.signal,
+  ));
+  try {
+    await Promise.all(parts);
+  } catch (error) {
+    stop.abort();
+    throw error;
+  }
+}
+
+async function fetchFramesPart(url, onFrame, signal) {
+  const response = await fetch(url, { credentials: 'same-origin', signal });
+  if (!response.ok) throw new Error(await failure(response));
+  const boundary = /boundary="?([^";]+)"?/.exec(response.headers.get('Content-Type') || '')?.[1];
+  if (!boundary) throw new Error('the server did not answer with a multipart body');
+  const reader = new MultipartReader(boundary, ({ headers, body }) => {
+    const location = /\/instances\/([^/]+)\/frames\/(\d+)\/raw$/.exec(headers.get('content-location') || '');
+    if (!location) throw new Error('a part of the answer names no frame');
+    const [, sopUid, frameNumber] = location;
+    if ((headers.get('content-type') || '').startsWith('application/json')) {
+      const { detail } = JSON.parse(new TextDecoder().decode(body));
+      throw new Error(`image ${sopUid}, frame ${frameNumber}: ${detail}`);
+    }
+    onFrame(sopUid, Number(frameNumber), decodeFrame((name) => headers.get(name.toLowerCase()) || '', body.buffer));
+  });
+  const stream = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await stream.read();
+      if (done) break;
+      reader.push(value);
+    }
+    reader.end();
+  } catch (error) {
+    stream.cancel().catch(() => {}); // the rest of the body is of no use now
+    throw error;
+  }
 }
 
 function csrfToken() {
