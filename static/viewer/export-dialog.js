@@ -3,7 +3,7 @@
  * the download. Composition is in export.js, the decisions in tools/export.js.
  * @module export-dialog
  */
-import { saveBlob, viewportPng } from './export.js';
+import { mprPanePng, saveBlob, viewportPng } from './export.js';
 import { requestFilm } from './io/film.js';
 import {
   everyNth, FILM_LAYOUTS, filmItem, MAX_FILM_IMAGES, pageCount, parseFilmLayout, pngFileName,
@@ -20,14 +20,32 @@ function fill(template, values) {
 /**
  * Wire both dialogs to the toolbar.
  * @param {{studyUid: string, text: object, active: () => object,
- *   viewports: () => object[], layout: () => string}} options
+ *   viewports: () => object[], layout: () => string, mpr: () => object | null}} options
+ *   ``mpr``: the MPR view while it is on screen
  */
-export function bindExport({ studyUid, text, active, viewports, layout }) {
-  bindPng(text, active);
+export function bindExport({ studyUid, text, active, viewports, layout, mpr }) {
+  bindPng(text, active, mpr);
   bindPrint(studyUid, text, active, viewports, layout);
 }
 
-function bindPng(text, active) {
+/** The viewport as a PNG and its file name; null when it shows no image. */
+async function viewportExport(viewport, burnIn) {
+  const { series, index, frame } = viewport?.state || {};
+  if (!frame || !viewport.canvas.getBoundingClientRect().width) return null;
+  const blob = await viewportPng(viewport, { burnIn });
+  return { blob, fileName: pngFileName({ modality: series.modality, seriesNumber: series.number, imageNumber: index + 1 }) };
+}
+
+/** The active MPR pane as a PNG and its file name; null when MPR is not ready. */
+async function mprExport(view, burnIn) {
+  if (!view?.state.ready) return null;
+  const name = view.state.active;
+  const { series } = view.options;
+  const blob = await mprPanePng(view, name, { burnIn });
+  return { blob, fileName: pngFileName({ modality: series.modality, seriesNumber: series.number, imageNumber: name }) };
+}
+
+function bindPng(text, active, mpr) {
   const dialog = $('png-dialog');
   const error = $('png-error');
   $('export-png').addEventListener('click', () => {
@@ -37,16 +55,15 @@ function bindPng(text, active) {
     dialog.showModal();
   });
   $('png-save').addEventListener('click', async () => {
-    const viewport = active();
-    const { series, index, frame } = viewport?.state || {};
-    // No frame, or the grid is hidden (MPR on screen): nothing as shown to save.
-    if (!frame || !viewport.canvas.getBoundingClientRect().width) {
-      error.textContent = text.noImageToExport;
-      return;
-    }
+    const burnIn = $('png-burn-in').checked;
     try {
-      const blob = await viewportPng(viewport, { burnIn: $('png-burn-in').checked });
-      saveBlob(blob, pngFileName({ modality: series.modality, seriesNumber: series.number, imageNumber: index + 1 }));
+      // With MPR on screen, the pane the person works in; else the active viewport.
+      const exported = mpr() ? await mprExport(mpr(), burnIn) : await viewportExport(active(), burnIn);
+      if (!exported) {
+        error.textContent = text.noImageToExport;
+        return;
+      }
+      saveBlob(exported.blob, exported.fileName);
       dialog.close();
     } catch (failure) {
       error.textContent = `${text.exportFailed}: ${failure.message}`;

@@ -41,22 +41,22 @@ async function annotationImage(svg, width, height) {
   return image;
 }
 
-/** Overlay elements of a viewport by their name (data-o attribute or class). */
-function overlayElement(viewport, name) {
-  return viewport.element.querySelector(`[data-o="${name}"]`) || viewport.element.querySelector(`.overlay .${name}`);
+/** Overlay elements inside ``root`` by their name (data-o attribute or class). */
+function overlayElement(root, name) {
+  return root.querySelector(`[data-o="${name}"]`) || root.querySelector(`.overlay .${name}`);
 }
 
 /**
  * Draw each chosen overlay text where it stands on screen, in its own font and colour.
  * @param {CanvasRenderingContext2D} context
- * @param {import('./viewport.js').Viewport} viewport
+ * @param {HTMLElement} root the element holding the overlays
+ * @param {{left: number, top: number}} origin where the output's top-left is on screen
+ * @param {number} ratio output pixels per CSS pixel
  * @param {string[]} names
  */
-function drawOverlays(context, viewport, names) {
-  const canvasBox = viewport.canvas.getBoundingClientRect();
-  const ratio = viewport.canvas.width / canvasBox.width;
+function drawOverlays(context, root, origin, ratio, names) {
   for (const name of names) {
-    const element = overlayElement(viewport, name);
+    const element = overlayElement(root, name);
     const text = element?.textContent.trim();
     const box = element?.getBoundingClientRect();
     if (!text || !box.width) continue;
@@ -66,8 +66,29 @@ function drawOverlays(context, viewport, names) {
     context.textBaseline = 'middle';
     context.shadowColor = '#000';
     context.shadowBlur = 3 * ratio;
-    context.fillText(text, (box.left - canvasBox.left) * ratio, (box.top + box.height / 2 - canvasBox.top) * ratio);
+    context.fillText(text, (box.left - origin.left) * ratio, (box.top + box.height / 2 - origin.top) * ratio);
   }
+}
+
+/**
+ * A PNG of ``rect`` (canvas pixels) of ``canvas``, with the annotation layer ``svg``
+ * that covers ``root`` and the overlays of ``root`` chosen for ``burnIn``.
+ */
+async function composePng({ canvas, rect, svg, root, burnIn }) {
+  const out = document.createElement('canvas');
+  out.width = rect.width;
+  out.height = rect.height;
+  const context = out.getContext('2d');
+  context.fillStyle = '#000';
+  context.fillRect(0, 0, out.width, out.height);
+  context.drawImage(canvas, rect.x, rect.y, rect.width, rect.height, 0, 0, rect.width, rect.height);
+  const annotations = await annotationImage(svg, out.width, out.height);
+  if (annotations) context.drawImage(annotations, 0, 0, out.width, out.height);
+  const ratio = canvas.width / canvas.getBoundingClientRect().width;
+  drawOverlays(context, root, root.getBoundingClientRect(), ratio, exportedOverlays(burnIn));
+  return new Promise((resolve, reject) => {
+    out.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('PNG encoding failed'))), 'image/png');
+  });
 }
 
 /**
@@ -76,21 +97,29 @@ function drawOverlays(context, viewport, names) {
  * @param {{burnIn: boolean}} options patient data only when ``burnIn``
  * @returns {Promise<Blob>}
  */
-export async function viewportPng(viewport, { burnIn }) {
+export function viewportPng(viewport, { burnIn }) {
   // Draw now, so the canvas holds exactly the current state (WebGL keeps its buffer).
   viewport.draw();
-  const out = document.createElement('canvas');
-  out.width = viewport.canvas.width;
-  out.height = viewport.canvas.height;
-  const context = out.getContext('2d');
-  context.fillStyle = '#000';
-  context.fillRect(0, 0, out.width, out.height);
-  context.drawImage(viewport.canvas, 0, 0);
-  const annotations = await annotationImage(viewport.svg, out.width, out.height);
-  if (annotations) context.drawImage(annotations, 0, 0, out.width, out.height);
-  drawOverlays(context, viewport, exportedOverlays(burnIn));
-  return new Promise((resolve, reject) => {
-    out.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('PNG encoding failed'))), 'image/png');
+  const { canvas } = viewport;
+  return composePng({
+    canvas, rect: { x: 0, y: 0, width: canvas.width, height: canvas.height },
+    svg: viewport.svg, root: viewport.element, burnIn,
+  });
+}
+
+/**
+ * One MPR pane as shown, sharp, with its crosshair lines, as a PNG.
+ * @param {import('./mpr.js').MprView} mpr
+ * @param {string} name axial, coronal, sagittal or oblique
+ * @param {{burnIn: boolean}} options
+ * @returns {Promise<Blob>}
+ */
+export function mprPanePng(mpr, name, { burnIn }) {
+  mpr.lastInput = -Infinity; // every canvas pixel, trilinear
+  mpr.drawNow();
+  const pane = mpr.panes.get(name);
+  return composePng({
+    canvas: mpr.canvas, rect: mpr.paneRect(name), svg: pane.querySelector('svg'), root: pane, burnIn,
   });
 }
 

@@ -38,7 +38,10 @@ const metadata = new Map();
 let viewports = [];
 let active = null;
 // Save PNG and Print: their dialogs read the grid through these.
-bindExport({ studyUid, text, active: () => active, viewports: () => viewports, layout: () => root.dataset.layout });
+bindExport({
+  studyUid, text, active: () => active, viewports: () => viewports, layout: () => root.dataset.layout,
+  mpr: () => mpr,
+});
 
 function loadMetadata(seriesUid) {
   if (!metadata.has(seriesUid)) metadata.set(seriesUid, fetchSeriesMetadata(studyUid, seriesUid));
@@ -150,14 +153,16 @@ function updateReferenceLines() {
   }
 }
 
+/** Open a series in a viewport; false if another was asked for there meanwhile. */
 async function openIn(viewport, seriesUid) {
-  if (!seriesUid) return;
+  if (!seriesUid) return false;
   viewport.element.dataset.ready = 'false';
   if (viewport === active) {
     // Tell the worker at once, before the series' listing has even arrived.
     live.sendFocus(focusMessage([{ seriesUid, slot: null }, ...shown(viewports.filter((v) => v !== viewport))]));
   }
-  await viewport.openSeries(await loadMetadata(seriesUid));
+  // The listing goes in unawaited: the viewport drops it if a later series overtakes it.
+  return viewport.openSeries(loadMetadata(seriesUid));
 }
 
 function setLayout(layoutText, hung = null) {
@@ -202,8 +207,8 @@ function setLayout(layoutText, hung = null) {
     bindDrop(viewport);
     element.addEventListener('dblclick', () => toggleMaximise(viewport));
     const preset = CT_PRESETS.find((p) => p.name === hung?.[position]?.window);
-    openIn(viewport, seriesUid).then(() => {
-      if (preset && viewport.state.frame) viewport.setWindow(preset.center, preset.width);
+    openIn(viewport, seriesUid).then((opened) => {
+      if (opened && preset && viewport.state.frame) viewport.setWindow(preset.center, preset.width);
     });
     return viewport;
   });

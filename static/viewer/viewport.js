@@ -51,6 +51,7 @@ export class Viewport {
     this.magnifier = false;
     this.renderer = this.createRenderer(options.rendererKind);
     this.frames = new Map();
+    this.opened = 0; // series asked for so far: only the last one asked for is opened
     this.state = {
       series: null, index: 0, frame: null, error: '',
       view: { center: 0, width: 1, fn: 0, invert: false }, placement: defaultPlacement(),
@@ -250,8 +251,16 @@ export class Viewport {
     return this.frames.get(key);
   }
 
-  /** Show the series described by ``metadata`` (from io/api.fetchSeriesMetadata). */
-  async openSeries(metadata) {
+  /**
+   * Show the series ``listing`` describes (io/api.fetchSeriesMetadata, or its promise).
+   * The last series asked for wins: an earlier one still on its way is dropped.
+   * @returns {Promise<boolean>} whether it is still the series asked for last
+   */
+  async openSeries(listing) {
+    this.opened += 1;
+    const request = this.opened;
+    const metadata = await listing;
+    if (request !== this.opened) return false;
     this.stopCine();
     // The stack is one entry a frame, so multi-frame images scroll like a series.
     this.state.series = { ...metadata, instances: expandFrames(metadata.instances) };
@@ -260,6 +269,7 @@ export class Viewport {
     this.state.placement = defaultPlacement();
     this.frames = new Map();
     await this.show(Math.floor((this.state.series.instances.length - 1) / 2), { keepWindow: false });
+    return request === this.opened;
   }
 
   /**
@@ -295,9 +305,14 @@ export class Viewport {
       this.draw();
       return;
     }
+    // Whether the person scrolled on, or opened another series, meanwhile.
+    const movedOn = () => {
+      const now = state.series?.instances[state.index];
+      return now?.sop_instance_uid !== entry.sop_instance_uid || now.frame !== entry.frame;
+    };
     try {
       const frame = await this.loadFrame(wanted);
-      if (wanted !== state.index) return; // the person scrolled on meanwhile
+      if (movedOn()) return;
       state.frame = frame;
       state.error = '';
       if (!state.windowSet || !keepWindow) {
@@ -307,6 +322,7 @@ export class Viewport {
       }
       this.renderer.setFrame(frame);
     } catch (error) {
+      if (movedOn()) return;
       state.frame = null;
       state.error = `${this.options.text.cannotShow}: ${error.message}`;
       this.renderer.frame = null;

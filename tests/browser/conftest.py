@@ -107,6 +107,28 @@ def browser():
         instance.close()
 
 
+def sign_in(page, server_url) -> None:
+    """Sign in as the administrator; the page ends on the study list."""
+    page.goto(server_url + "/")
+    assert page.url.startswith(server_url + "/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", ADMIN_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(server_url + "/")
+
+
+@pytest.fixture(scope="module")
+def page(browser, server_url):
+    """A signed-in desktop page that a module's tests share; none of its scripts may throw."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, server_url)
+    yield page
+    page.close()
+    assert errors == [], f"the page threw: {errors}"
+
+
 @pytest.fixture
 def screenshot_dir() -> Path:
     """Where browser tests save screenshots for a person to look at."""

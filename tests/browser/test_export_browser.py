@@ -12,22 +12,11 @@ from PIL import Image
 from tests.base import SMALL_CT, require_peer
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .test_study_list_browser import sign_in
+from .conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
 AXIAL = "Axial 5.0 mm"
-
-
-@pytest.fixture(scope="module")
-def page(browser, server_url):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    sign_in(page, server_url)
-    yield page
-    page.close()
-    assert errors == [], "the page threw while exporting"
 
 
 def open_axial(page, server_url) -> None:
@@ -213,3 +202,44 @@ def test_the_dialogs_fit_a_phone_and_work_by_keyboard(browser, server_url, scree
         phone.locator("#png-save").tap()
     assert info.value.suggested_filename.endswith(".png")
     phone.close()
+
+
+def test_with_mpr_on_screen_the_png_is_the_active_pane(page, server_url, screenshot_dir):
+    from .test_mpr_browser import open_mpr
+
+    open_mpr(page, server_url)
+    page.evaluate(
+        "pacsweb.mpr.activate('coronal'); pacsweb.mpr.setSlab({mode: 'mip', thickness: 6})"
+    )
+    shown = page.evaluate("pacsweb.mpr.readPane('coronal')")
+    plain, name = save_png(page, burn_in=False)
+    burnt, _ = save_png(page, burn_in=True)
+    plain.save(screenshot_dir / "export-mpr-coronal.png")
+    assert re.fullmatch(r"pacsweb-CT-\d+-coronal\.png", name)
+    assert plain.size == burnt.size == (shown["width"], shown["height"])
+    grey = np.array(shown["grey"]).reshape(shown["height"], shown["width"])
+    exported = np.asarray(plain.convert("RGB")).astype(int)
+    # The image is the pane's own pixels, but for the crosshair lines and the texts.
+    assert np.mean(exported[..., 1] == grey) > 0.9
+    assert np.asarray(plain.convert("L")).std() > 10
+
+    def box(selector):
+        found = page.evaluate(
+            """(selector) => {
+              const pane = document.querySelector('.mpr-pane[data-plane="coronal"]');
+              const p = pane.getBoundingClientRect();
+              const o = pane.querySelector(selector).getBoundingClientRect();
+              const r = pacsweb.mpr.canvas.width / pacsweb.mpr.canvas.getBoundingClientRect().width;
+              return [o.left - p.left, o.top - p.top, o.right - p.left, o.bottom - p.top]
+                .map((x) => Math.round(x * r));
+            }""",
+            selector,
+        )
+        return tuple(found)
+
+    # The plane and slab are always written on; the patient only when asked for.
+    for image in (plain, burnt):
+        assert np.asarray(image.convert("L").crop(box('[data-o="slab"]'))).max() > 150
+    assert np.asarray(plain.convert("L").crop(box(".patient-name"))).max() < 40
+    assert np.asarray(burnt.convert("L").crop(box(".patient-name"))).max() > 150
+    page.click("#mpr")  # leave MPR for the other tests

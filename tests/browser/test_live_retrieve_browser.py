@@ -9,7 +9,7 @@ from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid, write_demo_ct
 from viewer.demo.webnode import DemoWebNode
 
-from .test_study_list_browser import sign_in
+from .conftest import sign_in
 
 pytestmark = pytest.mark.browser
 

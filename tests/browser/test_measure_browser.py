@@ -9,20 +9,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .test_study_list_browser import sign_in
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def page(browser, server_url):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    sign_in(page, server_url)
-    yield page
-    page.close()
-    assert errors == [], "the page threw while measuring"
 
 
 def open_axial(page, server_url):

@@ -7,7 +7,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .test_study_list_browser import sign_in
+from .conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -16,21 +16,11 @@ SHOTS = "/tmp"
 
 
 @pytest.fixture(scope="module")
-def made() -> list[int]:
+def made(page) -> list[int]:
     """Ids of the measurements these tests draw, removed at the end for the other tests."""
-    return []
-
-
-@pytest.fixture(scope="module")
-def page(browser, server_url, made):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    sign_in(page, server_url)
-    yield page
-    remove(page, made)
-    page.close()
-    assert errors == [], "the page threw while moving measurements"
+    ids: list[int] = []
+    yield ids
+    remove(page, ids)
 
 
 def open_axial(page, server_url) -> None:

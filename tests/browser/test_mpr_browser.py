@@ -236,3 +236,79 @@ def test_mpr_on_a_phone_by_touch(browser, server_url, screenshot_dir):
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     phone.screenshot(path=screenshot_dir / "mpr-phone.png", full_page=True)
     context.close()
+
+
+def mpr_status(page) -> str:
+    """The MPR view's message once it has one (and is not still counting images)."""
+    page.wait_for_function(
+        "(() => { const s = document.querySelector('.mpr-status');"
+        " return s && s.textContent && !s.textContent.startsWith('Building'); })()"
+    )
+    return page.locator(".mpr-status").inner_text()
+
+
+def test_a_dropped_volume_request_says_so_and_pressing_mpr_again_builds_it(browser, server_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, server_url)
+    open_axial_demo(page, server_url)
+    page.route("**/frames/raw?part=1*", lambda route: route.abort("connectionreset"))
+    page.click("#mpr")
+    assert "could not be built" in mpr_status(page)
+    assert not page.evaluate("pacsweb.mpr.state.ready")
+    page.unroute("**/frames/raw?part=1*")
+    page.click("#mpr")  # leave
+    page.click("#mpr")  # and try again
+    page.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready")
+    assert page.locator('.mpr-pane[data-plane="coronal"]').get_attribute("data-lines") == "3"
+    page.close()
+
+
+def test_an_image_the_server_cannot_decode_is_named(browser, server_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, server_url)
+    open_axial_demo(page, server_url)
+    sop_uid = page.evaluate("pacsweb.state.series.instances[0].sop_instance_uid")
+    detail = b'{"detail": "cannot decode JPEG Extended: no decoder", "frame": 1}'
+    body = (
+        b"--x\r\nContent-Type: application/json\r\n"
+        + f"Content-Location: /api/studies/s/instances/{sop_uid}/frames/1/raw\r\n".encode()
+        + f"Content-Length: {len(detail)}\r\n\r\n".encode()
+        + detail
+        + b"\r\n--x--\r\n"
+    )
+    page.route(
+        "**/frames/raw?part=0*",
+        lambda route: route.fulfill(
+            status=200, body=body, content_type='multipart/related; boundary="x"'
+        ),
+    )
+    page.click("#mpr")
+    message = mpr_status(page)
+    assert sop_uid in message and "cannot decode JPEG Extended" in message
+    page.close()
+
+
+def test_a_second_drag_is_not_taken_for_a_drag_of_selected_text(page, server_url):
+    """Regression: a drag selected the overlay text; the next drag then dragged that
+    selection, the browser cancelled the pointer and the crosshair stopped following."""
+    open_mpr(page, server_url)
+    page.evaluate(
+        "() => { window.__cancels = 0;"
+        " document.addEventListener('pointercancel', () => { window.__cancels += 1; }, true); }"
+    )
+    box = page.locator('.mpr-pane[data-plane="axial"]').bounding_box()
+    for _ in range(2):
+        # From the middle out to the corner where the patient's name is written.
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        before = page.evaluate("pacsweb.mpr.draws")
+        for step in range(1, 11):
+            page.mouse.move(
+                box["x"] + box["width"] * (0.5 - 0.048 * step),
+                box["y"] + box["height"] * (0.5 - 0.048 * step),
+            )
+            page.wait_for_timeout(20)
+        page.mouse.up()
+        assert page.evaluate("window.getSelection().toString()") == ""
+        assert page.evaluate("pacsweb.mpr.draws") - before >= 5
+    assert page.evaluate("window.__cancels") == 0

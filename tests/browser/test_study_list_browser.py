@@ -2,18 +2,9 @@
 
 import pytest
 
-from .conftest import ADMIN_PASSWORD
+from .conftest import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, server_url):
-    page.goto(server_url + "/")
-    assert page.url.startswith(server_url + "/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", ADMIN_PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(server_url + "/")
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 from tests.base import SMALL_CT, sample
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .test_study_list_browser import sign_in
+from .conftest import sign_in
 
 pytestmark = pytest.mark.browser
 

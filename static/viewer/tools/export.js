@@ -12,8 +12,9 @@ export const FILM_LAYOUTS = Object.freeze([
 /** The most images one print may hold (the server refuses more). */
 export const MAX_FILM_IMAGES = 64;
 
-// Overlays that say nothing about the patient: the orientation and how it is windowed.
-const ALWAYS = Object.freeze(['window', 'zoom', 'left', 'right', 'top', 'bottom']);
+// Overlays that say nothing about the patient: orientation, windowing, and the MPR
+// plane and slab an image was made with.
+const ALWAYS = Object.freeze(['window', 'zoom', 'plane', 'slab', 'left', 'right', 'top', 'bottom']);
 // Overlays that identify the patient, the study or the image: only when asked for.
 const BURN_IN = Object.freeze(['patient-name', 'patient-id', 'study', 'series', 'image', 'position', 'thickness']);
 
