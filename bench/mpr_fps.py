@@ -25,6 +25,11 @@ run:
   (``drawNow`` then a one-pixel ``readPixels``), over five frames.
 For the plane itself, thick-slab MIP 10 and 30 mm and average 10 mm; Canvas 2D (the
 fallback without WebGL2) for the plane only.
+
+Then, in one page with the browser's cache off, the series' frames fetched and decoded
+three ways, side by side: one request a frame (six at a time, as the viewer's stack
+does), one multipart request for the whole series, and two multipart requests each
+with every other image (what MPR does); ratios against one request a frame.
 """
 
 import argparse
@@ -128,6 +133,46 @@ FULL_FRAME = """() => {
 }"""
 
 
+FETCH = """async ([study, series, how]) => {
+  const api = await import('/static/viewer/io/api.js');
+  const started = performance.now();
+  let frames = 0;
+  if (how === 'frames') {
+    const listing = await api.fetchSeriesMetadata(study, series);
+    const sops = listing.instances.map((entry) => entry.sop_instance_uid);
+    let next = 0;
+    const worker = async () => {
+      while (next < sops.length) {
+        next += 1;
+        await api.fetchFrame(study, sops[next - 1]);
+        frames += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: 6 }, worker));
+  } else {
+    await api.fetchSeriesFrames(study, series, () => { frames += 1; }, undefined, how);
+  }
+  return [performance.now() - started, frames];
+}"""
+
+
+def fetch_ways(browser, base: str, study: str) -> list[tuple[str, float, int]]:
+    """(way, ms, frames) for each way of fetching the thin series, cache off."""
+    page = browser.new_page()
+    sign_in(page, base)
+    page.context.new_cdp_session(page).send("Network.setCacheDisabled", {"cacheDisabled": True})
+    page.goto(f"{base}/studies/{study}/view/?protocol=none")
+    page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+    series = page.evaluate("pacsweb.state.series.series_uid")
+    ways = [("one request a frame", "frames"), ("one multipart", 1), ("two multipart", 2)]
+    results = []
+    for label, how in ways:
+        ms, frames = page.evaluate(FETCH, [study, series, how])
+        results.append((label, ms, frames))
+    page.close()
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="how long each drag lasts")
@@ -167,6 +212,7 @@ def main() -> None:
                         rows.append((renderer, label, build, fps, mouse_fps, scale, full_ms))
                     canvas = page.evaluate("[pacsweb.mpr.canvas.width, pacsweb.mpr.canvas.height]")
                     page.close()
+                fetches = fetch_ways(browser, base, study_uid(spec))
                 browser.close()
             load = os.getloadavg()[0]
             print(
@@ -187,6 +233,12 @@ def main() -> None:
                 print(
                     f"aim: >= 30 fps while dragging; {row[0]} {row[1]}: {row[3]:.1f} fps "
                     f"({row[3] / 30:.2f}x the aim)"
+                )
+            print("fetching and decoding the series' frames (cache off), side by side:")
+            for label, ms, frames in fetches:
+                print(
+                    f"  {label:20s} {ms / 1000:5.2f}s {frames:4d} frames "
+                    f"{fetches[0][1] / ms:5.2f}x as fast as one request a frame"
                 )
     finally:
         shutil.rmtree(work, ignore_errors=True)
