@@ -597,6 +597,7 @@ function scheduleRefresh(seriesUid) {
     try {
       const fresh = await loadMetadata(seriesUid);
       for (const v of viewports) await v.updateSeries(fresh);
+      if (mpr) await mpr.updateSeries(active.state.series); // the stack's own entries
     } catch { metadata.delete(seriesUid); }
   }, 400));
 }

@@ -87,8 +87,28 @@ export class MprView {
     this.element.querySelector('.mpr-status').textContent = message;
   }
 
+  /**
+   * A newer listing of the series on screen (images arrived): a view still waiting
+   * for the whole series counts down, and builds once the last image is here.
+   */
+  async updateSeries(series) {
+    if (this.state.ready || this.building || this.destroyed) return;
+    if (series.series_uid !== this.options.series.series_uid) return;
+    this.options.series = series;
+    await this.build();
+  }
+
   /** Check the series, fetch its frames and build the volume; says why not otherwise. */
   async build() {
+    this.building = true;
+    try {
+      return await this.buildVolume();
+    } finally {
+      this.building = false;
+    }
+  }
+
+  async buildVolume() {
     const started = performance.now();
     const { instances } = this.options.series;
     const geometry = volumeGeometry(instances);
@@ -169,6 +189,11 @@ export class MprView {
       width: Math.max(1, Math.round((pane.right - box.left) * ratio) - x),
       height: Math.max(1, Math.round((pane.bottom - box.top) * ratio) - y),
     };
+  }
+
+  /** The panes on screen, in PANES order: all four, or the one maximised. */
+  shownPanes() {
+    return PANES.filter((name) => this.paneRect(name));
   }
 
   /** Where the pane's pixels lie in the patient (math/mpr.paneMapping). */

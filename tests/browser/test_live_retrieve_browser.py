@@ -18,6 +18,7 @@ DESKTOP = dataclasses.replace(
     SMALL_CT, seed=31, matrix=128, thick_slices=10, thin_slices=40, coronal_slices=8
 )
 PHONE = dataclasses.replace(DESKTOP, seed=32, patient_id="PW-DEMO-0032")
+MPR = dataclasses.replace(DESKTOP, seed=33, patient_id="PW-DEMO-0033", thin_slices=60)
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,7 @@ def remote_node(server, tmp_path_factory):
     folder = tmp_path_factory.mktemp("remote")
     write_demo_ct(folder / "desktop", DESKTOP)
     write_demo_ct(folder / "phone", PHONE)
+    write_demo_ct(folder / "mpr", MPR)
     with DemoWebNode(folder, bandwidth=250_000, latency=0.02) as node:
         created = subprocess.run(
             [
@@ -141,3 +143,35 @@ def test_at_phone_size_a_tapped_series_comes_first(
     messages, picked_at = watch_retrieve(page, server_url, remote_node, PHONE, tap_last)
     assert_picked_series_came_first(page, messages, picked_at)
     context.close()
+
+
+def test_mpr_pressed_while_the_series_arrives_builds_once_it_is_whole(
+    browser, server_url, remote_node, screenshot_dir
+):
+    """MPR on a series still coming says how many images it waits for, and builds by
+    itself when the last one lands: nobody has to press it again."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, server_url)
+
+    def pick_thin_and_press_mpr(page):
+        page.click(".series-strip button:has-text('Axial 1.0 mm')")
+        page.wait_for_function(
+            "window.pacsweb.state.series?.description === 'Axial 1.0 mm'", timeout=30_000
+        )
+        page.click("#mpr")
+
+    page.goto(f"{server_url}/remote/{remote_node}/studies/{study_uid(MPR)}/")
+    page.click("form[action$='/retrieve/'] button")
+    page.wait_for_selector("#viewport-grid", timeout=60_000)
+    page.select_option("#protocol", "")
+    page.wait_for_function("document.querySelectorAll('.viewport').length === 1")
+    pick_thin_and_press_mpr(page)
+    waiting = page.locator(".mpr-status")
+    waiting.wait_for()
+    first = waiting.inner_text()
+    assert "waits for the whole series" in first, first
+    page.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready", timeout=90_000)
+    assert page.locator(".mpr-status").inner_text() == ""
+    assert page.evaluate("pacsweb.mpr.geometry.slices") == MPR.thin_slices
+    page.screenshot(path=screenshot_dir / "mpr-after-live-retrieve.png")
+    page.close()

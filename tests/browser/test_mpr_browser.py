@@ -9,7 +9,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .test_study_list_browser import sign_in
+from .conftest import sign_in
 from .test_viewer_browser import open_axial_demo, reference
 
 pytestmark = pytest.mark.browser
@@ -76,17 +76,6 @@ def pane_against_numpy(page, volume, plane, center=40, width=400):
     inside = ~np.isnan(hu)
     expected = reference(np.nan_to_num(hu), 1.0, 0.0, center, width)
     return grey, expected, inside
-
-
-@pytest.fixture(scope="module")
-def page(browser, server_url):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    sign_in(page, server_url)
-    yield page
-    assert not errors, errors
-    page.close()
 
 
 @pytest.mark.parametrize("plane", ["axial", "coronal", "sagittal", "oblique"])
