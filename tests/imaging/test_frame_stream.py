@@ -10,7 +10,7 @@ import pytest
 
 from tests.base import sample
 from viewer.archive.importer import Importer
-from viewer.archive.models import Series
+from viewer.archive.models import Instance, Series
 from viewer.imaging.frame_stream import GzipStream, series_body
 from viewer.imaging.frames import read_frame
 
@@ -142,3 +142,17 @@ class TestEndpoint:
             f"/api/studies/{thick.study.study_uid}/instances/{lost.sop_instance_uid}/frames/1/raw"
         ]
         assert len(parts) == thick.instances.count()
+
+    @pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume")
+    def test_objects_without_pixels_are_left_out(self, alice_client, thick):
+        Instance.objects.create(
+            series=thick,
+            sop_instance_uid="1.2.826.0.1.3680043.8.498.1",
+            sop_class_uid="1.2.840.10008.5.1.4.1.1.88.22",  # an SR filed in the series
+            file_path="nowhere.dcm",
+            file_size=1,
+        )
+        response = alice_client.get(self.url(thick))
+        parts = parts_of(self.body(response), response["Content-Type"].split("boundary=")[1])
+        assert len(parts) == thick.instances.count() - 1
+        assert all(h["Content-Type"] == "application/octet-stream" for h, _ in parts)

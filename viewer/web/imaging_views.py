@@ -71,7 +71,7 @@ def frame_raw(request: HttpRequest, study_uid: str, sop_instance_uid: str, frame
 
 @require_GET
 def series_frames_raw(request: HttpRequest, study_uid: str, series_uid: str):
-    """Every stored frame of the series in one multipart/related body (an MPR volume).
+    """Every stored frame of the series' images in one multipart/related body (MPR).
 
     ``?part=k&parts=n`` sends every n-th instance from the k-th (0-based), so a client
     can run n requests side by side: each body is compressed on one core. Not cached:
@@ -93,7 +93,8 @@ def series_frames_raw(request: HttpRequest, study_uid: str, series_uid: str):
             ),
             absolute_path(instance.file_path),
         )
-        for instance in list(series.instances.all())[part::parts]
+        # Objects without pixels (a report filed in the series) are no part of a volume.
+        for instance in list(series.instances.filter(rows__isnull=False))[part::parts]
     ]
     boundary = frame_stream.new_boundary()
     compress = "gzip" in request.headers.get("Accept-Encoding", "")
