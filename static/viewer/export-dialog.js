@@ -3,11 +3,11 @@
  * the download. Composition is in export.js, the decisions in tools/export.js.
  * @module export-dialog
  */
-import { mprPanePng, saveBlob, viewportPng } from './export.js';
+import { mprFilmItem, mprPanePng, saveBlob, viewportPng } from './export.js';
 import { requestFilm } from './io/film.js';
 import {
-  everyNth, FILM_LAYOUTS, filmItem, MAX_FILM_IMAGES, pageCount, parseFilmLayout, pngFileName,
-  stepForOnePage,
+  everyNth, FILM_LAYOUTS, filmItem, MAX_FILM_IMAGES, mprFilmLayout, pageCount, parseFilmLayout,
+  pngFileName, stepForOnePage,
 } from './tools/export.js';
 
 const $ = (id) => document.getElementById(id);
@@ -25,7 +25,7 @@ function fill(template, values) {
  */
 export function bindExport({ studyUid, text, active, viewports, layout, mpr }) {
   bindPng(text, active, mpr);
-  bindPrint(studyUid, text, active, viewports, layout);
+  bindPrint(studyUid, text, active, viewports, layout, mpr);
 }
 
 /** The viewport as a PNG and its file name; null when it shows no image. */
@@ -71,19 +71,42 @@ function bindPng(text, active, mpr) {
   });
 }
 
-/** The images a print would send, from the dialog's choices. */
-function chosenItems(active, viewports) {
+/**
+ * What a print would send, from the dialog's choices: how many images, and a
+ * function that makes the request's items (MPR panes are rendered only then).
+ */
+function chosen(active, viewports, mpr) {
+  const stored = (items) => ({ count: items.length, items: async () => items });
   if ($('film-source-series').checked) {
-    const { series, view, frame } = active()?.state || {};
-    if (!series || !frame) return [];
-    return everyNth(series.instances, Number($('film-step').value)).map((entry) => filmItem(entry, view, frame));
+    const viewport = active();
+    const { series, view, frame } = viewport?.state || {};
+    if (!series || !frame) return stored([]);
+    return stored(everyNth(series.instances, Number($('film-step').value))
+      .map((entry) => filmItem(entry, view, frame, viewport.printed(entry))));
   }
-  return viewports()
+  const view = mpr();
+  if (view) {
+    // MPR stands in for the grid on screen: its panes shown are "the viewports on
+    // screen", none while the volume is still being built.
+    const panes = view.state.ready ? view.shownPanes() : [];
+    return {
+      count: panes.length,
+      items: async () => {
+        const items = [];
+        for (const name of panes) items.push(await mprFilmItem(view, name)); // each draws the canvas
+        return items;
+      },
+    };
+  }
+  return stored(viewports()
     .filter((v) => v.state.frame && v.state.series?.instances[v.state.index])
-    .map((v) => filmItem(v.state.series.instances[v.state.index], v.state.view, v.state.frame));
+    .map((v) => {
+      const entry = v.state.series.instances[v.state.index];
+      return filmItem(entry, v.state.view, v.state.frame, v.printed(entry));
+    }));
 }
 
-function bindPrint(studyUid, text, active, viewports, layout) {
+function bindPrint(studyUid, text, active, viewports, layout, mpr) {
   const dialog = $('print-dialog');
   const select = $('film-layout');
   const error = $('film-error');
@@ -96,7 +119,7 @@ function bindPrint(studyUid, text, active, viewports, layout) {
   const summarise = () => {
     const series = $('film-source-series').checked;
     $('film-step-row').hidden = !series;
-    const count = chosenItems(active, viewports).length;
+    const { count } = chosen(active, viewports, mpr);
     const pages = pageCount(count, parseFilmLayout(select.value));
     const tooMany = count > MAX_FILM_IMAGES;
     $('film-summary').textContent = tooMany
@@ -108,17 +131,19 @@ function bindPrint(studyUid, text, active, viewports, layout) {
     const { rows, columns } = parseFilmLayout(select.value);
     $('film-step').value = String(stepForOnePage(active()?.state.series?.instances.length || 1, rows * columns));
   };
+  // The grid (or the MPR panes) on screen is the natural film for "viewports".
+  const screenLayout = () => (mpr() ? mprFilmLayout(chosen(active, viewports, mpr).count) : layout() || '1x1');
   $('print-film').addEventListener('click', () => {
     error.textContent = '';
-    // The grid on screen is the natural film for "viewports"; a series gets a 4 x 4 sheet.
-    setLayout($('film-source-series').checked ? '4x4' : layout() || '1x1');
+    // A series gets a 4 x 4 sheet.
+    setLayout($('film-source-series').checked ? '4x4' : screenLayout());
     stepForLayout();
     summarise();
     dialog.showModal();
   });
   for (const radio of document.querySelectorAll('input[name="film-source"]')) {
     radio.addEventListener('change', () => {
-      setLayout(radio.value === 'series' ? '4x4' : layout() || '1x1');
+      setLayout(radio.value === 'series' ? '4x4' : screenLayout());
       stepForLayout();
       summarise();
     });
@@ -137,7 +162,7 @@ function bindPrint(studyUid, text, active, viewports, layout) {
         layout: select.value,
         paper: $('film-paper').value,
         orientation: $('film-orientation').value,
-        items: chosenItems(active, viewports),
+        items: await chosen(active, viewports, mpr).items(),
       });
       saveBlob(blob, fileName);
       dialog.close();

@@ -3,7 +3,9 @@
  * texts, composed on a canvas of the same size. Which texts is decided in tools/export.js.
  * @module export
  */
-import { exportedOverlays } from './tools/export.js';
+import {
+  exportedOverlays, FILM_PANE_OVERLAYS, MAX_FILM_PNG_SIDE, mprFilmCaption,
+} from './tools/export.js';
 
 // Presentation properties the SVG layer takes from the page's style sheet; an SVG drawn
 // as an image sees no style sheet, so they are written onto each element.
@@ -72,20 +74,22 @@ function drawOverlays(context, root, origin, ratio, names) {
 
 /**
  * A PNG of ``rect`` (canvas pixels) of ``canvas``, with the annotation layer ``svg``
- * that covers ``root`` and the overlays of ``root`` chosen for ``burnIn``.
+ * that covers ``root`` and the ``overlays`` of ``root`` (names), scaled down to
+ * ``maxSide`` pixels when larger.
  */
-async function composePng({ canvas, rect, svg, root, burnIn }) {
+async function composePng({ canvas, rect, svg, root, overlays, maxSide = Infinity }) {
+  const scale = Math.min(1, maxSide / Math.max(rect.width, rect.height));
   const out = document.createElement('canvas');
-  out.width = rect.width;
-  out.height = rect.height;
+  out.width = Math.max(1, Math.floor(rect.width * scale));
+  out.height = Math.max(1, Math.floor(rect.height * scale));
   const context = out.getContext('2d');
   context.fillStyle = '#000';
   context.fillRect(0, 0, out.width, out.height);
-  context.drawImage(canvas, rect.x, rect.y, rect.width, rect.height, 0, 0, rect.width, rect.height);
+  context.drawImage(canvas, rect.x, rect.y, rect.width, rect.height, 0, 0, out.width, out.height);
   const annotations = await annotationImage(svg, out.width, out.height);
   if (annotations) context.drawImage(annotations, 0, 0, out.width, out.height);
-  const ratio = canvas.width / canvas.getBoundingClientRect().width;
-  drawOverlays(context, root, root.getBoundingClientRect(), ratio, exportedOverlays(burnIn));
+  const ratio = (canvas.width / canvas.getBoundingClientRect().width) * scale;
+  drawOverlays(context, root, root.getBoundingClientRect(), ratio, overlays);
   return new Promise((resolve, reject) => {
     out.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('PNG encoding failed'))), 'image/png');
   });
@@ -103,7 +107,7 @@ export function viewportPng(viewport, { burnIn }) {
   const { canvas } = viewport;
   return composePng({
     canvas, rect: { x: 0, y: 0, width: canvas.width, height: canvas.height },
-    svg: viewport.svg, root: viewport.element, burnIn,
+    svg: viewport.svg, root: viewport.element, overlays: exportedOverlays(burnIn),
   });
 }
 
@@ -111,16 +115,43 @@ export function viewportPng(viewport, { burnIn }) {
  * One MPR pane as shown, sharp, with its crosshair lines, as a PNG.
  * @param {import('./mpr.js').MprView} mpr
  * @param {string} name axial, coronal, sagittal or oblique
- * @param {{burnIn: boolean}} options
+ * @param {{burnIn: boolean, overlays?: string[], maxSide?: number}} options
+ *   ``overlays``: the overlay texts to write on, instead of those ``burnIn`` chooses
  * @returns {Promise<Blob>}
  */
-export function mprPanePng(mpr, name, { burnIn }) {
+export function mprPanePng(mpr, name, { burnIn, overlays = exportedOverlays(burnIn), maxSide }) {
   mpr.lastInput = -Infinity; // every canvas pixel, trilinear
   mpr.drawNow();
   const pane = mpr.panes.get(name);
   return composePng({
-    canvas: mpr.canvas, rect: mpr.paneRect(name), svg: pane.querySelector('svg'), root: pane, burnIn,
+    canvas: mpr.canvas, rect: mpr.paneRect(name), svg: pane.querySelector('svg'), root: pane, overlays, maxSide,
   });
+}
+
+/** A blob's bytes in base64. */
+async function base64Of(blob) {
+  const url = await new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
+  return url.slice(url.indexOf(',') + 1);
+}
+
+/**
+ * One MPR pane as a film image for the server: the pane as shown with its crosshair
+ * lines and orientation markers but no patient data (the film's header names the
+ * patient), captioned with its plane, slab and window as written on the pane.
+ * @param {import('./mpr.js').MprView} mpr
+ * @param {string} name
+ * @returns {Promise<{png: string, caption: string}>}
+ */
+export async function mprFilmItem(mpr, name) {
+  const blob = await mprPanePng(mpr, name, { burnIn: false, overlays: FILM_PANE_OVERLAYS, maxSide: MAX_FILM_PNG_SIDE });
+  const pane = mpr.panes.get(name);
+  const text = (key) => pane.querySelector(`[data-o="${key}"]`)?.textContent || '';
+  return { png: await base64Of(blob), caption: mprFilmCaption([text('plane'), text('slab'), text('window')]) };
 }
 
 /**

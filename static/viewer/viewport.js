@@ -165,6 +165,21 @@ export class Viewport {
     this.element.dataset.measurements = String(this.svg.querySelectorAll('g.measurement').length);
   }
 
+  /**
+   * What a film print of stack entry ``entry`` carries from this viewport: its
+   * measurements as drawn (kind, image points, label; values only for the image on
+   * screen) and how the image is turned and mirrored.
+   */
+  printed(entry) {
+    const { series, index, frame, placement } = this.state;
+    const shown = series?.instances[index];
+    const onScreen = shown?.sop_instance_uid === entry.sop_instance_uid && shown.frame === entry.frame;
+    const marks = (this.options.measurements?.() || [])
+      .filter((m) => m.sop_instance_uid === entry.sop_instance_uid && m.frame === entry.frame)
+      .map((m) => ({ kind: m.kind, points: m.points, text: labelFor(m, entry, onScreen ? frame : null, series.modality) }));
+    return { marks, rotation: placement.rotation, flipH: placement.flipH, flipV: placement.flipV };
+  }
+
   /** SVG for one measurement: its outline and its label, in screen pixels. */
   shapesFor(measurement, entry) {
     const group = document.createElementNS(SVG, 'g');

@@ -243,3 +243,157 @@ def test_with_mpr_on_screen_the_png_is_the_active_pane(page, server_url, screens
     assert np.asarray(plain.convert("L").crop(box(".patient-name"))).max() < 40
     assert np.asarray(burnt.convert("L").crop(box(".patient-name"))).max() > 150
     page.click("#mpr")  # leave MPR for the other tests
+
+
+def test_with_mpr_on_screen_print_sends_the_panes_shown(page, server_url, screenshot_dir, tmp_path):
+    from viewer.imaging.film import FilmHeader, Tile, cell_boxes, compose_pages, page_pixels
+    from viewer.imaging.film_order import clean_order
+
+    from .test_mpr_browser import open_mpr
+
+    planes = ["axial", "coronal", "sagittal", "oblique"]
+    open_mpr(page, server_url)
+    page.evaluate(
+        "pacsweb.mpr.setWindow(40, 400); pacsweb.mpr.setSlab({mode: 'mip', thickness: 6})"
+    )
+    shown = {plane: page.evaluate(f"pacsweb.mpr.readPane('{plane}')") for plane in planes}
+    page.click("#print-film")
+    page.locator("#print-dialog").wait_for(state="visible")
+    # Four panes on screen: four images, two by two, on one page.
+    assert page.input_value("#film-layout") == "2x2"
+    assert re.findall(r"\d+", page.text_content("#film-summary")) == ["4", "1"]
+    with page.expect_request(lambda r: r.url.endswith("/film.pdf")) as sent:
+        with page.expect_download() as info:
+            page.click("#film-print")
+    body = sent.value.post_data_json
+    items = body["items"]
+    assert [set(item) for item in items] == [{"png", "caption"}] * 4
+    captions = [item["caption"] for item in items]
+    assert [c.split(" · ")[0] for c in captions[:3]] == ["Axial", "Coronal", "Sagittal"]
+    assert captions[3].startswith("Oblique 30°")
+    assert all("MIP 6 mm" in c and "W 400 L 40" in c for c in captions)
+
+    # Each image is its pane's own pixels, but for the crosshair lines and the markers,
+    # and nothing identifies the patient on it (the film's header does).
+    pngs = [Image.open(io.BytesIO(base64.b64decode(item["png"]))).convert("RGB") for item in items]
+    corner = page.evaluate(
+        """() => {
+          const pane = document.querySelector('.mpr-pane[data-plane="axial"]');
+          const p = pane.getBoundingClientRect();
+          const o = pane.querySelector('.overlay.top-left').getBoundingClientRect();
+          const r = pacsweb.mpr.canvas.width / pacsweb.mpr.canvas.getBoundingClientRect().width;
+          return [o.left - p.left, o.top - p.top, o.right - p.left, o.bottom - p.top]
+            .map((x) => Math.round(x * r));
+        }"""
+    )
+    for plane, image in zip(planes, pngs, strict=True):
+        pane = shown[plane]
+        assert image.size == (pane["width"], pane["height"])
+        grey = np.array(pane["grey"]).reshape(pane["height"], pane["width"])
+        assert np.mean(np.asarray(image)[..., 1] == grey) > 0.9, plane
+        # Where the name stands on screen, every grey pixel is the pane's own (the
+        # crosshair lines are coloured).
+        left, top, right, bottom = corner
+        rgb = np.asarray(image).astype(int)[top:bottom, left:right]
+        neutral = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
+        own = rgb[..., 1] == grey[top:bottom, left:right]
+        assert neutral.mean() > 0.8 and own[neutral].mean() > 0.99, plane
+
+    # The PDF's four cells hold those images, each where the film puts it: each cell
+    # is far closer to its own pane than to any other (the coronal is no axial).
+    pdf = open(info.value.path(), "rb").read()
+    assert len(re.findall(rb"/Type /Page\b", pdf)) == 1
+    pdftoppm = require_peer("pdftoppm")
+    (tmp_path / "film.pdf").write_bytes(pdf)
+    subprocess.run(
+        [pdftoppm, "-r", "200", "-gray", str(tmp_path / "film.pdf"), str(tmp_path / "page")],
+        check=True,
+    )
+    [raster] = sorted(tmp_path.glob("page*.pgm"))
+    printed = np.asarray(Image.open(raster), float)
+    assert printed.shape[::-1] == page_pixels("A4", 200)
+    tiles = [Tile(item.image, item.caption) for item in clean_order(body).items]
+    header = FilmHeader(patient_name="", patient_id="")
+    expected = np.asarray(compose_pages(tiles, (2, 2), header)[0].convert("L"), float)
+    boxes = cell_boxes(page_pixels("A4", 200), (2, 2), 200)
+
+    # Cells may differ by a rounded pixel; compare the size they all have.
+    width = min(right - left for left, _, right, _ in boxes)
+    height = min(bottom - top for _, top, _, bottom in boxes)
+
+    def cell(pixels, box):
+        return pixels[box[1] : box[1] + height, box[0] : box[0] + width]
+
+    for n, box in enumerate(boxes):
+        differences = [np.abs(cell(printed, box) - cell(expected, other)).mean() for other in boxes]
+        assert differences[n] < 3, (planes[n], differences)
+        assert differences[n] * 3 < min(d for m, d in enumerate(differences) if m != n)
+    Image.fromarray(printed.astype(np.uint8)).save(screenshot_dir / "film-mpr.png")
+
+    # One pane maximised: that pane alone.
+    page.dblclick('.mpr-pane[data-plane="coronal"]')
+    page.wait_for_function("pacsweb.mpr.shownPanes().length === 1")
+    page.click("#print-film")
+    page.locator("#print-dialog").wait_for(state="visible")
+    assert page.input_value("#film-layout") == "1x1"
+    assert re.findall(r"\d+", page.text_content("#film-summary")) == ["1", "1"]
+    with page.expect_request(lambda r: r.url.endswith("/film.pdf")) as sent:
+        with page.expect_download():
+            page.click("#film-print")
+    [item] = sent.value.post_data_json["items"]
+    assert item["caption"].startswith("Coronal")
+    page.dblclick('.mpr-pane[data-plane="coronal"]')
+    page.click("#mpr")  # leave MPR for the other tests
+
+
+def test_print_carries_the_measurements_and_the_turn_shown(page, server_url, tmp_path):
+    open_axial(page, server_url)
+    box = page.locator(".viewport.active canvas").first.bounding_box()
+    page.select_option("#tool", "length")
+    page.mouse.move(box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.5)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.65, box["y"] + box["height"] * 0.5, steps=4)
+    page.mouse.up()
+    page.wait_for_function("document.querySelector('.viewport.active svg g.measurement.length')")
+    page.select_option("#tool", "")
+    page.click("#viewer", position={"x": 5, "y": 5})  # keys go to the viewer
+    page.keyboard.press("o")  # a quarter turn clockwise
+    label = page.text_content(".viewport.active svg g.measurement.length text.label")
+    page.click("#print-film")
+    page.locator("#print-dialog").wait_for(state="visible")
+    page.select_option("#film-layout", "1x1")
+    with page.expect_request("**/film.pdf") as sent, page.expect_download() as info:
+        page.click("#film-print")
+    [item] = sent.value.post_data_json["items"]
+    assert item["rotation"] == 90
+    [mark] = item["marks"]
+    assert mark["kind"] == "length" and mark["text"] == label and "mm" in label
+    pdf = open(info.value.path(), "rb").read()
+    (tmp_path / "film.pdf").write_bytes(pdf)
+    subprocess.run(
+        [
+            require_peer("pdftoppm"),
+            "-r",
+            "60",
+            "-png",
+            str(tmp_path / "film.pdf"),
+            str(tmp_path / "p"),
+        ],
+        check=True,
+    )
+    [png] = tmp_path.glob("p*.png")
+    film = np.asarray(Image.open(png).convert("RGB"), dtype=int)
+    blue = (film[..., 2] - film[..., 0] > 60) & (film[..., 2] > 150)
+    rows, columns = np.nonzero(blue)
+    # Drawn across on screen, then turned: upright on the film.
+    assert rows.size > 10 and np.ptp(rows) > 3 * max(np.ptp(columns), 1)
+    status = page.evaluate(
+        """async () => {
+          const id = pacsweb.measurements[pacsweb.measurements.length - 1].id;
+          const token = document.cookie.match(/csrftoken=([^;]*)/)[1];
+          const response = await fetch(`/api/measurements/${id}/`,
+            { method: 'DELETE', headers: { 'X-CSRFToken': token } });
+          return response.status;
+        }"""
+    )
+    assert status in (200, 204)  # the other tests count measurements

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from .film_marks import Mark, draw_marks
+
 # Paper sizes in millimetres, portrait.
 PAPER_MM = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
 MAX_ROWS = MAX_COLUMNS = 6
@@ -61,6 +63,8 @@ class Tile:
     caption: str = ""
     aspect: float = 1.0
     markers: dict[str, str] | None = None
+    # Measurements as shown, their points as fractions of the image's width and height.
+    marks: tuple[Mark, ...] = ()
 
 
 def parse_layout(text: str) -> tuple[int, int]:
@@ -143,7 +147,8 @@ def compose_pages(
         raise FilmError("there are no images to print")
     rows, columns = layout
     size = page_pixels(paper, dpi, landscape)
-    mode = "RGB" if any(tile.image.mode != "L" for tile in tiles) else "L"
+    # Grey pages stay small; colour images and the coloured measurements need RGB.
+    mode = "RGB" if any(tile.image.mode != "L" or tile.marks for tile in tiles) else "L"
     per_page = rows * columns
     pages_total = -(-len(tiles) // per_page)
     when = (printed or datetime.datetime.now()).strftime("%Y-%m-%d %H:%M")
@@ -222,9 +227,16 @@ def _draw_tile(page, draw, tile: Tile, box: tuple[int, int, int, int], small: in
     x, y = left + (room_w - width) // 2, top + (room_h - height) // 2
     page.paste(image, (x, y))
     font = _font(small)
+    marker_font = _font(round(small * 1.3))
+    draw_marks(
+        draw,
+        tile.marks,
+        lambda point: (x + point[0] * width, y + point[1] * height),
+        marker_font,
+        max(2, round(small / 7)),
+    )
     if tile.caption:
         draw.text((left + small // 2, bottom - caption_h + small // 5), tile.caption, "white", font)
-    marker_font = _font(round(small * 1.3))
     for edge, letters in (tile.markers or {}).items():
         if letters:
             _draw_marker(draw, edge, letters, (x, y, x + width, y + height), marker_font)

@@ -7,6 +7,15 @@ import pydicom
 from PIL import Image, ImageOps
 
 from .film import Tile, edge_markers, tile_caption
+from .film_marks import (
+    UNTURNED,
+    Mark,
+    Placement,
+    place_aspect,
+    place_image,
+    place_markers,
+    place_point,
+)
 from .geometry import stored_geometry
 from .thumbnail import render_frame
 
@@ -19,13 +28,16 @@ def film_tile(
     window: tuple[float, float] | None,
     invert: bool,
     max_size: int = 4096,
+    placement: Placement = UNTURNED,
+    marks: tuple[Mark, ...] = (),
 ) -> Tile:
     """Frame ``frame`` (1-based) at ``window`` (None: the file's first, else full range).
 
     ``invert`` is the person's inversion on top of the photometric interpretation
     (MONOCHROME1 already prints white-is-low). Images larger than ``max_size`` are
-    scaled down first, so a page of radiographs stays within memory. Raises
-    ``UndecodableFrame``.
+    scaled down first, so a page of radiographs stays within memory. The image is
+    turned and mirrored by ``placement`` with its markers and ``marks`` (measurements
+    in image pixels), as the viewer shows it. Raises ``UndecodableFrame``.
     """
     geometry = stored_geometry(path, sop_instance_uid)
     if window is None and geometry.windows:
@@ -33,10 +45,15 @@ def film_tile(
     image = render_frame(path, frame - 1, list(window) if window else None)
     if invert:
         image = ImageOps.invert(image)
+    columns, rows = image.size
     image.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)
     spacing = geometry.pixel_spacing
+    placed = tuple(
+        Mark(m.kind, tuple(place_point(p, columns, rows, placement) for p in m.points), m.text)
+        for m in marks
+    )
     return Tile(
-        image=image,
+        image=place_image(image, placement),
         caption=tile_caption(
             series_number,
             geometry.instance_number,
@@ -44,8 +61,11 @@ def film_tile(
             geometry.frames,
             window if image.mode == "L" else None,
         ),
-        aspect=spacing[0] / spacing[1] if spacing and spacing[1] > 0 else 1.0,
-        markers=edge_markers(geometry.orientation),
+        aspect=place_aspect(
+            spacing[0] / spacing[1] if spacing and spacing[1] > 0 else 1.0, placement
+        ),
+        markers=place_markers(edge_markers(geometry.orientation), placement),
+        marks=placed,
     )
 
 

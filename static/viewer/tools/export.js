@@ -12,6 +12,18 @@ export const FILM_LAYOUTS = Object.freeze([
 /** The most images one print may hold (the server refuses more). */
 export const MAX_FILM_IMAGES = 64;
 
+/** The longest caption, in characters, the server prints under an image. */
+export const MAX_FILM_CAPTION = 120;
+
+/** The largest side, in pixels, of an image the viewer renders for film (the server's limit). */
+export const MAX_FILM_PNG_SIDE = 4096;
+
+/**
+ * Overlays written onto an MPR pane printed on film: its orientation markers. The
+ * plane, slab and window go into the caption under it, the patient into the header.
+ */
+export const FILM_PANE_OVERLAYS = Object.freeze(['left', 'right', 'top', 'bottom']);
+
 // Overlays that say nothing about the patient: orientation, windowing, and the MPR
 // plane and slab an image was made with.
 const ALWAYS = Object.freeze(['window', 'zoom', 'plane', 'slab', 'left', 'right', 'top', 'bottom']);
@@ -39,15 +51,19 @@ export function pngFileName({ modality, seriesNumber, imageNumber }) {
 }
 
 /**
- * The film's request for one image as it is shown: its window and whether the person
- * inverted it. ``invert`` is relative to the photometric interpretation, because the
- * server already prints MONOCHROME1 white-is-low (and the viewer starts it inverted).
+ * The film's request for one image as it is shown: its window, whether the person
+ * inverted it, how it is turned and mirrored, and the measurements drawn on it.
+ * ``invert`` is relative to the photometric interpretation, because the server already
+ * prints MONOCHROME1 white-is-low (and the viewer starts it inverted).
  * @param {{sop_instance_uid: string, frame: number}} entry the stack entry
  * @param {{center: number, width: number, invert: boolean}} view the viewport's window
  * @param {{samples: number, photometric: string}} frame the decoded frame shown
+ * @param {{rotation?: number, flipH?: boolean, flipV?: boolean,
+ *   marks?: Array<{kind: string, points: number[][], text: string}>}} [shown]
+ *   from Viewport.printed
  * @returns {object}
  */
-export function filmItem(entry, view, frame) {
+export function filmItem(entry, view, frame, shown = {}) {
   const item = {
     sop_instance_uid: entry.sop_instance_uid,
     frame: entry.frame || 1,
@@ -55,7 +71,31 @@ export function filmItem(entry, view, frame) {
   };
   // Colour images have no window: they print as stored.
   if (frame.samples === 1) Object.assign(item, { window_center: view.center, window_width: view.width });
+  if (shown.rotation) item.rotation = shown.rotation;
+  if (shown.flipH) item.flip_h = true;
+  if (shown.flipV) item.flip_v = true;
+  if (shown.marks?.length) item.marks = shown.marks;
   return item;
+}
+
+/**
+ * The caption under an MPR pane on film: its overlay texts (plane, slab, window)
+ * that say something, as "Coronal · MIP 10 mm · W 400 L 40".
+ * @param {string[]} texts
+ * @returns {string}
+ */
+export function mprFilmCaption(texts) {
+  const caption = texts.map((text) => String(text ?? '').replace(/\s+/g, ' ').trim()).filter(Boolean).join(' · ');
+  return caption.slice(0, MAX_FILM_CAPTION);
+}
+
+/**
+ * The film layout that matches MPR on screen: its four panes two by two, or one.
+ * @param {number} panes panes on screen
+ * @returns {string}
+ */
+export function mprFilmLayout(panes) {
+  return panes > 1 ? '2x2' : '1x1';
 }
 
 /**

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  everyNth, exportedOverlays, fileNameFromDisposition, filmItem, FILM_LAYOUTS, MAX_FILM_IMAGES,
-  pageCount, parseFilmLayout, pngFileName, stepForOnePage,
+  everyNth, exportedOverlays, fileNameFromDisposition, filmItem, FILM_LAYOUTS, FILM_PANE_OVERLAYS,
+  MAX_FILM_CAPTION, MAX_FILM_IMAGES, mprFilmCaption, mprFilmLayout, pageCount, parseFilmLayout,
+  pngFileName, stepForOnePage,
 } from '../../../static/viewer/tools/export.js';
 
 test('without burn-in only the orientation and the window go onto the image', () => {
@@ -41,6 +42,21 @@ test('MONOCHROME1 shown as the viewer starts it is not inverted again on film', 
   assert.equal(filmItem(entry, { center: 0, width: 10, invert: false }, mono1).invert, true);
 });
 
+test('a film item is turned, mirrored and marked as the viewport shows it', () => {
+  const entry = { sop_instance_uid: '1.2.3', frame: 1 };
+  const grey = { samples: 1, photometric: 'MONOCHROME2' };
+  const view = { center: 40, width: 400, invert: false };
+  const marks = [{ kind: 'length', points: [[1, 2], [3, 4]], text: '2.8 mm' }];
+  const item = filmItem(entry, view, grey, { rotation: 270, flipH: true, flipV: false, marks });
+  assert.equal(item.rotation, 270);
+  assert.equal(item.flip_h, true);
+  assert.equal('flip_v' in item, false);
+  assert.deepEqual(item.marks, marks);
+  // As it comes from the file: nothing to say.
+  const plain = filmItem(entry, view, grey, { rotation: 0, flipH: false, flipV: false, marks: [] });
+  assert.deepEqual(Object.keys(plain).sort(), ['frame', 'invert', 'sop_instance_uid', 'window_center', 'window_width']);
+});
+
 test('colour images print without a window', () => {
   const item = filmItem({ sop_instance_uid: '9', frame: 1 }, { center: 1, width: 2, invert: false },
     { samples: 3, photometric: 'RGB' });
@@ -72,4 +88,22 @@ test('the download keeps the server file name, without any path', () => {
   assert.equal(fileNameFromDisposition('attachment; filename="pacsweb-film-1.pdf"', 'x.pdf'), 'pacsweb-film-1.pdf');
   assert.equal(fileNameFromDisposition('attachment; filename="../a/b.pdf"', 'x.pdf'), '..ab.pdf');
   assert.equal(fileNameFromDisposition(null, 'x.pdf'), 'x.pdf');
+});
+
+test('an MPR pane on film carries its orientation markers and nothing about the patient', () => {
+  assert.deepEqual([...FILM_PANE_OVERLAYS].sort(), ['bottom', 'left', 'right', 'top']);
+  for (const name of exportedOverlays(true).filter((n) => !exportedOverlays(false).includes(n))) {
+    assert.ok(!FILM_PANE_OVERLAYS.includes(name), name);
+  }
+});
+
+test('an MPR pane is captioned with its plane, slab and window, skipping empty texts', () => {
+  assert.equal(mprFilmCaption(['Coronal', 'MIP 10 mm', 'W 400 L 40']), 'Coronal · MIP 10 mm · W 400 L 40');
+  assert.equal(mprFilmCaption(['Oblique 30° / 0°', '', ' W 400\nL 40 ']), 'Oblique 30° / 0° · W 400 L 40');
+  assert.equal(mprFilmCaption(['x'.repeat(200)]).length, MAX_FILM_CAPTION);
+});
+
+test('MPR prints two by two, or one pane alone when it is maximised', () => {
+  assert.equal(mprFilmLayout(4), '2x2');
+  assert.equal(mprFilmLayout(1), '1x1');
 });
