@@ -376,6 +376,12 @@ async function toggleMpr() {
     series: viewport.state.series, text, patient, rendererKind,
     view: viewport.state.frame ? { ...viewport.state.view } : null,
     loadFrames: (onFrame, signal) => fetchSeriesFrames(studyUid, viewport.state.series.series_uid, onFrame, signal),
+    measurements: () => measurements,
+    tool: () => document.getElementById('tool').value,
+    onMeasure: async (draft) => {
+      const failed = await keepMeasurement(draft);
+      if (failed) mpr?.status(failed);
+    },
     onExit: toggleMpr,
   });
   window.pacsweb.mpr = mpr;
@@ -463,6 +469,7 @@ let measurements = [];
 let selectedMeasurement = null;
 const redrawMeasurements = () => {
   viewports.forEach((v) => v.drawAnnotations());
+  mpr?.requestDraw();
   measurePanel.refresh();
 };
 const edits = new MeasurementEdits({
@@ -491,8 +498,21 @@ const measurePanel = new MeasurementPanel(document.getElementById('measurements-
   onOpen: openMeasurement,
 });
 
-/** Show a measurement's image in the active viewport, and select it. */
+/** Show a measurement's image in the active viewport (MPR for one drawn there), and select it. */
 async function openMeasurement(measurement) {
+  if (measurement.space === 'patient') {
+    if (mpr && mpr.options.series.series_uid !== measurement.series_uid) await toggleMpr();
+    if (!mpr) {
+      if (active.state.series?.series_uid !== measurement.series_uid) await openIn(active, measurement.series_uid);
+      await toggleMpr();
+    }
+    // Through its middle: the plane it was drawn in shows it whole.
+    const [a, b] = measurement.points;
+    if (mpr?.state.ready) mpr.setCrosshair(a.map((value, n) => (value + b[n]) / 2));
+    selectedMeasurement = measurement.id;
+    redrawMeasurements();
+    return;
+  }
   if (mpr) await toggleMpr();
   if (active.state.series?.series_uid !== measurement.series_uid) await openIn(active, measurement.series_uid);
   const index = (active.state.series?.instances || []).findIndex(
@@ -512,21 +532,29 @@ fetchMeasurements(studyUid).then((found) => {
 })
   .catch((error) => console.warn(`measurements: ${error.message}`));
 
+/** Save a drawn measurement; the error's text when it could not be. */
+async function keepMeasurement(body) {
+  try {
+    const saved = await saveMeasurement(studyUid, body);
+    measurements = [...measurements, saved];
+    edits.created(saved.id);
+    selectedMeasurement = saved.id;
+    return '';
+  } catch (error) {
+    return `${text.notSaved}: ${error.message}`;
+  } finally {
+    redrawMeasurements();
+  }
+}
+
 async function addMeasurement(viewport, draft) {
   const body = { ...draft };
   if (draft.kind === 'text') {
     body.label = (window.prompt(text.annotationText || 'Text') || '').slice(0, 200);
     if (!body.label) return;
   }
-  try {
-    const saved = await saveMeasurement(studyUid, body);
-    measurements = [...measurements, saved];
-    edits.created(saved.id);
-    selectedMeasurement = saved.id;
-  } catch (error) {
-    viewport.state.error = `${text.notSaved}: ${error.message}`;
-  }
-  redrawMeasurements();
+  const failed = await keepMeasurement(body);
+  if (failed) viewport.state.error = failed;
   viewport.draw();
 }
 

@@ -4,8 +4,8 @@
  * @module mpr
  */
 import {
-  crosshairLine, fromPane, obliquePlane, paneMapping, planeNormal, PLANES, stepAlong, toPane,
-  volumeCentre,
+  crosshairLine, fromPane, obliquePlane, paneMapping, planeNormal, PLANES, segmentOnPane, stepAlong,
+  toPane, volumeCentre,
 } from './math/mpr.js';
 import { edgeLabels } from './math/orientation.js';
 import { initialWindow, dragWindow, voiFunctionCode } from './math/voi.js';
@@ -54,6 +54,8 @@ export class MprView {
    *   rendererKind: string,
    *   loadFrames: (onFrame: (sopUid: string, frameNumber: number, frame: object) => void,
    *     signal: AbortSignal) => Promise<void>,
+   *   measurements?: () => object[], tool?: () => string,
+   *   onMeasure?: (draft: object) => Promise<void>,
    *   view?: object, onExit: () => void}} options
    */
   constructor(element, options) {
@@ -283,8 +285,39 @@ export class MprView {
         .forEach(([key, value]) => line.setAttribute(key, String(value)));
       lines.push(line);
     }
-    pane.querySelector('svg').replaceChildren(...lines);
+    const marks = this.lengthsOn(name, mapping).flatMap(({ ends, text: label }) => {
+      const [[x1, y1], [x2, y2]] = ends.map(([x, y]) => [x / ratio, y / ratio]);
+      const line = document.createElementNS(SVG, 'line');
+      Object.entries({ x1, y1, x2, y2, class: 'measurement' })
+        .forEach(([key, value]) => line.setAttribute(key, String(value)));
+      const words = document.createElementNS(SVG, 'text');
+      Object.entries({ x: x2 + 6, y: y2 - 6, class: 'label' })
+        .forEach(([key, value]) => words.setAttribute(key, String(value)));
+      words.textContent = label;
+      return [line, words];
+    });
+    pane.querySelector('svg').replaceChildren(...lines, ...marks);
     pane.dataset.lines = String(lines.length);
+    pane.dataset.measurements = String(marks.length / 2);
+  }
+
+  /**
+   * Lengths drawn on MPR in this series that lie in pane ``name``'s plane (within half
+   * a voxel, or half the slab), with the draft being drawn: ends in canvas pixels.
+   */
+  lengthsOn(name, mapping) {
+    const uid = this.options.series.series_uid;
+    const slab = this.state.slab.mode !== 'none' ? this.state.slab.thickness / 2 : 0;
+    const tolerance = Math.max(stepAlong(this.geometry, mapping.normal) / 2, slab);
+    const saved = (this.options.measurements?.() || [])
+      .filter((m) => m.space === 'patient' && m.series_uid === uid && m.kind === 'length');
+    const drawn = this.draft ? [...saved, { points: this.draft.points, label: '' }] : saved;
+    return drawn.flatMap((m) => {
+      const ends = segmentOnPane(mapping, m.points, tolerance);
+      if (!ends) return [];
+      const mm = Math.hypot(...m.points[1].map((value, n) => value - m.points[0][n]));
+      return [{ ends, text: [m.label, `${mm.toFixed(1)} mm`].filter(Boolean).join(' ') }];
+    });
   }
 
   /** Put the crosshair at a patient point, kept inside the volume. */
@@ -368,7 +401,14 @@ export class MprView {
       if (pointers.size === 2) drag = { mode: 'pinch', view, start: pinch() };
       else if (event.shiftKey || event.button === 1) drag = { mode: 'pan', view, point };
       else if (event.button === 2 || event.ctrlKey) drag = { mode: 'window', window: { ...this.state.view }, x: event.clientX, y: event.clientY };
-      else {
+      else if (this.options.tool?.() === 'length') {
+        const start = fromPane(this.mapping(name), ...point);
+        drag = { mode: 'length', point };
+        this.draft = { points: [start, start] };
+        this.requestDraw();
+      } else {
+        // Only lengths are certain on a reformat: say so rather than ignore the tool.
+        if (this.options.tool?.()) this.status(this.t.onlyLength);
         drag = { mode: 'crosshair' };
         this.setCrosshair(fromPane(this.mapping(name), ...point));
       }
@@ -379,6 +419,11 @@ export class MprView {
       const point = this.panePoint(name, event);
       pointers.set(event.pointerId, point);
       if (drag.mode === 'crosshair') this.setCrosshair(fromPane(this.mapping(name), ...point));
+      else if (drag.mode === 'length') {
+        this.draft = { points: [this.draft.points[0], fromPane(this.mapping(name), ...point)] };
+        drag.end = point;
+        this.requestDraw();
+      }
       else if (drag.mode === 'pan') {
         const k = this.pixelScale();
         this.state.panes[name] = {
@@ -397,7 +442,9 @@ export class MprView {
     });
     const release = (event) => {
       pointers.delete(event.pointerId);
-      if (pointers.size === 0) drag = null;
+      if (pointers.size) return;
+      if (drag?.mode === 'length') this.finishLength(drag);
+      drag = null;
     };
     pane.addEventListener('pointerup', release);
     pane.addEventListener('pointercancel', release);
@@ -417,6 +464,20 @@ export class MprView {
       this.element.classList.toggle('maximised');
       pane.classList.toggle('maximised');
       this.requestDraw();
+    });
+  }
+
+  /** A length dragged on a pane: saved unless it was only a click. */
+  finishLength(drag) {
+    const { draft } = this;
+    this.draft = null;
+    this.requestDraw();
+    const moved = drag.end && Math.hypot(drag.end[0] - drag.point[0], drag.end[1] - drag.point[1]);
+    if (!draft || !(moved >= 3)) return;
+    const first = this.options.series.instances[0];
+    this.options.onMeasure?.({
+      space: 'patient', kind: 'length', series_uid: this.options.series.series_uid,
+      frame_of_reference_uid: first.frame_of_reference_uid, points: draft.points,
     });
   }
 

@@ -301,3 +301,62 @@ def test_a_second_drag_is_not_taken_for_a_drag_of_selected_text(page, server_url
         assert page.evaluate("window.getSelection().toString()") == ""
         assert page.evaluate("pacsweb.mpr.draws") - before >= 5
     assert page.evaluate("window.__cancels") == 0
+
+
+def test_a_length_drawn_on_the_coronal_is_saved_and_found_again(page, server_url, screenshot_dir):
+    open_mpr(page, server_url)
+    page.select_option("#tool", "length")
+    pane = page.locator('.mpr-pane[data-plane="coronal"]').bounding_box()
+    start = (pane["x"] + pane["width"] * 0.45, pane["y"] + pane["height"] * 0.3)
+    end = (pane["x"] + pane["width"] * 0.55, pane["y"] + pane["height"] * 0.7)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=5)
+    page.mouse.up()
+    page.wait_for_function(
+        "pacsweb.measurements.some((m) => m.space === 'patient' && m.kind === 'length')"
+    )
+    page.select_option("#tool", "")
+    saved = page.evaluate(
+        "pacsweb.measurements.find((m) => m.space === 'patient' && m.kind === 'length')"
+    )
+    mm = float(np.linalg.norm(np.subtract(saved["points"][1], saved["points"][0])))
+    # The pane's scale turns the dragged CSS pixels into the same millimetres.
+    mapping = page.evaluate("pacsweb.mpr.mapping('coronal')")
+    ratio = page.evaluate(
+        "pacsweb.mpr.canvas.width / pacsweb.mpr.canvas.getBoundingClientRect().width"
+    )
+    dragged = np.hypot(end[0] - start[0], end[1] - start[1]) * ratio * mapping["mmPerPixel"]
+    assert mm == pytest.approx(dragged, rel=0.02)
+    coronal = page.locator('.mpr-pane[data-plane="coronal"]')
+    assert coronal.get_attribute("data-measurements") == "1"
+    assert coronal.locator("text.label").text_content() == f"{mm:.1f} mm"
+    # It lies in the coronal plane only: the axial and sagittal cut it, never show it.
+    for other in ("axial", "sagittal"):
+        assert (
+            page.locator(f'.mpr-pane[data-plane="{other}"]').get_attribute("data-measurements")
+            == "0"
+        )
+    page.screenshot(path=screenshot_dir / "mpr-length.png")
+
+    # Tomorrow: the study opens again, the list names it, and opening it shows it.
+    open_mpr(page, server_url)
+    page.click("#mpr")  # leave MPR; the list opens it again
+    page.keyboard.press("k")
+    entry = page.locator("#measurements-panel li", has_text="MPR")
+    assert f"{mm:.1f} mm" in entry.inner_text()
+    entry.locator("button").first.click()
+    page.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready")
+    page.wait_for_function(
+        "document.querySelector('.mpr-pane[data-plane=\"coronal\"]').dataset.measurements === '1'"
+    )
+    status = page.evaluate(
+        """async (id) => {
+          const token = document.cookie.match(/csrftoken=([^;]*)/)[1];
+          const response = await fetch(`/api/measurements/${id}/`,
+            { method: 'DELETE', headers: { 'X-CSRFToken': token } });
+          return response.status;
+        }""",
+        saved["id"],
+    )
+    assert status in (200, 204)

@@ -76,3 +76,44 @@ def test_an_sr_with_nothing_in_it_is_refused_with_the_reason(alice_client, bob, 
 
 def test_a_study_not_in_the_archive_is_not_found(alice_client):
     assert alice_client.get(url("1.2.3.4", "json")).status_code == 404
+
+
+def mpr_length(owner, label: str) -> Measurement:
+    image = Instance.objects.filter(series__description="Axial 5.0 mm").select_related("series")[0]
+    return Measurement.objects.create(
+        owner=owner,
+        study_uid=image.series.study.study_uid,
+        series_uid=image.series.series_uid,
+        space="patient",
+        frame_of_reference_uid="1.2.826.0.1.3680043.8.498.77",
+        kind="length",
+        points=[[0.0, 0.0, 0.0], [30.0, 40.0, 0.0]],
+        label=label,
+    )
+
+
+def test_an_mpr_length_is_exported_in_mm_with_its_3d_points(alice_client, alice, small_ct):
+    mpr_length(alice, "on the coronal")
+    study_uid = Study.objects.get().study_uid
+    [item] = alice_client.get(url(study_uid, "json")).json()["measurements"]
+    assert item["space"] == "patient" and item["points"][1] == [30.0, 40.0, 0.0]
+    assert item["values"] == [{"name": "length", "value": 50.0, "unit": "mm"}]
+    report = pydicom.dcmread(io.BytesIO(alice_client.get(url(study_uid, "dcm")).content))
+    regions = [
+        item for item in _content_items(report) if getattr(item, "ValueType", "") == "SCOORD3D"
+    ]
+    assert len(regions) == 1
+    assert regions[0].ReferencedFrameOfReferenceUID == "1.2.826.0.1.3680043.8.498.77"
+    assert list(regions[0].GraphicData) == [0.0, 0.0, 0.0, 30.0, 40.0, 0.0]
+    lengths = [
+        float(item.MeasuredValueSequence[0].NumericValue)
+        for item in _content_items(report)
+        if getattr(item, "ValueType", "") == "NUM"
+    ]
+    assert lengths == [50.0]
+
+
+def _content_items(dataset):
+    for item in getattr(dataset, "ContentSequence", []):
+        yield item
+        yield from _content_items(item)

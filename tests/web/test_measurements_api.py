@@ -90,3 +90,51 @@ def test_a_body_that_is_not_json_is_refused(alice_client):
 def test_anonymous_callers_get_401(client, db):
     assert client.get(URL).status_code == 401
     assert post(client, length()).status_code == 401
+
+
+def volume_length(**extra) -> dict:
+    return {
+        "space": "patient",
+        "series_uid": "1.2.840.5.1",
+        "frame_of_reference_uid": "1.2.840.5.9",
+        "kind": "length",
+        "points": [[-10.5, 20, -140], [30, 20, -100]],
+        **extra,
+    }
+
+
+def test_a_length_drawn_on_mpr_is_saved_in_patient_coordinates(alice_client, alice):
+    created = post(alice_client, volume_length(label="cranio-caudal"))
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["space"] == "patient" and body["sop_instance_uid"] == ""
+    assert body["frame_of_reference_uid"] == "1.2.840.5.9"
+    assert body["points"] == [[-10.5, 20.0, -140.0], [30.0, 20.0, -100.0]]
+    moved = alice_client.patch(
+        f"/api/measurements/{body['id']}/",
+        json.dumps({"points": [[0, 0, 0], [0, 0, 50]]}),
+        content_type="application/json",
+    )
+    assert moved.status_code == 200 and moved.json()["points"][1] == [0.0, 0.0, 50.0]
+    flat = alice_client.patch(
+        f"/api/measurements/{body['id']}/",
+        json.dumps({"points": [[0, 0], [0, 50]]}),
+        content_type="application/json",
+    )
+    assert flat.status_code == 400 and "[x, y, z] in mm" in flat.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        ({"space": "volume"}, "space is 'image' or 'patient'"),
+        ({"frame_of_reference_uid": ""}, "frame_of_reference_uid"),
+        ({"kind": "ellipse"}, "kind must be one of length"),
+        ({"points": [[1, 2], [3, 4]]}, "[x, y, z] in mm"),
+        ({"points": [[1, 2, 3]]}, "a length needs 2 points"),
+    ],
+)
+def test_a_bad_mpr_length_is_refused_saying_why(alice_client, change, detail):
+    response = post(alice_client, volume_length(**change))
+    assert response.status_code == 400 and detail in response.json()["detail"]
+    assert not Measurement.objects.exists()

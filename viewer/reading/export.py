@@ -35,7 +35,8 @@ class Measured:
     measurement: Measurement
     instance: Instance | None  # None: the image is not in the archive
     pixel_spacing: list[float] | None
-    spacing_source: str | None  # "PixelSpacing", "ImagerPixelSpacing" or None
+    # "PixelSpacing", "ImagerPixelSpacing", "patient coordinates" (drawn on MPR) or None
+    spacing_source: str | None
     modality: str
     quantities: list[Quantity]
 
@@ -92,6 +93,11 @@ def measured(user, study: Study) -> list[Measured]:
     }
     result = []
     for m in found:
+        if m.space == "patient":
+            # Drawn on a reformat: the points are in mm already, so the length is certain.
+            length = Quantity("length", quantities.distance(m.points[0], m.points[1]), "mm")
+            result.append(Measured(m, None, None, "patient coordinates", "", [length]))
+            continue
         instance = instances.get(m.sop_instance_uid)
         path = absolute_path(instance.file_path) if instance else None
         spacing, source = _spacing(path, m.sop_instance_uid) if path else (None, None)
@@ -127,9 +133,10 @@ def export_json(user, study: Study) -> dict:
                 "sop_instance_uid": m.sop_instance_uid,
                 "sop_class_uid": item.instance.sop_class_uid if item.instance else None,
                 "frame": m.frame,
+                "space": m.space,
+                "frame_of_reference_uid": m.frame_of_reference_uid or None,
                 "kind": m.kind,
                 "label": m.label,
-                # Image pixels, [column, row], pixel centres at whole numbers.
                 "points": m.points,
                 "pixel_spacing": item.pixel_spacing,
                 "spacing_source": item.spacing_source,
@@ -146,7 +153,10 @@ def export_json(user, study: Study) -> dict:
         )
     return {
         "study_uid": study.study_uid,
-        "coordinates": "image pixels [column, row], pixel centres at whole numbers",
+        "coordinates": {
+            "image": "image pixels [column, row], pixel centres at whole numbers",
+            "patient": "mm [x, y, z] in the frame of reference's patient coordinates (LPS)",
+        },
         "measurements": items,
     }
 

@@ -20,6 +20,9 @@ POINTS = {
     "arrow": (2, 2),
     "text": (1, 1),
 }
+# Kinds drawn on an MPR reformat, in the volume's patient coordinates: a length in mm
+# is certain there; values between voxels are interpolated, so no ROI or probe.
+VOLUME_KINDS = ("length",)
 MAX_POINTS = 2000
 MAX_COORDINATE = 100_000
 
@@ -37,45 +40,69 @@ def visible_to(user, study_uid: str) -> QuerySet:
     )
 
 
-def _points(value: object, kind: str) -> list[list[float]]:
+def _points(value: object, kind: str, space: str = "image") -> list[list[float]]:
     low, high = POINTS[kind]
     if not isinstance(value, list) or not low <= len(value) <= (high or MAX_POINTS):
         wanted = f"{low}" if low == high else f"{low} or more"
         raise MeasurementError(f"a {kind} needs {wanted} points")
+    size = 3 if space == "patient" else 2
     points = []
     for point in value:
         if not (
             isinstance(point, list)
-            and len(point) == 2
+            and len(point) == size
             and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in point)
             and all(math.isfinite(c) and abs(c) <= MAX_COORDINATE for c in point)
         ):
-            raise MeasurementError("each point is [column, row] in image pixels")
-        points.append([float(point[0]), float(point[1])])
+            raise MeasurementError(
+                "each point is [x, y, z] in mm in the patient's coordinates"
+                if space == "patient"
+                else "each point is [column, row] in image pixels"
+            )
+        points.append([float(c) for c in point])
     return points
 
 
-def clean(payload: object, partial: bool = False, kind: str | None = None) -> dict:
-    """Validated fields from a decoded JSON body (``partial``: only those given)."""
+def _where(payload: dict) -> dict:
+    """Where a new measurement lies: on a frame of an image, or in a series' volume."""
+    space = payload.get("space", "image")
+    if space not in ("image", "patient"):
+        raise MeasurementError("space is 'image' or 'patient'")
+    names = ("series_uid", "sop_instance_uid")
+    if space == "patient":
+        names = ("series_uid", "frame_of_reference_uid")
+    fields: dict = {"space": space}
+    for name in names:
+        try:
+            fields[name] = check_uid(str(payload.get(name, "")), name)
+        except InvalidUID as exc:
+            raise MeasurementError(str(exc)) from exc
+    if space == "patient":
+        return fields
+    frame = payload.get("frame", 1)
+    if not isinstance(frame, int) or isinstance(frame, bool) or frame < 1:
+        raise MeasurementError("frame is a number from 1")
+    return {**fields, "frame": frame}
+
+
+def clean(
+    payload: object, partial: bool = False, kind: str | None = None, space: str = "image"
+) -> dict:
+    """Validated fields from a decoded JSON body (``partial``: only those given, of a
+    measurement of ``kind`` in ``space``; where it lies does not change)."""
     if not isinstance(payload, dict):
         raise MeasurementError("the body must be a JSON object")
     fields: dict = {}
     if not partial:
-        for name in ("series_uid", "sop_instance_uid"):
-            try:
-                fields[name] = check_uid(str(payload.get(name, "")), name)
-            except InvalidUID as exc:
-                raise MeasurementError(str(exc)) from exc
+        fields = _where(payload)
+        space = fields["space"]
         kind = payload.get("kind")
-        if kind not in POINTS:
-            raise MeasurementError(f"kind must be one of {', '.join(POINTS)}")
+        kinds = VOLUME_KINDS if space == "patient" else tuple(POINTS)
+        if kind not in kinds:
+            raise MeasurementError(f"kind must be one of {', '.join(kinds)}")
         fields["kind"] = kind
-        frame = payload.get("frame", 1)
-        if not isinstance(frame, int) or isinstance(frame, bool) or frame < 1:
-            raise MeasurementError("frame is a number from 1")
-        fields["frame"] = frame
     if "points" in payload or not partial:
-        fields["points"] = _points(payload.get("points"), kind)
+        fields["points"] = _points(payload.get("points"), kind, space)
     if "label" in payload:
         label = payload["label"]
         if not isinstance(label, str) or len(label) > 200:

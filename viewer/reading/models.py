@@ -6,7 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Measurement(models.Model):
-    """A length, angle, ROI, probe, arrow or text on one frame of one instance."""
+    """A length, angle, ROI, probe, arrow or text on one frame of one instance, or a
+    length drawn on an MPR reformat, in the patient coordinates of its series' volume."""
 
     KINDS = [
         ("length", _("length")),
@@ -25,10 +26,17 @@ class Measurement(models.Model):
     )
     study_uid = models.CharField(_("Study Instance UID"), max_length=64, db_index=True)
     series_uid = models.CharField(_("Series Instance UID"), max_length=64)
-    sop_instance_uid = models.CharField(_("SOP Instance UID"), max_length=64)
+    sop_instance_uid = models.CharField(_("SOP Instance UID"), max_length=64, blank=True)
     frame = models.PositiveIntegerField(_("frame"), default=1)
     kind = models.CharField(_("kind"), max_length=16, choices=KINDS)
-    # Column, row pairs in image pixels, so the mark follows zoom, pan, rotation and flip.
+    SPACES = [("image", _("on an image")), ("patient", _("in the volume (MPR)"))]
+    space = models.CharField(_("space"), max_length=8, choices=SPACES, default="image")
+    # For a measurement in the volume: the frame of reference its points are in.
+    frame_of_reference_uid = models.CharField(
+        _("Frame of Reference UID"), max_length=64, blank=True
+    )
+    # On an image: column, row pairs in image pixels, so the mark follows zoom, pan,
+    # rotation and flip. In the volume: x, y, z in mm in the patient coordinate system.
     points = models.JSONField(_("points"))
     label = models.CharField(_("label"), max_length=200, blank=True)
     shared = models.BooleanField(
@@ -44,7 +52,8 @@ class Measurement(models.Model):
         indexes = [models.Index(fields=["owner", "study_uid"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} on {self.sop_instance_uid}"
+        where = self.sop_instance_uid if self.space == "image" else f"MPR of {self.series_uid}"
+        return f"{self.get_kind_display()} on {where}"
 
     def as_dict(self, viewer=None) -> dict:
         """JSON for the viewer; ``mine`` says whether ``viewer`` may change it."""
@@ -54,6 +63,8 @@ class Measurement(models.Model):
             "series_uid": self.series_uid,
             "sop_instance_uid": self.sop_instance_uid,
             "frame": self.frame,
+            "space": self.space,
+            "frame_of_reference_uid": self.frame_of_reference_uid,
             "kind": self.kind,
             "points": self.points,
             "label": self.label,

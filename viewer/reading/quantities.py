@@ -39,6 +39,11 @@ def length(points: Points, pixel_spacing: Sequence[float] | None) -> Quantity:
     return Quantity("length", math.hypot((bx - ax) * dx, (by - ay) * dy), "mm" if known else "px")
 
 
+def distance(a: Sequence[float], b: Sequence[float]) -> float:
+    """Distance between two points in the patient's space, in mm."""
+    return math.dist(a, b)
+
+
 def _between(u: tuple[float, float], v: tuple[float, float]) -> float:
     norm = math.hypot(*u) * math.hypot(*v)
     if norm == 0:

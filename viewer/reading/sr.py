@@ -2,6 +2,8 @@
 
 Lengths, ellipse, rectangle and freehand ROIs and probes go in as TID 1410 groups, each
 with its region on the source image; only numbers whose units are certain go with them.
+A length drawn on an MPR reformat goes in with its 3-D region (SCOORD3D) in the
+series' frame of reference.
 """
 
 import io
@@ -14,7 +16,8 @@ from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 from pydicom.valuerep import PersonName
 
-from viewer.archive.models import Study
+from viewer.archive.models import Instance, Study
+from viewer.archive.storage import absolute_path
 
 from .export import Measured, measured, read_header
 
@@ -58,7 +61,7 @@ def _scoord(kind: str, points: list[list[float]]) -> tuple[str, np.ndarray]:
 def _sr_measurements(item: Measured) -> list[hd.sr.Measurement]:
     """The numbers whose units are certain: mm from PixelSpacing, HU from a CT."""
     found = []
-    mm = item.spacing_source == "PixelSpacing"
+    mm = item.spacing_source in ("PixelSpacing", "patient coordinates")
     for q in item.quantities:
         if q.unit == "mm" and mm and q.name == "length":
             found.append(hd.sr.Measurement(codes.SCT.Length, q.value, codes.UCUM.Millimeter))
@@ -76,17 +79,28 @@ def _sr_measurements(item: Measured) -> list[hd.sr.Measurement]:
     return found
 
 
-def _group(
-    item: Measured, source: pydicom.Dataset
-) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations:
+def _region(item: Measured, source: pydicom.Dataset) -> hd.sr.ImageRegion | hd.sr.ImageRegion3D:
     m = item.measurement
+    if m.space == "patient":
+        return hd.sr.ImageRegion3D(
+            graphic_type="POLYLINE",
+            graphic_data=np.array(m.points, dtype=float),
+            frame_of_reference_uid=m.frame_of_reference_uid,
+        )
     frames = [m.frame] if int(source.get("NumberOfFrames", 1) or 1) > 1 else None
     graphic_type, data = _scoord(m.kind, m.points)
-    region = hd.sr.ImageRegion(
+    return hd.sr.ImageRegion(
         graphic_type=graphic_type,
         graphic_data=data,
         source_image=hd.sr.SourceImageForRegion.from_source_image(source, frames),
     )
+
+
+def _group(
+    item: Measured, source: pydicom.Dataset
+) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations:
+    m = item.measurement
+    region = _region(item, source)
     tracking = hd.sr.TrackingIdentifier(
         uid=generate_uid(entropy_srcs=[m.study_uid, "measurement", str(m.pk)]),
         identifier=m.label or f"{m.kind} {m.pk}",
@@ -96,6 +110,22 @@ def _group(
         referenced_region=region,
         measurements=_sr_measurements(item) or None,
     )
+
+
+def _evidence_key(item: Measured) -> str:
+    """The image a measurement is evidenced by: its own, or for MPR its series'."""
+    m = item.measurement
+    return m.sop_instance_uid if m.space == "image" else f"series:{m.series_uid}"
+
+
+def _volume_image(study: Study, series_uid: str):
+    """An image of the series an MPR length was drawn in (the SR's evidence), if stored."""
+    instance = (
+        Instance.objects.filter(series__study=study, series__series_uid=series_uid)
+        .exclude(rows=None)
+        .first()
+    )
+    return absolute_path(instance.file_path) if instance else None
 
 
 def _person_name(user) -> PersonName:
@@ -111,22 +141,27 @@ def export_sr(user, study: Study) -> bytes:
 
     Raises ``NothingToExport`` when no measurement lies on an image in the archive.
     """
-    items = [i for i in measured(user, study) if i.instance and i.measurement.kind in SR_KINDS]
+    items = [
+        i
+        for i in measured(user, study)
+        if (i.instance or i.measurement.space == "patient") and i.measurement.kind in SR_KINDS
+    ]
     if not items:
         raise NothingToExport("no length, ROI or probe on an image in the archive")
     sources = {}
     for item in items:
-        uid = item.measurement.sop_instance_uid
-        if uid not in sources:
+        key = _evidence_key(item)
+        if key not in sources:
+            path = item.path or _volume_image(study, item.measurement.series_uid)
             try:
-                sources[uid] = read_header(item.path)
+                sources[key] = read_header(path) if path else None
             except Exception as exc:  # an unreadable image is left out, not the report
                 logger.info("measurement export: evidence not read: %s", type(exc).__name__)
-                sources[uid] = None
-    items = [i for i in items if sources[i.measurement.sop_instance_uid] is not None]
+                sources[key] = None
+    items = [i for i in items if sources[_evidence_key(i)] is not None]
     if not items:
         raise NothingToExport("the measured images cannot be read")
-    groups = [_group(item, sources[item.measurement.sop_instance_uid]) for item in items]
+    groups = [_group(item, sources[_evidence_key(item)]) for item in items]
     sources = {uid: header for uid, header in sources.items() if header is not None}
     observer = hd.sr.ObserverContext(
         observer_type=codes.DCM.Person,

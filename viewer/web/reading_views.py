@@ -45,7 +45,7 @@ def measurement_detail(request: HttpRequest, measurement_id: int) -> JsonRespons
         measurement.delete()
         return JsonResponse({}, status=204)
     try:
-        fields = clean(_body(request), partial=True, kind=measurement.kind)
+        fields = clean(_body(request), partial=True, kind=measurement.kind, space=measurement.space)
     except MeasurementError as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
     for name, value in fields.items():

@@ -280,6 +280,9 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "building": _("Building the volume: %(n)s of %(total)s images"),
             "failed": _("The volume could not be built"),
             "incomplete": _("only %(n)s of %(total)s images arrived"),
+            "onlyLength": _(
+                "On MPR only lengths can be measured: values between voxels are interpolated."
+            ),
             "sheared": _(
                 "Slices are tilted (gantry tilt): reformatted along the true slice positions"
             ),

@@ -231,3 +231,17 @@ export function voxelMapping(geometry, mapping) {
 export function distanceFromPlane(mapping, point) {
   return dot(sub(point, mapping.topLeft), mapping.normal);
 }
+
+/**
+ * A segment in the patient (mm) as it lies on a pane, in pane coordinates; null when
+ * an end is farther than ``tolerance`` mm from the pane's plane (it is not drawn in
+ * this plane, so showing it here would mislead).
+ * @param {object} mapping from paneMapping
+ * @param {number[][]} points patient points
+ * @param {number} tolerance mm
+ * @returns {number[][] | null}
+ */
+export function segmentOnPane(mapping, points, tolerance) {
+  if (points.some((point) => Math.abs(distanceFromPlane(mapping, point)) > tolerance)) return null;
+  return points.map((point) => toPane(mapping, point));
+}

@@ -42,6 +42,12 @@ export function ownerText(measurement, text) {
 export function listEntries(measurements, seriesOrder, stacks, frameFor = () => null) {
   const entries = measurements.map((measurement) => {
     const series = stacks.get(measurement.series_uid) || null;
+    if (measurement.space === 'patient') {
+      // Drawn on MPR: its points are in mm, so its length is certain without the image.
+      const [a, b] = measurement.points;
+      const mm = Math.hypot(...b.map((value, n) => value - a[n]));
+      return { measurement, series, image: null, value: [measurement.label, `${mm.toFixed(1)} mm · MPR`].filter(Boolean).join(' ') };
+    }
     const index = series ? series.instances.findIndex(
       (e) => e.sop_instance_uid === measurement.sop_instance_uid && e.frame === measurement.frame,
     ) : -1;

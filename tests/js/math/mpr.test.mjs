@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  crosshairLine, fromPane, obliquePlane, paneMapping, PLANES, reslice, sampleVoxel, slabOffsets,
-  stepAlong, toPane, volumeCentre,
+  crosshairLine, fromPane, obliquePlane, paneMapping, PLANES, reslice, sampleVoxel, segmentOnPane,
+  slabOffsets, stepAlong, toPane, volumeCentre,
 } from '../../../static/viewer/math/mpr.js';
 import { toPatientPoint, toVoxel, volumeGeometry, voxelAxes } from '../../../static/viewer/math/volume.js';
 
@@ -114,4 +114,20 @@ test('a slab thinner than a voxel is the plane itself', () => {
   assert.deepEqual(slabOffsets(0, 2), [0]);
   assert.deepEqual(slabOffsets(1.5, 2), [0]);
   assert.equal(slabOffsets(1000, 0.5).length, 128);
+});
+
+test('a length drawn on the coronal shows there and on no axial pane it does not lie in', () => {
+  const centre = volumeCentre(geometry);
+  const coronal = paneMapping(geometry, PLANES.coronal, centre, { width: 200, height: 100 }, view);
+  // Drawn on the coronal: both ends at the crosshair's y, 10 mm apart in z.
+  const ends = [fromPane(coronal, 80, 30), fromPane(coronal, 120, 80)];
+  const onCoronal = segmentOnPane(coronal, ends, 0.25);
+  onCoronal.flat().forEach((value, n) => near(value, [80, 30, 120, 80][n]));
+  // Paged one voxel (0.75 mm) on: not in this plane any more.
+  const paged = paneMapping(geometry, PLANES.coronal, [centre[0], centre[1] + 0.75, centre[2]],
+    { width: 200, height: 100 }, view);
+  assert.equal(segmentOnPane(paged, ends, 0.375), null);
+  // Crossing axial planes: only its crossing point lies in one; never drawn there.
+  const axial = paneMapping(geometry, PLANES.axial, ends[0], { width: 100, height: 100 }, view);
+  assert.equal(segmentOnPane(axial, ends, 1), null);
 });

@@ -48,3 +48,13 @@ test('whose: yours, yours and shared, or shared by its owner', () => {
   assert.equal(ownerText(measurement(1, 's', 'a', { mine: false, owner: 'bob', shared: true }), text),
     'shared by bob');
 });
+
+test('a length drawn on MPR reads in mm from its patient points, marked MPR', () => {
+  const stacks = new Map([['s1', stack('s1', ['a'])]]);
+  const [entry] = listEntries([measurement(1, 's1', '', {
+    space: 'patient', points: [[0, 0, 0], [30, 0, 40]], label: 'lesion',
+  })], ['s1'], stacks);
+  assert.equal(entry.value, 'lesion 50.0 mm · MPR');
+  assert.equal(entry.image, null);
+  assert.equal(entry.series.series_uid, 's1');
+});
