@@ -377,6 +377,7 @@ async function toggleMpr() {
     view: viewport.state.frame ? { ...viewport.state.view } : null,
     loadFrames: (onFrame, signal) => fetchSeriesFrames(studyUid, viewport.state.series.series_uid, onFrame, signal),
     measurements: () => measurements,
+    selected: () => selectedMeasurement,
     tool: () => document.getElementById('tool').value,
     onMeasure: async (draft) => {
       const failed = await keepMeasurement(draft);
@@ -396,12 +397,8 @@ const keys = {
   k: 'measure-list',
 };
 root.addEventListener('keydown', (event) => {
-  if (mpr && !['SELECT', 'INPUT'].includes(event.target.tagName)) {
-    if (event.key === 'Escape' || event.key === 'p') toggleMpr();
-    else if (mpr.handleKey(event)) event.preventDefault();
-    return;
-  }
-  if (!active?.state.series || ['SELECT', 'INPUT'].includes(event.target.tagName)) return;
+  if (['SELECT', 'INPUT'].includes(event.target.tagName)) return;
+  // Delete and undo work the same over the stack and over MPR.
   if ((event.key === 'Delete' || event.key === 'Backspace') && selectedMeasurement) {
     event.preventDefault();
     removeMeasurement(selectedMeasurement);
@@ -412,6 +409,12 @@ root.addEventListener('keydown', (event) => {
     edits.undo();
     return;
   }
+  if (mpr) {
+    if (event.key === 'Escape' || event.key === 'p') toggleMpr();
+    else if (mpr.handleKey(event)) event.preventDefault();
+    return;
+  }
+  if (!active?.state.series) return;
   // Shift+arrows nudge the selected measurement (if it is one's own and on screen).
   const step = event.shiftKey && selectedMeasurement ? nudgeStep(active.matrix(), event.key) : null;
   const shownEntry = active.state.series.instances[active.state.index];

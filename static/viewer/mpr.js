@@ -54,7 +54,7 @@ export class MprView {
    *   rendererKind: string,
    *   loadFrames: (onFrame: (sopUid: string, frameNumber: number, frame: object) => void,
    *     signal: AbortSignal) => Promise<void>,
-   *   measurements?: () => object[], tool?: () => string,
+   *   measurements?: () => object[], selected?: () => number | null, tool?: () => string,
    *   onMeasure?: (draft: object) => Promise<void>,
    *   view?: object, onExit: () => void}} options
    */
@@ -285,10 +285,10 @@ export class MprView {
         .forEach(([key, value]) => line.setAttribute(key, String(value)));
       lines.push(line);
     }
-    const marks = this.lengthsOn(name, mapping).flatMap(({ ends, text: label }) => {
+    const marks = this.lengthsOn(name, mapping).flatMap(({ ends, text: label, selected }) => {
       const [[x1, y1], [x2, y2]] = ends.map(([x, y]) => [x / ratio, y / ratio]);
       const line = document.createElementNS(SVG, 'line');
-      Object.entries({ x1, y1, x2, y2, class: 'measurement' })
+      Object.entries({ x1, y1, x2, y2, class: selected ? 'measurement selected' : 'measurement' })
         .forEach(([key, value]) => line.setAttribute(key, String(value)));
       const words = document.createElementNS(SVG, 'text');
       Object.entries({ x: x2 + 6, y: y2 - 6, class: 'label' })
@@ -316,7 +316,8 @@ export class MprView {
       const ends = segmentOnPane(mapping, m.points, tolerance);
       if (!ends) return [];
       const mm = Math.hypot(...m.points[1].map((value, n) => value - m.points[0][n]));
-      return [{ ends, text: [m.label, `${mm.toFixed(1)} mm`].filter(Boolean).join(' ') }];
+      const selected = m.id !== undefined && m.id === this.options.selected?.();
+      return [{ ends, selected, text: [m.label, `${mm.toFixed(1)} mm`].filter(Boolean).join(' ') }];
     });
   }
 

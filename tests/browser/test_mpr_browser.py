@@ -350,13 +350,14 @@ def test_a_length_drawn_on_the_coronal_is_saved_and_found_again(page, server_url
     page.wait_for_function(
         "document.querySelector('.mpr-pane[data-plane=\"coronal\"]').dataset.measurements === '1'"
     )
-    status = page.evaluate(
-        """async (id) => {
-          const token = document.cookie.match(/csrftoken=([^;]*)/)[1];
-          const response = await fetch(`/api/measurements/${id}/`,
-            { method: 'DELETE', headers: { 'X-CSRFToken': token } });
-          return response.status;
-        }""",
-        saved["id"],
+    assert coronal.locator("line.measurement.selected").count() == 1
+    # Delete removes the selected length over MPR as over the stack, on the server too.
+    page.keyboard.press("Delete")
+    page.wait_for_function(
+        "!pacsweb.measurements.some((m) => m.space === 'patient') && document"
+        ".querySelector('.mpr-pane[data-plane=\"coronal\"]').dataset.measurements === '0'"
     )
-    assert status in (200, 204)
+    left = page.evaluate(
+        f"fetch('/api/studies/{demo_study_uid(SMALL_CT)}/measurements/').then((r) => r.json())"
+    )
+    assert all(m["id"] != saved["id"] for m in left["measurements"])
