@@ -142,7 +142,8 @@ async function base64Of(blob) {
 /**
  * One MPR pane as a film image for the server: the pane as shown with its crosshair
  * lines and orientation markers but no patient data (the film's header names the
- * patient), captioned with its plane, slab and window as written on the pane.
+ * patient), captioned with its series number, plane, slab and window as written on
+ * the pane.
  * @param {import('./mpr.js').MprView} mpr
  * @param {string} name
  * @returns {Promise<{png: string, caption: string}>}
@@ -151,7 +152,10 @@ export async function mprFilmItem(mpr, name) {
   const blob = await mprPanePng(mpr, name, { burnIn: false, overlays: FILM_PANE_OVERLAYS, maxSide: MAX_FILM_PNG_SIDE });
   const pane = mpr.panes.get(name);
   const text = (key) => pane.querySelector(`[data-o="${key}"]`)?.textContent || '';
-  return { png: await base64Of(blob), caption: mprFilmCaption([text('plane'), text('slab'), text('window')]) };
+  // Which series it was reformatted from, as stored tiles say "Se 2".
+  const { number } = mpr.options.series;
+  const series = `Se ${number ?? '-'}`;
+  return { png: await base64Of(blob), caption: mprFilmCaption([series, text('plane'), text('slab'), text('window')]) };
 }
 
 /**

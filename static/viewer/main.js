@@ -381,7 +381,7 @@ async function toggleMpr() {
     tool: () => document.getElementById('tool').value,
     onMeasure: async (draft) => {
       const failed = await keepMeasurement(draft);
-      if (failed) mpr?.status(failed);
+      if (failed) mpr?.notice(failed);
     },
     onExit: toggleMpr,
   });
@@ -398,8 +398,11 @@ const keys = {
 };
 root.addEventListener('keydown', (event) => {
   if (['SELECT', 'INPUT'].includes(event.target.tagName)) return;
-  // Delete and undo work the same over the stack and over MPR.
-  if ((event.key === 'Delete' || event.key === 'Backspace') && selectedMeasurement) {
+  // Delete and undo work the same over the stack and over MPR (there, only on what
+  // MPR shows: a length drawn on it).
+  const removable = measurements.find((m) => m.id === selectedMeasurement);
+  if ((event.key === 'Delete' || event.key === 'Backspace') && removable
+    && (!mpr || removable.space === 'patient')) {
     event.preventDefault();
     removeMeasurement(selectedMeasurement);
     return;

@@ -89,12 +89,21 @@ export class MprView {
     this.element.querySelector('.mpr-status').textContent = message;
   }
 
+  /** A message for a few seconds; then the standing one (a gantry tilt) is back. */
+  notice(message) {
+    this.status(message);
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => { if (!this.destroyed) this.status(this.standing || ''); }, 4000);
+  }
+
   /**
    * A newer listing of the series on screen (images arrived): a view still waiting
    * for the whole series counts down, and builds once the last image is here.
    */
   async updateSeries(series) {
-    if (this.state.ready || this.building || this.destroyed) return;
+    // Only a view waiting for images retries: a failed download is not fetched again
+    // at every pause in arrivals (the person presses MPR to try again).
+    if (!this.waiting || this.building || this.destroyed) return;
     if (series.series_uid !== this.options.series.series_uid) return;
     this.options.series = series;
     await this.build();
@@ -112,8 +121,10 @@ export class MprView {
 
   async buildVolume() {
     const started = performance.now();
-    const { instances } = this.options.series;
+    // Objects without pixels (a report filed in the series) are no slices of it.
+    const instances = this.options.series.instances.filter((entry) => entry.missing || (entry.rows && entry.columns));
     const geometry = volumeGeometry(instances);
+    this.waiting = geometry.reason === 'missing';
     if (!geometry.ok) {
       this.state.error = (this.t.not[geometry.reason] || this.t.failed).replace('%(n)s', String(geometry.count));
       this.status(this.state.error);
@@ -152,6 +163,7 @@ export class MprView {
       return false;
     }
     this.geometry = geometry;
+    this.frameOfReference = instances[0].frame_of_reference_uid;
     this.state.frame = frames[geometry.order[Math.floor(geometry.order.length / 2)]];
     this.state.crosshair = volumeCentre(geometry);
     const view = this.options.view || {
@@ -161,7 +173,8 @@ export class MprView {
     this.state.view = { ...this.state.view, ...view };
     this.buildMs = performance.now() - started;
     this.state.ready = true;
-    this.status(geometry.sheared ? this.t.sheared : '');
+    this.standing = geometry.sheared ? this.t.sheared : '';
+    this.status(this.standing);
     this.element.dataset.ready = 'true';
     this.drawNow();
     return true;
@@ -399,17 +412,22 @@ export class MprView {
       const point = this.panePoint(name, event);
       pointers.set(event.pointerId, point);
       const view = { ...this.state.panes[name] };
-      if (pointers.size === 2) drag = { mode: 'pinch', view, start: pinch() };
+      if (pointers.size === 2) {
+        drag = { mode: 'pinch', view, start: pinch() };
+        this.draft = null; // a second finger: a pinch, not the end of a length
+      }
       else if (event.shiftKey || event.button === 1) drag = { mode: 'pan', view, point };
       else if (event.button === 2 || event.ctrlKey) drag = { mode: 'window', window: { ...this.state.view }, x: event.clientX, y: event.clientY };
       else if (this.options.tool?.() === 'length') {
-        const start = fromPane(this.mapping(name), ...point);
-        drag = { mode: 'length', point };
+        // Both ends in the plane the length was started on, whatever moves meanwhile.
+        const mapping = this.mapping(name);
+        const start = fromPane(mapping, ...point);
+        drag = { mode: 'length', point, mapping };
         this.draft = { points: [start, start] };
         this.requestDraw();
       } else {
         // Only lengths are certain on a reformat: say so rather than ignore the tool.
-        if (this.options.tool?.()) this.status(this.t.onlyLength);
+        if (!['', 'cursor'].includes(this.options.tool?.() || '')) this.notice(this.t.onlyLength);
         drag = { mode: 'crosshair' };
         this.setCrosshair(fromPane(this.mapping(name), ...point));
       }
@@ -421,7 +439,7 @@ export class MprView {
       pointers.set(event.pointerId, point);
       if (drag.mode === 'crosshair') this.setCrosshair(fromPane(this.mapping(name), ...point));
       else if (drag.mode === 'length') {
-        this.draft = { points: [this.draft.points[0], fromPane(this.mapping(name), ...point)] };
+        this.draft = { points: [this.draft.points[0], fromPane(drag.mapping, ...point)] };
         drag.end = point;
         this.requestDraw();
       }
@@ -444,7 +462,9 @@ export class MprView {
     const release = (event) => {
       pointers.delete(event.pointerId);
       if (pointers.size) return;
-      if (drag?.mode === 'length') this.finishLength(drag);
+      // Only a pointer lifted ends a length; one the browser cancelled drew nothing.
+      if (drag?.mode === 'length' && event.type === 'pointerup') this.finishLength(drag);
+      else if (drag?.mode === 'length') this.discardLength();
       drag = null;
     };
     pane.addEventListener('pointerup', release);
@@ -452,7 +472,7 @@ export class MprView {
     pane.addEventListener('lostpointercapture', release);
     pane.addEventListener('wheel', (event) => {
       event.preventDefault();
-      if (!this.state.ready) return;
+      if (!this.state.ready || this.draft) return; // a length being drawn keeps its plane
       this.activate(name);
       this.interacting();
       if (event.ctrlKey || event.metaKey) {
@@ -468,6 +488,11 @@ export class MprView {
     });
   }
 
+  discardLength() {
+    this.draft = null;
+    this.requestDraw();
+  }
+
   /** A length dragged on a pane: saved unless it was only a click. */
   finishLength(drag) {
     const { draft } = this;
@@ -475,10 +500,9 @@ export class MprView {
     this.requestDraw();
     const moved = drag.end && Math.hypot(drag.end[0] - drag.point[0], drag.end[1] - drag.point[1]);
     if (!draft || !(moved >= 3)) return;
-    const first = this.options.series.instances[0];
     this.options.onMeasure?.({
       space: 'patient', kind: 'length', series_uid: this.options.series.series_uid,
-      frame_of_reference_uid: first.frame_of_reference_uid, points: draft.points,
+      frame_of_reference_uid: this.frameOfReference, points: draft.points,
     });
   }
 
@@ -497,7 +521,7 @@ export class MprView {
 
   /** Keys while MPR is shown; true when the key was used. */
   handleKey(event) {
-    if (!this.state.ready) return false;
+    if (!this.state.ready || this.draft) return false;
     const name = this.state.active;
     this.interacting();
     const moves = { ArrowUp: -1, ArrowDown: 1, PageUp: -10, PageDown: 10, ArrowLeft: -1, ArrowRight: 1 };
@@ -533,6 +557,7 @@ export class MprView {
     this.resizeObserver.disconnect();
     if (this.pending) cancelAnimationFrame(this.pending);
     clearTimeout(this.settle);
+    clearTimeout(this.noticeTimer);
     this.renderer?.destroy();
     this.element.replaceChildren();
     this.element.classList.remove('mpr', 'maximised');

@@ -28,6 +28,32 @@ def open_axial(page, server_url) -> None:
     )
 
 
+def draw_length(page, x0: float, x1: float, y: float) -> None:
+    """A length across the active viewport, ends and height as fractions of its canvas."""
+    box = page.locator(".viewport.active canvas").first.bounding_box()
+    page.select_option("#tool", "length")
+    page.mouse.move(box["x"] + box["width"] * x0, box["y"] + box["height"] * y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * x1, box["y"] + box["height"] * y, steps=4)
+    page.mouse.up()
+    page.wait_for_function("document.querySelector('.viewport.active svg g.measurement.length')")
+    page.select_option("#tool", "")
+
+
+def delete_last_measurement(page) -> None:
+    """Remove the measurement drawn last (the other tests count measurements)."""
+    status = page.evaluate(
+        """async () => {
+          const id = pacsweb.measurements[pacsweb.measurements.length - 1].id;
+          const token = document.cookie.match(/csrftoken=([^;]*)/)[1];
+          const response = await fetch(`/api/measurements/${id}/`,
+            { method: 'DELETE', headers: { 'X-CSRFToken': token } });
+          return response.status;
+        }"""
+    )
+    assert status in (200, 204)
+
+
 def save_png(page, burn_in: bool) -> tuple[Image.Image, str]:
     page.click("#export-png")
     page.locator("#png-dialog").wait_for(state="visible")
@@ -63,14 +89,7 @@ def test_the_png_is_the_viewport_as_shown_with_patient_data_only_when_asked(
     open_axial(page, server_url)
     page.evaluate("pacsweb.setWindow(40, 400)")
     # A length, so the annotation layer has something to carry.
-    box = page.locator(".viewport.active canvas").first.bounding_box()
-    page.select_option("#tool", "length")
-    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.6)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6, steps=4)
-    page.mouse.up()
-    page.wait_for_function("document.querySelector('.viewport.active svg g.measurement.length')")
-    page.select_option("#tool", "")
+    draw_length(page, 0.4, 0.6, 0.6)
 
     plain, name = save_png(page, burn_in=False)
     burnt, _ = save_png(page, burn_in=True)
@@ -102,17 +121,7 @@ def test_the_png_is_the_viewport_as_shown_with_patient_data_only_when_asked(
         assert not outside.any()
         line = drawn_boxes(page, "svg g.measurement polyline")[0]
         assert changed[line[1] : line[3], line[0] : line[2]].sum() > 20
-    # Leave the image as it was for the other browser tests, which count measurements.
-    status = page.evaluate(
-        """async () => {
-          const id = pacsweb.measurements[pacsweb.measurements.length - 1].id;
-          const token = document.cookie.match(/csrftoken=([^;]*)/)[1];
-          const response = await fetch(`/api/measurements/${id}/`,
-            { method: 'DELETE', headers: { 'X-CSRFToken': token } });
-          return response.status;
-        }"""
-    )
-    assert status in (200, 204)
+    delete_last_measurement(page)
 
 
 def canvas_pixels(page) -> np.ndarray:
@@ -269,8 +278,11 @@ def test_with_mpr_on_screen_print_sends_the_panes_shown(page, server_url, screen
     items = body["items"]
     assert [set(item) for item in items] == [{"png", "caption"}] * 4
     captions = [item["caption"] for item in items]
-    assert [c.split(" · ")[0] for c in captions[:3]] == ["Axial", "Coronal", "Sagittal"]
-    assert captions[3].startswith("Oblique 30°")
+    # The series reformatted, then the plane, as stored tiles name theirs.
+    series = page.evaluate("pacsweb.mpr.options.series.number")
+    assert all(c.startswith(f"Se {series} · ") for c in captions)
+    assert [c.split(" · ")[1] for c in captions[:3]] == ["Axial", "Coronal", "Sagittal"]
+    assert captions[3].split(" · ")[1].startswith("Oblique 30°")
     assert all("MIP 6 mm" in c and "W 400 L 40" in c for c in captions)
 
     # Each image is its pane's own pixels, but for the crosshair lines and the markers,
@@ -341,21 +353,14 @@ def test_with_mpr_on_screen_print_sends_the_panes_shown(page, server_url, screen
         with page.expect_download():
             page.click("#film-print")
     [item] = sent.value.post_data_json["items"]
-    assert item["caption"].startswith("Coronal")
+    assert item["caption"].split(" · ")[1] == "Coronal"
     page.dblclick('.mpr-pane[data-plane="coronal"]')
     page.click("#mpr")  # leave MPR for the other tests
 
 
 def test_print_carries_the_measurements_and_the_turn_shown(page, server_url, tmp_path):
     open_axial(page, server_url)
-    box = page.locator(".viewport.active canvas").first.bounding_box()
-    page.select_option("#tool", "length")
-    page.mouse.move(box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.5)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.65, box["y"] + box["height"] * 0.5, steps=4)
-    page.mouse.up()
-    page.wait_for_function("document.querySelector('.viewport.active svg g.measurement.length')")
-    page.select_option("#tool", "")
+    draw_length(page, 0.35, 0.65, 0.5)
     page.click("#viewer", position={"x": 5, "y": 5})  # keys go to the viewer
     page.keyboard.press("o")  # a quarter turn clockwise
     label = page.text_content(".viewport.active svg g.measurement.length text.label")
@@ -387,13 +392,4 @@ def test_print_carries_the_measurements_and_the_turn_shown(page, server_url, tmp
     rows, columns = np.nonzero(blue)
     # Drawn across on screen, then turned: upright on the film.
     assert rows.size > 10 and np.ptp(rows) > 3 * max(np.ptp(columns), 1)
-    status = page.evaluate(
-        """async () => {
-          const id = pacsweb.measurements[pacsweb.measurements.length - 1].id;
-          const token = document.cookie.match(/csrftoken=([^;]*)/)[1];
-          const response = await fetch(`/api/measurements/${id}/`,
-            { method: 'DELETE', headers: { 'X-CSRFToken': token } });
-          return response.status;
-        }"""
-    )
-    assert status in (200, 204)  # the other tests count measurements
+    delete_last_measurement(page)

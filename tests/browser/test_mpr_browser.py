@@ -244,6 +244,15 @@ def test_a_dropped_volume_request_says_so_and_pressing_mpr_again_builds_it(brows
     page.click("#mpr")
     assert "could not be built" in mpr_status(page)
     assert not page.evaluate("pacsweb.mpr.state.ready")
+    # A newer listing of the series (images landing elsewhere) does not fetch it again.
+    asked = []
+    page.on(
+        "request",
+        lambda request: asked.append(request.url) if "frames/raw" in request.url else None,
+    )
+    page.evaluate("pacsweb.mpr.updateSeries(pacsweb.mpr.options.series)")
+    page.wait_for_timeout(300)
+    assert asked == []
     page.unroute("**/frames/raw?part=1*")
     page.click("#mpr")  # leave
     page.click("#mpr")  # and try again
@@ -361,3 +370,41 @@ def test_a_length_drawn_on_the_coronal_is_saved_and_found_again(page, server_url
         f"fetch('/api/studies/{demo_study_uid(SMALL_CT)}/measurements/').then((r) => r.json())"
     )
     assert all(m["id"] != saved["id"] for m in left["measurements"])
+
+
+def test_a_length_the_browser_cancels_or_a_pinch_takes_over_draws_nothing(page, server_url):
+    open_mpr(page, server_url)
+    page.select_option("#tool", "length")
+    before = page.evaluate("pacsweb.measurements.length")
+    shown = page.evaluate(
+        """async () => {
+          const pane = document.querySelector('.mpr-pane[data-plane="coronal"]');
+          const box = pane.getBoundingClientRect();
+          const send = (type, id, x, y) => pane.dispatchEvent(new PointerEvent(type, {
+            pointerId: id, clientX: box.left + x, clientY: box.top + y, buttons: 1,
+            bubbles: true, pointerType: 'touch', isPrimary: id === 1 }));
+          const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+          const crosshair = [...pacsweb.mpr.state.crosshair];
+          send('pointerdown', 1, 50, 50);
+          send('pointermove', 1, 120, 90);
+          // Paging while a length is drawn would put its ends on two planes.
+          const wheel = { deltaY: 100, bubbles: true, cancelable: true };
+          pane.dispatchEvent(new WheelEvent('wheel', wheel));
+          const paged = pacsweb.mpr.state.crosshair.some((v, n) => v !== crosshair[n]);
+          send('pointercancel', 1, 120, 90);
+          await frame(); await frame();
+          const afterCancel = pane.dataset.measurements;
+          send('pointerdown', 1, 50, 50);
+          send('pointermove', 1, 90, 90);
+          send('pointerdown', 2, 150, 60);  // a second finger: a pinch
+          await frame(); await frame();
+          const duringPinch = pane.dataset.measurements;
+          send('pointerup', 2, 150, 60);
+          send('pointerup', 1, 90, 90);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          return { paged, afterCancel, duringPinch };
+        }"""
+    )
+    page.select_option("#tool", "")
+    assert shown == {"paged": False, "afterCancel": "0", "duringPinch": "0"}
+    assert page.evaluate("pacsweb.measurements.length") == before

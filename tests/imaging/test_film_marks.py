@@ -77,3 +77,17 @@ def test_marks_are_outlined_in_the_measurement_colour_with_their_label():
     # The label stands over the end of the length; the arrow has a filled head.
     assert pixels[40:58, 110:170].max() > 200
     assert (pixels[98:103, 55:60] == COLOUR).all(axis=2).sum() > 8
+
+
+def test_a_mark_beyond_its_image_stays_inside_its_own_cell():
+    from viewer.imaging.film import FilmHeader, Tile, cell_boxes, compose_pages
+
+    image = Image.new("L", (64, 64), 100)
+    wild = Mark("length", ((0.5, 0.5), (9.0, 0.5)), "far away")  # 9 image widths right
+    tiles = [Tile(image, marks=(wild,)), Tile(image)]
+    [page] = compose_pages(tiles, (1, 2), FilmHeader("Test^Patient", "X1"), dpi=100)
+    pixels = np.asarray(page)
+    first, second = cell_boxes(page.size, (1, 2), 100)
+    blue = (pixels[..., 2].astype(int) - pixels[..., 0]) > 60
+    assert blue[first[1] : first[3], first[0] : first[2]].any()
+    assert not blue[:, second[0] :].any(), "nothing of the first cell's mark in the second"

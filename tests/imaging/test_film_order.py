@@ -170,3 +170,12 @@ def test_bad_turns_and_marks_are_refused_saying_why(change, detail):
     with pytest.raises(FilmError) as raised:
         clean_order(order({**STORED, **change}))
     assert detail in str(raised.value)
+
+
+def test_a_print_too_large_to_hold_in_memory_is_refused_naming_the_way_out():
+    many = [dict(STORED) for _ in range(40)]
+    with pytest.raises(FilmError) as raised:
+        clean_order({"layout": "1x1", "dpi": 300, "items": many})
+    assert "40 pages at 300 dpi; at most 29" in str(raised.value)
+    assert len(clean_order({"layout": "2x2", "dpi": 300, "items": many}).items) == 40
+    assert len(clean_order({"layout": "1x1", "dpi": 150, "items": many}).items) == 40

@@ -99,7 +99,7 @@ class TestEndpoint:
         assert "no-cache" in response["Cache-Control"]
         boundary = response["Content-Type"].split("boundary=")[1]
         parts = parts_of(gzip.decompress(self.body(response)), boundary)
-        instances = list(thick.instances.all())
+        instances = list(thick.instances.order_by("id"))  # the order they arrived in
         assert len(parts) == len(instances) == int(response["X-Instances"])
         root = Importer().root
         for instance, (headers, values) in zip(instances, parts, strict=True):

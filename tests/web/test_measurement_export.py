@@ -79,13 +79,13 @@ def test_a_study_not_in_the_archive_is_not_found(alice_client):
 
 
 def mpr_length(owner, label: str) -> Measurement:
-    image = Instance.objects.filter(series__description="Axial 5.0 mm").select_related("series")[0]
+    image = Instance.objects.filter(series__description="Axial 1.0 mm").select_related("series")[0]
     return Measurement.objects.create(
         owner=owner,
         study_uid=image.series.study.study_uid,
         series_uid=image.series.series_uid,
         space="patient",
-        frame_of_reference_uid="1.2.826.0.1.3680043.8.498.77",
+        frame_of_reference_uid=image.series.frame_of_reference_uid,
         kind="length",
         points=[[0.0, 0.0, 0.0], [30.0, 40.0, 0.0]],
         label=label,
@@ -103,7 +103,8 @@ def test_an_mpr_length_is_exported_in_mm_with_its_3d_points(alice_client, alice,
         item for item in _content_items(report) if getattr(item, "ValueType", "") == "SCOORD3D"
     ]
     assert len(regions) == 1
-    assert regions[0].ReferencedFrameOfReferenceUID == "1.2.826.0.1.3680043.8.498.77"
+    thin = Instance.objects.filter(series__description="Axial 1.0 mm")[0].series
+    assert regions[0].ReferencedFrameOfReferenceUID == thin.frame_of_reference_uid != ""
     assert list(regions[0].GraphicData) == [0.0, 0.0, 0.0, 30.0, 40.0, 0.0]
     lengths = [
         float(item.MeasuredValueSequence[0].NumericValue)

@@ -92,23 +92,35 @@ def test_anonymous_callers_get_401(client, db):
     assert post(client, length()).status_code == 401
 
 
-def volume_length(**extra) -> dict:
+def volume_length(series, **extra) -> dict:
     return {
         "space": "patient",
-        "series_uid": "1.2.840.5.1",
-        "frame_of_reference_uid": "1.2.840.5.9",
+        "series_uid": series.series_uid,
+        "frame_of_reference_uid": series.frame_of_reference_uid,
         "kind": "length",
         "points": [[-10.5, 20, -140], [30, 20, -100]],
         **extra,
     }
 
 
-def test_a_length_drawn_on_mpr_is_saved_in_patient_coordinates(alice_client, alice):
-    created = post(alice_client, volume_length(label="cranio-caudal"))
+@pytest.fixture
+def thin(small_ct):
+    from viewer.archive.models import Series
+
+    return Series.objects.get(description="Axial 1.0 mm")
+
+
+def post_volume(client, series, body) -> object:
+    url = f"/api/studies/{series.study.study_uid}/measurements/"
+    return client.post(url, json.dumps(body), content_type="application/json")
+
+
+def test_a_length_drawn_on_mpr_is_saved_in_patient_coordinates(alice_client, alice, thin):
+    created = post_volume(alice_client, thin, volume_length(thin, label="cranio-caudal"))
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["space"] == "patient" and body["sop_instance_uid"] == ""
-    assert body["frame_of_reference_uid"] == "1.2.840.5.9"
+    assert body["frame_of_reference_uid"] == thin.frame_of_reference_uid != ""
     assert body["points"] == [[-10.5, 20.0, -140.0], [30.0, 20.0, -100.0]]
     moved = alice_client.patch(
         f"/api/measurements/{body['id']}/",
@@ -129,12 +141,14 @@ def test_a_length_drawn_on_mpr_is_saved_in_patient_coordinates(alice_client, ali
     [
         ({"space": "volume"}, "space is 'image' or 'patient'"),
         ({"frame_of_reference_uid": ""}, "frame_of_reference_uid"),
+        ({"frame_of_reference_uid": "1.2.3.4"}, "not the series' own"),
+        ({"series_uid": "1.2.3.4"}, "the series is not in this study"),
         ({"kind": "ellipse"}, "kind must be one of length"),
         ({"points": [[1, 2], [3, 4]]}, "[x, y, z] in mm"),
         ({"points": [[1, 2, 3]]}, "a length needs 2 points"),
     ],
 )
-def test_a_bad_mpr_length_is_refused_saying_why(alice_client, change, detail):
-    response = post(alice_client, volume_length(**change))
+def test_a_bad_mpr_length_is_refused_saying_why(alice_client, thin, change, detail):
+    response = post_volume(alice_client, thin, volume_length(thin, **change))
     assert response.status_code == 400 and detail in response.json()["detail"]
     assert not Measurement.objects.exists()

@@ -228,13 +228,18 @@ def _draw_tile(page, draw, tile: Tile, box: tuple[int, int, int, int], small: in
     page.paste(image, (x, y))
     font = _font(small)
     marker_font = _font(round(small * 1.3))
-    draw_marks(
-        draw,
-        tile.marks,
-        lambda point: (x + point[0] * width, y + point[1] * height),
-        marker_font,
-        max(2, round(small / 7)),
-    )
+    if tile.marks:
+        # Drawn on the cell alone, so a mark off the image never spills onto the next.
+        room = (left, top, right, top + room_h)
+        cell = page.crop(room)
+        draw_marks(
+            ImageDraw.Draw(cell),
+            tile.marks,
+            lambda point: (x - left + point[0] * width, y - top + point[1] * height),
+            marker_font,
+            max(2, round(small / 7)),
+        )
+        page.paste(cell, room[:2])
     if tile.caption:
         draw.text((left + small // 2, bottom - caption_h + small // 5), tile.caption, "white", font)
     for edge, letters in (tile.markers or {}).items():

@@ -23,6 +23,9 @@ MAX_PNG_SIDE = 4096  # pixels, each side of a rendered image
 MAX_PNG_BYTES = 8 * 2**20  # one rendered image's PNG file, once decoded from base64
 MAX_BODY_BYTES = 40 * 2**20  # the whole request as sent
 MAX_CAPTION = 120  # characters
+# Pages are drawn whole before the PDF is written: a budget of page pixels bounds the
+# memory a print may take (about 0.8 GB in colour), whatever the layout and dpi.
+MAX_PAGE_PIXELS = 256_000_000
 MAX_MARKS = 100  # measurements drawn on one image
 MAX_MARK_POINTS = 5000  # a freehand outline gains a point every pixel or so
 MAX_MARK_TEXT = 200  # characters, as a measurement's label
@@ -99,6 +102,14 @@ def clean_order(body: object) -> FilmOrder:
         raise FilmError(f"at most {MAX_IMAGES} images can be printed at once")
     layout = parse_layout(body.get("layout", ""))
     landscape = orientation == "landscape"
+    width, height = page_pixels(paper, dpi, landscape)
+    most = max(1, MAX_PAGE_PIXELS // (width * height))
+    pages = math.ceil(len(items) / (layout[0] * layout[1]))
+    if pages > most:
+        raise FilmError(
+            f"this print would be {pages} pages at {dpi} dpi; at most {most} at that"
+            " resolution: choose a lower one, or more images a page"
+        )
     largest = tile_limit(layout, paper, dpi, landscape)
     cleaned = []
     for number, item in enumerate(items, start=1):

@@ -27,12 +27,12 @@ def _part(boundary: str, headers: dict[str, str], body: bytes) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body + b"\r\n"
 
 
-def instance_parts(boundary: str, frames_url: str, path: Path) -> bytes:
-    """The parts of every frame of one stored instance (``frames_url`` + ``/N/raw``).
+def instance_parts(boundary: str, frames_url: str, path: Path) -> Iterator[bytes]:
+    """One part a frame of one stored instance (``frames_url`` + ``/N/raw``), each made
+    as it is sent: a multi-frame image is never held whole.
 
-    Frames decoded before a failure are kept; the failure is a JSON part after them.
+    Frames decoded before a failure are sent; the failure is a JSON part after them.
     """
-    parts = []
     number = 0
     try:
         for number, frame in enumerate(read_frames(path), start=1):  # noqa: B007
@@ -43,7 +43,7 @@ def instance_parts(boundary: str, frames_url: str, path: Path) -> bytes:
                 "Content-Length": str(len(body)),
                 **frame.wire_headers(),
             }
-            parts.append(_part(boundary, headers, body))
+            yield _part(boundary, headers, body)
     except UndecodableFrame as exc:
         body = json.dumps({"detail": str(exc), "frame": number + 1}).encode()
         headers = {
@@ -51,8 +51,7 @@ def instance_parts(boundary: str, frames_url: str, path: Path) -> bytes:
             "Content-Location": f"{frames_url}/{number + 1}/raw",
             "Content-Length": str(len(body)),
         }
-        parts.append(_part(boundary, headers, body))
-    return b"".join(parts)
+        yield _part(boundary, headers, body)
 
 
 def closing(boundary: str) -> bytes:
@@ -82,9 +81,9 @@ class GzipStream:
 def series_body(
     boundary: str, frames: list[tuple[str, Path]], gzip: GzipStream | None = None
 ) -> Iterator[bytes]:
-    """The whole body for ``(frames_url, path)`` pairs, one piece an instance (sync)."""
+    """The whole body for ``(frames_url, path)`` pairs, one piece a frame (sync)."""
     for frames_url, path in frames:
-        piece = instance_parts(boundary, frames_url, path)
-        yield gzip.piece(piece) if gzip else piece
+        for piece in instance_parts(boundary, frames_url, path):
+            yield gzip.piece(piece) if gzip else piece
     tail = closing(boundary)
     yield (gzip.piece(tail) + gzip.end()) if gzip else tail

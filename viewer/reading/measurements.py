@@ -4,6 +4,7 @@ import math
 
 from django.db.models import Q, QuerySet
 
+from viewer.archive.models import Series
 from viewer.archive.storage import InvalidUID, check_uid
 
 from .models import Measurement
@@ -113,3 +114,19 @@ def clean(
             raise MeasurementError("shared is true or false")
         fields["shared"] = payload["shared"]
     return fields
+
+
+def check_volume(study_uid: str, fields: dict) -> None:
+    """A length drawn on MPR lies in its series' own frame of reference: the series must
+    be in the study here, and the frame of reference the one its images state."""
+    if fields.get("space") != "patient":
+        return
+    series = Series.objects.filter(
+        study__study_uid=study_uid, series_uid=fields["series_uid"]
+    ).first()
+    if series is None:
+        raise MeasurementError("the series is not in this study")
+    if not series.frame_of_reference_uid:
+        raise MeasurementError("the series states no frame of reference")
+    if fields["frame_of_reference_uid"] != series.frame_of_reference_uid:
+        raise MeasurementError("frame_of_reference_uid is not the series' own")

@@ -94,7 +94,10 @@ def series_frames_raw(request: HttpRequest, study_uid: str, series_uid: str):
             absolute_path(instance.file_path),
         )
         # Objects without pixels (a report filed in the series) are no part of a volume.
-        for instance in list(series.instances.filter(rows__isnull=False))[part::parts]
+        # By arrival, so an image landing between the requests shifts no one's share.
+        for instance in list(series.instances.filter(rows__isnull=False).order_by("id"))[
+            part::parts
+        ]
     ]
     boundary = frame_stream.new_boundary()
     compress = "gzip" in request.headers.get("Accept-Encoding", "")

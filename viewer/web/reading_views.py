@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from viewer.archive.models import Study
 from viewer.audit.models import AuditEvent, record
 from viewer.reading.export import export_json
-from viewer.reading.measurements import MeasurementError, clean, visible_to
+from viewer.reading.measurements import MeasurementError, check_volume, clean, visible_to
 from viewer.reading.models import Measurement
 from viewer.reading.sr import NothingToExport, export_sr
 
@@ -30,6 +30,7 @@ def study_measurements(request: HttpRequest, study_uid: str) -> JsonResponse:
         return JsonResponse({"measurements": [m.as_dict(request.user) for m in found]})
     try:
         fields = clean(_body(request))
+        check_volume(study_uid, fields)
     except MeasurementError as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
     measurement = Measurement.objects.create(owner=request.user, study_uid=study_uid, **fields)
