@@ -512,9 +512,7 @@ async function openMeasurement(measurement) {
       if (active.state.series?.series_uid !== measurement.series_uid) await openIn(active, measurement.series_uid);
       await toggleMpr();
     }
-    // Through its middle: the plane it was drawn in shows it whole.
-    const [a, b] = measurement.points;
-    if (mpr?.state.ready) mpr.setCrosshair(a.map((value, n) => (value + b[n]) / 2));
+    if (mpr?.state.ready) mpr.showLength(measurement.points);
     selectedMeasurement = measurement.id;
     redrawMeasurements();
     return;

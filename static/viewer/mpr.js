@@ -4,8 +4,8 @@
  * @module mpr
  */
 import {
-  crosshairLine, fromPane, obliquePlane, paneMapping, planeNormal, PLANES, segmentOnPane, stepAlong,
-  toPane, volumeCentre,
+  crosshairLine, fromPane, obliquePlane, paneMapping, planeHolding, planeNormal, PLANES,
+  segmentOnPane, stepAlong, toPane, volumeCentre,
 } from './math/mpr.js';
 import { edgeLabels } from './math/orientation.js';
 import { initialWindow, dragWindow, voiFunctionCode } from './math/voi.js';
@@ -343,6 +343,14 @@ export class MprView {
       clamp(i, this.geometry.columns), clamp(j, this.geometry.rows), clamp(k, this.geometry.slices),
     ]);
     this.requestDraw();
+  }
+
+  /** Show a length drawn here: the crosshair at its middle, the pane that holds it active. */
+  showLength(points) {
+    const holding = planeHolding(points);
+    if (holding.name === 'oblique') this.setOblique(holding.angle, 0);
+    this.activate(holding.name);
+    this.setCrosshair(points[0].map((value, n) => (value + points[1][n]) / 2));
   }
 
   /** Move the crosshair ``steps`` voxels along the normal of pane ``name``. */

@@ -245,3 +245,22 @@ export function segmentOnPane(mapping, points, tolerance) {
   if (points.some((point) => Math.abs(distanceFromPlane(mapping, point)) > tolerance)) return null;
   return points.map((point) => toPane(mapping, point));
 }
+
+/**
+ * Which pane's plane, through the segment's middle, holds the segment: the first of
+ * axial, coronal and sagittal that does, else the untilted oblique at the angle of its
+ * horizontal direction (any segment lies in that one).
+ * @param {number[][]} points two patient points
+ * @returns {{name: string, angle?: number}}
+ */
+export function planeHolding([a, b]) {
+  const d = sub(b, a);
+  const length = Math.hypot(...d);
+  for (const name of ['axial', 'coronal', 'sagittal']) {
+    if (Math.abs(dot(planeNormal(PLANES[name]), d)) <= 1e-6 * Math.max(length, 1)) return { name };
+  }
+  let angle = (Math.atan2(d[1], d[0]) * 180) / Math.PI;
+  if (angle > 90) angle -= 180;
+  if (angle < -90) angle += 180;
+  return { name: 'oblique', angle };
+}

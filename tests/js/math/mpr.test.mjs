@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  crosshairLine, fromPane, obliquePlane, paneMapping, PLANES, reslice, sampleVoxel, segmentOnPane,
-  slabOffsets, stepAlong, toPane, volumeCentre,
+  crosshairLine, fromPane, obliquePlane, paneMapping, planeHolding, PLANES, reslice, sampleVoxel,
+  segmentOnPane, slabOffsets, stepAlong, toPane, volumeCentre,
 } from '../../../static/viewer/math/mpr.js';
 import { toPatientPoint, toVoxel, volumeGeometry, voxelAxes } from '../../../static/viewer/math/volume.js';
 
@@ -130,4 +130,21 @@ test('a length drawn on the coronal shows there and on no axial pane it does not
   // Crossing axial planes: only its crossing point lies in one; never drawn there.
   const axial = paneMapping(geometry, PLANES.axial, ends[0], { width: 100, height: 100 }, view);
   assert.equal(segmentOnPane(axial, ends, 1), null);
+});
+
+test('a length is found again in the plane that holds it, an oblique one at its angle', () => {
+  assert.deepEqual(planeHolding([[0, 0, 5], [10, 4, 5]]), { name: 'axial' });
+  assert.deepEqual(planeHolding([[0, 3, 0], [10, 3, -40]]), { name: 'coronal' });
+  assert.deepEqual(planeHolding([[2, 0, 0], [2, 10, 9]]), { name: 'sagittal' });
+  const centre = volumeCentre(geometry);
+  for (const angle of [30, -60, 75]) {
+    // Drawn on an untilted oblique pane: the pane found holds both ends again.
+    const drawn = paneMapping(geometry, obliquePlane(angle), centre, { width: 120, height: 120 }, view);
+    const ends = [fromPane(drawn, 30, 40), fromPane(drawn, 90, 100)];
+    const found = planeHolding(ends);
+    assert.equal(found.name, 'oblique');
+    const middle = ends[0].map((value, n) => (value + ends[1][n]) / 2);
+    const again = paneMapping(geometry, obliquePlane(found.angle), middle, { width: 120, height: 120 }, view);
+    assert.ok(segmentOnPane(again, ends, 1e-6), `angle ${angle}`);
+  }
 });
