@@ -1,20 +1,19 @@
 /**
  * The MPR view: axial, coronal, sagittal and oblique reformats of one series on one
- * canvas, with linked crosshairs, thick slabs and their own pointer, touch and keys.
+ * canvas, with linked crosshairs and thick slabs: building the volume, drawing, state.
+ * Its overlays are in mpr-overlay.js, its pointer input in mpr-input.js.
  * @module mpr
  */
 import {
-  crosshairLine, fromPane, obliquePlane, paneMapping, planeHolding, planeNormal, PLANES,
-  segmentOnPane, stepAlong, toPane, volumeCentre,
+  obliquePlane, paneMapping, planeHolding, PLANES, stepAlong, toPane, volumeCentre,
 } from './math/mpr.js';
-import { edgeLabels } from './math/orientation.js';
-import { initialWindow, dragWindow, voiFunctionCode } from './math/voi.js';
+import { initialWindow, voiFunctionCode } from './math/voi.js';
 import { buildVolume, toPatientPoint, toVoxel, volumeGeometry, voxelAxes } from './math/volume.js';
+import { drawPaneOverlay, PANES } from './mpr-overlay.js';
+import { bindPaneInput } from './mpr-input.js';
 import { MprCanvasRenderer } from './render/mpr-canvas.js';
 import { MprWebGLRenderer } from './render/mpr-webgl.js';
 
-export const PANES = ['axial', 'coronal', 'sagittal', 'oblique'];
-const SVG = 'http://www.w3.org/2000/svg';
 // While the person drags, the canvas may hold fewer pixels (the browser scales it up)
 // to stay within a frame budget; it is sharp again once the input has rested.
 const FRAME_BUDGET_MS = 25;
@@ -80,7 +79,7 @@ export class MprView {
     this.lastScale = 1;
     this.lastInput = -Infinity;
     this.bindControls();
-    for (const [name, pane] of this.panes) this.bindPane(name, pane);
+    for (const [name, pane] of this.panes) bindPaneInput(this, name, pane);
     this.resizeObserver = new ResizeObserver(() => this.requestDraw());
     this.resizeObserver.observe(this.canvas);
   }
@@ -254,7 +253,7 @@ export class MprView {
     }
     // While dragging: nearest samples; sharp trilinear once the input rests.
     this.renderer.drawPanes(panes, this.state.slab, this.state.view, !interactive);
-    for (const name of Object.keys(mappings)) this.drawOverlay(name, mappings);
+    for (const name of Object.keys(mappings)) drawPaneOverlay(this, name, mappings);
     this.draws += 1;
     this.lastScale = scale;
     if (interactive) {
@@ -271,67 +270,6 @@ export class MprView {
   /** Input arrived: the next frames may be drawn smaller to keep up. */
   interacting() {
     this.lastInput = performance.now();
-  }
-
-  drawOverlay(name, mappings) {
-    const pane = this.panes.get(name);
-    const mapping = mappings[name];
-    const ratio = this.canvas.width / Math.max(this.canvas.getBoundingClientRect().width, 1);
-    const { crosshair, slab, view, angle, tilt } = this.state;
-    const text = (key, value) => { pane.querySelector(`[data-o="${key}"]`).textContent = value; };
-    text('plane', name === 'oblique' ? `${this.t.oblique} ${angle}° / ${tilt}°` : this.t[name]);
-    text('slab', slab.mode !== 'none' ? `${this.t.slabModes[slab.mode]} ${slab.thickness} mm` : '');
-    text('position', crosshair.map((v) => v.toFixed(1)).join(', ') + ' mm');
-    text('window', `W ${Math.round(view.width)} L ${Math.round(view.center)}`);
-    // The pane's axes are patient directions, so the markers are certain.
-    const labels = edgeLabels([...mapping.u, ...mapping.v], [1, 0, 0, 1, 0, 0]);
-    for (const edge of ['left', 'right', 'top', 'bottom']) text(edge, labels ? labels[edge] : '');
-    const lines = [];
-    for (const other of PANES) {
-      if (other === name) continue;
-      const otherNormal = mappings[other]?.normal || planeNormal(this.plane(other));
-      const segment = crosshairLine(mapping, otherNormal, crosshair);
-      if (!segment) continue;
-      const [[x1, y1], [x2, y2]] = segment.map(([x, y]) => [x / ratio, y / ratio]);
-      const line = document.createElementNS(SVG, 'line');
-      Object.entries({ x1, y1, x2, y2, class: `cross ${other}` })
-        .forEach(([key, value]) => line.setAttribute(key, String(value)));
-      lines.push(line);
-    }
-    const marks = this.lengthsOn(name, mapping).flatMap(({ ends, text: label, selected }) => {
-      const [[x1, y1], [x2, y2]] = ends.map(([x, y]) => [x / ratio, y / ratio]);
-      const line = document.createElementNS(SVG, 'line');
-      Object.entries({ x1, y1, x2, y2, class: selected ? 'measurement selected' : 'measurement' })
-        .forEach(([key, value]) => line.setAttribute(key, String(value)));
-      const words = document.createElementNS(SVG, 'text');
-      Object.entries({ x: x2 + 6, y: y2 - 6, class: 'label' })
-        .forEach(([key, value]) => words.setAttribute(key, String(value)));
-      words.textContent = label;
-      return [line, words];
-    });
-    pane.querySelector('svg').replaceChildren(...lines, ...marks);
-    pane.dataset.lines = String(lines.length);
-    pane.dataset.measurements = String(marks.length / 2);
-  }
-
-  /**
-   * Lengths drawn on MPR in this series that lie in pane ``name``'s plane (within half
-   * a voxel, or half the slab), with the draft being drawn: ends in canvas pixels.
-   */
-  lengthsOn(name, mapping) {
-    const uid = this.options.series.series_uid;
-    const slab = this.state.slab.mode !== 'none' ? this.state.slab.thickness / 2 : 0;
-    const tolerance = Math.max(stepAlong(this.geometry, mapping.normal) / 2, slab);
-    const saved = (this.options.measurements?.() || [])
-      .filter((m) => m.space === 'patient' && m.series_uid === uid && m.kind === 'length');
-    const drawn = this.draft ? [...saved, { points: this.draft.points, label: '' }] : saved;
-    return drawn.flatMap((m) => {
-      const ends = segmentOnPane(mapping, m.points, tolerance);
-      if (!ends) return [];
-      const mm = Math.hypot(...m.points[1].map((value, n) => value - m.points[0][n]));
-      const selected = m.id !== undefined && m.id === this.options.selected?.();
-      return [{ ends, selected, text: [m.label, `${mm.toFixed(1)} mm`].filter(Boolean).join(' ') }];
-    });
   }
 
   /** Put the crosshair at a patient point, kept inside the volume. */
@@ -400,131 +338,6 @@ export class MprView {
     const box = this.panes.get(name).getBoundingClientRect();
     const ratio = this.canvas.width / Math.max(this.canvas.getBoundingClientRect().width, 1);
     return [(event.clientX - box.left) * ratio, (event.clientY - box.top) * ratio];
-  }
-
-  bindPane(name, pane) {
-    const pointers = new Map();
-    let drag = null;
-    const pinch = () => {
-      const [p, q] = [...pointers.values()];
-      return { distance: Math.hypot(p[0] - q[0], p[1] - q[1]) || 1, mid: [(p[0] + q[0]) / 2, (p[1] + q[1]) / 2] };
-    };
-    pane.addEventListener('contextmenu', (event) => event.preventDefault());
-    pane.addEventListener('pointerdown', (event) => {
-      this.activate(name);
-      if (!this.state.ready) return;
-      this.interacting();
-      // A pointer already lifted by the time a busy page handles its press cannot be
-      // captured; the press still counts.
-      try { pane.setPointerCapture(event.pointerId); } catch { /* not active any more */ }
-      const point = this.panePoint(name, event);
-      pointers.set(event.pointerId, point);
-      const view = { ...this.state.panes[name] };
-      if (pointers.size === 2) {
-        drag = { mode: 'pinch', view, start: pinch() };
-        this.draft = null; // a second finger: a pinch, not the end of a length
-      }
-      else if (event.shiftKey || event.button === 1) drag = { mode: 'pan', view, point };
-      else if (event.button === 2 || event.ctrlKey) drag = { mode: 'window', window: { ...this.state.view }, x: event.clientX, y: event.clientY };
-      else if (this.options.tool?.() === 'length') {
-        // Both ends in the plane the length was started on, whatever moves meanwhile.
-        const mapping = this.mapping(name);
-        const start = fromPane(mapping, ...point);
-        drag = { mode: 'length', point, mapping };
-        this.draft = { points: [start, start] };
-        this.requestDraw();
-      } else {
-        // Only lengths are certain on a reformat: say so rather than ignore the tool.
-        if (!['', 'cursor'].includes(this.options.tool?.() || '')) this.notice(this.t.onlyLength);
-        drag = { mode: 'crosshair' };
-        this.setCrosshair(fromPane(this.mapping(name), ...point));
-      }
-    });
-    pane.addEventListener('pointermove', (event) => {
-      if (!drag || !pointers.has(event.pointerId)) return;
-      this.interacting();
-      const point = this.panePoint(name, event);
-      pointers.set(event.pointerId, point);
-      if (drag.mode === 'crosshair') this.setCrosshair(fromPane(this.mapping(name), ...point));
-      else if (drag.mode === 'length') {
-        this.draft = { points: [this.draft.points[0], fromPane(drag.mapping, ...point)] };
-        drag.end = point;
-        this.requestDraw();
-      }
-      else if (drag.mode === 'pan') {
-        const k = this.pixelScale();
-        this.state.panes[name] = {
-          ...drag.view, panX: drag.view.panX + (point[0] - drag.point[0]) / k, panY: drag.view.panY + (point[1] - drag.point[1]) / k,
-        };
-        this.requestDraw();
-      } else if (drag.mode === 'window') {
-        const range = Math.max((this.volume.max - this.volume.min), 1);
-        const next = dragWindow(drag.window, event.clientX - drag.x, event.clientY - drag.y, range / 512);
-        this.setWindow(next.center, next.width);
-      } else if (drag.mode === 'pinch' && pointers.size >= 2) {
-        const now = pinch();
-        this.zoomAt(name, drag.view, now.distance / drag.start.distance, drag.start.mid,
-          [now.mid[0] - drag.start.mid[0], now.mid[1] - drag.start.mid[1]]);
-      }
-    });
-    const release = (event) => {
-      pointers.delete(event.pointerId);
-      if (pointers.size) return;
-      // Only a pointer lifted ends a length; one the browser cancelled drew nothing.
-      if (drag?.mode === 'length' && event.type === 'pointerup') this.finishLength(drag);
-      else if (drag?.mode === 'length') this.discardLength();
-      drag = null;
-    };
-    pane.addEventListener('pointerup', release);
-    pane.addEventListener('pointercancel', release);
-    pane.addEventListener('lostpointercapture', release);
-    pane.addEventListener('wheel', (event) => {
-      event.preventDefault();
-      if (!this.state.ready || this.draft) return; // a length being drawn keeps its plane
-      this.activate(name);
-      this.interacting();
-      if (event.ctrlKey || event.metaKey) {
-        this.zoomAt(name, this.state.panes[name], event.deltaY < 0 ? 1.1 : 1 / 1.1, this.panePoint(name, event));
-      } else {
-        this.page(name, event.deltaY > 0 ? 1 : -1);
-      }
-    }, { passive: false });
-    pane.addEventListener('dblclick', () => {
-      this.element.classList.toggle('maximised');
-      pane.classList.toggle('maximised');
-      this.requestDraw();
-    });
-  }
-
-  discardLength() {
-    this.draft = null;
-    this.requestDraw();
-  }
-
-  /** A length dragged on a pane: saved unless it was only a click. */
-  finishLength(drag) {
-    const { draft } = this;
-    this.draft = null;
-    this.requestDraw();
-    const moved = drag.end && Math.hypot(drag.end[0] - drag.point[0], drag.end[1] - drag.point[1]);
-    if (!draft || !(moved >= 3)) return;
-    this.options.onMeasure?.({
-      space: 'patient', kind: 'length', series_uid: this.options.series.series_uid,
-      frame_of_reference_uid: this.frameOfReference, points: draft.points,
-    });
-  }
-
-  /** Zoom pane ``name`` by ``factor`` about a pane point, then pan by ``shift``. */
-  zoomAt(name, start, factor, [x, y], shift = [0, 0]) {
-    const zoom = Math.min(Math.max(start.zoom * factor, 0.2), 40);
-    const applied = zoom / start.zoom;
-    const rect = this.paneRect(name);
-    const k = this.pixelScale();
-    // Keep the point under the pointer where it is (in this canvas' pixels, then back).
-    const panX = x - rect.width / 2 - applied * (x - rect.width / 2 - start.panX * k) + shift[0];
-    const panY = y - rect.height / 2 - applied * (y - rect.height / 2 - start.panY * k) + shift[1];
-    this.state.panes[name] = { zoom, panX: panX / k, panY: panY / k };
-    this.requestDraw();
   }
 
   /** Keys while MPR is shown; true when the key was used. */
