@@ -24,6 +24,7 @@ import { loadTags, renderTags } from './tools/tags.js';
 import { MeasurementEdits } from './tools/undo.js';
 import { Viewport } from './viewport.js';
 import { MprView } from './mpr.js';
+import { bindDrop, bindStripButton } from './series-drag.js';
 
 const root = document.getElementById('viewer');
 const grid = document.getElementById('viewport-grid');
@@ -204,7 +205,10 @@ function setLayout(layoutText, hung = null) {
       onEditMeasurement: (measurement, before) => edits.moved(measurement, before),
       dragMode: () => document.getElementById('drag-mode').value,
     });
-    bindDrop(viewport);
+    bindDrop(element, (seriesUid) => {
+      activate(viewport);
+      openIn(viewport, seriesUid);
+    });
     element.addEventListener('dblclick', () => toggleMaximise(viewport));
     const preset = CT_PRESETS.find((p) => p.name === hung?.[position]?.window);
     openIn(viewport, seriesUid).then((opened) => {
@@ -227,70 +231,16 @@ function toggleMaximise(viewport) {
   requestAnimationFrame(() => viewports.forEach((v) => v.draw()));
 }
 
-// Drag a series from the strip into any viewport (mouse); a tap or click loads it
-// into the active viewport (touch and keyboard).
-function bindDrop(viewport) {
-  const { element } = viewport;
-  element.addEventListener('dragover', (event) => {
-    event.preventDefault();
-    element.classList.add('drop-target');
-  });
-  element.addEventListener('dragleave', () => element.classList.remove('drop-target'));
-  element.addEventListener('drop', (event) => {
-    event.preventDefault();
-    element.classList.remove('drop-target');
-    const seriesUid = event.dataTransfer.getData('application/x-series-uid');
-    activate(viewport);
-    openIn(viewport, seriesUid);
-  });
-}
-
 for (const button of document.querySelectorAll('.series-strip button')) {
-  button.addEventListener('dragstart', (event) => {
-    event.dataTransfer.setData('application/x-series-uid', button.dataset.seriesUid);
-    event.dataTransfer.effectAllowed = 'copy';
+  bindStripButton(button, {
+    open: (seriesUid) => openIn(active, seriesUid),
+    dropOn: (element, seriesUid) => {
+      const viewport = viewports.find((v) => v.element === element);
+      if (!viewport) return;
+      activate(viewport);
+      openIn(viewport, seriesUid);
+    },
   });
-  button.addEventListener('click', () => openIn(active, button.dataset.seriesUid));
-  bindTouchDrag(button);
-}
-
-// Touch has no HTML drag and drop: follow the finger with a ghost of the thumbnail
-// and drop the series on the viewport under it.
-function bindTouchDrag(button) {
-  let touch = null;
-  button.addEventListener('pointerdown', (event) => {
-    if (event.pointerType !== 'touch') return;
-    touch = { id: event.pointerId, x: event.clientX, y: event.clientY, ghost: null };
-  });
-  button.addEventListener('pointermove', (event) => {
-    if (!touch || event.pointerId !== touch.id) return;
-    if (!touch.ghost && Math.hypot(event.clientX - touch.x, event.clientY - touch.y) > 12) {
-      touch.ghost = button.cloneNode(true);
-      touch.ghost.classList.add('drag-ghost');
-      document.body.append(touch.ghost);
-      button.setPointerCapture(event.pointerId);
-    }
-    if (touch.ghost) {
-      touch.ghost.style.left = `${event.clientX - 40}px`;
-      touch.ghost.style.top = `${event.clientY - 40}px`;
-    }
-  });
-  const finish = (event) => {
-    if (!touch || event.pointerId !== touch.id) return;
-    if (touch.ghost) {
-      touch.ghost.remove();
-      const target = document.elementFromPoint(event.clientX, event.clientY)?.closest('.viewport');
-      const viewport = viewports.find((v) => v.element === target);
-      if (viewport) {
-        activate(viewport);
-        openIn(viewport, button.dataset.seriesUid);
-      }
-      event.preventDefault();
-    }
-    touch = null;
-  };
-  button.addEventListener('pointerup', finish);
-  button.addEventListener('pointercancel', (event) => { touch?.ghost?.remove(); touch = null; finish(event); });
 }
 
 const layoutSelect = document.getElementById('layout');
