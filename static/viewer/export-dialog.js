@@ -3,7 +3,7 @@
  * the download. Composition is in export.js, the decisions in tools/export.js.
  * @module export-dialog
  */
-import { mprFilmItem, mprPanePng, saveBlob, viewportPng } from './export.js';
+import { mprFilmItems, mprPanePng, saveBlob, viewportPng } from './export.js';
 import { requestFilm } from './io/film.js';
 import {
   everyNth, FILM_LAYOUTS, filmItem, MAX_FILM_IMAGES, mprFilmLayout, pageCount, parseFilmLayout,
@@ -89,14 +89,7 @@ function chosen(active, viewports, mpr) {
     // MPR stands in for the grid on screen: its panes shown are "the viewports on
     // screen", none while the volume is still being built.
     const panes = view.state.ready ? view.shownPanes() : [];
-    return {
-      count: panes.length,
-      items: async () => {
-        const items = [];
-        for (const name of panes) items.push(await mprFilmItem(view, name)); // each draws the canvas
-        return items;
-      },
-    };
+    return { count: panes.length, items: () => mprFilmItems(view, panes) };
   }
   return stored(viewports()
     .filter((v) => v.state.frame && v.state.series?.instances[v.state.index])

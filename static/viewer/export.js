@@ -115,13 +115,16 @@ export function viewportPng(viewport, { burnIn }) {
  * One MPR pane as shown, sharp, with its crosshair lines, as a PNG.
  * @param {import('./mpr.js').MprView} mpr
  * @param {string} name axial, coronal, sagittal or oblique
- * @param {{burnIn: boolean, overlays?: string[], maxSide?: number}} options
- *   ``overlays``: the overlay texts to write on, instead of those ``burnIn`` chooses
+ * @param {{burnIn: boolean}} options
  * @returns {Promise<Blob>}
  */
-export function mprPanePng(mpr, name, { burnIn, overlays = exportedOverlays(burnIn), maxSide }) {
-  mpr.lastInput = -Infinity; // every canvas pixel, trilinear
-  mpr.drawNow();
+export function mprPanePng(mpr, name, { burnIn }) {
+  mpr.drawSharp();
+  return composePane(mpr, name, exportedOverlays(burnIn));
+}
+
+/** Pane ``name`` as the MPR canvas holds it now, with its lines and ``overlays``. */
+function composePane(mpr, name, overlays, maxSide) {
   const pane = mpr.panes.get(name);
   return composePng({
     canvas: mpr.canvas, rect: mpr.paneRect(name), svg: pane.querySelector('svg'), root: pane, overlays, maxSide,
@@ -140,17 +143,24 @@ async function base64Of(blob) {
 }
 
 /**
- * One MPR pane as a film image for the server: the pane as shown with its crosshair
+ * MPR panes as film images for the server: each pane as shown with its crosshair
  * lines and orientation markers but no patient data (the film's header names the
  * patient), captioned with its series number, plane, slab and window as written on
- * the pane.
+ * the pane. The view is drawn sharp once for all of them.
  * @param {import('./mpr.js').MprView} mpr
- * @param {string} name
- * @returns {Promise<{png: string, caption: string}>}
+ * @param {string[]} names
+ * @returns {Promise<Array<{png: string, caption: string}>>}
  */
-export async function mprFilmItem(mpr, name) {
-  const blob = await mprPanePng(mpr, name, { burnIn: false, overlays: FILM_PANE_OVERLAYS, maxSide: MAX_FILM_PNG_SIDE });
+export async function mprFilmItems(mpr, names) {
+  mpr.drawSharp();
+  const items = [];
+  for (const name of names) items.push(await filmItemOf(mpr, name));
+  return items;
+}
+
+async function filmItemOf(mpr, name) {
   const pane = mpr.panes.get(name);
+  const blob = await composePane(mpr, name, FILM_PANE_OVERLAYS, MAX_FILM_PNG_SIDE);
   const text = (key) => pane.querySelector(`[data-o="${key}"]`)?.textContent || '';
   // Which series it was reformatted from, as stored tiles say "Se 2".
   const { number } = mpr.options.series;

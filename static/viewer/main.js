@@ -19,7 +19,7 @@ import { dot, sub, unit } from './math/vec3.js';
 import { CT_PRESETS } from './math/voi.js';
 import { nudgeStep } from './tools/edit.js';
 import { applyMessage, focusMessage, progressView } from './tools/progress.js';
-import { indexForKey } from './tools/stack.js';
+import { indexForKey, sameImage } from './tools/stack.js';
 import { loadTags, renderTags } from './tools/tags.js';
 import { MeasurementEdits } from './tools/undo.js';
 import { Viewport } from './viewport.js';
@@ -124,7 +124,7 @@ function placeCursor(source, [column, row]) {
     const distance = Math.abs(dot(sub(point, targetPlane.origin), unit(targetPlane.normal)));
     const thickness = Number(target.slice_thickness) || 1;
     v.setCursor(distance <= thickness / 2 + 0.01 || v === source
-      ? { sop: target.sop_instance_uid, frame: target.frame, point: toPixel(targetPlane, point) } : null);
+      ? { sop_instance_uid: target.sop_instance_uid, frame: target.frame, point: toPixel(targetPlane, point) } : null);
     if (v !== source && index !== v.state.index) v.show(index);
   }
   window.pacsweb.cursor = point;
@@ -372,7 +372,7 @@ root.addEventListener('keydown', (event) => {
   const step = event.shiftKey && selectedMeasurement ? nudgeStep(active.matrix(), event.key) : null;
   const shownEntry = active.state.series.instances[active.state.index];
   const nudged = step && measurements.find((m) => m.id === selectedMeasurement && m.mine
-    && m.sop_instance_uid === shownEntry?.sop_instance_uid && m.frame === shownEntry?.frame);
+    && sameImage(m, shownEntry));
   if (nudged) {
     event.preventDefault();
     edits.nudge(nudged, step);
@@ -469,9 +469,7 @@ async function openMeasurement(measurement) {
   }
   if (mpr) await toggleMpr();
   if (active.state.series?.series_uid !== measurement.series_uid) await openIn(active, measurement.series_uid);
-  const index = (active.state.series?.instances || []).findIndex(
-    (e) => e.sop_instance_uid === measurement.sop_instance_uid && e.frame === measurement.frame,
-  );
+  const index = (active.state.series?.instances || []).findIndex((e) => sameImage(e, measurement));
   if (index >= 0 && index !== active.state.index) await active.show(index);
   selectedMeasurement = measurement.id;
   redrawMeasurements();

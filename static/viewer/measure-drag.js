@@ -11,11 +11,10 @@ const REACH = { mouse: 6, pen: 8, touch: 16 };
 
 /** This person's measurements on the image the viewport shows (only the owner moves one). */
 function editable(viewport) {
-  const { state, options } = viewport;
+  const { state } = viewport;
   const entry = state.series?.instances[state.index];
   if (!state.frame || !entry) return [];
-  return (options.measurements?.() || []).filter((m) => m.mine
-    && m.sop_instance_uid === entry.sop_instance_uid && m.frame === entry.frame);
+  return viewport.measurementsOn(entry).filter((m) => m.mine);
 }
 
 /** Image pixels per CSS pixel at the viewport's present zoom. */

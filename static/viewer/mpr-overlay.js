@@ -6,6 +6,7 @@
  */
 import { crosshairLine, planeNormal, segmentOnPane, stepAlong } from './math/mpr.js';
 import { edgeLabels } from './math/orientation.js';
+import { norm, sub } from './math/vec3.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 export const PANES = ['axial', 'coronal', 'sagittal', 'oblique'];
@@ -64,7 +65,7 @@ export function lengthsOn(mpr, name, mapping) {
   return drawn.flatMap((m) => {
     const ends = segmentOnPane(mapping, m.points, tolerance);
     if (!ends) return [];
-    const mm = Math.hypot(...m.points[1].map((value, n) => value - m.points[0][n]));
+    const mm = norm(sub(m.points[1], m.points[0]));
     const selected = m.id !== undefined && m.id === mpr.options.selected?.();
     return [{ ends, selected, text: [m.label, `${mm.toFixed(1)} mm`].filter(Boolean).join(' ') }];
   });

@@ -7,6 +7,7 @@
 import {
   obliquePlane, paneMapping, planeHolding, PLANES, stepAlong, toPane, volumeCentre,
 } from './math/mpr.js';
+import { add, times } from './math/vec3.js';
 import { initialWindow, voiFunctionCode } from './math/voi.js';
 import { buildVolume, toPatientPoint, toVoxel, volumeGeometry, voxelAxes } from './math/volume.js';
 import { drawPaneOverlay, PANES } from './mpr-overlay.js';
@@ -288,7 +289,7 @@ export class MprView {
     const holding = planeHolding(points);
     if (holding.name === 'oblique') this.setOblique(holding.angle, 0);
     this.activate(holding.name);
-    this.setCrosshair(points[0].map((value, n) => (value + points[1][n]) / 2));
+    this.setCrosshair(times(add(points[0], points[1]), 0.5));
   }
 
   /** Move the crosshair ``steps`` voxels along the normal of pane ``name``. */
@@ -359,10 +360,15 @@ export class MprView {
     return false;
   }
 
+  /** Draw now at every canvas pixel, trilinear, as when the input has rested. */
+  drawSharp() {
+    this.lastInput = -Infinity;
+    this.drawNow();
+  }
+
   /** Grey levels of a pane as drawn, with its size (for tests). */
   readPane(name) {
-    this.lastInput = -Infinity; // every canvas pixel
-    this.drawNow();
+    this.drawSharp();
     const rect = this.paneRect(name);
     return { ...rect, grey: Array.from(this.renderer.readRegion(rect.x, rect.y, rect.width, rect.height)) };
   }

@@ -15,7 +15,7 @@ import { WebGLRenderer } from './render/webgl.js';
 import { handles } from './tools/edit.js';
 import { labelFor, pointerDown, pointerMove, pointerUp } from './tools/measure.js';
 import { closestFirst, keptIndex } from './tools/progress.js';
-import { clampIndex, expandFrames, indexForWheel } from './tools/stack.js';
+import { clampIndex, expandFrames, indexForWheel, sameImage } from './tools/stack.js';
 
 const TEMPLATE = `
   <canvas></canvas>
@@ -124,7 +124,7 @@ export class Viewport {
     return [(m[0] * u + m[2] * v + m[4]) / ratio, (m[1] * u + m[3] * v + m[5]) / ratio];
   }
 
-  /** The 3-D cursor on this image: {sop, frame, point: [column, row]}, or null. */
+  /** The 3-D cursor on this image: {sop_instance_uid, frame, point: [column, row]}, or null. */
   setCursor(cursor) {
     this.cursor = cursor;
     this.drawAnnotations();
@@ -140,9 +140,7 @@ export class Viewport {
     const shapes = [];
     const entry = this.state.series?.instances[this.state.index];
     if (this.state.frame && entry) {
-      const here = (this.options.measurements?.() || []).filter(
-        (m) => m.sop_instance_uid === entry.sop_instance_uid && m.frame === entry.frame,
-      );
+      const here = this.measurementsOn(entry);
       for (const m of this.draft ? [...here, this.draft] : here) shapes.push(...this.shapesFor(m, entry));
       for (const line of this.referenceLines) {
         const [[x1, y1], [x2, y2]] = line.points.map((p) => this.toScreen(p));
@@ -152,7 +150,7 @@ export class Viewport {
         shapes.push(shape);
       }
       const { cursor } = this;
-      if (cursor && cursor.sop === entry.sop_instance_uid && cursor.frame === entry.frame) {
+      if (sameImage(cursor, entry)) {
         const [x, y] = this.toScreen(cursor.point);
         const mark = document.createElementNS(SVG, 'path');
         mark.setAttribute('d', `M${x - 10},${y}h7m6,0h7M${x},${y - 10}v7m0,6v7`);
@@ -165,6 +163,11 @@ export class Viewport {
     this.element.dataset.measurements = String(this.svg.querySelectorAll('g.measurement').length);
   }
 
+  /** The measurements (own and shared) on stack entry ``entry``. */
+  measurementsOn(entry) {
+    return (this.options.measurements?.() || []).filter((m) => sameImage(m, entry));
+  }
+
   /**
    * What a film print of stack entry ``entry`` carries from this viewport: its
    * measurements as drawn (kind, image points, label; values only for the image on
@@ -173,10 +176,8 @@ export class Viewport {
   printed(entry) {
     const { series, index, frame, placement } = this.state;
     const shown = series?.instances[index];
-    const onScreen = shown?.sop_instance_uid === entry.sop_instance_uid && shown.frame === entry.frame;
-    const marks = (this.options.measurements?.() || [])
-      .filter((m) => m.sop_instance_uid === entry.sop_instance_uid && m.frame === entry.frame)
-      .map((m) => ({ kind: m.kind, points: m.points, text: labelFor(m, entry, onScreen ? frame : null, series.modality) }));
+    const onScreen = sameImage(shown, entry);
+    const marks = this.measurementsOn(entry).map((m) => ({ kind: m.kind, points: m.points, text: labelFor(m, entry, onScreen ? frame : null, series.modality) }));
     return { marks, rotation: placement.rotation, flipH: placement.flipH, flipV: placement.flipV };
   }
 
@@ -323,7 +324,7 @@ export class Viewport {
     // Whether the person scrolled on, or opened another series, meanwhile.
     const movedOn = () => {
       const now = state.series?.instances[state.index];
-      return now?.sop_instance_uid !== entry.sop_instance_uid || now.frame !== entry.frame;
+      return !sameImage(now, entry);
     };
     try {
       const frame = await this.loadFrame(wanted);

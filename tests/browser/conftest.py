@@ -117,6 +117,16 @@ def sign_in(page, server_url) -> None:
     page.wait_for_url(server_url + "/")
 
 
+def signed_in_page(browser, server_url, width=1280, height=900, touch=False, mobile=False):
+    """A new page in a context of its own (``page.context``; closing the page closes it),
+    signed in as the administrator."""
+    page = browser.new_page(
+        viewport={"width": width, "height": height}, has_touch=touch, is_mobile=mobile
+    )
+    sign_in(page, server_url)
+    return page
+
+
 @pytest.fixture(scope="module")
 def page(browser, server_url):
     """A signed-in desktop page that a module's tests share; none of its scripts may throw."""

@@ -7,7 +7,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import sign_in
+from .conftest import signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -22,8 +22,7 @@ def show_in(page, position: int, description: str) -> None:
 
 
 def test_the_cursor_takes_the_other_series_to_the_spot(browser, server_url, small_ct_folder):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    sign_in(page, server_url)
+    page = signed_in_page(browser, server_url)
     page.goto(f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/?protocol=none")
     page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
     page.evaluate("pacsweb.setLayout('1x2')")

@@ -12,7 +12,7 @@ from PIL import Image
 from tests.base import SMALL_CT, require_peer
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import sign_in
+from .conftest import signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -191,8 +191,7 @@ def test_print_of_the_series_takes_every_nth_image(page, server_url, screenshot_
 
 
 def test_the_dialogs_fit_a_phone_and_work_by_keyboard(browser, server_url, screenshot_dir):
-    phone = browser.new_page(viewport={"width": 390, "height": 844}, has_touch=True)
-    sign_in(phone, server_url)
+    phone = signed_in_page(browser, server_url, 390, 844, touch=True)
     open_axial(phone, server_url)
     phone.locator("#print-film").focus()
     phone.keyboard.press("Enter")

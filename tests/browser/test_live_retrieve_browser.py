@@ -9,7 +9,7 @@ from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid, write_demo_ct
 from viewer.demo.webnode import DemoWebNode
 
-from .conftest import sign_in
+from .conftest import signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -98,11 +98,9 @@ def assert_picked_series_came_first(page, messages, picked_at: int) -> None:
 def test_a_remote_study_streams_in_and_the_dragged_series_comes_first(
     browser, server_url, remote_node, screenshot_dir
 ):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    sign_in(page, server_url)
+    page = signed_in_page(browser, server_url)
 
-    second = browser.new_page(viewport={"width": 1024, "height": 768})
-    sign_in(second, server_url)
+    second = signed_in_page(browser, server_url, 1024, 768)
 
     def drag_last(page) -> None:
         # A colleague has the same study open meanwhile, on its (complete) localizer:
@@ -130,11 +128,8 @@ def test_a_remote_study_streams_in_and_the_dragged_series_comes_first(
 def test_at_phone_size_a_tapped_series_comes_first(
     browser, server_url, remote_node, screenshot_dir
 ):
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
-    )
-    page = context.new_page()
-    sign_in(page, server_url)
+    page = signed_in_page(browser, server_url, 390, 844, touch=True, mobile=True)
+    context = page.context
 
     def tap_last(page) -> None:
         page.locator(".series-strip button").nth(3).tap()
@@ -150,8 +145,7 @@ def test_mpr_pressed_while_the_series_arrives_builds_once_it_is_whole(
 ):
     """MPR on a series still coming says how many images it waits for, and builds by
     itself when the last one lands: nobody has to press it again."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    sign_in(page, server_url)
+    page = signed_in_page(browser, server_url)
 
     def pick_thin_and_press_mpr(page):
         page.click(".series-strip button:has-text('Axial 1.0 mm')")

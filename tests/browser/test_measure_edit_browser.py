@@ -7,7 +7,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import sign_in
+from .conftest import signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -155,9 +155,8 @@ def test_the_list_opens_a_measurement_at_its_image(page, server_url, made):
 
 
 def test_a_finger_moves_a_measurement_on_a_phone(browser, server_url, made):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
-    phone = context.new_page()
-    sign_in(phone, server_url)
+    phone = signed_in_page(browser, server_url, 390, 844, touch=True)
+    context = phone.context
     open_axial(phone, server_url)
     phone.locator(".viewport canvas").first.scroll_into_view_if_needed()
     cdp = context.new_cdp_session(phone)

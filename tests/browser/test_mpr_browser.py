@@ -9,7 +9,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import sign_in
+from .conftest import signed_in_page
 from .test_viewer_browser import open_axial_demo, reference
 
 pytestmark = pytest.mark.browser
@@ -92,8 +92,7 @@ def test_each_reformat_matches_numpy(page, server_url, thin_volume, plane, scree
 
 
 def test_the_canvas_fallback_draws_the_same_reformat(browser, server_url, thin_volume):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    sign_in(page, server_url)
+    page = signed_in_page(browser, server_url)
     page.goto(
         f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/?protocol=none&renderer=canvas2d"
     )
@@ -207,9 +206,8 @@ def test_a_series_that_is_not_a_volume_says_why(page, server_url):
 
 
 def test_mpr_on_a_phone_by_touch(browser, server_url, screenshot_dir):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
-    phone = context.new_page()
-    sign_in(phone, server_url)
+    phone = signed_in_page(browser, server_url, 390, 844, touch=True)
+    context = phone.context
     open_axial_demo(phone, server_url)
     phone.locator("#mpr").tap()
     phone.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready")
@@ -237,8 +235,7 @@ def mpr_status(page) -> str:
 
 
 def test_a_dropped_volume_request_says_so_and_pressing_mpr_again_builds_it(browser, server_url):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    sign_in(page, server_url)
+    page = signed_in_page(browser, server_url)
     open_axial_demo(page, server_url)
     page.route("**/frames/raw?part=1*", lambda route: route.abort("connectionreset"))
     page.click("#mpr")
@@ -262,8 +259,7 @@ def test_a_dropped_volume_request_says_so_and_pressing_mpr_again_builds_it(brows
 
 
 def test_an_image_the_server_cannot_decode_is_named(browser, server_url):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    sign_in(page, server_url)
+    page = signed_in_page(browser, server_url)
     open_axial_demo(page, server_url)
     sop_uid = page.evaluate("pacsweb.state.series.instances[0].sop_instance_uid")
     detail = b'{"detail": "cannot decode JPEG Extended: no decoder", "frame": 1}'

@@ -2,7 +2,7 @@
 
 import pytest
 
-from .conftest import sign_in
+from .conftest import sign_in, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -33,8 +33,7 @@ def test_it_signs_in_searches_and_opens_a_study(
 
 
 def test_the_demo_study_shows_its_series_thumbnails(browser, server_url, screenshot_dir):
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    sign_in(page, server_url)
+    page = signed_in_page(browser, server_url, 1280, 800)
     page.fill("#id_patient_id", "PW-DEMO-0001")
     page.click("form.search button[type=submit]")
     page.locator("table.studies tbody a").first.click()

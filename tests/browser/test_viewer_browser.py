@@ -7,7 +7,7 @@ import pytest
 from tests.base import SMALL_CT, sample
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import sign_in
+from .conftest import signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -34,8 +34,7 @@ def read(page) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def page(browser, server_url):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    sign_in(page, server_url)
+    page = signed_in_page(browser, server_url)
     yield page
     page.close()
 
@@ -61,8 +60,7 @@ def test_ct_small_pixels_equal_the_numpy_reference(page, server_url, window, scr
 
 @pytest.mark.parametrize("renderer", ["webgl2", "canvas2d"])
 def test_the_demo_ct_matches_in_both_renderers(browser, server_url, renderer):
-    page = browser.new_page(viewport={"width": 900, "height": 700})
-    sign_in(page, server_url)
+    page = signed_in_page(browser, server_url, 900, 700)
     study_uid = demo_study_uid(SMALL_CT)
     page.goto(f"{server_url}/studies/{study_uid}/view/?renderer={renderer}")
     page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
@@ -167,9 +165,8 @@ def test_the_tag_browser_searches_the_shown_image(page, server_url):
 
 
 def test_the_viewer_fits_a_phone(browser, server_url, screenshot_dir):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
-    phone = context.new_page()
-    sign_in(phone, server_url)
+    phone = signed_in_page(browser, server_url, 390, 844, touch=True)
+    context = phone.context
     open_axial_demo(phone, server_url)
     box = phone.locator(".viewport.active canvas:not(.loupe)").bounding_box()
     assert box["width"] >= 350 and box["height"] >= 300
@@ -289,9 +286,8 @@ def test_dragging_can_scroll_instead_of_windowing(page, server_url):
 
 
 def test_a_finger_drags_a_series_onto_a_viewport(browser, server_url):
-    context = browser.new_context(viewport={"width": 900, "height": 800}, has_touch=True)
-    tablet = context.new_page()
-    sign_in(tablet, server_url)
+    tablet = signed_in_page(browser, server_url, 900, 800, touch=True)
+    context = tablet.context
     open_viewer(tablet, server_url, demo_study_uid(SMALL_CT))
     tablet.select_option("#layout", "1x2")
     tablet.wait_for_function("document.querySelectorAll('.viewport').length === 2")
@@ -318,9 +314,8 @@ def test_a_finger_drags_a_series_onto_a_viewport(browser, server_url):
 
 
 def test_two_fingers_pinch_to_zoom(browser, server_url):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
-    phone = context.new_page()
-    sign_in(phone, server_url)
+    phone = signed_in_page(browser, server_url, 390, 844, touch=True)
+    context = phone.context
     open_axial_demo(phone, server_url)
     canvas = phone.locator(".viewport.active canvas:not(.loupe)")
     canvas.scroll_into_view_if_needed()  # touches land where the screen shows it

@@ -36,13 +36,17 @@ def _frame_etag(request, study_uid: str, sop_instance_uid: str, frame: int) -> s
     return f"{sop_instance_uid}-{frame}-{request.GET.urlencode()}"
 
 
+def _accepts_gzip(request: HttpRequest) -> bool:
+    return "gzip" in request.headers.get("Accept-Encoding", "")
+
+
 def _compressed(request: HttpRequest, body: bytes, content_type: str) -> HttpResponse:
     """gzip at level 1 when the client accepts it.
 
     For 16-bit pixel data level 1 is within 3% of level 6's size at a fifth of the
     time (2.4 ms against 13 ms for a 512x512 frame), and this is the hot path.
     """
-    if "gzip" not in request.headers.get("Accept-Encoding", ""):
+    if not _accepts_gzip(request):
         response = HttpResponse(body, content_type=content_type)
     else:
         response = HttpResponse(
@@ -100,7 +104,7 @@ def series_frames_raw(request: HttpRequest, study_uid: str, series_uid: str):
         ]
     ]
     boundary = frame_stream.new_boundary()
-    compress = "gzip" in request.headers.get("Accept-Encoding", "")
+    compress = _accepts_gzip(request)
     body = frame_stream.series_body(
         boundary, frames, frame_stream.GzipStream() if compress else None
     )

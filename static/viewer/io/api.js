@@ -144,18 +144,24 @@ function csrfToken() {
   return match ? decodeURIComponent(match[1]) : '';
 }
 
-async function sendJson(url, method, body) {
+/**
+ * Send ``body`` as JSON with the CSRF token; the response, or an Error with the
+ * server's ``detail``.
+ * @returns {Promise<Response>}
+ */
+export async function sendJsonRequest(url, method, body) {
   const response = await fetch(url, {
     method,
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken() },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (!response.ok) {
-    let detail = `HTTP ${response.status}`;
-    try { detail = (await response.json()).detail || detail; } catch { /* not JSON */ }
-    throw new Error(detail);
-  }
+  if (!response.ok) throw new Error(await failure(response));
+  return response;
+}
+
+async function sendJson(url, method, body) {
+  const response = await sendJsonRequest(url, method, body);
   return response.status === 204 ? null : response.json();
 }
 

@@ -4,7 +4,7 @@
  * @module math/mpr
  */
 import { toPatientPoint, toVoxel, voxelAxes } from './volume.js';
-import { add, cross, dot, sub, times, unit } from './vec3.js';
+import { add, cross, dot, norm, sub, times, unit } from './vec3.js';
 
 /** Screen right (u) and screen down (v) of each standard view, in LPS patient axes. */
 export const PLANES = Object.freeze({
@@ -255,7 +255,7 @@ export function segmentOnPane(mapping, points, tolerance) {
  */
 export function planeHolding([a, b]) {
   const d = sub(b, a);
-  const length = Math.hypot(...d);
+  const length = norm(d);
   for (const name of ['axial', 'coronal', 'sagittal']) {
     if (Math.abs(dot(planeNormal(PLANES[name]), d)) <= 1e-6 * Math.max(length, 1)) return { name };
   }

@@ -5,7 +5,7 @@
  */
 import { slabOffsets, slabSampleCount, SLAB_MODES, voxelMapping } from '../math/mpr.js';
 import { halfFloatVolume } from '../math/volume.js';
-import { bindColormap, linkProgram, readGrey, VOI_GLSL } from './webgl.js';
+import { bindColormap, linkProgram, openWebGL, readGrey, VOI_GLSL } from './webgl.js';
 
 // Each pane is a quad whose corners carry their voxel coordinates: the plane is affine,
 // so the interpolated varying is the exact voxel position of every pixel centre.
@@ -67,16 +67,7 @@ void main() {
 export class MprWebGLRenderer {
   /** @param {HTMLCanvasElement} canvas */
   constructor(canvas) {
-    const gl = canvas.getContext('webgl2', { preserveDrawingBuffer: true, antialias: false });
-    if (!gl) throw new Error('WebGL2 is not available');
-    this.gl = gl;
-    this.canvas = canvas;
-    this.kind = 'webgl2';
-    this.programs = new Map();
-    this.texture = gl.createTexture();
-    this.lut = gl.createTexture();
-    this.colormap = null;
-    this.buffer = gl.createBuffer();
+    openWebGL(this, canvas);
   }
 
   /**

@@ -114,23 +114,30 @@ const FORMATS = {
   float32: ['sampler2D', 'R32F', 'RED', 'FLOAT', Float32Array],
 };
 
+/**
+ * What both WebGL2 renderers start from: the context (its buffer kept, for read-back
+ * and export), programs made on demand, an image and a colour-map texture, a buffer.
+ * @param {object} renderer gets gl, canvas, programs, texture, lut, colormap, buffer
+ * @param {HTMLCanvasElement} canvas
+ */
+export function openWebGL(renderer, canvas) {
+  const gl = canvas.getContext('webgl2', { preserveDrawingBuffer: true, antialias: false });
+  if (!gl) throw new Error('WebGL2 is not available');
+  Object.assign(renderer, {
+    gl, canvas, programs: new Map(), texture: gl.createTexture(), lut: gl.createTexture(),
+    colormap: null, buffer: gl.createBuffer(), kind: 'webgl2',
+  });
+  return gl;
+}
+
 export class WebGLRenderer {
   /** @param {HTMLCanvasElement} canvas */
   constructor(canvas) {
-    const gl = canvas.getContext('webgl2', { preserveDrawingBuffer: true, antialias: false });
-    if (!gl) throw new Error('WebGL2 is not available');
-    this.gl = gl;
-    this.canvas = canvas;
-    this.programs = new Map();
-    this.texture = gl.createTexture();
-    this.lut = gl.createTexture();
-    this.colormap = null;
-    this.buffer = gl.createBuffer();
+    const gl = openWebGL(this, canvas);
     gl.bindBuffer(gl.ARRAY_BUFFER, this.buffer);
     gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1]),
       gl.STATIC_DRAW);
     this.frame = null;
-    this.kind = 'webgl2';
   }
 
   program(sampler, isColour) {

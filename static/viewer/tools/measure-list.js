@@ -4,6 +4,8 @@
  * @module tools/measure-list
  */
 import { labelFor } from './measure.js';
+import { norm, sub } from '../math/vec3.js';
+import { sameImage } from './stack.js';
 
 /**
  * Where a measurement's points lie, for entries whose value cannot be worked out here.
@@ -45,11 +47,11 @@ export function listEntries(measurements, seriesOrder, stacks, frameFor = () => 
     if (measurement.space === 'patient') {
       // Drawn on MPR: its points are in mm, so its length is certain without the image.
       const [a, b] = measurement.points;
-      const mm = Math.hypot(...b.map((value, n) => value - a[n]));
+      const mm = norm(sub(b, a));
       return { measurement, series, image: null, value: [measurement.label, `${mm.toFixed(1)} mm · MPR`].filter(Boolean).join(' ') };
     }
     const index = series ? series.instances.findIndex(
-      (e) => e.sop_instance_uid === measurement.sop_instance_uid && e.frame === measurement.frame,
+      (e) => sameImage(e, measurement),
     ) : -1;
     const label = index >= 0
       ? labelFor(measurement, series.instances[index], frameFor(measurement), series.modality) : '';

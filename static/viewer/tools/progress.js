@@ -3,6 +3,7 @@
  * messages and merging a refreshed series into the one on screen (no DOM).
  * @module tools/progress
  */
+import { sameImage } from './stack.js';
 
 /**
  * Seconds before reconnection attempt ``attempt`` (0-based): doubling from 1 s to 30 s,
@@ -80,9 +81,7 @@ export function focusMessage(shown) {
 export function keptIndex(before, after, index) {
   const current = before[index];
   if (current) {
-    const found = after.findIndex(
-      (e) => e.sop_instance_uid === current.sop_instance_uid && e.frame === current.frame,
-    );
+    const found = after.findIndex((e) => sameImage(e, current));
     if (found >= 0) return found;
   }
   return Math.min(Math.max(index, 0), Math.max(after.length - 1, 0));

@@ -4,6 +4,15 @@
  */
 
 /**
+ * Whether two things name the same image: a stack entry, a measurement or a cursor
+ * with ``sop_instance_uid`` and ``frame``.
+ * @returns {boolean}
+ */
+export function sameImage(a, b) {
+  return Boolean(a && b) && a.sop_instance_uid === b.sop_instance_uid && a.frame === b.frame;
+}
+
+/**
  * Clamp an index into a stack of ``count`` images.
  * @param {number} index
  * @param {number} count
