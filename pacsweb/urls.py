@@ -8,3 +8,8 @@ urlpatterns = [
     path("i18n/", include("viewer.web.i18n_urls")),
     path("", include("viewer.web.urls")),
 ]
+
+handler400 = "viewer.web.errors.bad_request"
+handler403 = "viewer.web.errors.permission_denied"
+handler404 = "viewer.web.errors.page_not_found"
+handler500 = "viewer.web.errors.server_error"

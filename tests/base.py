@@ -38,6 +38,16 @@ def copy_with_new_uids(source: Path, target: Path, tag: str) -> Path:
     return target
 
 
+def named_copy(folder: Path, patient_name: str, patient_id: str) -> Path:
+    """CT_small as a study of another patient, the name in UTF-8."""
+    target = copy_with_new_uids(sample("CT_small.dcm"), folder / f"{patient_id}.dcm", patient_id)
+    dataset = pydicom.dcmread(target)
+    dataset.SpecificCharacterSet = "ISO_IR 192"
+    dataset.PatientName, dataset.PatientID = patient_name, patient_id
+    dataset.save_as(target)
+    return target
+
+
 def truncated_copy(source: Path, target: Path, keep: float = 0.6) -> Path:
     """Write the first part of ``source`` only, as a download cut short would."""
     content = source.read_bytes()

@@ -3,6 +3,7 @@
  * texts, composed on a canvas of the same size. Which texts is decided in tools/export.js.
  * @module export
  */
+import { burnInLayout } from './tools/burn-in.js';
 import {
   exportedOverlays, FILM_PANE_OVERLAYS, MAX_FILM_PNG_SIDE, mprFilmCaption,
 } from './tools/export.js';
@@ -48,48 +49,83 @@ function overlayElement(root, name) {
   return root.querySelector(`[data-o="${name}"]`) || root.querySelector(`.overlay .${name}`);
 }
 
+/** Which corner or edge an overlay stands in, from its box's class. */
+function cornerOf(element) {
+  const marker = element.closest('.marker');
+  if (marker) return ['left', 'right', 'top', 'bottom'].find((edge) => marker.classList.contains(edge));
+  const box = element.closest('.overlay');
+  return ['top-left', 'top-right', 'bottom-left', 'bottom-right'].find((c) => box?.classList.contains(c)) || 'top-left';
+}
+
 /**
- * Draw each chosen overlay text where it stands on screen, in its own font and colour.
- * @param {CanvasRenderingContext2D} context
- * @param {HTMLElement} root the element holding the overlays
- * @param {{left: number, top: number}} origin where the output's top-left is on screen
- * @param {number} ratio output pixels per CSS pixel
- * @param {string[]} names
+ * The chosen overlay texts with their font, colour, corner, size at output scale and
+ * where they stand on screen (output pixels).
  */
-function drawOverlays(context, root, origin, ratio, names) {
+function overlayTexts(context, root, origin, ratio, names) {
+  const texts = [];
   for (const name of names) {
     const element = overlayElement(root, name);
     const text = element?.textContent.trim();
     const box = element?.getBoundingClientRect();
     if (!text || !box.width) continue;
     const style = getComputedStyle(element);
-    context.font = `${style.fontWeight} ${parseFloat(style.fontSize) * ratio}px ${style.fontFamily}`;
-    context.fillStyle = style.color;
-    context.textBaseline = 'middle';
-    context.shadowColor = '#000';
-    context.shadowBlur = 3 * ratio;
-    context.fillText(text, (box.left - origin.left) * ratio, (box.top + box.height / 2 - origin.top) * ratio);
+    const size = parseFloat(style.fontSize) * ratio;
+    const font = (scale) => `${style.fontWeight} ${size * scale}px ${style.fontFamily}`;
+    context.font = font(1);
+    const width = context.measureText(text).width;
+    // The file gets each text on one line: one wrapped on screen has no screen place to
+    // keep, so the texts are laid out again.
+    const oneLine = element.getClientRects().length === 1;
+    texts.push({
+      name, text, font, color: style.color, corner: cornerOf(element),
+      width, height: oneLine ? Math.max(box.height * ratio, size * 1.2) : size * 1.3,
+      rect: oneLine ? {
+        x: (box.left - origin.left) * ratio, y: (box.top - origin.top) * ratio,
+        width: Math.max(box.width * ratio, width), height: box.height * ratio,
+      } : null,
+    });
+  }
+  return texts;
+}
+
+/** Draw the laid-out texts; those in the band above the image, those on it below. */
+function drawTexts(context, texts, layout, ratio) {
+  const byName = new Map(texts.map((t) => [t.name, t]));
+  context.textBaseline = 'middle';
+  context.shadowColor = '#000';
+  context.shadowBlur = 3 * ratio;
+  for (const rect of layout.rects) {
+    const text = byName.get(rect.name);
+    context.font = text.font(rect.scale);
+    context.fillStyle = text.color;
+    const top = rect.band ? rect.y : rect.y + layout.band;
+    context.fillText(text.text, rect.x, top + rect.height / 2);
   }
 }
 
 /**
  * A PNG of ``rect`` (canvas pixels) of ``canvas``, with the annotation layer ``svg``
  * that covers ``root`` and the ``overlays`` of ``root`` (names), scaled down to
- * ``maxSide`` pixels when larger.
+ * ``maxSide`` pixels when larger. Overlay texts stand where they do on screen unless
+ * two would meet there (tools/burn-in.js): then the patient may get a band above.
  */
 async function composePng({ canvas, rect, svg, root, overlays, maxSide = Infinity }) {
   const scale = Math.min(1, maxSide / Math.max(rect.width, rect.height));
+  const width = Math.max(1, Math.floor(rect.width * scale));
+  const height = Math.max(1, Math.floor(rect.height * scale));
+  const ratio = (canvas.width / canvas.getBoundingClientRect().width) * scale;
   const out = document.createElement('canvas');
-  out.width = Math.max(1, Math.floor(rect.width * scale));
-  out.height = Math.max(1, Math.floor(rect.height * scale));
   const context = out.getContext('2d');
+  const texts = overlayTexts(context, root, root.getBoundingClientRect(), ratio, overlays);
+  const layout = burnInLayout({ width, height }, texts, 6 * ratio);
+  out.width = width;
+  out.height = height + layout.band;
   context.fillStyle = '#000';
   context.fillRect(0, 0, out.width, out.height);
-  context.drawImage(canvas, rect.x, rect.y, rect.width, rect.height, 0, 0, out.width, out.height);
-  const annotations = await annotationImage(svg, out.width, out.height);
-  if (annotations) context.drawImage(annotations, 0, 0, out.width, out.height);
-  const ratio = (canvas.width / canvas.getBoundingClientRect().width) * scale;
-  drawOverlays(context, root, root.getBoundingClientRect(), ratio, overlays);
+  context.drawImage(canvas, rect.x, rect.y, rect.width, rect.height, 0, layout.band, width, height);
+  const annotations = await annotationImage(svg, width, height);
+  if (annotations) context.drawImage(annotations, 0, layout.band, width, height);
+  drawTexts(context, texts, layout, ratio);
   return new Promise((resolve, reject) => {
     out.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('PNG encoding failed'))), 'image/png');
   });

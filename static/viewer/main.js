@@ -4,6 +4,7 @@
  * maths lives in math/ and tools/.
  * @module main
  */
+import { bindDocuments } from './documents.js';
 import { bindExport } from './export-dialog.js';
 import {
   deleteMeasurement, fetchMeasurements, fetchSeriesFrames, fetchSeriesMetadata, saveMeasurement,
@@ -12,12 +13,13 @@ import {
 import { LiveStudy } from './io/live.js';
 import { MeasurementPanel } from './measure-panel.js';
 import {
-  crossReference, imagePlane, nearestSlice, toPatient, toPixel,
+  crossReference, imagePlane, nearestSlice, planeRelation, toPatient, toPixel,
 } from './math/crossref.js';
-import { assignSeries, LAYOUTS, parseLayout } from './math/layout.js';
+import { assignSeries, layoutChoices, parseLayout } from './math/layout.js';
 import { dot, sub, unit } from './math/vec3.js';
 import { CT_PRESETS } from './math/voi.js';
 import { nudgeStep } from './tools/edit.js';
+import { cineRate } from './tools/cine.js';
 import { applyMessage, focusMessage, progressView } from './tools/progress.js';
 import { indexForKey, sameImage } from './tools/stack.js';
 import { loadTags, renderTags } from './tools/tags.js';
@@ -25,6 +27,7 @@ import { MeasurementEdits } from './tools/undo.js';
 import { Viewport } from './viewport.js';
 import { MprView } from './mpr.js';
 import { bindDrop, bindStripButton } from './series-drag.js';
+import { bindPanels } from './panels.js';
 
 const root = document.getElementById('viewer');
 const grid = document.getElementById('viewport-grid');
@@ -62,6 +65,7 @@ function reflectActive() {
     button.setAttribute('aria-pressed', String(button.dataset.seriesUid === state.series?.series_uid));
   }
   updatePresets(state.frame);
+  showCineRate();
 }
 
 // The file's own windows come first, then the CT presets.
@@ -150,7 +154,7 @@ function updateReferenceLines() {
         if (bound) lines.push({ points: bound, kind: 'bound' });
       }
     }
-    v.setReferenceLines(lines);
+    v.setReferenceLines(lines, planeRelation(target, current) === 'same');
   }
 }
 
@@ -218,8 +222,7 @@ function setLayout(layoutText, hung = null) {
   });
   activate(viewports[0]);
   root.dataset.layout = `${layout.rows}x${layout.columns}`;
-  const listed = document.getElementById('layout');
-  if ([...listed.options].some((o) => o.value === root.dataset.layout)) listed.value = root.dataset.layout;
+  showLayoutChoices(root.dataset.layout);
   return true;
 }
 
@@ -244,7 +247,11 @@ for (const button of document.querySelectorAll('.series-strip button')) {
 }
 
 const layoutSelect = document.getElementById('layout');
-layoutSelect.replaceChildren(...LAYOUTS.map((name) => new Option(name.replace('x', ' × '), name)));
+/** The layout menu names the layout on screen, whichever way it came. */
+function showLayoutChoices(current) {
+  layoutSelect.replaceChildren(...layoutChoices(current).map((name) => new Option(name.replace('x', ' × '), name)));
+  layoutSelect.value = current;
+}
 layoutSelect.addEventListener('change', () => setLayout(layoutSelect.value));
 document.getElementById('layout-custom').addEventListener('change', (event) => {
   if (setLayout(event.target.value)) event.target.setCustomValidity('');
@@ -252,9 +259,21 @@ document.getElementById('layout-custom').addEventListener('change', (event) => {
   event.target.reportValidity();
 });
 
-const cineFps = () => Math.min(Math.max(Number(document.getElementById('cine-fps').value) || 10, 1), 60);
+// Cine plays at the file's rate until the person types one; theirs is kept from then on.
+const fpsInput = document.getElementById('cine-fps');
+let fpsChosen = false;
+fpsInput.addEventListener('input', () => { fpsChosen = true; });
+const cineFor = (viewport) => cineRate(fpsChosen ? Number(fpsInput.value) : null,
+  viewport?.state.series?.instances[viewport.state.index]);
+function showCineRate() {
+  const rate = cineFor(active);
+  fpsInput.dataset.source = rate.source;
+  fpsInput.title = rate.source === 'file' ? text.cineFromFile : '';
+  if (rate.source !== 'person') fpsInput.value = String(Math.round(rate.fps));
+}
 function toggleCine() {
-  const playing = active.toggleCine(cineFps);
+  const viewport = active;
+  const playing = viewport.toggleCine(() => cineFor(viewport).fps);
   document.getElementById('cine').setAttribute('aria-pressed', String(playing));
 }
 
@@ -298,9 +317,15 @@ const actions = {
     syncLinked();
   },
 };
+actions['help-button'] = () => document.getElementById('help').toggleAttribute('hidden');
 for (const [id, action] of Object.entries(actions)) {
   document.getElementById(id).addEventListener('click', action);
 }
+// Each panel's toolbar button shows whether it is open, however it was opened or closed.
+const panelButtons = { help: 'help-button', tags: 'show-tags', 'measurements-panel': 'measure-list' };
+bindPanels(Object.keys(panelButtons), (id, shown) => {
+  document.getElementById(panelButtons[id]).setAttribute('aria-pressed', String(shown));
+});
 // MPR of the active series replaces the grid until it is left.
 let mpr = null;
 async function toggleMpr() {
@@ -354,10 +379,22 @@ root.addEventListener('keydown', (event) => {
   if ((event.key === 'Delete' || event.key === 'Backspace') && removable
     && (!mpr || removable.space === 'patient')) {
     event.preventDefault();
-    removeMeasurement(selectedMeasurement);
+    // A run of nudges is saved first, so its PATCH never lands on a deleted measurement.
+    const id = selectedMeasurement;
+    edits.rest();
+    edits.track(edits.saving.then(() => removeMeasurement(id))
+      .then((removed) => { if (removed) edits.deleted(removed); }));
     return;
   }
-  if (event.key === 'z' && (event.ctrlKey || event.metaKey) && edits.canUndo) {
+  // Ctrl+Z undoes; Ctrl+Shift+Z and Ctrl+Y redo (Cmd on a Mac).
+  const command = event.ctrlKey || event.metaKey;
+  const key = event.key.toLowerCase();
+  if (command && ((key === 'z' && event.shiftKey) || key === 'y')) {
+    event.preventDefault();
+    edits.redo(); // after any drawing or deletion still on its way
+    return;
+  }
+  if (command && key === 'z') {
     event.preventDefault();
     edits.undo();
     return;
@@ -392,7 +429,7 @@ root.addEventListener('keydown', (event) => {
   } else if (event.key in keys) {
     actions[keys[event.key]]();
   } else if (event.key === '?') {
-    document.getElementById('help').toggleAttribute('hidden');
+    actions['help-button']();
   }
 });
 document.getElementById('stack-slider').addEventListener('input', (event) => {
@@ -430,11 +467,20 @@ const redrawMeasurements = () => {
 };
 const edits = new MeasurementEdits({
   update: updateMeasurement,
-  remove: (id) => removeMeasurement(id),
+  remove: async (id) => {
+    await deleteMeasurement(id); // a refusal throws: the step stays to be tried again
+    measurements = measurements.filter((m) => m.id !== id);
+    if (selectedMeasurement === id) selectedMeasurement = null;
+  },
+  create: async (measurement) => {
+    const saved = await saveMeasurement(studyUid, measurement);
+    measurements = [...measurements, saved];
+    return saved;
+  },
   find: (id) => measurements.find((m) => m.id === id),
   changed: redrawMeasurements,
   failed: (message) => {
-    active.state.error = `${text.measurements.notMoved}: ${message}`;
+    active.state.error = `${text.measurements.notChanged}: ${message}`;
     active.draw();
   },
 });
@@ -476,6 +522,8 @@ async function openMeasurement(measurement) {
   // On a phone the list lies below the images.
   active.element.scrollIntoView({ block: 'nearest' });
 }
+// Reports and documents open in a panel; an SR's image link opens its image as a measurement does.
+bindDocuments(root, { openImage: (image) => openMeasurement({ ...image, space: 'image', id: null }) });
 fetchMeasurements(studyUid).then((found) => {
   // Keep any drawn while the list was on its way.
   const known = new Set(found.map((m) => m.id));
@@ -484,12 +532,16 @@ fetchMeasurements(studyUid).then((found) => {
 })
   .catch((error) => console.warn(`measurements: ${error.message}`));
 
-/** Save a drawn measurement; the error's text when it could not be. */
-async function keepMeasurement(body) {
+/** Save a drawn measurement (undo waits for it); the error's text when it could not be. */
+function keepMeasurement(body) {
+  return edits.track(saveDrawn(body));
+}
+
+async function saveDrawn(body) {
   try {
     const saved = await saveMeasurement(studyUid, body);
     measurements = [...measurements, saved];
-    edits.created(saved.id);
+    edits.created(saved);
     selectedMeasurement = saved.id;
     return '';
   } catch (error) {
@@ -510,13 +562,21 @@ async function addMeasurement(viewport, draft) {
   viewport.draw();
 }
 
+/** Delete one of one's own measurements; the one deleted, or null. */
 async function removeMeasurement(id) {
   const found = measurements.find((m) => m.id === id);
-  if (!found?.mine) return;
-  await deleteMeasurement(id);
+  if (!found?.mine) return null;
+  try {
+    await deleteMeasurement(id);
+  } catch (error) {
+    active.state.error = `${text.measurements.notDeleted}: ${error.message}`;
+    active.draw();
+    return null;
+  }
   measurements = measurements.filter((m) => m.id !== id);
   if (selectedMeasurement === id) selectedMeasurement = null;
   redrawMeasurements();
+  return found;
 }
 
 // Live progress: bars on the strip, images filling in, and focus for the worker.

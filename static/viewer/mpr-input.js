@@ -22,20 +22,21 @@ export function bindPaneInput(mpr, name, pane) {
     // A pointer already lifted by the time a busy page handles its press cannot be
     // captured; the press still counts.
     try { pane.setPointerCapture(event.pointerId); } catch { /* not active any more */ }
-    const point = mpr.panePoint(name, event);
+    const ratio = mpr.canvasRatio();
+    const point = mpr.panePoint(name, event, ratio);
     pointers.set(event.pointerId, point);
     const view = { ...mpr.state.panes[name] };
     if (pointers.size === 2) {
       drag = { mode: 'pinch', view, start: pinch() };
       mpr.draft = null; // a second finger: a pinch, not the end of a length
     }
-    else if (event.shiftKey || event.button === 1) drag = { mode: 'pan', view, point };
+    else if (event.shiftKey || event.button === 1) drag = { mode: 'pan', view, point, ratio, k: mpr.pixelScale() };
     else if (event.button === 2 || event.ctrlKey) drag = { mode: 'window', window: { ...mpr.state.view }, x: event.clientX, y: event.clientY };
     else if (mpr.options.tool?.() === 'length') {
       // Both ends in the plane the length was started on, whatever moves meanwhile.
       const mapping = mpr.mapping(name);
       const start = fromPane(mapping, ...point);
-      drag = { mode: 'length', point, mapping };
+      drag = { mode: 'length', point, mapping, ratio };
       mpr.draft = { points: [start, start] };
       mpr.requestDraw();
     } else {
@@ -48,7 +49,9 @@ export function bindPaneInput(mpr, name, pane) {
   pane.addEventListener('pointermove', (event) => {
     if (!drag || !pointers.has(event.pointerId)) return;
     mpr.interacting();
-    const point = mpr.panePoint(name, event);
+    // A length and a pan measure the pointer in the canvas pixels of their start (the
+    // canvas may have been drawn smaller since); the rest in those of now.
+    const point = mpr.panePoint(name, event, drag.ratio);
     pointers.set(event.pointerId, point);
     if (drag.mode === 'crosshair') mpr.setCrosshair(fromPane(mpr.mapping(name), ...point));
     else if (drag.mode === 'length') {
@@ -57,7 +60,7 @@ export function bindPaneInput(mpr, name, pane) {
       mpr.requestDraw();
     }
     else if (drag.mode === 'pan') {
-      const k = mpr.pixelScale();
+      const { k } = drag;
       mpr.state.panes[name] = {
         ...drag.view, panX: drag.view.panX + (point[0] - drag.point[0]) / k, panY: drag.view.panY + (point[1] - drag.point[1]) / k,
       };

@@ -335,10 +335,17 @@ export class MprView {
   }
 
   /** Device-pixel point of a pointer event inside pane ``name``. */
-  panePoint(name, event) {
+  panePoint(name, event, ratio = this.canvasRatio()) {
     const box = this.panes.get(name).getBoundingClientRect();
-    const ratio = this.canvas.width / Math.max(this.canvas.getBoundingClientRect().width, 1);
     return [(event.clientX - box.left) * ratio, (event.clientY - box.top) * ratio];
+  }
+
+  /**
+   * Canvas pixels per CSS pixel now. It changes while a drag draws smaller, so a drag
+   * keeps the one it started with: its points and its mapping stay in the same units.
+   */
+  canvasRatio() {
+    return this.canvas.width / Math.max(this.canvas.getBoundingClientRect().width, 1);
   }
 
   /** Keys while MPR is shown; true when the key was used. */

@@ -6,6 +6,7 @@
 import { fetchFrame } from './io/api.js';
 import { endEdit, moveEdit, startEdit } from './measure-drag.js';
 import { edgeLabels } from './math/orientation.js';
+import { readable } from './math/readable.js';
 import {
   canvasToImage, defaultPlacement, imageToCanvas, rotate, zoomAt,
 } from './math/transform.js';
@@ -21,8 +22,8 @@ const TEMPLATE = `
   <canvas></canvas>
   <div class="overlay top-left"><span class="patient-name"></span><br><span class="patient-id"></span></div>
   <div class="overlay top-right"><span class="study"></span><br><span data-o="series"></span></div>
-  <div class="overlay bottom-left"><span data-o="image"></span><br><span data-o="position"></span><br><span data-o="thickness"></span></div>
-  <div class="overlay bottom-right"><span data-o="window"></span><br><span data-o="zoom"></span></div>
+  <div class="overlay bottom-left"><span data-o="image"></span><br><span data-o="position"></span><br><span data-o="thickness"></span><br><span data-o="plane"></span></div>
+  <div class="overlay bottom-right"><span data-o="window"></span><br><span data-o="zoom"></span><br><span data-o="calibration"></span></div>
   <div class="overlay center" data-o="message" role="status"></div>
   <div class="marker left" data-o="left"></div>
   <div class="marker right" data-o="right"></div>
@@ -130,9 +131,14 @@ export class Viewport {
     this.drawAnnotations();
   }
 
-  /** Lines where other viewports' slices cut this image: [{points, kind}]. */
-  setReferenceLines(lines) {
+  /**
+   * Lines where other viewports' slices cut this image: [{points, kind}]; ``samePlane``
+   * when the active viewport's slice lies in this image's plane (no line then).
+   */
+  setReferenceLines(lines, samePlane = false) {
     this.referenceLines = lines;
+    this.text('plane', samePlane ? this.options.text.samePlane : '');
+    this.element.dataset.samePlane = String(samePlane);
     this.drawAnnotations();
   }
 
@@ -238,8 +244,8 @@ export class Viewport {
     const geometry = series.instances[index] || {};
     this.text('series', `${series.number ?? ''} ${series.description || ''}`);
     this.text('image', `${t.image} ${index + 1} / ${series.instances.length}`);
-    this.text('thickness', geometry.slice_thickness != null
-      ? `${t.thickness} ${geometry.slice_thickness} mm` : '');
+    const thickness = readable(geometry.slice_thickness);
+    this.text('thickness', thickness ? `${t.thickness} ${thickness} mm` : '');
     this.text('position', geometry.position
       ? `${t.position} ${geometry.position.map((v) => v.toFixed(1)).join(', ')} mm` : '');
     this.text('window', frame && frame.samples === 1
@@ -248,6 +254,8 @@ export class Viewport {
     const colSpacing = (geometry.pixel_spacing || [1, 1])[1];
     // Canvas pixels per image pixel.
     this.text('zoom', frame ? `${t.zoom} ${(Math.hypot(m[0], m[1]) / colSpacing).toFixed(2)}x` : '');
+    // Say once which calibration the measurements use (labels name it too).
+    this.text('calibration', frame && geometry.us_regions?.length ? t.usRegions : '');
     // Markers only where the header states the orientation; never a guess.
     const labels = frame ? edgeLabels(geometry.orientation, m) : null;
     for (const edge of ['left', 'right', 'top', 'bottom']) this.text(edge, labels ? labels[edge] : '');

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from tests.base import copy_with_new_uids, sample
+from tests.base import copy_with_new_uids, named_copy, sample
 from viewer.archive.importer import Importer
 from viewer.archive.search import StudyQuery, normalize_name, search_studies
 from viewer.demo.samples import write_charset_samples
@@ -116,3 +116,51 @@ def test_empty_name_components_do_not_break_wildcards(tmp_path, db):
     dataset.save_as(tmp_path / "x.dcm")
     Importer().run([tmp_path / "x.dcm"])
     assert names(StudyQuery(patient_name="*dong")) == ["Wang^XiaoDong^^^=王^小东"]
+
+
+@pytest.fixture
+def chinese_names(tmp_path, archive):
+    """Beside the demo's "Zhang^Wei=张^伟": "张^伟" alone, and "张^小伟", who is someone else."""
+    Importer().run([named_copy(tmp_path, "张^伟", "ZW-2"), named_copy(tmp_path, "张^小伟", "ZXW")])
+
+
+def test_it_finds_a_chinese_full_name_written_without_separators(chinese_names):
+    assert sorted(names(StudyQuery(patient_name="张伟"))) == ["Zhang^Wei=张^伟", "张^伟"]
+
+
+def test_it_finds_a_chinese_name_written_with_a_space_or_caret(chinese_names):
+    for term in ("张 伟", "张^伟", "张　伟"):
+        assert sorted(names(StudyQuery(patient_name=term))) == ["Zhang^Wei=张^伟", "张^伟"], term
+
+
+def test_it_still_finds_a_chinese_name_by_its_alphabetic_group(chinese_names):
+    assert names(StudyQuery(patient_name="Zhang Wei")) == ["Zhang^Wei=张^伟"]
+    assert names(StudyQuery(patient_name="Zhang^Wei")) == ["Zhang^Wei=张^伟"]
+
+
+def test_it_keeps_wildcards_on_chinese_names(chinese_names):
+    assert sorted(names(StudyQuery(patient_name="张*"))) == [
+        "Zhang^Wei=张^伟",
+        "张^伟",
+        "张^小伟",
+    ]
+    assert sorted(names(StudyQuery(patient_name="张伟*"))) == ["Zhang^Wei=张^伟", "张^伟"]
+    assert names(StudyQuery(patient_name="张小?")) == ["张^小伟"]
+
+
+def test_it_does_not_find_a_chinese_name_that_does_not_match(chinese_names):
+    assert names(StudyQuery(patient_name="伟张")) == []
+    assert names(StudyQuery(patient_name="张伟伟")) == []
+    assert names(StudyQuery(patient_name="张伟=Zhang")) == []
+    # Separators are ignored only for ideographic names: Latin components stay apart.
+    assert names(StudyQuery(patient_name="zhangwei")) == []
+
+
+def test_it_matches_remote_answers_as_it_searches_the_archive(chinese_names):
+    from viewer.archive.models import Patient
+    from viewer.archive.search import name_matches
+
+    stored = list(Patient.objects.values_list("patient_name", flat=True))
+    for term in ("张伟", "张 伟", "张*", "张伟*", "张小?", "伟张", "王", "wang*", "Xiao*", "*dong"):
+        found = sorted(names(StudyQuery(patient_name=term)))
+        assert sorted(n for n in stored if name_matches(term, n)) == found, term

@@ -144,3 +144,16 @@ def screenshot_dir() -> Path:
     """Where browser tests save screenshots for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def delete_measurement(page, measurement_id: int) -> None:
+    """Delete a measurement on the server, as its owner (tests clean up after themselves)."""
+    status = page.evaluate(
+        """async (id) => {
+          const token = document.cookie.match(/csrftoken=([^;]*)/)[1];
+          const headers = {'X-CSRFToken': token};
+          return (await fetch(`/api/measurements/${id}/`, {method: 'DELETE', headers})).status;
+        }""",
+        measurement_id,
+    )
+    assert status in (200, 204), status

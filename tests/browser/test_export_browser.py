@@ -370,6 +370,7 @@ def test_print_carries_the_measurements_and_the_turn_shown(page, server_url, tmp
         page.click("#film-print")
     [item] = sent.value.post_data_json["items"]
     assert item["rotation"] == 90
+    assert len(item["marks"]) == 1, item["marks"]
     [mark] = item["marks"]
     assert mark["kind"] == "length" and mark["text"] == label and "mm" in label
     pdf = open(info.value.path(), "rb").read()

@@ -157,6 +157,9 @@ def test_mpr_pressed_while_the_series_arrives_builds_once_it_is_whole(
     page.goto(f"{server_url}/remote/{remote_node}/studies/{study_uid(MPR)}/")
     page.click("form[action$='/retrieve/'] button")
     page.wait_for_selector("#viewport-grid", timeout=60_000)
+    # The page's script hangs the study first (a protocol may fit the series already
+    # here); only then is "none" chosen, or the protocol would overrule it.
+    page.wait_for_function("window.pacsweb && document.querySelectorAll('.viewport').length")
     page.select_option("#protocol", "")
     page.wait_for_function("document.querySelectorAll('.viewport').length === 1")
     pick_thin_and_press_mpr(page)

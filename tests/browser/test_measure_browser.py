@@ -9,6 +9,8 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
+from .conftest import delete_measurement
+
 pytestmark = pytest.mark.browser
 
 
@@ -110,3 +112,43 @@ def test_a_selected_measurement_is_deleted_and_undo_removes_the_last(page, serve
     page.keyboard.press("Delete")
     kinds = [m["kind"] for m in saved(page, before)]
     assert "rectangle" not in kinds and "arrow" not in kinds
+
+
+def on_server(page) -> list[dict]:
+    return page.evaluate(
+        """async (study) => (await (await fetch(`/api/studies/${study}/measurements/`)).json())
+          .measurements""",
+        demo_study_uid(SMALL_CT),
+    )
+
+
+def test_undo_after_delete_brings_back_that_measurement_and_redo_deletes_it_again(page, server_url):
+    # Regression (issue 13): draw A then B, select A, Delete, Ctrl+Z removed B as well.
+    open_axial(page, server_url)
+    before = len(page.evaluate("window.pacsweb.measurements"))
+    box = canvas_box(page)
+    page.select_option("#tool", "length")
+    drag(page, at(box, 0.3, 0.3), at(box, 0.5, 0.3))  # A
+    drag(page, at(box, 0.3, 0.7), at(box, 0.5, 0.7))  # B
+    a, b = saved(page, before + 2)[-2:]
+    page.select_option("#tool", "")
+    page.locator(f".viewport g.measurement[data-id='{a['id']}'] text.label").click()
+    page.focus("#viewer")
+    page.keyboard.press("Delete")
+    saved(page, before + 1)
+    page.keyboard.press("Control+z")
+    kept = saved(page, before + 2)
+    assert b["id"] in [m["id"] for m in kept], "undo of the delete must not remove B"
+    restored = [m for m in kept if m["points"] == a["points"] and m["kind"] == "length"]
+    assert len(restored) == 1, "A is back, at exactly its points"
+    server = {m["id"]: m["points"] for m in on_server(page)}
+    assert server[b["id"]] == b["points"] and server[restored[0]["id"]] == a["points"]
+    page.keyboard.press("Control+Shift+z")  # redo: A deleted again
+    again = saved(page, before + 1)
+    assert b["id"] in [m["id"] for m in again]
+    assert a["points"] not in [m["points"] for m in again]
+    page.keyboard.press("Control+z")  # and back once more (Ctrl+Y redoes too)
+    saved(page, before + 2)
+    page.keyboard.press("Control+y")
+    saved(page, before + 1)
+    delete_measurement(page, b["id"])

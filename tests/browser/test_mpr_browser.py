@@ -9,7 +9,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import signed_in_page
+from .conftest import delete_measurement, signed_in_page
 from .test_viewer_browser import open_axial_demo, reference
 
 pytestmark = pytest.mark.browser
@@ -404,3 +404,57 @@ def test_a_length_the_browser_cancels_or_a_pinch_takes_over_draws_nothing(page, 
     page.select_option("#tool", "")
     assert shown == {"paged": False, "afterCancel": "0", "duringPinch": "0"}
     assert page.evaluate("pacsweb.measurements.length") == before
+
+
+def test_a_length_stays_where_it_was_dragged_when_the_canvas_draws_smaller_mid_drag(
+    page, server_url
+):
+    # Regression (issue 13): a horizontal drag on the axial pane was saved as a 139.6 mm
+    # diagonal: its end point was read against the canvas after it had shrunk mid-drag.
+    open_mpr(page, server_url)
+    page.evaluate("pacsweb.mpr.drawSharp()")
+    page.wait_for_function(
+        "pacsweb.mpr.canvas.width === Math.round("
+        "pacsweb.mpr.canvas.getBoundingClientRect().width * devicePixelRatio)"
+    )
+    page.select_option("#tool", "length")
+    before = page.evaluate("pacsweb.measurements.length")
+    pane = page.locator('.mpr-pane[data-plane="axial"]').bounding_box()
+    # The pane's mapping at full size, as the drag starts.
+    mapping = page.evaluate("pacsweb.mpr.mapping('axial')")
+    canvas_ratio = "pacsweb.mpr.canvas.width / pacsweb.mpr.canvas.getBoundingClientRect().width"
+    ratio = page.evaluate(canvas_ratio)
+    start = (pane["x"] + pane["width"] * 0.3, pane["y"] + pane["height"] * 0.5)
+    end = (pane["x"] + pane["width"] * 0.6, pane["y"] + pane["height"] * 0.5)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(start[0] + 10, start[1], steps=2)
+    # Force the adaptive resolution down to a quarter, as a slow frame would.
+    page.evaluate("() => { const m = pacsweb.mpr; m.scale = 0.25; m.interacting(); m.drawNow(); }")
+    shrunk = page.evaluate(canvas_ratio)
+    assert shrunk < ratio * 0.5, "the canvas must really have drawn smaller mid-drag"
+    page.mouse.move(*end, steps=4)
+    page.mouse.up()
+    page.wait_for_function(f"pacsweb.measurements.length === {before + 1}")
+    page.select_option("#tool", "")
+    saved = page.evaluate("pacsweb.measurements.at(-1)")
+    assert saved["space"] == "patient" and saved["kind"] == "length"
+
+    def patient(css_x, css_y):
+        x, y = (css_x - pane["x"]) * ratio, (css_y - pane["y"]) * ratio
+        return (
+            np.array(mapping["topLeft"]) + x * np.array(mapping["du"]) + y * np.array(mapping["dv"])
+        )
+
+    expected = np.array([patient(*start), patient(*end)])
+    points = np.array(saved["points"])
+    tolerance = ratio * mapping["mmPerPixel"]  # one CSS pixel
+    np.testing.assert_allclose(points, expected, atol=tolerance)
+    # A horizontal drag on the axial pane runs along the patient's x axis only.
+    assert abs(points[1][1] - points[0][1]) < tolerance
+    assert abs(points[1][2] - points[0][2]) < 1e-6
+    length = float(np.linalg.norm(points[1] - points[0]))
+    assert length == pytest.approx(
+        0.3 * pane["width"] * ratio * mapping["mmPerPixel"], abs=tolerance
+    )
+    delete_measurement(page, saved["id"])

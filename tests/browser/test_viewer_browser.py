@@ -242,6 +242,14 @@ def test_the_magnifier_shows_the_pixels_under_the_pointer(page, server_url):
           return lit; }"""
     )
     assert lit > 1000, "the loupe shows the body, not an empty square"
+    # Regression (issue 13): a rule for viewport canvases stretched it over the viewport.
+    shown = loupe.bounding_box()
+    assert (shown["width"], shown["height"]) == (160, 160)
+    centre = (shown["x"] + 80, shown["y"] + 80)
+    assert centre == pytest.approx(
+        (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2), abs=1
+    )
+    assert loupe.evaluate("(c) => getComputedStyle(c).borderRadius") == "50%"
     page.click("#magnifier")
     assert loupe.is_hidden()
 
@@ -394,23 +402,27 @@ def test_cross_reference_lines_follow_the_active_slice(page, server_url, screens
     )
 
 
-def test_linked_scrolling_follows_the_nearest_slice(page, server_url):
+def open_thick_beside_thin_linked(page, server_url):
+    """1x2: the 5 mm series on the left (active), the 1 mm series on the right, linked."""
     open_viewer(page, server_url, demo_study_uid(SMALL_CT))
     page.select_option("#layout", "1x2")
     page.wait_for_function(
         "[...document.querySelectorAll('.viewport')].filter(v => v.dataset.ready === 'true')"
         ".length === 2"
     )
-    # The 5 mm series on the left, the 1 mm series on the right.
     strip = page.locator(".series-strip button")
     strip.filter(has_text="Axial 5.0 mm").drag_to(page.locator(".viewport").nth(0))
     strip.filter(has_text="Axial 1.0 mm").drag_to(page.locator(".viewport").nth(1))
     page.wait_for_function(
         "window.pacsweb.viewports.map(v => v.state.series && v.state.series.description)"
-        ".join() === 'Axial 5.0 mm,Axial 1.0 mm'"
+        ".join() === 'Axial 5.0 mm,Axial 1.0 mm' && pacsweb.viewports.every(v => v.state.frame)"
     )
     page.locator(".viewport").nth(0).click()
     page.click("#link")
+
+
+def test_linked_scrolling_follows_the_nearest_slice(page, server_url):
+    open_thick_beside_thin_linked(page, server_url)
     assert page.get_attribute("#link", "aria-pressed") == "true"
     page.focus("#viewer")
     page.keyboard.press("Home")

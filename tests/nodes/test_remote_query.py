@@ -109,5 +109,5 @@ def test_a_non_ascii_query_declares_its_character_set(remote_scp, db):
     node = make_node(remote_scp(handlers=[(evt.EVT_C_FIND, capture)]))
     find_studies(node, StudyQuery(patient_name="王"))
     find_studies(node, StudyQuery(patient_name="Wang"))
-    assert seen[0].SpecificCharacterSet == "ISO_IR 192" and str(seen[0].PatientName) == "王*"
+    assert seen[0].SpecificCharacterSet == "ISO_IR 192" and str(seen[0].PatientName) == "*王*"
     assert "SpecificCharacterSet" not in seen[1] and str(seen[1].PatientName) == "Wang*"

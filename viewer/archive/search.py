@@ -1,11 +1,14 @@
 """Study search: DICOM-style wildcard name matching and the study list's filters."""
 
 import datetime
+import re
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Replace
+from django.db.models.lookups import Contains
 
-from .lookups import dicom_to_like
+from .lookups import Like, dicom_to_like
 from .models import Series, Study
 
 SORT_FIELDS = {
@@ -20,10 +23,28 @@ SORT_FIELDS = {
 }
 
 
+# Han, kana, bopomofo and Hangul: names in these scripts are written without spaces,
+# so "张伟" must find "张^伟" (issue 13).
+_IDEOGRAPHIC = re.compile(
+    "[\u2e80-\u2fdf\u3005-\u3007\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf"
+    "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]"
+)
+
+
 def normalize_name(name: str) -> str:
     """Case-folded name, components joined by single spaces, groups by ``=``."""
     groups = [" ".join(group.replace("^", " ").split()) for group in name.split("=")]
     return "=".join(groups).rstrip("=").casefold()
+
+
+def is_ideographic(term: str) -> bool:
+    """Does ``term`` hold a Han, kana, bopomofo or Hangul character?"""
+    return _IDEOGRAPHIC.search(term) is not None
+
+
+def _compact(normalized: str) -> str:
+    # Groups stay apart: "张伟" must not match across "zhang wei=张 伟"'s "=".
+    return normalized.replace(" ", "")
 
 
 @dataclass(frozen=True)
@@ -43,21 +64,74 @@ def name_filter(term: str, field: str = "patient__name_search") -> Q:
     """Match a patient name: ``*``/``?`` wildcards match a whole name group, else contains.
 
     "王" finds "Wang^XiaoDong=王^小东"; "wang*" and "王*" both find it too, since each
-    of the alphabetic, ideographic and phonetic groups may match on its own.
+    of the alphabetic, ideographic and phonetic groups may match on its own. A term in
+    an ideographic script also matches with the component separators ignored on both
+    sides: "张伟" finds "张^伟". ``name_matches`` is the same test in Python.
     """
     needle = normalize_name(term)
     if not needle:
         return Q()
+    query = _match_q(F(field), needle)
+    if is_ideographic(needle):
+        query |= _match_q(Replace(F(field), Value(" "), Value("")), _compact(needle))
+    return query
+
+
+def _match_q(lhs, needle: str) -> Q:
+    """``needle`` contained in ``lhs``, or as a wildcard pattern matching whole groups."""
     if "*" not in needle and "?" not in needle:
-        return Q(**{f"{field}__contains": needle})
+        return Q(Contains(lhs, needle))
     pattern = dicom_to_like(needle)
-    like = f"{field}__like"
     return (
-        Q(**{like: pattern})
-        | Q(**{like: f"{pattern}=%"})
-        | Q(**{like: f"%={pattern}"})
-        | Q(**{like: f"%={pattern}=%"})
+        Q(Like(lhs, pattern))
+        | Q(Like(lhs, f"{pattern}=%"))
+        | Q(Like(lhs, f"%={pattern}"))
+        | Q(Like(lhs, f"%={pattern}=%"))
     )
+
+
+def name_matches(term: str, name: str) -> bool:
+    """Does the patient name ``name`` match the search ``term``, as ``name_filter`` says?
+
+    For answers from a remote node, whose own matching is cruder than ours.
+    """
+    needle = normalize_name(term)
+    if not needle:
+        return True
+    normalized = normalize_name(name)
+    if _matches(needle, normalized):
+        return True
+    return is_ideographic(needle) and _matches(_compact(needle), _compact(normalized))
+
+
+def _matches(needle: str, normalized: str) -> bool:
+    if "*" not in needle and "?" not in needle:
+        return needle in normalized
+    # The LIKE forms above: the pattern matches a run of whole groups.
+    groups = normalized.split("=")
+    return any(
+        wildcard_match(needle, "=".join(groups[start:end]))
+        for start in range(len(groups))
+        for end in range(start + 1, len(groups) + 1)
+    )
+
+
+def wildcard_match(pattern: str, text: str) -> bool:
+    """DICOM ``*``/``?`` matching of all of ``text``, without a backtracking regex."""
+    p = t = 0
+    star, resume = -1, 0
+    while t < len(text):
+        if p < len(pattern) and pattern[p] == "*":
+            star, resume, p = p, t, p + 1
+        elif p < len(pattern) and pattern[p] in ("?", text[t]):
+            p, t = p + 1, t + 1
+        elif star >= 0:
+            # Let the last "*" take one more character and try again from there.
+            resume += 1
+            p, t = star + 1, resume
+        else:
+            return False
+    return all(c == "*" for c in pattern[p:])
 
 
 def wildcard_filter(field: str, term: str) -> Q:

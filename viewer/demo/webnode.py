@@ -207,6 +207,7 @@ def _index(folder: Path) -> tuple[dict[str, _Study], dict[str, _Instance]]:
                 fields.SpecificCharacterSet = "ISO_IR 192"
                 fields.StudyInstanceUID = instance.study_uid
                 _copy(ds, fields, ("PatientName", "PatientID", "StudyDate", "StudyTime"))
+                _copy(ds, fields, ("PatientBirthDate", "PatientSex"))
                 _copy(ds, fields, ("AccessionNumber", "StudyDescription", "StudyID"))
                 study = studies[instance.study_uid] = _Study(fields)
             series = study.series.get(instance.series_uid)

@@ -198,17 +198,44 @@ def cell_boxes(size: tuple[int, int], layout: tuple[int, int], dpi: int) -> list
     return boxes
 
 
+def fitted_font(text: str, width: int, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """The font of ``size`` px, or the largest smaller one (down to a third) in which
+    ``text`` is at most ``width`` px long, so a long name is never cut at the page edge."""
+    font = _font(size)
+    length = font.getlength(text)
+    smallest = max(1, round(size / 3))
+    fitted = max(smallest, int(size * width / max(length, 1)))
+    # Glyph widths do not scale exactly with the size: step down until it fits.
+    while length > width and fitted >= smallest:
+        font = _font(fitted)
+        length = font.getlength(text)
+        fitted -= 1
+    return font
+
+
+def page_texts(size: tuple[int, int], header: FilmHeader, footer: str, dpi: int) -> list[tuple]:
+    """The page's own texts as (text, font, (x, y)): the header lines, then the footer;
+    each fitted to the width between the margins."""
+    s = _sizes(dpi)
+    room = size[0] - 2 * s["margin"]
+    texts = []
+    y = s["margin"]
+    for line in header_lines(header):
+        texts.append((line, fitted_font(line, room, s["text"]), (s["margin"], y)))
+        y += round(s["text"] * 1.35)
+    foot = size[1] - s["margin"] - round(s["small"] * 1.2)
+    texts.append((footer, fitted_font(footer, room, s["small"]), (s["margin"], foot)))
+    return texts
+
+
 def _draw_page(page, tiles, layout, header, footer, dpi) -> None:
     draw = ImageDraw.Draw(page)
     s = _sizes(dpi)
-    y = s["margin"]
-    for line in header_lines(header):
-        draw.text((s["margin"], y), line, fill="black", font=_font(s["text"]))
-        y += round(s["text"] * 1.35)
-    rule = y + s["gap"] // 2
+    texts = page_texts(page.size, header, footer, dpi)
+    for text, font, point in texts:
+        draw.text(point, text, fill="black", font=font)
+    rule = s["margin"] + 2 * round(s["text"] * 1.35) + s["gap"] // 2
     draw.line([(s["margin"], rule), (page.width - s["margin"], rule)], fill="black", width=1)
-    foot = page.height - s["margin"] - round(s["small"] * 1.2)
-    draw.text((s["margin"], foot), footer, fill="black", font=_font(s["small"]))
     for tile, box in zip(tiles, cell_boxes(page.size, layout, dpi), strict=False):
         _draw_tile(page, draw, tile, box, s["small"])
 
@@ -226,7 +253,6 @@ def _draw_tile(page, draw, tile: Tile, box: tuple[int, int, int, int], small: in
     image = tile.image.convert(page.mode).resize((width, height), Image.Resampling.LANCZOS)
     x, y = left + (room_w - width) // 2, top + (room_h - height) // 2
     page.paste(image, (x, y))
-    font = _font(small)
     marker_font = _font(round(small * 1.3))
     if tile.marks:
         # Drawn on the cell alone, so a mark off the image never spills onto the next.
@@ -241,7 +267,14 @@ def _draw_tile(page, draw, tile: Tile, box: tuple[int, int, int, int], small: in
         )
         page.paste(cell, room[:2])
     if tile.caption:
-        draw.text((left + small // 2, bottom - caption_h + small // 5), tile.caption, "white", font)
+        # Fitted to its cell: a long caption must not run into the next image.
+        caption_font = fitted_font(tile.caption, room_w - small, small)
+        draw.text(
+            (left + small // 2, bottom - caption_h + small // 5),
+            tile.caption,
+            "white",
+            caption_font,
+        )
     for edge, letters in (tile.markers or {}).items():
         if letters:
             _draw_marker(draw, edge, letters, (x, y, x + width, y + height), marker_font)

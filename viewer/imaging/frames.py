@@ -1,5 +1,6 @@
 """Decode frames to stored values plus what a client needs to display it exactly."""
 
+import logging
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -7,8 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from django.utils.translation import gettext as _
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut
+
+logger = logging.getLogger(__name__)
 
 # Types a browser has typed arrays for; 32-bit float covers float pixel data.
 _WIRE_TYPES = {
@@ -131,13 +135,27 @@ def _decode(dataset: Dataset, index: int) -> Frame:
         try:
             pixels = pydicom.pixels.pixel_array(dataset, index=index)
         except Exception as exc:
-            syntax = getattr(dataset.file_meta, "TransferSyntaxUID", None)
-            name = syntax.name if syntax is not None else "unknown transfer syntax"
-            raise UndecodableFrame(f"cannot decode {name}: {_first_line(exc)}") from exc
+            raise _undecodable(dataset, exc) from exc
     try:
         return _frame(dataset, pixels)
     except Exception as exc:  # a palette or attribute that does not fit the pixels
         raise UndecodableFrame(f"cannot display: {_first_line(exc)}") from exc
+
+
+def _undecodable(dataset: Dataset, exc: Exception) -> UndecodableFrame:
+    """The person's message names the transfer syntax; the decoder's words go to the log."""
+    syntax = getattr(dataset.file_meta, "TransferSyntaxUID", None)
+    uid = str(syntax) if syntax else ""
+    # pydicom names a UID it does not know by the UID itself.
+    name = syntax.name if syntax and syntax.name != uid else _("an unknown transfer syntax")
+    logger.warning("cannot decode pixel data in transfer syntax %s: %s", uid, _first_line(exc))
+    return UndecodableFrame(
+        _(
+            "cannot decode %(name)s (transfer syntax UID %(uid)s); "
+            "the file is kept in the archive unchanged"
+        )
+        % {"name": name, "uid": uid or "—"}
+    )
 
 
 def _frame(dataset: Dataset, pixels: np.ndarray) -> Frame:

@@ -2,13 +2,15 @@
 
 import functools
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pydicom
 
 from .frames import windows_of
+from .timing import cine_fps
+from .ultrasound import us_regions
 
 _TAGS = [
     "ImagePositionPatient",
@@ -24,6 +26,11 @@ _TAGS = [
     "WindowCenter",
     "WindowWidth",
     "FrameOfReferenceUID",
+    "SequenceOfUltrasoundRegions",
+    "RecommendedDisplayFrameRate",
+    "CineRate",
+    "FrameTime",
+    "FrameTimeVector",
 ]
 
 
@@ -43,6 +50,9 @@ class Geometry:
     slice_thickness: float | None
     frame_of_reference_uid: str
     windows: list[dict]
+    # Ultrasound calibration (measure in a region's units) and the file's playback rate.
+    us_regions: list[dict] = field(default_factory=list)
+    cine_fps: float | None = None
 
     def as_dict(self) -> dict:
         """JSON-ready."""
@@ -87,6 +97,8 @@ def read_geometry(path: Path, sop_instance_uid: str) -> Geometry:
         slice_thickness=thickness,
         frame_of_reference_uid=str(dataset.get("FrameOfReferenceUID", "")),
         windows=[{"center": w.center, "width": w.width} for w in windows_of(dataset)],
+        us_regions=us_regions(dataset),
+        cine_fps=cine_fps(dataset),
     )
 
 

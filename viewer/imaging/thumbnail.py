@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from .frames import UndecodableFrame, read_frame
 
@@ -66,6 +66,21 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
     if high <= low:
         return np.zeros(values.shape, dtype=np.uint8)
     return ((values - low) * (255.0 / (high - low))).clip(0, 255).astype(np.uint8)
+
+
+def document_icon(size: int, label: str) -> bytes:
+    """A page with a folded corner and ``label`` (PDF, SR): a series that holds no image."""
+    image = Image.new("RGB", (size, size), (15, 17, 21))
+    draw = ImageDraw.Draw(image)
+    s = size / 96  # drawn on a 96-unit grid, as the strip's SVG icon
+    page = [(22 * s, 8 * s), (60 * s, 8 * s), (76 * s, 24 * s), (76 * s, 88 * s), (22 * s, 88 * s)]
+    draw.polygon(page, fill=(29, 36, 48), outline=(77, 163, 255), width=max(round(3 * s), 1))
+    draw.line([(60 * s, 8 * s), (60 * s, 24 * s), (76 * s, 24 * s)], fill=(77, 163, 255), width=2)
+    font = ImageFont.load_default(size=max(round(18 * s), 8))
+    draw.text((49 * s, 58 * s), label, fill=(216, 221, 230), font=font, anchor="mm")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def placeholder(size: int, message: str) -> bytes:

@@ -10,7 +10,7 @@ from pydicom.dataset import Dataset
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
 
 from viewer.archive.parsing import text_value
-from viewer.archive.search import StudyQuery
+from viewer.archive.search import StudyQuery, is_ideographic, name_matches
 
 from . import dicomweb
 from .models import RemoteNode
@@ -37,6 +37,23 @@ class RemoteStudy:
     modalities: str
     num_series: int | None
     num_instances: int | None
+    birth_date: datetime.date | None = None
+    sex: str = ""
+
+
+# What the remote study page shows to confirm the patient before Retrieve.
+STUDY_BANNER_KEYWORDS = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyDate",
+    "AccessionNumber",
+    "StudyDescription",
+    "ModalitiesInStudy",
+    "NumberOfStudyRelatedSeries",
+    "NumberOfStudyRelatedInstances",
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,21 @@ def _dicom_date_range(query: StudyQuery) -> str:
     return f"{start}-{end}" if start != end else start
 
 
+def remote_name_term(term: str) -> str:
+    """The PatientName a peer is asked for: what it can match of the list's search.
+
+    Peers match names exactly unless told otherwise, so the list's "contains" becomes a
+    trailing wildcard, the closest a C-FIND can say. Ideographic names need more: the
+    peer matches the whole value ("Zhang^Wei=张^伟") with its separators, so "张伟" is
+    asked as ``*张*伟*`` and the answers are narrowed with ``name_matches``.
+    """
+    name = term.strip()
+    if is_ideographic(name):
+        kept = [c for c in name if c not in "^=*?" and not c.isspace()]
+        return "*" + "*".join(kept) + "*"
+    return name if not name or "*" in name or "?" in name else f"{name}*"
+
+
 def study_identifier(query: StudyQuery) -> Dataset:
     """A study-level C-FIND identifier for the study list's search."""
     identifier = Dataset()
@@ -65,10 +97,7 @@ def study_identifier(query: StudyQuery) -> Dataset:
     if any(not value.isascii() for value in values):
         identifier.SpecificCharacterSet = "ISO_IR 192"
     identifier.QueryRetrieveLevel = "STUDY"
-    name = query.patient_name.strip()
-    # Peers match names exactly unless told otherwise; the list's "contains" becomes a
-    # trailing wildcard, the closest a C-FIND can say.
-    identifier.PatientName = name if not name or "*" in name or "?" in name else f"{name}*"
+    identifier.PatientName = remote_name_term(query.patient_name)
     identifier.PatientID = query.patient_id.strip()
     identifier.AccessionNumber = query.accession_number.strip()
     identifier.StudyDate = _dicom_date_range(query)
@@ -153,21 +182,49 @@ def find_studies(node: RemoteNode, query: StudyQuery) -> list[RemoteStudy]:
     """The node's studies matching the study list's search (C-FIND or QIDO-RS)."""
     identifier = study_identifier(query)
     found = _matches(node, identifier, "studies", dicomweb.study_params(identifier))
-    return [
-        RemoteStudy(
-            study_uid=text_value(match, "StudyInstanceUID"),
-            patient_name=text_value(match, "PatientName"),
-            patient_id=text_value(match, "PatientID"),
-            study_date=_date(text_value(match, "StudyDate")),
-            accession_number=text_value(match, "AccessionNumber"),
-            description=text_value(match, "StudyDescription"),
-            modalities=text_value(match, "ModalitiesInStudy"),
-            num_series=_number(match, "NumberOfStudyRelatedSeries"),
-            num_instances=_number(match, "NumberOfStudyRelatedInstances"),
-        )
-        for match in found
-        if text_value(match, "StudyInstanceUID")
-    ]
+    studies = [_remote_study(match) for match in found if text_value(match, "StudyInstanceUID")]
+    if is_ideographic(query.patient_name):
+        # We asked for more than was meant (see remote_name_term); an answer without a
+        # name is the peer's word that it matched.
+        studies = [
+            s
+            for s in studies
+            if not s.patient_name or name_matches(query.patient_name, s.patient_name)
+        ]
+    return studies
+
+
+def _remote_study(match: Dataset) -> RemoteStudy:
+    return RemoteStudy(
+        study_uid=text_value(match, "StudyInstanceUID"),
+        patient_name=text_value(match, "PatientName"),
+        patient_id=text_value(match, "PatientID"),
+        study_date=_date(text_value(match, "StudyDate")),
+        accession_number=text_value(match, "AccessionNumber"),
+        description=text_value(match, "StudyDescription"),
+        modalities=text_value(match, "ModalitiesInStudy"),
+        num_series=_number(match, "NumberOfStudyRelatedSeries"),
+        num_instances=_number(match, "NumberOfStudyRelatedInstances"),
+        birth_date=_date(text_value(match, "PatientBirthDate")),
+        sex=text_value(match, "PatientSex"),
+    )
+
+
+def find_study(
+    node: RemoteNode, study_uid: str, *, session: httpx.Client | None = None
+) -> RemoteStudy | None:
+    """One remote study's patient and study attributes, for the banner; None if unknown."""
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "STUDY"
+    identifier.StudyInstanceUID = study_uid
+    for keyword in STUDY_BANNER_KEYWORDS:
+        setattr(identifier, keyword, "")
+    params = {"StudyInstanceUID": study_uid, "includefield": list(STUDY_BANNER_KEYWORDS)}
+    found = _matches(node, identifier, "studies", params, session)
+    # A peer that ignores the UID key answers with other studies too.
+    return next(
+        (_remote_study(m) for m in found if text_value(m, "StudyInstanceUID") == study_uid), None
+    )
 
 
 def find_series(

@@ -1,8 +1,9 @@
 """A study's measurements as a person may see them, with their numbers, as JSON (SR: sr.py).
 
 Values are computed from the stored images: lengths and areas in mm only where the
-image states its spacing (ImagerPixelSpacing is named, as a detector size), in px
-otherwise; ROI statistics in modality units (HU for CT).
+image states its spacing (ImagerPixelSpacing is named, as a detector size) or, on
+ultrasound, inside one 2-D region in cm (usregions.py), in px otherwise; ROI statistics
+in modality units (HU for CT).
 """
 
 import logging
@@ -18,7 +19,7 @@ from viewer.archive.storage import absolute_path
 from viewer.imaging.frames import UndecodableFrame, read_frame
 from viewer.imaging.geometry import stored_geometry
 
-from . import quantities
+from . import quantities, usregions
 from .measurements import visible_to
 from .models import Measurement
 from .quantities import Quantity
@@ -26,6 +27,8 @@ from .quantities import Quantity
 logger = logging.getLogger(__name__)
 
 ROIS = {"ellipse", "rectangle", "freehand"}
+US_SOURCE = "SequenceOfUltrasoundRegions"
+US_UNITS = {"mm", "mm2", "s", "cm/s", "Hz"}  # what a region calibrates (px: it did not)
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,14 @@ def _values(path: Path, frame: int) -> np.ndarray | None:
     return decoded.values.astype(np.float64) * decoded.rescale_slope + decoded.rescale_intercept
 
 
-def _quantities(m: Measurement, spacing, modality: str, path: Path | None) -> list[Quantity]:
+def _quantities(
+    m: Measurement, spacing, modality: str, path: Path | None, regions: list[dict]
+) -> list[Quantity]:
     points = m.points
     if m.kind == "length":
+        # On a Doppler or M-mode strip a length is a time and a velocity (or depth).
+        if regions:
+            return usregions.us_length(points, regions)
         return [quantities.length(points, spacing)]
     if m.kind == "angle":
         return [Quantity("angle", quantities.angle(points, spacing), "deg")]
@@ -100,24 +108,30 @@ def measured(user, study: Study) -> list[Measured]:
             continue
         instance = instances.get(m.sop_instance_uid)
         path = absolute_path(instance.file_path) if instance else None
-        spacing, source = _spacing(path, m.sop_instance_uid) if path else (None, None)
+        spacing, source, regions = _spacing(path, m) if path else (None, None, [])
         modality = instance.series.modality if instance else ""
-        numbers = _quantities(m, spacing, modality, path)
+        numbers = _quantities(m, spacing, modality, path, regions)
+        if regions and (spacing or any(q.unit in US_UNITS for q in numbers)):
+            source = US_SOURCE  # only what the region calibrates; px says it did not
         result.append(Measured(m, instance, spacing, source, modality, numbers))
     return result
 
 
-def _spacing(path: Path, sop_instance_uid: str) -> tuple[list[float] | None, str | None]:
-    """The image's pixel spacing and the attribute it came from; none from a bad header."""
+def _spacing(path: Path, m: Measurement) -> tuple[list[float] | None, str | None, list[dict]]:
+    """The pixel spacing for ``m``, the attribute it came from and the image's ultrasound
+    regions; none from a bad header. With regions, only the region holding every point
+    gives a spacing (a 2-D one in cm), whatever PixelSpacing says."""
     try:
-        geometry = stored_geometry(path, sop_instance_uid)
+        geometry = stored_geometry(path, m.sop_instance_uid)
     except Exception as exc:  # an unreadable file only loses the millimetres
         logger.info("measurement export: header not read: %s", type(exc).__name__)
-        return None, None
+        return None, None, []
+    if geometry.us_regions:
+        return usregions.spacing_for(m.points, geometry.us_regions), None, geometry.us_regions
     if not geometry.pixel_spacing:
-        return None, None
+        return None, None, []
     detector = geometry.spacing_is_at_detector
-    return geometry.pixel_spacing, "ImagerPixelSpacing" if detector else "PixelSpacing"
+    return geometry.pixel_spacing, "ImagerPixelSpacing" if detector else "PixelSpacing", []
 
 
 def export_json(user, study: Study) -> dict:

@@ -13,8 +13,12 @@ from .models import HangingProtocol
 def series_facts(study: Study) -> list[SeriesFacts]:
     """What the rules look at, for each series with images (one header read a series)."""
     facts = []
-    for series in study.series.filter(num_instances__gt=0).order_by("series_number", "pk"):
-        instances = list(series.instances.only("file_path", "sop_instance_uid"))
+    # Images only: a report or PDF filed as a series of its own is not hung in a viewport.
+    with_images = study.series.filter(instances__rows__isnull=False).distinct()
+    for series in with_images.order_by("series_number", "pk"):
+        instances = list(
+            series.instances.filter(rows__isnull=False).only("file_path", "sop_instance_uid")
+        )
         middle = instances[len(instances) // 2]
         try:
             orientation = stored_geometry(

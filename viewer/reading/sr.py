@@ -19,7 +19,7 @@ from pydicom.valuerep import PersonName
 from viewer.archive.models import Instance, Study
 from viewer.archive.storage import absolute_path
 
-from .export import Measured, measured, read_header
+from .export import US_SOURCE, Measured, measured, read_header
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +59,10 @@ def _scoord(kind: str, points: list[list[float]]) -> tuple[str, np.ndarray]:
 
 
 def _sr_measurements(item: Measured) -> list[hd.sr.Measurement]:
-    """The numbers whose units are certain: mm from PixelSpacing, HU from a CT."""
+    """The numbers whose units are certain: mm from PixelSpacing or an ultrasound 2-D
+    region, HU from a CT (a Doppler strip's times and velocities stay in the JSON)."""
     found = []
-    mm = item.spacing_source in ("PixelSpacing", "patient coordinates")
+    mm = item.spacing_source in ("PixelSpacing", "patient coordinates", US_SOURCE)
     for q in item.quantities:
         if q.unit == "mm" and mm and q.name == "length":
             found.append(hd.sr.Measurement(codes.SCT.Length, q.value, codes.UCUM.Millimeter))

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
-from . import film_views, imaging_views, reading_views, views
+from . import document_views, film_views, imaging_views, reading_views, views
 
 
 class UIDConverter:
@@ -28,6 +28,22 @@ urlpatterns = [
         "studies/<uid:study_uid>/series/<uid:series_uid>/thumbnail.png",
         views.series_thumbnail,
         name="series_thumbnail",
+    ),
+    path(
+        "studies/<uid:study_uid>/documents/<uid:sop_instance_uid>/",
+        document_views.document,
+        name="document",
+    ),
+    path(
+        "studies/<uid:study_uid>/documents/<uid:sop_instance_uid>/panel/",
+        document_views.document,
+        {"fragment": True},
+        name="document_panel",
+    ),
+    path(
+        "studies/<uid:study_uid>/documents/<uid:sop_instance_uid>/document.pdf",
+        document_views.document_pdf,
+        name="document_pdf",
     ),
     path(
         "remote/<int:node_id>/studies/<uid:study_uid>/",

@@ -12,13 +12,22 @@ from viewer.archive.models import Series, Study
 from viewer.archive.search import SORT_FIELDS, search_studies
 from viewer.archive.storage import absolute_path
 from viewer.audit.models import AuditEvent, record
-from viewer.imaging.thumbnail import render_thumbnail
+from viewer.imaging.thumbnail import document_icon, render_thumbnail
 from viewer.nodes.models import RemoteNode
 from viewer.nodes.remote_query import (
     RemoteQueryError,
     find_instances,
     find_series,
     find_studies,
+    find_study,
+    query_session,
+)
+from viewer.reading.documents import (
+    PDF,
+    SR,
+    document_kind,
+    document_only_series,
+    study_documents,
 )
 from viewer.reading.protocols import hangings
 from viewer.retrieve.jobs import (
@@ -101,12 +110,16 @@ def remote_study(request: HttpRequest, node_id: int, study_uid: str) -> HttpResp
         AuditEvent.QUERY,
         request=request,
         study_uid=study_uid,
-        detail=f"C-FIND SERIES on {node.name}",
+        detail=f"C-FIND STUDY and SERIES on {node.name}",
     )
+    study, series, error = None, [], ""
     try:
-        series, error = find_series(node, study_uid), ""
+        with query_session(node) as session:
+            # The patient banner: whom Retrieve would bring in, confirmed first.
+            study = find_study(node, study_uid, session=session)
+            series = find_series(node, study_uid, session=session)
     except RemoteQueryError as exc:
-        series, error = [], str(exc)
+        error = str(exc)
     job = RetrieveJob.objects.filter(study_uid=study_uid).first()
     return render(
         request,
@@ -114,6 +127,7 @@ def remote_study(request: HttpRequest, node_id: int, study_uid: str) -> HttpResp
         {
             "node": node,
             "study_uid": study_uid,
+            "study": study,
             "series_list": series,
             "error": error,
             "job": job,
@@ -210,7 +224,12 @@ def study_detail(request: HttpRequest, study_uid: str) -> HttpResponse:
     return render(
         request,
         "viewer/study_detail.html",
-        {"study": study, "series_list": study.series.all()},
+        {
+            "study": study,
+            "series_list": study.series.all(),
+            "documents": study_documents(study),
+            "document_series": document_only_series(study),
+        },
     )
 
 
@@ -228,15 +247,24 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         return render(request, "viewer/waiting.html", {"study_uid": study_uid, "job": waiting})
     record(AuditEvent.STUDY_OPENED, request=request, study_uid=study_uid, detail="viewer")
     # The strip: the node's listing while retrieving, then what is here with images.
-    series_list = [s for s in study_series(study, job) if s["listed"] or s["has_images"]]
+    # Reports and documents are listed apart (their own strip entries), never in a viewport.
+    documents = document_only_series(study)
+    series_list = [
+        s
+        for s in study_series(study, job)
+        if (s["listed"] or s["has_images"]) and s["series_uid"] not in documents
+    ]
     wanted = request.GET.get("series", "")
     initial = wanted if any(s["series_uid"] == wanted for s in series_list) else ""
     viewer_text = {
         "image": _("Image"),
         "position": _("Position"),
         "thickness": _("Thickness"),
+        "samePlane": _("Same plane as the active viewport"),
         "cannotShow": _("This image cannot be shown"),
         "zoom": _("Zoom"),
+        "usRegions": _("Calibration: US regions"),
+        "cineFromFile": _("Frames per second from the file"),
         "badLayout": _("Rows x columns, each from 1 to 4, e.g. 2x3"),
         "arriving": _("Image %(n)s of %(total)s has not arrived yet"),
         "live": _("Live"),
@@ -250,7 +278,8 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "shared": _("shared"),
             "sharedBy": _("shared by %(owner)s"),
             "unknownSeries": _("a series not in the archive"),
-            "notMoved": _("The measurement was not moved"),
+            "notChanged": _("The measurement was not changed"),
+            "notDeleted": _("The measurement was not deleted"),
             "notExported": _("Nothing exported"),
         },
         "noImageToExport": _("There is no image in the active viewport to save"),
@@ -321,6 +350,7 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "hangings": hangings(study),
             "initial_series": initial,
             "viewer_text": viewer_text,
+            "documents": study_documents(study),
         },
     )
 
@@ -332,12 +362,27 @@ def series_thumbnail(request: HttpRequest, study_uid: str, series_uid: str) -> H
     series = get_object_or_404(Series, study=study, series_uid=series_uid)
     instances = list(series.instances.filter(rows__isnull=False).only("file_path"))
     if not instances:
-        raise Http404("series has no images")
+        # A report or document (or anything else without pixels): an icon, never a broken image.
+        kinds = {
+            document_kind(uid) for uid in series.instances.values_list("sop_class_uid", flat=True)
+        }
+        response = HttpResponse(document_icon(128, _icon_label(kinds)), content_type="image/png")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
     middle = instances[len(instances) // 2]
     png = render_thumbnail(absolute_path(middle.file_path))
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def _icon_label(kinds: set[str | None]) -> str:
+    """What a series without images holds, in a word that needs no translation."""
+    if kinds == {PDF}:
+        return "PDF"
+    if kinds == {SR}:
+        return "SR"
+    return "DOC" if kinds - {None} else ""
 
 
 @require_GET

@@ -6,6 +6,10 @@
 
 import { add, cross, dot, sub, times } from './vec3.js';
 
+// Planes whose normals are closer than this are parallel: they have no line in common,
+// and a line computed from rounding noise between them would be false.
+export const PARALLEL_TOLERANCE_DEGREES = 0.5;
+
 /**
  * The plane of an image, or null when its header does not place it in the patient.
  * @param {{position: number[] | null, orientation: number[] | null,
@@ -43,7 +47,8 @@ export function toPixel(plane, point) {
 /**
  * The segment, in ``target`` pixel coordinates, where the plane of ``source`` crosses the
  * ``target`` image's rectangle (pixel edges at -0.5 and size-0.5); null when the two are
- * not in one frame of reference, are parallel, or do not meet inside the target.
+ * not in one frame of reference, are parallel (within PARALLEL_TOLERANCE_DEGREES), or do
+ * not meet inside the target.
  * @returns {number[][] | null} two [column, row] end points
  */
 export function crossReference(target, source) {
@@ -52,9 +57,8 @@ export function crossReference(target, source) {
   }
   const t = imagePlane(target);
   const s = imagePlane(source);
-  if (!t || !s) return null;
-  const unit = Math.hypot(...s.normal);
-  const n = times(s.normal, 1 / unit);
+  if (!t || !s || parallel(t, s)) return null;
+  const n = times(s.normal, 1 / Math.hypot(...s.normal));
   // Signed distance from the source plane of each corner of the target rectangle.
   const corners = [
     [-0.5, -0.5], [t.columns - 0.5, -0.5], [t.columns - 0.5, t.rows - 0.5], [-0.5, t.rows - 0.5],
@@ -82,6 +86,29 @@ export function crossReference(target, source) {
     }
   }
   return best;
+}
+
+/** Whether two planes' normals are within the parallel tolerance of each other. */
+function parallel(a, b) {
+  const sine = Math.hypot(...cross(a.normal, b.normal)) / (Math.hypot(...a.normal) * Math.hypot(...b.normal));
+  return sine < Math.sin((PARALLEL_TOLERANCE_DEGREES * Math.PI) / 180);
+}
+
+/**
+ * How the plane of ``source`` lies to that of ``target``: 'same' (parallel, and within half
+ * a slice thickness, at least 0.5 mm), 'parallel', 'crossing', or null when they cannot be
+ * compared (other frame of reference, or a header that does not place them).
+ * @returns {'same' | 'parallel' | 'crossing' | null}
+ */
+export function planeRelation(target, source) {
+  if (!target.frame_of_reference_uid || target.frame_of_reference_uid !== source.frame_of_reference_uid) return null;
+  const t = imagePlane(target);
+  const s = imagePlane(source);
+  if (!t || !s) return null;
+  if (!parallel(t, s)) return 'crossing';
+  const n = times(t.normal, 1 / Math.hypot(...t.normal));
+  const half = Math.max(Number(target.slice_thickness) || 0, Number(source.slice_thickness) || 0, 1) / 2;
+  return Math.abs(dot(sub(s.origin, t.origin), n)) <= half ? 'same' : 'parallel';
 }
 
 /**

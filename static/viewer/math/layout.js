@@ -6,6 +6,26 @@
 export const LAYOUTS = Object.freeze(['1x1', '1x2', '2x1', '2x2', '3x3']);
 
 /**
+ * The layouts the menu offers: the usual ones and, where another is on screen (a
+ * protocol's 1x3, a custom 4x4), that one too, in order of size, so the menu never
+ * names a layout that is not shown.
+ * @param {string} current the layout on screen, "RxC"
+ * @returns {string[]}
+ */
+export function layoutChoices(current) {
+  const shown = parseLayout(current);
+  if (!shown) return [...LAYOUTS];
+  const name = `${shown.rows}x${shown.columns}`;
+  if (LAYOUTS.includes(name)) return [...LAYOUTS];
+  const size = (text) => { const { rows, columns } = parseLayout(text); return [rows * columns, rows]; };
+  return [...LAYOUTS, name].sort((a, b) => {
+    const [sa, ra] = size(a);
+    const [sb, rb] = size(b);
+    return sa - sb || ra - rb;
+  });
+}
+
+/**
  * Parse "RxC" into rows and columns, or null when it is not a grid we can show.
  * @param {string} text
  * @returns {{rows: number, columns: number} | null}

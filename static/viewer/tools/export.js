@@ -24,9 +24,9 @@ export const MAX_FILM_PNG_SIDE = 4096;
  */
 export const FILM_PANE_OVERLAYS = Object.freeze(['left', 'right', 'top', 'bottom']);
 
-// Overlays that say nothing about the patient: orientation, windowing, and the MPR
-// plane and slab an image was made with.
-const ALWAYS = Object.freeze(['window', 'zoom', 'plane', 'slab', 'left', 'right', 'top', 'bottom']);
+// Overlays that say nothing about the patient: orientation, windowing, the MPR plane
+// and slab an image was made with, and the calibration its measurements use.
+const ALWAYS = Object.freeze(['window', 'zoom', 'plane', 'slab', 'calibration', 'left', 'right', 'top', 'bottom']);
 // Overlays that identify the patient, the study or the image: only when asked for.
 const BURN_IN = Object.freeze(['patient-name', 'patient-id', 'study', 'series', 'image', 'position', 'thickness']);
 

@@ -4,6 +4,7 @@
  * @module tools/measure
  */
 import { angleOf, areaOf, cobbAngle, lengthOf, roiStats } from '../math/measure.js';
+import { usArea, usCalibration, usLength } from '../math/usregions.js';
 
 export const TOOLS = ['length', 'angle', 'cobb', 'ellipse', 'rectangle', 'freehand', 'probe', 'arrow', 'text'];
 const DRAGGED = new Set(['length', 'ellipse', 'rectangle', 'arrow']);
@@ -61,11 +62,19 @@ function lengthText(measure, detector) {
   return `${format(measure.value)} ${measure.unit}${measure.unit === 'mm' && detector ? ' (detector)' : ''}`;
 }
 
+/** An ultrasound length: "12.3 mm (US region)", "Δt 0.420 s · Δv 35.0 cm/s (US region)". */
+function usLengthText({ values, note }) {
+  const parts = values.map((v) => `${v.symbol ? `${v.symbol} ` : ''}${format(v.value, v.digits)} ${v.unit}`);
+  return `${parts.join(' · ')} (${note})`;
+}
+
 /**
  * What a measurement says: a length in mm or px, an angle, or an ROI's area and
- * statistics in modality units (HU for CT); never a number that cannot be trusted.
+ * statistics in modality units (HU for CT); never a number that cannot be trusted. On
+ * an image with ultrasound regions the regions decide the units (math/usregions.js).
  * @param {{kind: string, points: number[][], label?: string}} measurement
- * @param {{pixel_spacing: number[] | null, spacing_is_at_detector?: boolean}} geometry
+ * @param {{pixel_spacing: number[] | null, spacing_is_at_detector?: boolean,
+ *   us_regions?: object[]}} geometry
  * @param {object | null} frame the image's values, for ROI statistics and the probe
  * @param {string} modality
  * @returns {string}
@@ -76,12 +85,21 @@ export function labelFor(measurement, geometry, frame, modality) {
   const unit = modality === 'CT' ? ' HU' : '';
   const { kind, points } = measurement;
   if (points.length < (CLICKS[kind] || 1)) return ''; // an angle still being drawn
-  if (kind === 'length') return lengthText(lengthOf(points, spacing), detector);
-  if (kind === 'angle') return `${format(angleOf(points, spacing))}°`;
-  if (kind === 'cobb') return `Cobb ${format(cobbAngle(points, spacing))}°`;
+  const regions = geometry?.us_regions;
+  if (kind === 'length') {
+    const us = usLength(points, regions);
+    return us ? usLengthText(us) : lengthText(lengthOf(points, spacing), detector);
+  }
+  // Angles: a 2-D region's spacing (its pixels may not be square), else the pixels'.
+  const us = usCalibration(points, regions);
+  const angular = us ? us.spacing : spacing;
+  if (kind === 'angle') return `${format(angleOf(points, angular))}°`;
+  if (kind === 'cobb') return `Cobb ${format(cobbAngle(points, angular))}°`;
   if (kind === 'ellipse' || kind === 'rectangle' || kind === 'freehand') {
-    const area = areaOf(kind, points, spacing);
-    const text = [`${format(area.value)} ${area.unit}${area.unit === 'mm²' && detector ? ' (detector)' : ''}`];
+    const usSize = usArea(kind, points, regions);
+    const area = usSize || areaOf(kind, points, spacing);
+    const text = [usSize ? `${format(area.value)} ${area.unit} (${usSize.note})`
+      : `${format(area.value)} ${area.unit}${area.unit === 'mm²' && detector ? ' (detector)' : ''}`];
     const usable = frame && frame.samples === 1;
     const stats = usable ? roiStats(frame, kind, points) : null;
     if (stats) {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { crossReference, nearestSlice, toPatient, toPixel, imagePlane } from '../../../static/viewer/math/crossref.js';
+import {
+  crossReference, nearestSlice, planeRelation, toPatient, toPixel, imagePlane,
+} from '../../../static/viewer/math/crossref.js';
 
 // Headers of the small demo CT (tests/base.py SMALL_CT), read with pydicom; the expected
 // segment was worked out with numpy by clipping the plane against the image rectangle.
@@ -61,4 +63,35 @@ test('the nearest slice of a stack to a point, by distance along its normal', ()
   assert.equal(nearestSlice(stack, [10, -20, -14]), 3);
   assert.equal(nearestSlice(stack, [10, -20, 40]), 0);
   assert.equal(nearestSlice([{ ...axial(0), position: null }], [0, 0, 0]), -1);
+});
+
+// Regression (issue 13): two axial series at the same z gave a diagonal line, since every
+// corner lies on the other plane (distance 0) and the farthest pair of corners was kept.
+test('coplanar and nearly parallel images give no line', () => {
+  const thin = { ...axial(-170), pixel_spacing: [0.7, 0.7], rows: 512, columns: 512, position: [-180, -180, -170] };
+  assert.equal(crossReference(thin, axial(-170)), null);
+  assert.equal(crossReference(axial(-170), thin), null);
+  // Rounding noise in the orientation (1e-7) must not make the planes meet.
+  const noisy = { ...axial(-170), orientation: [1, 0, 1e-7, 0, 1, -1e-7] };
+  assert.equal(crossReference(thin, noisy), null);
+  // Within the tolerance on the normals' angle (0.5 degrees): still parallel.
+  const tilt = (0.4 * Math.PI) / 180;
+  const tilted = { ...axial(-170), orientation: [1, 0, 0, 0, Math.cos(tilt), Math.sin(tilt)] };
+  assert.equal(crossReference(thin, tilted), null);
+});
+
+test('a plane tilted past the tolerance still crosses where it truly meets the image', () => {
+  const tilt = (10 * Math.PI) / 180;
+  const tilted = { ...axial(0), position: [-172.2656, 0, 0], orientation: [1, 0, 0, 0, Math.cos(tilt), Math.sin(tilt)] };
+  const line = crossReference(axial(0), tilted);
+  assert.ok(line, 'a 10 degree tilt meets the axial plane');
+  // They meet along y = 0 (the tilted plane's origin row), i.e. row (0 + 172.2656) / 5.46875.
+  for (const [, row] of line) near(row, 172.2656 / 5.46875, 1e-6);
+});
+
+test('whether two planes are the same, parallel or crossing', () => {
+  assert.equal(planeRelation(axial(-170), axial(-170)), 'same');
+  assert.equal(planeRelation(axial(-170), axial(-165)), 'parallel');
+  assert.equal(planeRelation(axial(-170), coronal), 'crossing');
+  assert.equal(planeRelation(axial(-170), { ...coronal, frame_of_reference_uid: '1.2' }), null);
 });

@@ -8,7 +8,7 @@ import {
 } from '../../../static/viewer/tools/export.js';
 
 test('without burn-in only the orientation and the window go onto the image', () => {
-  assert.deepEqual(exportedOverlays(false).sort(), ['bottom', 'left', 'plane', 'right', 'slab', 'top', 'window', 'zoom']);
+  assert.deepEqual(exportedOverlays(false).sort(), ['bottom', 'calibration', 'left', 'plane', 'right', 'slab', 'top', 'window', 'zoom']);
 });
 
 test('burn-in adds the patient, the study, the series and the image', () => {
