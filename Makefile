@@ -4,7 +4,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-DEBS := dcmtk chromium fonts-noto-cjk poppler-utils
+DEBS := dcmtk chromium fonts-noto-cjk poppler-utils nodejs
 TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run test venv test-deps
@@ -32,7 +32,7 @@ test: test-deps venv
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 	@echo "== JavaScript unit tests (node --test) =="
-	node --test tests/js/
+	node --test tests/js/*/*.test.mjs
 	@echo "== test suite on SQLite =="
 	env -u DATABASE_URL $(VENV)/bin/pytest -m "not postgres"
 	@echo "== database tests on PostgreSQL ($(TEST_PG_URL)) =="

@@ -45,8 +45,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("node", help="the node's name as configured in the admin")
         parser.add_argument("study_uid", help="Study Instance UID")
-        parser.add_argument("--policy", choices=["hybrid", "breadth", "depth"], default="hybrid")
-        parser.add_argument("--order", choices=["sequential", "interleaved"], default="sequential")
+        parser.add_argument(
+            "--policy",
+            choices=["hybrid", "breadth", "depth"],
+            default="hybrid",
+            help="how series share the node's slots (default: hybrid)",
+        )
+        parser.add_argument(
+            "--order",
+            choices=["sequential", "interleaved"],
+            default="sequential",
+            help="order inside a series; interleaved: middle, ends, every 4th, then the gaps",
+        )
         parser.add_argument(
             "--wait",
             action="store_true",

@@ -11,12 +11,28 @@ from viewer.nodes.validators import validate_ae_title
 
 
 class Command(BaseCommand):
-    help = "Run our DICOM SCP (Verification, Storage) until SIGTERM or Ctrl+C."
+    help = (
+        "Run our DICOM SCP (Verification, Storage, Query/Retrieve: C-FIND, C-GET, C-MOVE) "
+        "until SIGTERM or Ctrl+C."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, default=settings.PACSWEB_DICOM_PORT)
-        parser.add_argument("--host", default=settings.PACSWEB_DICOM_HOST)
-        parser.add_argument("--ae-title", default=settings.PACSWEB_AE_TITLE)
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=settings.PACSWEB_DICOM_PORT,
+            help="TCP port to listen on (default: PACSWEB_DICOM_PORT)",
+        )
+        parser.add_argument(
+            "--host",
+            default=settings.PACSWEB_DICOM_HOST,
+            help="address to listen on (default: PACSWEB_DICOM_HOST)",
+        )
+        parser.add_argument(
+            "--ae-title",
+            default=settings.PACSWEB_AE_TITLE,
+            help="our AE title; peers must call it (default: PACSWEB_AE_TITLE)",
+        )
 
     def handle(self, **options):
         from django.core.exceptions import ValidationError

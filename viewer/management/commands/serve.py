@@ -21,11 +21,20 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="address of the web side (default: 127.0.0.1)"
+        )
+        parser.add_argument(
+            "--port", type=int, default=8000, help="port of the web side (default: 8000)"
+        )
         parser.add_argument("--no-demo", action="store_true", help="skip the demo data and node")
         parser.add_argument("--no-scp", action="store_true", help="do not run our DICOM SCP")
-        parser.add_argument("--dicom-port", type=int, default=settings.PACSWEB_DICOM_PORT)
+        parser.add_argument(
+            "--dicom-port",
+            type=int,
+            default=settings.PACSWEB_DICOM_PORT,
+            help="port of our DICOM SCP (default: PACSWEB_DICOM_PORT)",
+        )
 
     def handle(self, **options):
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
