@@ -168,3 +168,42 @@ async def test_focus_from_viewers_reaches_the_worker_holding_the_job(alice):
     assert box.get() == (("1.2.840.99.1",), {"1.2.840.99.1": 2})
     await first.disconnect()
     link.unwatch(job.study_uid)
+
+
+async def test_progress_published_while_the_snapshot_is_read_is_not_lost(
+    alice, small_ct, monkeypatch
+):
+    # Regression: the snapshot was read before the viewer joined the group, so a series'
+    # last progress landing in between was lost and its bar stayed at 9 of 10.
+    from viewer.live import consumers
+
+    study_uid = await demo_study_uid()
+    message = {"type": "progress", "series": "1.2", "done": 10, "total": 10, "bytes": 10}
+    real_snapshot = consumers.study_snapshot
+
+    def snapshot_while_an_instance_lands(uid):
+        from asgiref.sync import async_to_sync
+
+        async_to_sync(get_channel_layer().group_send)(
+            group_name(uid), {"type": "retrieve.progress", "message": message}
+        )
+        return real_snapshot(uid)
+
+    monkeypatch.setattr(consumers, "study_snapshot", snapshot_while_an_instance_lands)
+    communicator, connected, _ = await connect(alice, study_uid)
+    assert connected
+    assert (await communicator.receive_json_from())["type"] == "snapshot"
+    assert await communicator.receive_json_from() == message
+    await communicator.disconnect()
+
+
+async def test_a_refused_viewer_leaves_no_place_in_the_group(alice, db):
+    communicator, connected, code = await connect(alice, "1.2.3.4.5.6.7")
+    assert not connected and code == 4404
+    message = {"type": "progress", "series": "1.2", "done": 1, "total": 2, "bytes": 10}
+    # Nobody is left in the group to receive it (it would otherwise pile up unread).
+    await get_channel_layer().group_send(
+        group_name("1.2.3.4.5.6.7"), {"type": "retrieve.progress", "message": message}
+    )
+    layer = get_channel_layer()
+    assert not getattr(layer, "groups", {}).get(group_name("1.2.3.4.5.6.7"))

@@ -29,13 +29,17 @@ class StudyConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.study_uid = self.scope["url_route"]["kwargs"]["study_uid"]
+        # Join before the snapshot is read: progress published in between is then queued
+        # for this viewer, not lost (a bar stuck at 9 of 10 after the job is done).
+        self.group = group_name(self.study_uid)
+        await self.channel_layer.group_add(self.group, self.channel_name)
         snapshot = await database_sync_to_async(study_snapshot)(self.study_uid)
         if snapshot is None:
             logger.info("live connection refused: study neither here nor being retrieved")
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            del self.group  # nothing for disconnect() to leave
             await self.close(code=4404)
             return
-        self.group = group_name(self.study_uid)
-        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send_json(snapshot_message(*snapshot))
 
