@@ -469,8 +469,7 @@ const edits = new MeasurementEdits({
   update: updateMeasurement,
   remove: async (id) => {
     await deleteMeasurement(id); // a refusal throws: the step stays to be tried again
-    measurements = measurements.filter((m) => m.id !== id);
-    if (selectedMeasurement === id) selectedMeasurement = null;
+    forget(id);
   },
   create: async (measurement) => {
     const saved = await saveMeasurement(studyUid, measurement);
@@ -573,10 +572,15 @@ async function removeMeasurement(id) {
     active.draw();
     return null;
   }
-  measurements = measurements.filter((m) => m.id !== id);
-  if (selectedMeasurement === id) selectedMeasurement = null;
+  forget(id);
   redrawMeasurements();
   return found;
+}
+
+/** A measurement deleted on the server leaves the list and the selection. */
+function forget(id) {
+  measurements = measurements.filter((m) => m.id !== id);
+  if (selectedMeasurement === id) selectedMeasurement = null;
 }
 
 // Live progress: bars on the strip, images filling in, and focus for the worker.
