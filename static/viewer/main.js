@@ -4,30 +4,32 @@
  * maths lives in math/ and tools/.
  * @module main
  */
-import { bindDocuments } from './documents.js';
-import { bindExport } from './export-dialog.js';
+import { bindDocuments } from './shell/documents.js';
+import { bindExport } from './export/dialogs.js';
 import {
   deleteMeasurement, fetchMeasurements, fetchSeriesFrames, fetchSeriesMetadata, saveMeasurement,
   updateMeasurement,
 } from './io/api.js';
 import { LiveStudy } from './io/live.js';
-import { MeasurementPanel } from './measure-panel.js';
+import { MeasurementPanel } from './shell/measure-panel.js';
 import {
   crossReference, imagePlane, nearestSlice, planeRelation, toPatient, toPixel,
 } from './math/crossref.js';
-import { assignSeries, layoutChoices, parseLayout } from './math/layout.js';
+import { assignSeries, forScreen, parseLayout } from './math/layout.js';
 import { dot, sub, unit } from './math/vec3.js';
 import { CT_PRESETS } from './math/voi.js';
 import { nudgeStep } from './tools/edit.js';
 import { cineRate } from './tools/cine.js';
-import { applyMessage, focusMessage, progressView } from './tools/progress.js';
+import { focusMessage, progressView } from './tools/progress.js';
+import { StudyState } from './state/study.js';
 import { indexForKey, sameImage } from './tools/stack.js';
 import { loadTags, renderTags } from './tools/tags.js';
 import { MeasurementEdits } from './tools/undo.js';
 import { Viewport } from './viewport.js';
-import { MprView } from './mpr.js';
-import { bindDrop, bindStripButton } from './series-drag.js';
-import { bindPanels } from './panels.js';
+import { MprView } from './mpr/view.js';
+import { bindDrop, bindStripButton } from './shell/series-drag.js';
+import { bindPanels } from './shell/panels.js';
+import { Toolbar } from './shell/toolbar.js';
 
 const root = document.getElementById('viewer');
 const grid = document.getElementById('viewport-grid');
@@ -41,6 +43,12 @@ const seriesUids = [...document.querySelectorAll('.series-strip button')].map(
 const metadata = new Map();
 let viewports = [];
 let active = null;
+const study = new StudyState();
+const toolbar = new Toolbar(root, {
+  text,
+  onLayout: (name) => chooseLayout(name),
+  onTool: () => { viewports.forEach((v) => { v.draft = null; }); },
+});
 // Save PNG and Print: their dialogs read the grid through these.
 bindExport({
   studyUid, text, active: () => active, viewports: () => viewports, layout: () => root.dataset.layout,
@@ -66,6 +74,8 @@ function reflectActive() {
   }
   updatePresets(state.frame);
   showCineRate();
+  document.getElementById('invert').setAttribute('aria-pressed', String(Boolean(state.view.invert)));
+  document.getElementById('one-to-one').setAttribute('aria-pressed', String(Boolean(state.placement.oneToOne)));
 }
 
 // The file's own windows come first, then the CT presets.
@@ -200,20 +210,24 @@ function setLayout(layoutText, hung = null) {
       onActivate: activate,
       onChange: (v) => { if (v === active) reflectActive(); },
       onShow: (v) => { scheduleFocus(); updateReferenceLines(); if (v === active) syncLinked(); },
-      tool: () => document.getElementById('tool').value,
+      tool: () => toolbar.tool,
       onCursor: placeCursor,
-      measurements: () => measurements,
-      selected: () => selectedMeasurement,
+      measurements: () => study.measurements,
+      selected: () => study.selected,
       onMeasure: addMeasurement,
-      onSelectMeasurement: (id) => { selectedMeasurement = id; redrawMeasurements(); },
+      onSelectMeasurement: (id) => { study.select(id); redrawMeasurements(); },
       onEditMeasurement: (measurement, before) => edits.moved(measurement, before),
-      dragMode: () => document.getElementById('drag-mode').value,
+      dragMode: () => toolbar.dragMode,
     });
     bindDrop(element, (seriesUid) => {
       activate(viewport);
       openIn(viewport, seriesUid);
     });
-    element.addEventListener('dblclick', () => toggleMaximise(viewport));
+    // On a phone a double tap fits the image; elsewhere a double click maximises the viewport.
+    element.addEventListener('dblclick', () => {
+      if (toolbar.narrow) viewport.place({ zoom: 1, panX: 0, panY: 0, oneToOne: false });
+      else toggleMaximise(viewport);
+    });
     const preset = CT_PRESETS.find((p) => p.name === hung?.[position]?.window);
     openIn(viewport, seriesUid).then((opened) => {
       if (opened && preset && viewport.state.frame) viewport.setWindow(preset.center, preset.width);
@@ -222,7 +236,7 @@ function setLayout(layoutText, hung = null) {
   });
   activate(viewports[0]);
   root.dataset.layout = `${layout.rows}x${layout.columns}`;
-  showLayoutChoices(root.dataset.layout);
+  toolbar.showLayout(root.dataset.layout);
   return true;
 }
 
@@ -236,7 +250,11 @@ function toggleMaximise(viewport) {
 
 for (const button of document.querySelectorAll('.series-strip button')) {
   bindStripButton(button, {
-    open: (seriesUid) => openIn(active, seriesUid),
+    open: (seriesUid) => {
+      // On a phone the strip lies over the image: it gives way once a series is chosen.
+      if (toolbar.narrow) toolbar.showStrip(false);
+      return openIn(active, seriesUid);
+    },
     dropOn: (element, seriesUid) => {
       const viewport = viewports.find((v) => v.element === element);
       if (!viewport) return;
@@ -246,17 +264,14 @@ for (const button of document.querySelectorAll('.series-strip button')) {
   });
 }
 
-const layoutSelect = document.getElementById('layout');
-/** The layout menu names the layout on screen, whichever way it came. */
-function showLayoutChoices(current) {
-  layoutSelect.replaceChildren(...layoutChoices(current).map((name) => new Option(name.replace('x', ' × '), name)));
-  layoutSelect.value = current;
-}
-layoutSelect.addEventListener('change', () => setLayout(layoutSelect.value));
 document.getElementById('layout-custom').addEventListener('change', (event) => {
-  if (setLayout(event.target.value)) event.target.setCustomValidity('');
-  else event.target.setCustomValidity(text.badLayout);
-  event.target.reportValidity();
+  if (chooseLayout(event.target.value)) {
+    event.target.setCustomValidity('');
+    toolbar.closeMenus();
+  } else {
+    event.target.setCustomValidity(text.badLayout);
+    event.target.reportValidity();
+  }
 });
 
 // Cine plays at the file's rate until the person types one; theirs is kept from then on.
@@ -292,9 +307,11 @@ async function toggleTags() {
 }
 
 const actions = {
-  invert: () => { active.state.view.invert = !active.state.view.invert; active.draw(); },
-  'one-to-one': () => active.place({ ...active.state.placement, zoom: 1, panX: 0, panY: 0,
-    oneToOne: !active.state.placement.oneToOne }),
+  invert: () => { active.state.view.invert = !active.state.view.invert; active.draw(); reflectActive(); },
+  'one-to-one': () => {
+    active.place({ ...active.state.placement, zoom: 1, panX: 0, panY: 0, oneToOne: !active.state.placement.oneToOne });
+    reflectActive();
+  },
   'zoom-in': () => active.zoomBy(1.25),
   'zoom-out': () => active.zoomBy(0.8),
   rotate: () => active.turn(90),
@@ -318,6 +335,8 @@ const actions = {
   },
 };
 actions['help-button'] = () => document.getElementById('help').toggleAttribute('hidden');
+// Keys for what the toolbar's own buttons do.
+const keyActions = { 'series-toggle': () => toolbar.showStrip(root.dataset.strip !== 'open') };
 for (const [id, action] of Object.entries(actions)) {
   document.getElementById(id).addEventListener('click', action);
 }
@@ -351,9 +370,9 @@ async function toggleMpr() {
     series: viewport.state.series, text, patient, rendererKind,
     view: viewport.state.frame ? { ...viewport.state.view } : null,
     loadFrames: (onFrame, signal) => fetchSeriesFrames(studyUid, viewport.state.series.series_uid, onFrame, signal),
-    measurements: () => measurements,
-    selected: () => selectedMeasurement,
-    tool: () => document.getElementById('tool').value,
+    measurements: () => study.measurements,
+    selected: () => study.selected,
+    tool: () => toolbar.tool,
     onMeasure: async (draft) => {
       const failed = await keepMeasurement(draft);
       if (failed) mpr?.notice(failed);
@@ -369,18 +388,18 @@ document.getElementById('mpr').addEventListener('click', toggleMpr);
 const keys = {
   p: 'mpr', i: 'invert', 1: 'one-to-one', '+': 'zoom-in', '=': 'zoom-in', '-': 'zoom-out', o: 'rotate',
   h: 'flip-h', v: 'flip-v', r: 'reset', c: 'cine', t: 'show-tags', m: 'magnifier', l: 'link',
-  k: 'measure-list',
+  k: 'measure-list', s: 'series-toggle',
 };
 root.addEventListener('keydown', (event) => {
   if (['SELECT', 'INPUT'].includes(event.target.tagName)) return;
   // Delete and undo work the same over the stack and over MPR (there, only on what
   // MPR shows: a length drawn on it).
-  const removable = measurements.find((m) => m.id === selectedMeasurement);
+  const removable = study.selection();
   if ((event.key === 'Delete' || event.key === 'Backspace') && removable
     && (!mpr || removable.space === 'patient')) {
     event.preventDefault();
     // A run of nudges is saved first, so its PATCH never lands on a deleted measurement.
-    const id = selectedMeasurement;
+    const id = study.selected;
     edits.rest();
     edits.track(edits.saving.then(() => removeMeasurement(id))
       .then((removed) => { if (removed) edits.deleted(removed); }));
@@ -406,10 +425,10 @@ root.addEventListener('keydown', (event) => {
   }
   if (!active?.state.series) return;
   // Shift+arrows nudge the selected measurement (if it is one's own and on screen).
-  const step = event.shiftKey && selectedMeasurement ? nudgeStep(active.matrix(), event.key) : null;
+  const step = event.shiftKey && study.selected !== null ? nudgeStep(active.matrix(), event.key) : null;
   const shownEntry = active.state.series.instances[active.state.index];
-  const nudged = step && measurements.find((m) => m.id === selectedMeasurement && m.mine
-    && sameImage(m, shownEntry));
+  const selection = study.selection();
+  const nudged = step && selection?.mine && sameImage(selection, shownEntry) ? selection : null;
   if (nudged) {
     event.preventDefault();
     edits.nudge(nudged, step);
@@ -417,8 +436,8 @@ root.addEventListener('keydown', (event) => {
   }
   if (event.key === 'Escape') {
     viewports.forEach((v) => { v.draft = null; });
-    document.getElementById('tool').value = '';
-    selectedMeasurement = null;
+    toolbar.setTool('');
+    study.select(null);
     redrawMeasurements();
     return;
   }
@@ -427,7 +446,7 @@ root.addEventListener('keydown', (event) => {
     event.preventDefault();
     active.show(next);
   } else if (event.key in keys) {
-    actions[keys[event.key]]();
+    (keyActions[keys[event.key]] || actions[keys[event.key]])();
   } else if (event.key === '?') {
     actions['help-button']();
   }
@@ -458,8 +477,6 @@ document.getElementById('tag-search').addEventListener('input', (event) => {
 });
 
 // Measurements: this person's and those shared, saved on the server per image.
-let measurements = [];
-let selectedMeasurement = null;
 const redrawMeasurements = () => {
   viewports.forEach((v) => v.drawAnnotations());
   mpr?.requestDraw();
@@ -469,14 +486,14 @@ const edits = new MeasurementEdits({
   update: updateMeasurement,
   remove: async (id) => {
     await deleteMeasurement(id); // a refusal throws: the step stays to be tried again
-    forget(id);
+    study.forget(id);
   },
   create: async (measurement) => {
     const saved = await saveMeasurement(studyUid, measurement);
-    measurements = [...measurements, saved];
+    study.add(saved);
     return saved;
   },
-  find: (id) => measurements.find((m) => m.id === id),
+  find: (id) => study.find(id),
   changed: redrawMeasurements,
   failed: (message) => {
     active.state.error = `${text.measurements.notChanged}: ${message}`;
@@ -485,8 +502,8 @@ const edits = new MeasurementEdits({
 });
 const measurePanel = new MeasurementPanel(document.getElementById('measurements-panel'), {
   text: { ...text.measurements, image: text.image },
-  kindNames: Object.fromEntries([...document.querySelectorAll('#tool option')]
-    .filter((o) => o.value).map((o) => [o.value, o.textContent])),
+  kindNames: Object.fromEntries([...document.querySelectorAll('#tool-menu [data-tool]')]
+    .filter((b) => b.dataset.tool).map((b) => [b.dataset.tool, b.textContent.trim()])),
   seriesOrder: seriesUids,
   loadSeries: loadMetadata,
   // A frame some viewport has fetched gives ROI statistics and probe values.
@@ -494,8 +511,8 @@ const measurePanel = new MeasurementPanel(document.getElementById('measurements-
     const frame = viewports.map((v) => v.frames.get(`${m.sop_instance_uid}/${m.frame}`)).find(Boolean);
     return frame ? frame.catch(() => null) : null;
   },
-  measurements: () => measurements,
-  selected: () => selectedMeasurement,
+  measurements: () => study.measurements,
+  selected: () => study.selected,
   onOpen: openMeasurement,
 });
 
@@ -508,7 +525,7 @@ async function openMeasurement(measurement) {
       await toggleMpr();
     }
     if (mpr?.state.ready) mpr.showLength(measurement.points);
-    selectedMeasurement = measurement.id;
+    study.select(measurement.id);
     redrawMeasurements();
     return;
   }
@@ -516,17 +533,19 @@ async function openMeasurement(measurement) {
   if (active.state.series?.series_uid !== measurement.series_uid) await openIn(active, measurement.series_uid);
   const index = (active.state.series?.instances || []).findIndex((e) => sameImage(e, measurement));
   if (index >= 0 && index !== active.state.index) await active.show(index);
-  selectedMeasurement = measurement.id;
+  study.select(measurement.id);
   redrawMeasurements();
   // On a phone the list lies below the images.
   active.element.scrollIntoView({ block: 'nearest' });
 }
 // Reports and documents open in a panel; an SR's image link opens its image as a measurement does.
-bindDocuments(root, { openImage: (image) => openMeasurement({ ...image, space: 'image', id: null }) });
+bindDocuments(root, {
+  openImage: (image) => openMeasurement({ ...image, space: 'image', id: null }),
+  // On a phone the strip lies over the document: it gives way, as for a series.
+  onOpen: () => { if (toolbar.narrow) toolbar.showStrip(false); },
+});
 fetchMeasurements(studyUid).then((found) => {
-  // Keep any drawn while the list was on its way.
-  const known = new Set(found.map((m) => m.id));
-  measurements = [...found, ...measurements.filter((m) => !known.has(m.id))];
+  study.merge(found); // keeps any drawn while the list was on its way
   redrawMeasurements();
 })
   .catch((error) => console.warn(`measurements: ${error.message}`));
@@ -539,9 +558,9 @@ function keepMeasurement(body) {
 async function saveDrawn(body) {
   try {
     const saved = await saveMeasurement(studyUid, body);
-    measurements = [...measurements, saved];
+    study.add(saved);
     edits.created(saved);
-    selectedMeasurement = saved.id;
+    study.select(saved.id);
     return '';
   } catch (error) {
     return `${text.notSaved}: ${error.message}`;
@@ -563,7 +582,7 @@ async function addMeasurement(viewport, draft) {
 
 /** Delete one of one's own measurements; the one deleted, or null. */
 async function removeMeasurement(id) {
-  const found = measurements.find((m) => m.id === id);
+  const found = study.find(id);
   if (!found?.mine) return null;
   try {
     await deleteMeasurement(id);
@@ -572,19 +591,13 @@ async function removeMeasurement(id) {
     active.draw();
     return null;
   }
-  forget(id);
+  study.forget(id);
   redrawMeasurements();
   return found;
 }
 
-/** A measurement deleted on the server leaves the list and the selection. */
-function forget(id) {
-  measurements = measurements.filter((m) => m.id !== id);
-  if (selectedMeasurement === id) selectedMeasurement = null;
-}
 
 // Live progress: bars on the strip, images filling in, and focus for the worker.
-let progress = new Map();
 const refreshTimers = new Map();
 const liveState = document.getElementById('live-state');
 const live = new LiveStudy(studyUid, {
@@ -594,7 +607,7 @@ const live = new LiveStudy(studyUid, {
   },
   onMessage: (message) => {
     if (message.type === 'error') return;
-    progress = applyMessage(progress, message);
+    study.receive(message);
     if (message.type === 'snapshot') {
       for (const entry of message.series || []) showProgress(entry.uid);
       for (const v of viewports) if (v.state.series) scheduleRefresh(v.state.series.series_uid);
@@ -607,7 +620,7 @@ const live = new LiveStudy(studyUid, {
 });
 
 function showProgress(seriesUid) {
-  const entry = progress.get(seriesUid);
+  const entry = study.progress.get(seriesUid);
   const button = document.querySelector(`.series-strip button[data-series-uid="${seriesUid}"]`);
   if (!entry || !button) return;
   const view = progressView(entry);
@@ -676,24 +689,75 @@ window.pacsweb = {
     flipV: false, oneToOne: on }),
   setLayout,
   messages: [],
-  get progress() { return progress; },
+  get progress() { return study.progress; },
   get live() { return live; },
-  get measurements() { return measurements; },
-  get selectedMeasurement() { return selectedMeasurement; },
+  get measurements() { return study.measurements; },
+  get selectedMeasurement() { return study.selected; },
 };
 
 // Hanging protocols that fit this study, best first; the first one opens the study
-// unless a series was asked for by name.
+// unless a series was asked for by name. On a phone a protocol shows fewer viewports
+// (its narrow form); the others are a tap away in the banner's pager.
 const hangings = JSON.parse(document.getElementById('hangings').textContent);
 const protocolSelect = document.getElementById('protocol');
 hangings.forEach((h, i) => protocolSelect.append(new Option(h.protocol, String(i))));
+let hung = null; // {layout, viewports, page} of the protocol on screen, or null
 function applyHanging(index) {
   const hanging = hangings[index];
-  if (!hanging) return setLayout('1x1');
+  if (!hanging) {
+    hung = null;
+    delete root.dataset.protocol;
+    showPager();
+    return setLayout('1x1');
+  }
   root.dataset.protocol = hanging.protocol;
-  return setLayout(hanging.layout, hanging.viewports);
+  hung = { ...forScreen(hanging, toolbar.narrow), page: 0, index };
+  const done = setLayout(hung.layout, hung.viewports);
+  showPager();
+  return done;
 }
-protocolSelect.addEventListener('change', () => applyHanging(Number(protocolSelect.value || -1)));
+protocolSelect.addEventListener('change', () => {
+  applyHanging(Number(protocolSelect.value || -1));
+  toolbar.closeMenus();
+});
+
+/** The pager says which of the protocol's viewports are on screen, when not all are. */
+function showPager() {
+  const pages = hung ? Math.ceil(hung.viewports.length / viewports.length) : 1;
+  const pager = document.getElementById('viewport-pager');
+  pager.hidden = pages < 2;
+  if (pages < 2) return;
+  document.getElementById('viewport-page').textContent = text.viewportOf
+    .replace('%(n)s', String(hung.page + 1)).replace('%(total)s', String(pages));
+}
+
+/** Show page ``page`` of the protocol's viewports in the viewports on screen. */
+function showPage(page) {
+  const pages = Math.ceil(hung.viewports.length / viewports.length);
+  hung.page = (page + pages) % pages;
+  viewports.forEach((viewport, k) => {
+    const wanted = hung.viewports[hung.page * viewports.length + k];
+    if (!wanted?.series_uid) return;
+    const preset = CT_PRESETS.find((p) => p.name === wanted.window);
+    openIn(viewport, wanted.series_uid).then((opened) => {
+      if (opened && preset && viewport.state.frame) viewport.setWindow(preset.center, preset.width);
+    });
+  });
+  showPager();
+}
+document.getElementById('viewport-prev').addEventListener('click', () => showPage(hung.page - 1));
+document.getElementById('viewport-next').addEventListener('click', () => showPage(hung.page + 1));
+// A phone turned into a tablet (or back) gets the protocol's form for its screen.
+toolbar.narrowQuery.addEventListener('change', () => { if (hung) applyHanging(hung.index); });
+/** A layout chosen by hand: the protocol's pages are left behind. */
+function chooseLayout(name) {
+  const done = setLayout(name);
+  if (done) {
+    hung = null;
+    showPager();
+  }
+  return done;
+}
 
 const initial = root.dataset.initialSeries;
 if (initial && seriesUids.includes(initial)) {

@@ -3,27 +3,28 @@
  * (wheel scrolls, drag windows, Shift/right drag pans, two fingers pinch and pan).
  * @module viewport
  */
+import { dragAction, wheelAction } from './input/bindings.js';
 import { fetchFrame } from './io/api.js';
-import { endEdit, moveEdit, startEdit } from './measure-drag.js';
+import { endEdit, moveEdit, startEdit } from './input/measure-drag.js';
+import { VIEWPORT_CORNERS } from './math/corners.js';
 import { edgeLabels } from './math/orientation.js';
-import { readable } from './math/readable.js';
+import { fixed, readable, significant } from './math/readable.js';
 import {
   canvasToImage, defaultPlacement, imageToCanvas, rotate, zoomAt,
 } from './math/transform.js';
 import { dragWindow, initialWindow, voiFunctionCode } from './math/voi.js';
+import { cornersTemplate, fitCorners } from './render/overlay-corners.js';
 import { Canvas2DRenderer } from './render/canvas2d.js';
 import { WebGLRenderer } from './render/webgl.js';
 import { handles } from './tools/edit.js';
 import { labelFor, pointerDown, pointerMove, pointerUp } from './tools/measure.js';
 import { closestFirst, keptIndex } from './tools/progress.js';
+import { kindOf } from './tools/registry.js';
 import { clampIndex, expandFrames, indexForWheel, sameImage } from './tools/stack.js';
 
 const TEMPLATE = `
   <canvas></canvas>
-  <div class="overlay top-left"><span class="patient-name"></span><br><span class="patient-id"></span></div>
-  <div class="overlay top-right"><span class="study"></span><br><span data-o="series"></span></div>
-  <div class="overlay bottom-left"><span data-o="image"></span><br><span data-o="position"></span><br><span data-o="thickness"></span><br><span data-o="plane"></span></div>
-  <div class="overlay bottom-right"><span data-o="window"></span><br><span data-o="zoom"></span><br><span data-o="calibration"></span></div>
+  ${cornersTemplate(VIEWPORT_CORNERS)}
   <div class="overlay center" data-o="message" role="status"></div>
   <div class="marker left" data-o="left"></div>
   <div class="marker right" data-o="right"></div>
@@ -105,6 +106,7 @@ export class Viewport {
 
   draw() {
     const box = this.canvas.getBoundingClientRect();
+    this.size = { width: box.width, height: box.height }; // the overlays' too (canvas inset 0)
     const ratio = window.devicePixelRatio || 1;
     const width = Math.max(1, Math.round(box.width * ratio));
     const height = Math.max(1, Math.round(box.height * ratio));
@@ -137,7 +139,11 @@ export class Viewport {
    */
   setReferenceLines(lines, samePlane = false) {
     this.referenceLines = lines;
-    this.text('plane', samePlane ? this.options.text.samePlane : '');
+    const note = samePlane ? this.options.text.samePlane : '';
+    if (this.element.querySelector('[data-o="plane"]').textContent !== note) {
+      this.text('plane', note);
+      this.fitOverlays();
+    }
     this.element.dataset.samePlane = String(samePlane);
     this.drawAnnotations();
   }
@@ -199,25 +205,7 @@ export class Viewport {
       group.append(shape);
       return shape;
     };
-    const { kind } = measurement;
-    if (kind === 'ellipse' || kind === 'rectangle') {
-      const [[x1, y1], [x2, y2]] = screen;
-      if (kind === 'ellipse') {
-        add('ellipse', { cx: (x1 + x2) / 2, cy: (y1 + y2) / 2, rx: Math.abs(x2 - x1) / 2, ry: Math.abs(y2 - y1) / 2 });
-      } else {
-        add('polygon', { points: [[x1, y1], [x2, y1], [x2, y2], [x1, y2]].map((p) => p.join(',')).join(' ') });
-      }
-    } else if (kind === 'freehand') {
-      add('polygon', { points: screen.map((p) => p.join(',')).join(' ') });
-    } else if (kind === 'probe' || kind === 'text') {
-      add('circle', { cx: screen[0][0], cy: screen[0][1], r: 3 });
-    } else if (kind === 'cobb' && screen.length === 4) {
-      add('line', { x1: screen[0][0], y1: screen[0][1], x2: screen[1][0], y2: screen[1][1] });
-      add('line', { x1: screen[2][0], y1: screen[2][1], x2: screen[3][0], y2: screen[3][1] });
-    } else {
-      add('polyline', { points: screen.map((p) => p.join(',')).join(' ') });
-      if (kind === 'arrow') add('circle', { cx: screen[1][0], cy: screen[1][1], r: 4, class: 'head' });
-    }
+    for (const { element, attributes } of kindOf(measurement.kind).shape(screen)) add(element, attributes);
     if (measurement.mine && measurement.id === this.options.selected?.()) {
       // The points that can be dragged one at a time.
       for (const [cx, cy] of handles(measurement).map((p) => this.toScreen(p))) {
@@ -236,29 +224,41 @@ export class Viewport {
     this.element.querySelector(`[data-o="${name}"]`).textContent = value;
   }
 
+  /** Show the overlay lines this viewport's size has room for (render/overlay-corners.js). */
+  fitOverlays() {
+    fitCorners(this.element, VIEWPORT_CORNERS, this.element.querySelector('[data-o="message"]'),
+      this.size || this.element.getBoundingClientRect());
+  }
+
   updateOverlays() {
     const { series, frame, index, view } = this.state;
     const t = this.options.text;
     this.text('message', this.state.error);
-    if (!series) return;
+    if (!series) {
+      this.fitOverlays();
+      return;
+    }
     const geometry = series.instances[index] || {};
     this.text('series', `${series.number ?? ''} ${series.description || ''}`);
     this.text('image', `${t.image} ${index + 1} / ${series.instances.length}`);
     const thickness = readable(geometry.slice_thickness);
     this.text('thickness', thickness ? `${t.thickness} ${thickness} mm` : '');
-    this.text('position', geometry.position
-      ? `${t.position} ${geometry.position.map((v) => v.toFixed(1)).join(', ')} mm` : '');
-    this.text('window', frame && frame.samples === 1
+    // A position is shown only whole: three finite coordinates.
+    const position = (geometry.position || []).map((v) => fixed(v, 1));
+    this.text('position', position.length === 3 && position.every(Boolean)
+      ? `${t.position} ${position.join(', ')} mm` : '');
+    this.text('window', frame && frame.samples === 1 && Number.isFinite(view.width) && Number.isFinite(view.center)
       ? `W ${Math.round(view.width)} L ${Math.round(view.center)}` : '');
     const m = this.matrix();
-    const colSpacing = (geometry.pixel_spacing || [1, 1])[1];
-    // Canvas pixels per image pixel.
-    this.text('zoom', frame ? `${t.zoom} ${(Math.hypot(m[0], m[1]) / colSpacing).toFixed(2)}x` : '');
+    // Canvas pixels per image pixel (the matrix's column step; 1 at 1:1).
+    const zoom = significant(Math.hypot(m[0], m[1]), 2);
+    this.text('zoom', frame && zoom ? `${t.zoom} ${zoom}×` : '');
     // Say once which calibration the measurements use (labels name it too).
     this.text('calibration', frame && geometry.us_regions?.length ? t.usRegions : '');
     // Markers only where the header states the orientation; never a guess.
     const labels = frame ? edgeLabels(geometry.orientation, m) : null;
     for (const edge of ['left', 'right', 'top', 'bottom']) this.text(edge, labels ? labels[edge] : '');
+    this.fitOverlays();
     this.element.dataset.index = String(index);
     this.element.dataset.ready = frame ? 'true' : 'false';
     this.element.dataset.seriesUid = series.series_uid;
@@ -437,7 +437,7 @@ export class Viewport {
     canvas.addEventListener('wheel', (event) => {
       event.preventDefault();
       if (!this.state.series) return;
-      if (event.ctrlKey || event.metaKey) {
+      if (wheelAction(event) === 'zoom') {
         this.zoomBy(event.deltaY < 0 ? 1.1 : 1 / 1.1, this.canvasPoint(event));
       } else {
         this.show(indexForWheel(event.deltaY, this.state.index, this.state.series.instances.length));
@@ -455,20 +455,22 @@ export class Viewport {
       } else if (event.button === 0 && this.pointers.size === 0 && !this.draft && startEdit(this, event)) {
         return;
       }
-      if (tool === 'cursor' && event.button === 0 && this.state.frame) {
+      // One table of bindings for stacks and MPR (input/bindings.js).
+      const action = dragAction(event, { pointers: this.pointers.size + 1, tool: tool || '' });
+      if (action === 'tool' && tool === 'cursor' && this.state.frame) {
         this.options.onCursor?.(this, this.imagePoint(event));
         return;
       }
-      if (tool && event.button === 0 && this.pointers.size === 0 && this.state.frame) {
+      if (action === 'tool' && this.state.frame) {
         this.measureInput('down', event, tool);
         return;
       }
       this.pointers.set(event.pointerId, this.canvasPoint(event));
-      const pan = event.shiftKey || event.button === 1 || event.button === 2;
       const primary = this.options.dragMode?.() === 'scroll' ? 'scroll' : 'window';
+      const mode = { pan: 'pan', window: 'window' }[action] || primary;
       this.drag = this.pointers.size === 1
         ? {
-          mode: pan ? 'pan' : primary, x: event.clientX, y: event.clientY,
+          mode, x: event.clientX, y: event.clientY,
           index: this.state.index,
           view: { ...this.state.view }, placement: { ...this.state.placement },
         }

@@ -157,3 +157,45 @@ def delete_measurement(page, measurement_id: int) -> None:
         measurement_id,
     )
     assert status in (200, 204), status
+
+
+def reveal(page, selector: str):
+    """The toolbar control ``selector``, after opening "More" if it moved there."""
+    control = page.locator(selector)
+    if not control.is_visible() and page.locator("#more-button").is_visible():
+        page.click("#more-button")
+    control.wait_for(state="visible")
+    return control
+
+
+def choose_tool(page, kind: str) -> None:
+    """Choose a measuring tool from the Measure menu ('' puts the tool away)."""
+    reveal(page, "#tool-menu-button").click()
+    page.click(f'#tool-menu [data-tool="{kind}"]')
+    assert page.get_attribute("#viewer", "data-tool") == kind
+
+
+def choose_layout(page, layout: str) -> None:
+    """Pick ``rows x columns`` in the layout picker."""
+    reveal(page, "#layout-button").click()
+    page.click(f'#layout-menu [data-layout="{layout}"]')
+    page.wait_for_function(f"document.querySelector('#viewer').dataset.layout === '{layout}'")
+
+
+def open_layout_menu(page) -> None:
+    """Open the layout picker (custom layout and protocol live there too)."""
+    reveal(page, "#layout-button").click()
+    page.locator("#layout-menu").wait_for(state="visible")
+
+
+def choose_protocol(page, value: str) -> None:
+    """Choose a hanging protocol by its option value ('' for none)."""
+    open_layout_menu(page)
+    page.select_option("#protocol", value)
+
+
+def show_strip(page) -> None:
+    """Open the series strip (on a phone it is a band, closed until asked for)."""
+    if page.get_attribute("#viewer", "data-strip") != "open":
+        reveal(page, "#series-toggle").click()
+    page.locator("#series-strip").wait_for(state="visible")

@@ -7,7 +7,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import signed_in_page
+from .conftest import choose_tool, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ def test_the_cursor_takes_the_other_series_to_the_spot(browser, server_url, smal
     page.evaluate("pacsweb.setLayout('1x2')")
     show_in(page, 0, "Axial 1.0 mm")
     show_in(page, 1, "Coronal 5.0 mm")
-    page.select_option("#tool", "cursor")
+    choose_tool(page, "cursor")
     coronal = {
         ds.SOPInstanceUID: ds
         for ds in map(pydicom.dcmread, (small_ct_folder / "s04").glob("*.dcm"))

@@ -12,7 +12,7 @@ from PIL import Image
 from tests.base import SMALL_CT, require_peer
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import signed_in_page
+from .conftest import choose_tool, reveal, show_strip, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -21,6 +21,7 @@ AXIAL = "Axial 5.0 mm"
 
 def open_axial(page, server_url) -> None:
     page.goto(f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/?protocol=none")
+    show_strip(page)  # on a phone the strip is a band, closed until asked for
     page.locator(f".series-strip button:has-text('{AXIAL}')").click()
     page.wait_for_function(
         f"window.pacsweb.state.series?.description === '{AXIAL}'"
@@ -31,13 +32,13 @@ def open_axial(page, server_url) -> None:
 def draw_length(page, x0: float, x1: float, y: float) -> None:
     """A length across the active viewport, ends and height as fractions of its canvas."""
     box = page.locator(".viewport.active canvas").first.bounding_box()
-    page.select_option("#tool", "length")
+    choose_tool(page, "length")
     page.mouse.move(box["x"] + box["width"] * x0, box["y"] + box["height"] * y)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * x1, box["y"] + box["height"] * y, steps=4)
     page.mouse.up()
     page.wait_for_function("document.querySelector('.viewport.active svg g.measurement.length')")
-    page.select_option("#tool", "")
+    choose_tool(page, "")
 
 
 def delete_last_measurement(page) -> None:
@@ -55,7 +56,7 @@ def delete_last_measurement(page) -> None:
 
 
 def save_png(page, burn_in: bool) -> tuple[Image.Image, str]:
-    page.click("#export-png")
+    reveal(page, "#export-png").click()
     page.locator("#png-dialog").wait_for(state="visible")
     page.locator("#png-burn-in").set_checked(burn_in)
     with page.expect_download() as info:
@@ -130,7 +131,7 @@ def canvas_pixels(page) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"))
 
 
-def drawn_boxes(page, selector: str = "svg *, .overlay span, .overlay[data-o], .marker"):
+def drawn_boxes(page, selector: str = "svg *, .overlay [data-o], .overlay[data-o], .marker"):
     """Canvas-pixel boxes of what is drawn over the image, with room for text shadows."""
     boxes = page.evaluate(
         """(selector) => {
@@ -152,7 +153,7 @@ def test_print_sends_the_viewports_on_screen_as_a_pdf(page, server_url, screensh
     open_axial(page, server_url)
     page.evaluate("pacsweb.setLayout('2x2')")
     page.wait_for_function("window.pacsweb.viewports.filter((v) => v.state.frame).length === 4")
-    page.click("#print-film")
+    reveal(page, "#print-film").click()
     page.locator("#print-dialog").wait_for(state="visible")
     assert page.input_value("#film-layout") == "2x2"
     assert "4" in page.text_content("#film-summary")
@@ -174,7 +175,7 @@ def test_print_sends_the_viewports_on_screen_as_a_pdf(page, server_url, screensh
 def test_print_of_the_series_takes_every_nth_image(page, server_url, screenshot_dir):
     open_axial(page, server_url)
     count = page.evaluate("pacsweb.state.series.instances.length")
-    page.click("#print-film")
+    reveal(page, "#print-film").click()
     page.check("#film-source-series")
     assert page.input_value("#film-layout") == "4x4"
     page.fill("#film-step", "2")
@@ -193,7 +194,7 @@ def test_print_of_the_series_takes_every_nth_image(page, server_url, screenshot_
 def test_the_dialogs_fit_a_phone_and_work_by_keyboard(browser, server_url, screenshot_dir):
     phone = signed_in_page(browser, server_url, 390, 844, touch=True)
     open_axial(phone, server_url)
-    phone.locator("#print-film").focus()
+    reveal(phone, "#print-film").focus()
     phone.keyboard.press("Enter")
     dialog = phone.locator("#print-dialog")
     dialog.wait_for(state="visible")
@@ -203,7 +204,7 @@ def test_the_dialogs_fit_a_phone_and_work_by_keyboard(browser, server_url, scree
     phone.screenshot(path=screenshot_dir / "export-print-dialog-phone.png")
     phone.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
-    phone.locator("#export-png").tap()
+    reveal(phone, "#export-png").tap()
     phone.locator("#png-dialog").wait_for(state="visible")
     phone.screenshot(path=screenshot_dir / "export-png-dialog-phone.png")
     with phone.expect_download() as info:
@@ -250,7 +251,7 @@ def test_with_mpr_on_screen_the_png_is_the_active_pane(page, server_url, screens
         assert np.asarray(image.convert("L").crop(box('[data-o="slab"]'))).max() > 150
     assert np.asarray(plain.convert("L").crop(box(".patient-name"))).max() < 40
     assert np.asarray(burnt.convert("L").crop(box(".patient-name"))).max() > 150
-    page.click("#mpr")  # leave MPR for the other tests
+    reveal(page, "#mpr").click()  # leave MPR for the other tests
 
 
 def test_with_mpr_on_screen_print_sends_the_panes_shown(page, server_url, screenshot_dir, tmp_path):
@@ -265,7 +266,7 @@ def test_with_mpr_on_screen_print_sends_the_panes_shown(page, server_url, screen
         "pacsweb.mpr.setWindow(40, 400); pacsweb.mpr.setSlab({mode: 'mip', thickness: 6})"
     )
     shown = {plane: page.evaluate(f"pacsweb.mpr.readPane('{plane}')") for plane in planes}
-    page.click("#print-film")
+    reveal(page, "#print-film").click()
     page.locator("#print-dialog").wait_for(state="visible")
     # Four panes on screen: four images, two by two, on one page.
     assert page.input_value("#film-layout") == "2x2"
@@ -344,7 +345,7 @@ def test_with_mpr_on_screen_print_sends_the_panes_shown(page, server_url, screen
     # One pane maximised: that pane alone.
     page.dblclick('.mpr-pane[data-plane="coronal"]')
     page.wait_for_function("pacsweb.mpr.shownPanes().length === 1")
-    page.click("#print-film")
+    reveal(page, "#print-film").click()
     page.locator("#print-dialog").wait_for(state="visible")
     assert page.input_value("#film-layout") == "1x1"
     assert re.findall(r"\d+", page.text_content("#film-summary")) == ["1", "1"]
@@ -354,7 +355,7 @@ def test_with_mpr_on_screen_print_sends_the_panes_shown(page, server_url, screen
     [item] = sent.value.post_data_json["items"]
     assert item["caption"].split(" · ")[1] == "Coronal"
     page.dblclick('.mpr-pane[data-plane="coronal"]')
-    page.click("#mpr")  # leave MPR for the other tests
+    reveal(page, "#mpr").click()  # leave MPR for the other tests
 
 
 def test_print_carries_the_measurements_and_the_turn_shown(page, server_url, tmp_path):
@@ -363,7 +364,7 @@ def test_print_carries_the_measurements_and_the_turn_shown(page, server_url, tmp
     page.click("#viewer", position={"x": 5, "y": 5})  # keys go to the viewer
     page.keyboard.press("o")  # a quarter turn clockwise
     label = page.text_content(".viewport.active svg g.measurement.length text.label")
-    page.click("#print-film")
+    reveal(page, "#print-film").click()
     page.locator("#print-dialog").wait_for(state="visible")
     page.select_option("#film-layout", "1x1")
     with page.expect_request("**/film.pdf") as sent, page.expect_download() as info:

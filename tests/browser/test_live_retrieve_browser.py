@@ -9,7 +9,7 @@ from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid, write_demo_ct
 from viewer.demo.webnode import DemoWebNode
 
-from .conftest import signed_in_page
+from .conftest import choose_protocol, reveal, show_strip, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +55,7 @@ def watch_retrieve(page, server_url, node_id: int, spec, pick) -> tuple[list[dic
     page.wait_for_function("window.pacsweb && window.pacsweb.messages.length > 0")
     # One viewport, so the series picked is the only one on screen (a protocol may
     # have opened several).
-    page.select_option("#protocol", "")
+    choose_protocol(page, "")
     page.wait_for_function("document.querySelectorAll('.viewport').length === 1")
     pick(page)
     picked_at = page.evaluate("window.pacsweb.messages.length")
@@ -132,6 +132,7 @@ def test_at_phone_size_a_tapped_series_comes_first(
     context = page.context
 
     def tap_last(page) -> None:
+        show_strip(page)  # on a phone the strip is a band, closed until asked for
         page.locator(".series-strip button").nth(3).tap()
         page.screenshot(path=screenshot_dir / "live-retrieve-phone.png")
 
@@ -152,7 +153,7 @@ def test_mpr_pressed_while_the_series_arrives_builds_once_it_is_whole(
         page.wait_for_function(
             "window.pacsweb.state.series?.description === 'Axial 1.0 mm'", timeout=30_000
         )
-        page.click("#mpr")
+        reveal(page, "#mpr").click()
 
     page.goto(f"{server_url}/remote/{remote_node}/studies/{study_uid(MPR)}/")
     page.click("form[action$='/retrieve/'] button")
@@ -160,7 +161,7 @@ def test_mpr_pressed_while_the_series_arrives_builds_once_it_is_whole(
     # The page's script hangs the study first (a protocol may fit the series already
     # here); only then is "none" chosen, or the protocol would overrule it.
     page.wait_for_function("window.pacsweb && document.querySelectorAll('.viewport').length")
-    page.select_option("#protocol", "")
+    choose_protocol(page, "")
     page.wait_for_function("document.querySelectorAll('.viewport').length === 1")
     pick_thin_and_press_mpr(page)
     waiting = page.locator(".mpr-status")

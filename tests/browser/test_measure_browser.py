@@ -9,7 +9,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import delete_measurement
+from .conftest import choose_tool, delete_measurement
 
 pytestmark = pytest.mark.browser
 
@@ -52,17 +52,17 @@ def labels(page) -> list[str]:
 def test_each_tool_draws_saves_and_comes_back(page, server_url, small_ct_folder, screenshot_dir):
     open_axial(page, server_url)
     box = canvas_box(page)
-    page.select_option("#tool", "length")
+    choose_tool(page, "length")
     drag(page, at(box, 0.4, 0.4), at(box, 0.6, 0.4))
     saved(page, 1)
-    page.select_option("#tool", "ellipse")
+    choose_tool(page, "ellipse")
     drag(page, at(box, 0.45, 0.45), at(box, 0.55, 0.55))
     found = saved(page, 2)
-    page.select_option("#tool", "angle")
+    choose_tool(page, "angle")
     for point in [(0.3, 0.3), (0.35, 0.4), (0.45, 0.35)]:
         page.mouse.click(*at(box, *point))
     saved(page, 3)
-    page.select_option("#tool", "probe")
+    choose_tool(page, "probe")
     page.mouse.click(*at(box, 0.5, 0.5))
     found = saved(page, 4)
     page.screenshot(path=screenshot_dir / "viewer-measurements.png")
@@ -87,7 +87,7 @@ def test_each_tool_draws_saves_and_comes_back(page, server_url, small_ct_folder,
     mean = float(re.search(r"mean (-?\d+\.\d) HU", ellipse_text).group(1))
     assert mean == pytest.approx(hu[mask].mean(), abs=0.05)
     # Tomorrow: reopen the study and find them again on the same image.
-    page.select_option("#tool", "")
+    choose_tool(page, "")
     open_axial(page, server_url)
     page.wait_for_function(
         "document.querySelector('.viewport').dataset.measurements === '4'", timeout=10_000
@@ -99,9 +99,9 @@ def test_a_selected_measurement_is_deleted_and_undo_removes_the_last(page, serve
     open_axial(page, server_url)
     before = len(page.evaluate("window.pacsweb.measurements"))
     box = canvas_box(page)
-    page.select_option("#tool", "rectangle")
+    choose_tool(page, "rectangle")
     drag(page, at(box, 0.3, 0.6), at(box, 0.4, 0.7))
-    page.select_option("#tool", "arrow")
+    choose_tool(page, "arrow")
     drag(page, at(box, 0.6, 0.6), at(box, 0.7, 0.7))
     saved(page, before + 2)
     page.focus("#viewer")
@@ -127,11 +127,11 @@ def test_undo_after_delete_brings_back_that_measurement_and_redo_deletes_it_agai
     open_axial(page, server_url)
     before = len(page.evaluate("window.pacsweb.measurements"))
     box = canvas_box(page)
-    page.select_option("#tool", "length")
+    choose_tool(page, "length")
     drag(page, at(box, 0.3, 0.3), at(box, 0.5, 0.3))  # A
     drag(page, at(box, 0.3, 0.7), at(box, 0.5, 0.7))  # B
     a, b = saved(page, before + 2)[-2:]
-    page.select_option("#tool", "")
+    choose_tool(page, "")
     page.locator(f".viewport g.measurement[data-id='{a['id']}'] text.label").click()
     page.focus("#viewer")
     page.keyboard.press("Delete")

@@ -7,7 +7,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import signed_in_page
+from .conftest import choose_tool, reveal, show_strip, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -28,6 +28,7 @@ def open_axial(page, server_url) -> None:
     page.goto(f"{server_url}/studies/{STUDY}/view/?protocol=none")
     # The first series must be in place first, or it could land after the one asked for.
     page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+    show_strip(page)  # on a phone the strip is a band, closed until asked for
     page.locator(".series-strip button:has-text('Axial 5.0 mm')").click()
     page.wait_for_function(
         "pacsweb.state.series.description === 'Axial 5.0 mm' && pacsweb.state.frame !== null"
@@ -94,10 +95,10 @@ def saved_as(page, measurement_id: int, expected) -> None:
 
 def draw_length(page, start, end) -> int:
     before = page.evaluate("pacsweb.measurements.length")
-    page.select_option("#tool", "length")
+    choose_tool(page, "length")
     drag(page, start, end)
     page.wait_for_function(f"pacsweb.measurements.length === {before + 1}")
-    page.select_option("#tool", "")
+    choose_tool(page, "")
     return page.evaluate("pacsweb.measurements.at(-1).id")
 
 
@@ -173,17 +174,17 @@ def test_a_finger_moves_a_measurement_on_a_phone(browser, server_url, made):
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
     before = phone.evaluate("pacsweb.measurements.length")
-    phone.select_option("#tool", "length")
+    choose_tool(phone, "length")
     finger([8, 44], [28, 44])
     phone.wait_for_function(f"pacsweb.measurements.length === {before + 1}")
     length = phone.evaluate("pacsweb.measurements.at(-1).id")
     made.append(length)
     drawn = phone.evaluate("pacsweb.measurements.at(-1).points")
-    phone.select_option("#tool", "")
+    choose_tool(phone, "")
     finger([18, 44], [18, 40])  # a fingertip on the line, then up
     moved = [[drawn[0][0], drawn[0][1] - 4], [drawn[1][0], drawn[1][1] - 4]]
     saved_as(phone, length, moved)
-    phone.locator("#measure-list").click()
+    reveal(phone, "#measure-list").click()
     phone.locator(f"#measurements-panel button[data-id='{length}']").wait_for()
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "the list may not push the page wider than the phone"

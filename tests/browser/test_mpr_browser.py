@@ -9,7 +9,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import delete_measurement, signed_in_page
+from .conftest import choose_tool, delete_measurement, reveal, signed_in_page
 from .test_viewer_browser import open_axial_demo, reference
 
 pytestmark = pytest.mark.browser
@@ -55,7 +55,7 @@ def trilinear(volume, points):
 
 def open_mpr(page, server_url):
     open_axial_demo(page, server_url)
-    page.click("#mpr")
+    reveal(page, "#mpr").click()
     page.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready")
 
 
@@ -101,7 +101,7 @@ def test_the_canvas_fallback_draws_the_same_reformat(browser, server_url, thin_v
     page.wait_for_function(
         "pacsweb.state.series.description === 'Axial 1.0 mm' && pacsweb.state.frame"
     )
-    page.click("#mpr")
+    reveal(page, "#mpr").click()
     page.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready")
     assert page.evaluate("pacsweb.mpr.renderer.kind") == "canvas2d"
     grey, expected, inside = pane_against_numpy(page, thin_volume, "coronal")
@@ -197,7 +197,7 @@ def test_a_series_that_is_not_a_volume_says_why(page, server_url):
     page.wait_for_function(
         "pacsweb.state.series.description === 'Localizer' && pacsweb.state.frame"
     )
-    page.click("#mpr")
+    reveal(page, "#mpr").click()
     status = page.locator(".mpr-status")
     status.wait_for()
     assert "at least three slices" in status.inner_text()
@@ -209,7 +209,7 @@ def test_mpr_on_a_phone_by_touch(browser, server_url, screenshot_dir):
     phone = signed_in_page(browser, server_url, 390, 844, touch=True)
     context = phone.context
     open_axial_demo(phone, server_url)
-    phone.locator("#mpr").tap()
+    reveal(phone, "#mpr").tap()
     phone.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready")
     pane = phone.locator('.mpr-pane[data-plane="coronal"]')
     box = pane.bounding_box()
@@ -238,7 +238,7 @@ def test_a_dropped_volume_request_says_so_and_pressing_mpr_again_builds_it(brows
     page = signed_in_page(browser, server_url)
     open_axial_demo(page, server_url)
     page.route("**/frames/raw?part=1*", lambda route: route.abort("connectionreset"))
-    page.click("#mpr")
+    reveal(page, "#mpr").click()
     assert "could not be built" in mpr_status(page)
     assert not page.evaluate("pacsweb.mpr.state.ready")
     # A newer listing of the series (images landing elsewhere) does not fetch it again.
@@ -251,8 +251,8 @@ def test_a_dropped_volume_request_says_so_and_pressing_mpr_again_builds_it(brows
     page.wait_for_timeout(300)
     assert asked == []
     page.unroute("**/frames/raw?part=1*")
-    page.click("#mpr")  # leave
-    page.click("#mpr")  # and try again
+    reveal(page, "#mpr").click()  # leave
+    reveal(page, "#mpr").click()  # and try again
     page.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready")
     assert page.locator('.mpr-pane[data-plane="coronal"]').get_attribute("data-lines") == "3"
     page.close()
@@ -276,7 +276,7 @@ def test_an_image_the_server_cannot_decode_is_named(browser, server_url):
             status=200, body=body, content_type='multipart/related; boundary="x"'
         ),
     )
-    page.click("#mpr")
+    reveal(page, "#mpr").click()
     message = mpr_status(page)
     assert sop_uid in message and "cannot decode JPEG Extended" in message
     page.close()
@@ -310,7 +310,7 @@ def test_a_second_drag_is_not_taken_for_a_drag_of_selected_text(page, server_url
 
 def test_a_length_drawn_on_the_coronal_is_saved_and_found_again(page, server_url, screenshot_dir):
     open_mpr(page, server_url)
-    page.select_option("#tool", "length")
+    choose_tool(page, "length")
     pane = page.locator('.mpr-pane[data-plane="coronal"]').bounding_box()
     start = (pane["x"] + pane["width"] * 0.45, pane["y"] + pane["height"] * 0.3)
     end = (pane["x"] + pane["width"] * 0.55, pane["y"] + pane["height"] * 0.7)
@@ -321,7 +321,7 @@ def test_a_length_drawn_on_the_coronal_is_saved_and_found_again(page, server_url
     page.wait_for_function(
         "pacsweb.measurements.some((m) => m.space === 'patient' && m.kind === 'length')"
     )
-    page.select_option("#tool", "")
+    choose_tool(page, "")
     saved = page.evaluate(
         "pacsweb.measurements.find((m) => m.space === 'patient' && m.kind === 'length')"
     )
@@ -346,7 +346,7 @@ def test_a_length_drawn_on_the_coronal_is_saved_and_found_again(page, server_url
 
     # Tomorrow: the study opens again, the list names it, and opening it shows it.
     open_mpr(page, server_url)
-    page.click("#mpr")  # leave MPR; the list opens it again
+    reveal(page, "#mpr").click()  # leave MPR; the list opens it again
     page.keyboard.press("k")
     entry = page.locator("#measurements-panel li", has_text="MPR")
     assert f"{mm:.1f} mm" in entry.inner_text()
@@ -370,7 +370,7 @@ def test_a_length_drawn_on_the_coronal_is_saved_and_found_again(page, server_url
 
 def test_a_length_the_browser_cancels_or_a_pinch_takes_over_draws_nothing(page, server_url):
     open_mpr(page, server_url)
-    page.select_option("#tool", "length")
+    choose_tool(page, "length")
     before = page.evaluate("pacsweb.measurements.length")
     shown = page.evaluate(
         """async () => {
@@ -401,7 +401,7 @@ def test_a_length_the_browser_cancels_or_a_pinch_takes_over_draws_nothing(page, 
           return { paged, afterCancel, duringPinch };
         }"""
     )
-    page.select_option("#tool", "")
+    choose_tool(page, "")
     assert shown == {"paged": False, "afterCancel": "0", "duringPinch": "0"}
     assert page.evaluate("pacsweb.measurements.length") == before
 
@@ -417,7 +417,7 @@ def test_a_length_stays_where_it_was_dragged_when_the_canvas_draws_smaller_mid_d
         "pacsweb.mpr.canvas.width === Math.round("
         "pacsweb.mpr.canvas.getBoundingClientRect().width * devicePixelRatio)"
     )
-    page.select_option("#tool", "length")
+    choose_tool(page, "length")
     before = page.evaluate("pacsweb.measurements.length")
     pane = page.locator('.mpr-pane[data-plane="axial"]').bounding_box()
     # The pane's mapping at full size, as the drag starts.
@@ -436,7 +436,7 @@ def test_a_length_stays_where_it_was_dragged_when_the_canvas_draws_smaller_mid_d
     page.mouse.move(*end, steps=4)
     page.mouse.up()
     page.wait_for_function(f"pacsweb.measurements.length === {before + 1}")
-    page.select_option("#tool", "")
+    choose_tool(page, "")
     saved = page.evaluate("pacsweb.measurements.at(-1)")
     assert saved["space"] == "patient" and saved["kind"] == "length"
 

@@ -6,7 +6,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import signed_in_page
+from .conftest import choose_layout, open_layout_menu, reveal, signed_in_page
 from .test_viewer_browser import open_thick_beside_thin_linked, open_viewer
 
 pytestmark = pytest.mark.browser
@@ -44,23 +44,28 @@ def test_parallel_series_at_the_same_place_show_no_line_but_same_plane(
         assert note == ("Same plane as the active viewport" if same else "")
         if step == 1:
             page.screenshot(path=screenshot_dir / "viewer-same-plane.png")
-    page.click("#link")
-    page.select_option("#layout", "1x1")
+    reveal(page, "#link").click()
+    choose_layout(page, "1x1")
 
 
 def test_the_layout_menu_names_the_layout_on_screen(page, server_url):
     # Regression: the menu read "1 × 1" under the CT protocol's 1x3 and a custom 4x4.
     page.goto(f"{server_url}/studies/{STUDY}/view/")
     page.wait_for_function("document.querySelectorAll('.viewport').length === 3")
-    assert page.input_value("#layout") == "1x3"
-    assert page.eval_on_selector("#layout", "s => s.selectedOptions[0].textContent") == "1 × 3"
+    assert page.get_attribute("#viewer", "data-layout") == "1x3"
+    assert page.text_content("#layout-current") == "1×3"
+    assert page.get_attribute('#layout-menu [data-layout="1x3"]', "aria-pressed") == "true"
+    open_layout_menu(page)
     page.fill("#layout-custom", "4x4")
     page.keyboard.press("Enter")
     page.wait_for_function("document.querySelectorAll('.viewport').length === 16")
-    assert page.input_value("#layout") == "4x4"
-    page.select_option("#layout", "2x2")
+    assert page.get_attribute("#viewer", "data-layout") == "4x4"
+    assert page.text_content("#layout-current") == "4×4"
+    assert page.get_attribute('#layout-menu [data-layout="4x4"]', "aria-pressed") == "true"
+    choose_layout(page, "2x2")
     page.wait_for_function("document.querySelectorAll('.viewport').length === 4")
-    assert page.input_value("#layout") == "2x2"
+    assert page.get_attribute("#viewer", "data-layout") == "2x2"
+    assert page.text_content("#layout-current") == "2×2"
 
 
 def inside_window(page, selector: str) -> bool:
@@ -97,7 +102,7 @@ def test_help_tags_and_measurements_open_inside_the_window_one_at_a_time(
         page.wait_for_selector("#tags", state="hidden")
         assert page.get_attribute("#show-tags", "aria-pressed") == "false"
         # By touch or mouse: the toolbar button opens it, its close button closes it.
-        page.click("#help-button")
+        reveal(page, "#help-button").click()
         page.wait_for_selector("#help:not([hidden])")
         assert inside_window(page, "#help .panel-close")
         page.click("#help .panel-close")
@@ -119,6 +124,9 @@ def test_a_png_of_a_narrow_viewport_puts_the_patient_in_a_band_above_the_image(
     phone = signed_in_page(browser, server_url, *PHONE, touch=True, mobile=True)
     try:
         phone.goto(f"{server_url}/studies/{STUDY}/view/")
+        # On a phone the protocol shows one viewport at a time: three side by side by hand.
+        phone.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+        choose_layout(phone, "1x3")
         phone.wait_for_function(
             "[...document.querySelectorAll('.viewport')].filter(v => v.dataset.ready === 'true')"
             ".length === 3"
@@ -151,13 +159,17 @@ def test_the_patient_name_on_each_viewport_meets_no_other_text(browser, server_u
     page = signed_in_page(browser, server_url, *size, touch=size == PHONE)
     try:
         page.goto(f"{server_url}/studies/{STUDY}/view/")
+        if size == PHONE:
+            # On a phone the protocol shows one viewport at a time: three side by side by hand.
+            page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+            choose_layout(page, "1x3")
         page.wait_for_function(
             "[...document.querySelectorAll('.viewport')].filter(v => v.dataset.ready === 'true')"
             ".length === 3"
         )
         meeting = page.evaluate(
             """() => [...document.querySelectorAll('.viewport')].flatMap((v) => {
-              const texts = [...v.querySelectorAll('.overlay span, .marker')]
+              const texts = [...v.querySelectorAll('.overlay [data-o], .marker')]
                 .filter((e) => e.textContent.trim());
               const boxes = (e) => [...e.getClientRects()];
               const meet = (a, b) => a.left < b.right && b.left < a.right

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.browser.conftest import signed_in_page
+from tests.browser.conftest import choose_tool, show_strip, signed_in_page
 from viewer.demo.ultrasound import DEFAULT_US, us_study_uid, write_demo_us
 
 pytestmark = pytest.mark.browser
@@ -26,6 +26,7 @@ def us_study(server, tmp_path_factory) -> str:
 
 def open_us(page, server_url, study_uid) -> None:
     page.goto(f"{server_url}/studies/{study_uid}/view/?protocol=none")
+    show_strip(page)  # on a phone the strip is a band, closed until asked for
     page.locator(".series-strip button").first.click()
     page.wait_for_function(
         "document.getElementById('viewer').dataset.ready === 'true'"
@@ -43,7 +44,7 @@ def screen(page, point) -> tuple[float, float]:
 def draw_length(page, a, b) -> str:
     """Draw a length between image points; returns its label once saved."""
     before = len(page.evaluate("window.pacsweb.measurements"))
-    page.select_option("#tool", "length")
+    choose_tool(page, "length")
     start, end = screen(page, a), screen(page, b)
     page.mouse.move(*start)
     page.mouse.down()
@@ -79,7 +80,7 @@ def test_lengths_are_in_the_regions_units_and_px_outside(
     assert re.fullmatch(r"\d+\.\d px \(crosses US regions\)", crossing), crossing
     calibration = page.locator(".viewport [data-o='calibration']").first
     assert calibration.text_content() == "Calibration: US regions"
-    page.select_option("#tool", "")
+    choose_tool(page, "")
     page.screenshot(path=screenshot_dir / "us-measure-1366x768.png")
     phone = signed_in_page(browser, server_url, 390, 844, touch=True, mobile=True)
     open_us(phone, server_url, us_study)

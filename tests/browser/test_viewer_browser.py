@@ -7,7 +7,14 @@ import pytest
 from tests.base import SMALL_CT, sample
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import signed_in_page
+from .conftest import (
+    choose_layout,
+    choose_protocol,
+    open_layout_menu,
+    reveal,
+    show_strip,
+    signed_in_page,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -117,17 +124,18 @@ def test_flips_and_turns_move_the_pixels_exactly(page, server_url):
     open_viewer(page, server_url, dataset.StudyInstanceUID)
     page.evaluate("pacsweb.setOneToOne(true); pacsweb.setWindow(40, 400)")
     expected = reference(dataset.pixel_array, 1.0, -1024.0, 40, 400)
-    page.click("#flip-h")
+    reveal(page, "#flip-h").click()
     assert np.abs(read(page) - np.fliplr(expected)).max() <= 1
-    page.click("#flip-h")
-    page.click("#rotate")
+    reveal(page, "#flip-h").click()
+    reveal(page, "#rotate").click()
     assert np.abs(read(page) - np.rot90(expected, k=-1)).max() <= 1
-    page.click("#flip-v")
+    reveal(page, "#flip-v").click()
     assert np.abs(read(page) - np.flipud(np.rot90(expected, k=-1))).max() <= 1
 
 
 def open_axial_demo(page, server_url):
     open_viewer(page, server_url, demo_study_uid(SMALL_CT))
+    show_strip(page)  # on a phone the strip is a band, closed until asked for
     page.click(".series-strip button:has-text('Axial 1.0 mm')")
     page.wait_for_function(
         "pacsweb.state.series.description === 'Axial 1.0 mm' && pacsweb.state.frame !== null"
@@ -138,18 +146,18 @@ def test_orientation_markers_follow_rotation(page, server_url):
     open_axial_demo(page, server_url)
     marker = ".viewport.active [data-o={}]".format
     assert page.inner_text(marker("right")) == "L" and page.inner_text(marker("top")) == "A"
-    page.click("#rotate")
+    reveal(page, "#rotate").click()
     assert page.inner_text(marker("right")) == "A" and page.inner_text(marker("bottom")) == "L"
-    page.click("#reset")
+    reveal(page, "#reset").click()
 
 
 def test_cine_plays_and_stops(page, server_url):
     open_axial_demo(page, server_url)
     start = page.get_attribute("#viewer", "data-index")
-    page.fill("#cine-fps", "30")
-    page.click("#cine")
+    reveal(page, "#cine-fps").fill("30")
+    reveal(page, "#cine").click()
     page.wait_for_function(f"document.getElementById('viewer').dataset.index !== '{start}'")
-    page.click("#cine")
+    reveal(page, "#cine").click()
     assert page.get_attribute("#cine", "aria-pressed") == "false"
 
 
@@ -180,7 +188,7 @@ def test_the_viewer_fits_a_phone(browser, server_url, screenshot_dir):
 
 def test_layouts_drag_and_maximise(page, server_url, screenshot_dir):
     open_viewer(page, server_url, demo_study_uid(SMALL_CT))
-    page.select_option("#layout", "2x2")
+    choose_layout(page, "2x2")
     page.wait_for_function(
         "[...document.querySelectorAll('.viewport')].filter(v => v.dataset.ready === 'true')"
         ".length === 4"
@@ -200,20 +208,23 @@ def test_layouts_drag_and_maximise(page, server_url, screenshot_dir):
     assert page.locator(".viewport").nth(0).is_hidden()
     page.dblclick(".viewport >> nth=3")
     assert page.locator(".viewport").nth(0).is_visible()
+    open_layout_menu(page)
     page.fill("#layout-custom", "2x3")
     page.keyboard.press("Enter")
     page.wait_for_function("document.querySelectorAll('.viewport').length === 6")
+    open_layout_menu(page)
     page.fill("#layout-custom", "9x9")
     page.keyboard.press("Enter")
     assert page.locator(".viewport").count() == 6
-    page.select_option("#layout", "1x1")
+    page.keyboard.press("Escape")  # the refused layout leaves the picker open: close it
+    choose_layout(page, "1x1")
 
 
 def test_a_colour_map_colours_the_window_exactly(page, server_url):
     dataset = pydicom.dcmread(sample("CT_small.dcm"))
     open_viewer(page, server_url, dataset.StudyInstanceUID)
     page.evaluate("pacsweb.setOneToOne(true); pacsweb.setWindow(40, 400)")
-    page.select_option("#colormap", "hot-iron")
+    reveal(page, "#colormap").select_option("hot-iron")
     rgb = page.evaluate(
         """() => { const v = pacsweb.viewports[0]; v.draw();
           const gl = v.renderer.gl; const out = new Uint8Array(4);
@@ -225,12 +236,12 @@ def test_a_colour_map_colours_the_window_exactly(page, server_url):
     grey = reference(dataset.pixel_array, 1.0, -1024.0, 40, 400)[64, 64]
     hot = [min(255, grey * 3), max(0, min(255, grey * 3 - 255)), max(0, min(255, grey * 3 - 510))]
     assert all(abs(a - b) <= 3 for a, b in zip(rgb[:3], hot, strict=True)), (rgb, hot)
-    page.select_option("#colormap", "grey")
+    reveal(page, "#colormap").select_option("grey")
 
 
 def test_the_magnifier_shows_the_pixels_under_the_pointer(page, server_url):
     open_axial_demo(page, server_url)
-    page.click("#magnifier")
+    reveal(page, "#magnifier").click()
     box = page.locator(".viewport.active canvas:not(.loupe)").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     loupe = page.locator(".viewport.active canvas.loupe")
@@ -250,7 +261,7 @@ def test_the_magnifier_shows_the_pixels_under_the_pointer(page, server_url):
         (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2), abs=1
     )
     assert loupe.evaluate("(c) => getComputedStyle(c).borderRadius") == "50%"
-    page.click("#magnifier")
+    reveal(page, "#magnifier").click()
     assert loupe.is_hidden()
 
 
@@ -273,13 +284,17 @@ def test_the_files_own_windows_come_first_and_apply(page, server_url):
     assert (
         options[1] == "File window 1: W 400 L 40" and options[2] == "File window 2: W 1500 L -600"
     )
-    page.select_option("#preset", "file-1")
+    reveal(page, "#preset").select_option("file-1")
     assert page.evaluate("[pacsweb.state.view.center, pacsweb.state.view.width]") == [-600, 1500]
 
 
 def test_dragging_can_scroll_instead_of_windowing(page, server_url):
     open_axial_demo(page, server_url)
-    page.select_option("#drag-mode", "scroll")
+    drag_mode = reveal(page, "#drag-mode")
+    if drag_mode.get_attribute("data-value") == "window":
+        drag_mode.click()
+    assert drag_mode.get_attribute("data-value") == "scroll"
+    assert drag_mode.get_attribute("aria-pressed") == "true"
     start = page.evaluate("pacsweb.state.index")
     view = page.evaluate("JSON.stringify(pacsweb.state.view)")
     box = page.locator(".viewport.active canvas:not(.loupe)").bounding_box()
@@ -290,14 +305,17 @@ def test_dragging_can_scroll_instead_of_windowing(page, server_url):
     page.mouse.up()
     page.wait_for_function(f"pacsweb.state.index === {min(start + 5, 11)}")
     assert page.evaluate("JSON.stringify(pacsweb.state.view)") == view, "the window stayed"
-    page.select_option("#drag-mode", "window")
+    drag_mode = reveal(page, "#drag-mode")
+    if drag_mode.get_attribute("data-value") == "scroll":
+        drag_mode.click()
+    assert drag_mode.get_attribute("data-value") == "window"
 
 
 def test_a_finger_drags_a_series_onto_a_viewport(browser, server_url):
     tablet = signed_in_page(browser, server_url, 900, 800, touch=True)
     context = tablet.context
     open_viewer(tablet, server_url, demo_study_uid(SMALL_CT))
-    tablet.select_option("#layout", "1x2")
+    choose_layout(tablet, "1x2")
     tablet.wait_for_function("document.querySelectorAll('.viewport').length === 2")
     thumb = tablet.locator(".series-strip button:has-text('Coronal') img").bounding_box()
     target = tablet.locator(".viewport").nth(1).bounding_box()
@@ -371,7 +389,7 @@ def test_the_live_connection_says_when_it_drops_and_comes_back(page, server_url)
 
 def test_cross_reference_lines_follow_the_active_slice(page, server_url, screenshot_dir):
     open_viewer(page, server_url, demo_study_uid(SMALL_CT))
-    page.select_option("#layout", "1x2")
+    choose_layout(page, "1x2")
     page.wait_for_function(
         "[...document.querySelectorAll('.viewport')].filter(v => v.dataset.ready === 'true')"
         ".length === 2"
@@ -405,7 +423,7 @@ def test_cross_reference_lines_follow_the_active_slice(page, server_url, screens
 def open_thick_beside_thin_linked(page, server_url):
     """1x2: the 5 mm series on the left (active), the 1 mm series on the right, linked."""
     open_viewer(page, server_url, demo_study_uid(SMALL_CT))
-    page.select_option("#layout", "1x2")
+    choose_layout(page, "1x2")
     page.wait_for_function(
         "[...document.querySelectorAll('.viewport')].filter(v => v.dataset.ready === 'true')"
         ".length === 2"
@@ -418,7 +436,7 @@ def open_thick_beside_thin_linked(page, server_url):
         ".join() === 'Axial 5.0 mm,Axial 1.0 mm' && pacsweb.viewports.every(v => v.state.frame)"
     )
     page.locator(".viewport").nth(0).click()
-    page.click("#link")
+    reveal(page, "#link").click()
 
 
 def test_linked_scrolling_follows_the_nearest_slice(page, server_url):
@@ -431,7 +449,7 @@ def test_linked_scrolling_follows_the_nearest_slice(page, server_url):
     thin = "window.pacsweb.viewports[1].state"
     thin_z = f"{thin}.series.instances[{thin}.index].position[2]"
     page.wait_for_function(f"Math.abs({thin_z} - (-10)) < 0.01")
-    page.click("#link")  # unlinked, the other stays where it is
+    reveal(page, "#link").click()  # unlinked, the other stays where it is
     page.keyboard.press("ArrowDown")
     page.wait_for_timeout(300)
     assert abs(page.evaluate(thin_z) + 10) < 0.01
@@ -455,5 +473,5 @@ def test_the_demo_ct_opens_in_its_hanging_protocol(page, server_url, screenshot_
         ["Coronal 5.0 mm", 40, 400],
     ]
     page.screenshot(path=screenshot_dir / "viewer-hanging-protocol.png")
-    page.select_option("#protocol", "")
+    choose_protocol(page, "")
     page.wait_for_function("document.querySelectorAll('.viewport').length === 1")

@@ -8,7 +8,7 @@ import pytest
 from tests.documents import PATIENT_ID, encapsulated_pdf, image_in_new_study, pdf_bytes
 from viewer.reading.sr_report import format_number
 
-from .conftest import signed_in_page
+from .conftest import show_strip, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -89,6 +89,7 @@ def test_the_strip_opens_the_pdf_and_the_sr_report(
     page.goto(f"{server_url}/studies/{study_uid}/view/")
     page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
     press = (lambda target: target.tap()) if phone else (lambda target: target.click())
+    show_strip(page)  # on a phone the strip is a band, closed until asked for
 
     # Both are in the strip with an icon, and no image in the strip is broken.
     pdf_entry = page.locator('.series-strip a[data-document="pdf"]')
@@ -118,9 +119,12 @@ def test_the_strip_opens_the_pdf_and_the_sr_report(
     page.screenshot(path=screenshot_dir / f"documents-pdf-{device}.png")
 
     # The SR: a report with the measurement in a table and a link to its image.
+    show_strip(page)
     press(sr_entry)
     table = panel.locator("table.report-measurements")
     table.wait_for()
+    if phone:
+        assert page.locator("#series-strip").is_hidden(), "the band gives way to the report"
     row = table.locator("tbody tr", has_text="lesion 1")
     assert documents["length"] in row.inner_text() and "mm" in row.inner_text()
     assert page.locator(".patient-banner .patient-name").is_visible()

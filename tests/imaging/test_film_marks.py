@@ -66,9 +66,9 @@ def test_marks_are_outlined_in_the_measurement_colour_with_their_label():
     page = Image.new("RGB", (200, 120), "black")
     draw = ImageDraw.Draw(page)
     marks = [
-        Mark("length", ((10, 60), (110, 60)), "100.0 mm"),
-        Mark("rectangle", ((130, 20), (180, 50))),
-        Mark("arrow", ((20, 100), (60, 100))),
+        Mark("length", ((10, 60), (110, 60)), "100.0 mm", "line"),
+        Mark("rectangle", ((130, 20), (180, 50)), shape="rectangle"),
+        Mark("arrow", ((20, 100), (60, 100)), shape="arrow"),
     ]
     draw_marks(draw, marks, lambda p: (p[0], p[1]), ImageFont.load_default(), 2)
     pixels = np.asarray(page)

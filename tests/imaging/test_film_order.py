@@ -28,6 +28,8 @@ def order(*items, layout="2x2") -> dict:
 
 
 STORED = {"sop_instance_uid": "1.2.3", "window_center": 40, "window_width": 400}
+# The kinds a mark may be and the shapes they are drawn as (the server's: reading/kinds.py).
+SHAPES = {"length": "line", "probe": "point", "text": "point"}
 RENDERED = {"png": png(Image.new("RGB", (40, 30), (200, 10, 10))), "caption": "Coronal"}
 
 
@@ -137,14 +139,15 @@ def test_a_stored_image_keeps_its_turn_its_mirroring_and_its_marks():
                 "flip_h": True,
                 "marks": [length, {"kind": "probe", "points": [[3, 4]]}],
             }
-        )
+        ),
+        SHAPES,
     ).items
     assert (item.placement.rotation, item.placement.flip_h, item.placement.flip_v) == (
         90,
         True,
         False,
     )
-    assert [m.kind for m in item.marks] == ["length", "probe"]
+    assert [(m.kind, m.shape) for m in item.marks] == [("length", "line"), ("probe", "point")]
     assert item.marks[0].points == ((10.0, 20.0), (40.5, 20.0)) and item.marks[0].text == "30.5 mm"
     [plain] = clean_order(order(STORED)).items
     assert plain.placement.quarters == 0 and plain.marks == ()
@@ -168,8 +171,17 @@ def test_a_stored_image_keeps_its_turn_its_mirroring_and_its_marks():
 )
 def test_bad_turns_and_marks_are_refused_saying_why(change, detail):
     with pytest.raises(FilmError) as raised:
-        clean_order(order({**STORED, **change}))
+        clean_order(order({**STORED, **change}), SHAPES)
     assert detail in str(raised.value)
+
+
+def test_it_takes_marks_only_of_the_kinds_it_is_given():
+    mark = {"kind": "length", "points": [[1, 2], [3, 4]]}
+    with pytest.raises(FilmError, match="a mark's kind is one of none here"):
+        clean_order(order({**STORED, "marks": [mark]}))
+    with pytest.raises(FilmError, match="a mark's kind is one of length, probe, text"):
+        clean_order(order({**STORED, "marks": [{**mark, "kind": ["length"]}]}), SHAPES)
+    assert clean_order(order(STORED)).items[0].marks == ()
 
 
 def test_a_print_too_large_to_hold_in_memory_is_refused_naming_the_way_out():

@@ -1,8 +1,18 @@
 """Hanging protocols: which protocol a study gets, and what goes where (no database)."""
 
+from dataclasses import replace
+
 import pytest
 
-from viewer.reading.hanging import Protocol, SeriesFacts, arrange, choose, matches, plane_of
+from viewer.reading.hanging import (
+    Protocol,
+    SeriesFacts,
+    arrange,
+    choose,
+    matches,
+    parse_layout,
+    plane_of,
+)
 
 CT_PROTOCOL = Protocol(
     name="CT",
@@ -111,3 +121,61 @@ def test_a_rule_nothing_fits_leaves_its_viewport_empty_unless_optional():
         {"series_uid": None, "window": ""},
         {"series_uid": "2", "window": ""},
     ]
+
+
+def test_it_shows_one_viewport_first_one_first_on_a_narrow_screen_by_default():
+    hanging = arrange(CT_PROTOCOL, DEMO_CT)
+    assert hanging.narrow == {"layout": "1x1", "viewports": hanging.viewports}
+
+
+def test_it_puts_the_protocols_narrow_viewports_first_and_keeps_the_rest():
+    protocol = replace(CT_PROTOCOL, layout="1x3", narrow_layout="2x1", narrow_viewports=[2, 0])
+    hanging = arrange(protocol, DEMO_CT)
+    assert hanging.layout == "1x3" and len(hanging.viewports) == 3  # wide as before
+    assert hanging.narrow == {
+        "layout": "2x1",
+        "viewports": [
+            {"series_uid": "4", "window": "Abdomen"},
+            {"series_uid": "2", "window": "Abdomen"},
+            {"series_uid": "2", "window": "Lung"},
+        ],
+    }
+
+
+def test_a_narrow_index_names_a_rule_so_a_missing_optional_viewport_is_skipped():
+    protocol = replace(CT_PROTOCOL, narrow_viewports=[2, 1])
+    hanging = arrange(protocol, DEMO_CT[:3])  # no coronal: rule 2 adds nothing
+    assert [v["window"] for v in hanging.narrow["viewports"]] == ["Lung", "Abdomen"]
+
+
+def test_a_narrow_index_of_an_each_rule_brings_all_its_viewports():
+    protocol = Protocol(name="CR", rules=[{"series": "*PA*"}, {"each": True}], narrow_viewports=[1])
+    views = [
+        series(uid, d, plane="unknown", images=1, modality="CR")
+        for uid, d in [("a", "Lateral"), ("b", "PA"), ("c", "Oblique")]
+    ]
+    hanging = arrange(protocol, views)
+    assert [v["series_uid"] for v in hanging.viewports] == ["b", "a", "c"]
+    assert [v["series_uid"] for v in hanging.narrow["viewports"]] == ["a", "c", "b"]
+
+
+@pytest.mark.parametrize(
+    ("narrow_layout", "expected"),
+    [("", "1x1"), ("1 × 2", "1x2"), ("2x2", "1x1"), ("phone", "1x1")],
+)
+def test_a_narrow_layout_beyond_two_viewports_or_unreadable_shows_one(narrow_layout, expected):
+    hanging = arrange(replace(CT_PROTOCOL, narrow_layout=narrow_layout), DEMO_CT)
+    assert hanging.narrow["layout"] == expected
+
+
+def test_a_two_up_narrow_layout_with_one_viewport_shows_one():
+    protocol = Protocol(name="x", rules=[{"plane": "coronal"}], narrow_layout="1x2")
+    assert arrange(protocol, DEMO_CT).narrow["layout"] == "1x1"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2x1", (2, 1)), (" 1 × 2 ", (1, 2)), ("1*1", (1, 1)), ("5x1", None), ("", None)],
+)
+def test_it_parses_layouts_as_the_viewer_does(text, expected):
+    assert parse_layout(text) == expected

@@ -12,6 +12,11 @@ from PIL import Image, ImageDraw, ImageFont
 # The viewer's measurement colour; bright on the black of a film cell.
 COLOUR = (90, 209, 255)
 LABEL = (230, 247, 255)
+# What a mark is drawn as; the server's table of measurement kinds names one for each
+# (viewer/reading/kinds.py): a segment, an open line through every point, two separate
+# segments (p1-p2, p3-p4), a segment with its head at the second point, the ellipse or
+# rectangle in two corners' box, a closed outline through every point, or a point.
+SHAPES = ("line", "polyline", "segments", "arrow", "ellipse", "rectangle", "polygon", "point")
 
 
 @dataclass(frozen=True)
@@ -32,11 +37,13 @@ UNTURNED = Placement()
 
 @dataclass(frozen=True)
 class Mark:
-    """One measurement as shown: its kind, its points and the label the viewer wrote."""
+    """One measurement as shown: its kind, its points, the label the viewer wrote and
+    the shape its kind is drawn as (one of SHAPES)."""
 
     kind: str
     points: tuple[tuple[float, float], ...]
     text: str = ""
+    shape: str = "polyline"
 
 
 def place_image(image: Image.Image, placement: Placement) -> Image.Image:
@@ -105,7 +112,7 @@ def draw_marks(
         points = [to_page(p) for p in mark.points]
         if not points:
             continue
-        _outline(draw, mark.kind, points, line)
+        _outline(draw, mark.shape, points, line)
         if mark.text:
             x, y = points[-1]
             offset = line * 3
@@ -120,24 +127,24 @@ def draw_marks(
             )
 
 
-def _outline(draw: ImageDraw.ImageDraw, kind: str, points: list, line: int) -> None:
-    if kind in ("ellipse", "rectangle") and len(points) >= 2:
+def _outline(draw: ImageDraw.ImageDraw, shape: str, points: list, line: int) -> None:
+    if shape in ("ellipse", "rectangle") and len(points) >= 2:
         (x1, y1), (x2, y2) = points[:2]
         box = [min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)]
-        shape = draw.ellipse if kind == "ellipse" else draw.rectangle
-        shape(box, outline=COLOUR, width=line)
-    elif kind == "freehand" and len(points) >= 3:
+        outline = draw.ellipse if shape == "ellipse" else draw.rectangle
+        outline(box, outline=COLOUR, width=line)
+    elif shape == "polygon" and len(points) >= 3:
         draw.line([*points, points[0]], fill=COLOUR, width=line, joint="curve")
-    elif kind in ("probe", "text") or len(points) == 1:
+    elif shape == "point" or len(points) == 1:
         x, y = points[0]
         r = line * 3
         draw.ellipse([x - r, y - r, x + r, y + r], outline=COLOUR, width=line)
-    elif kind == "cobb" and len(points) == 4:
+    elif shape == "segments" and len(points) == 4:
         draw.line(points[:2], fill=COLOUR, width=line)
         draw.line(points[2:], fill=COLOUR, width=line)
     else:
         draw.line(points, fill=COLOUR, width=line, joint="curve")
-        if kind == "arrow" and len(points) >= 2:
+        if shape == "arrow" and len(points) >= 2:
             _arrow_head(draw, points[0], points[1], line)
 
 

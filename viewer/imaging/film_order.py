@@ -10,6 +10,7 @@ import base64
 import binascii
 import io
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from PIL import Image
@@ -29,17 +30,6 @@ MAX_PAGE_PIXELS = 256_000_000
 MAX_MARKS = 100  # measurements drawn on one image
 MAX_MARK_POINTS = 5000  # a freehand outline gains a point every pixel or so
 MAX_MARK_TEXT = 200  # characters, as a measurement's label
-MARK_KINDS = (
-    "length",
-    "angle",
-    "cobb",
-    "ellipse",
-    "rectangle",
-    "freehand",
-    "probe",
-    "arrow",
-    "text",
-)
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA")  # 8-bit grey or colour
 
@@ -82,8 +72,13 @@ def tile_limit(layout: tuple[int, int], paper: str, dpi: int, landscape: bool) -
     return max(width // layout[1], height // layout[0])
 
 
-def clean_order(body: object) -> FilmOrder:
-    """The request body as a FilmOrder; raises FilmError saying what is wrong."""
+def clean_order(body: object, shapes: Mapping[str, str] | None = None) -> FilmOrder:
+    """The request body as a FilmOrder; raises FilmError saying what is wrong.
+
+    ``shapes``: the kinds a mark may be, each with the shape it is drawn as (one of
+    film_marks.SHAPES); the server's table of measurement kinds gives them. Without
+    them, no image may carry marks.
+    """
     if not isinstance(body, dict):
         raise FilmError("the body is a JSON object")
     paper = body.get("paper", "A4")
@@ -116,11 +111,11 @@ def clean_order(body: object) -> FilmOrder:
         if isinstance(item, dict) and "png" in item:
             cleaned.append(_rendered(item, number, largest))
         else:
-            cleaned.append(_stored(item, number))
+            cleaned.append(_stored(item, number, shapes or {}))
     return FilmOrder(layout, paper, landscape, dpi, cleaned)
 
 
-def _stored(item: object, number: int) -> FilmItem:
+def _stored(item: object, number: int, shapes: Mapping[str, str]) -> FilmItem:
     if not isinstance(item, dict) or not isinstance(item.get("sop_instance_uid"), str):
         raise FilmError(f"image {number} needs a sop_instance_uid or a png")
     frame = item.get("frame", 1)
@@ -141,7 +136,7 @@ def _stored(item: object, number: int) -> FilmItem:
         window,
         item.get("invert") is True,
         _placement(item, number),
-        _marks(item.get("marks", []), number),
+        _marks(item.get("marks", []), number, shapes),
     )
 
 
@@ -155,14 +150,17 @@ def _placement(item: dict, number: int) -> Placement:
     return Placement(rotation, *flips)
 
 
-def _marks(marks: object, number: int) -> tuple[Mark, ...]:
+def _marks(marks: object, number: int, shapes: Mapping[str, str]) -> tuple[Mark, ...]:
     """``[{"kind", "points": [[column, row], ...], "text"}]``: measurements as shown."""
     if not isinstance(marks, list) or len(marks) > MAX_MARKS:
         raise FilmError(f"image {number}: marks is a list of at most {MAX_MARKS} measurements")
     cleaned = []
     for mark in marks:
-        if not isinstance(mark, dict) or mark.get("kind") not in MARK_KINDS:
-            raise FilmError(f"image {number}: a mark's kind is one of {', '.join(MARK_KINDS)}")
+        kind = mark.get("kind") if isinstance(mark, dict) else None
+        if not isinstance(kind, str) or kind not in shapes:  # a list is no key to look up
+            raise FilmError(
+                f"image {number}: a mark's kind is one of {', '.join(shapes) or 'none here'}"
+            )
         points = mark.get("points")
         if (
             not isinstance(points, list)
@@ -177,7 +175,9 @@ def _marks(marks: object, number: int) -> tuple[Mark, ...]:
             raise FilmError(
                 f"image {number}: a mark's text is one line of at most {MAX_MARK_TEXT} characters"
             )
-        cleaned.append(Mark(mark["kind"], tuple((float(x), float(y)) for x, y in points), text))
+        cleaned.append(
+            Mark(kind, tuple((float(x), float(y)) for x, y in points), text, shapes[kind])
+        )
     return tuple(cleaned)
 
 

@@ -1,6 +1,7 @@
 """Film tiles from stored files: each frame rendered by ``render_frame`` at a window."""
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pydicom
@@ -49,7 +50,7 @@ def film_tile(
     image.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)
     spacing = geometry.pixel_spacing
     placed = tuple(
-        Mark(m.kind, tuple(place_point(p, columns, rows, placement) for p in m.points), m.text)
+        replace(m, points=tuple(place_point(p, columns, rows, placement) for p in m.points))
         for m in marks
     )
     return Tile(

@@ -1,6 +1,7 @@
 """Hanging protocols and measurements in the admin."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import HangingProtocol, Measurement
 
@@ -10,6 +11,25 @@ class HangingProtocolAdmin(admin.ModelAdmin):
     list_display = ("name", "enabled", "priority", "modality", "study_description", "layout")
     list_filter = ("enabled", "modality")
     search_fields = ("name", "study_description")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "enabled",
+                    "priority",
+                    "modality",
+                    "body_part",
+                    "study_description",
+                    "min_series",
+                    "layout",
+                    "rules",
+                )
+            },
+        ),
+        (_("Narrow screen (phone)"), {"fields": ("narrow_layout", "narrow_viewports")}),
+    )
 
 
 @admin.register(Measurement)

@@ -20,13 +20,13 @@ from viewer.imaging.frames import UndecodableFrame, read_frame
 from viewer.imaging.geometry import stored_geometry
 
 from . import quantities, usregions
+from .kinds import KINDS
 from .measurements import visible_to
 from .models import Measurement
 from .quantities import Quantity
 
 logger = logging.getLogger(__name__)
 
-ROIS = {"ellipse", "rectangle", "freehand"}
 US_SOURCE = "SequenceOfUltrasoundRegions"
 US_UNITS = {"mm", "mm2", "s", "cm/s", "Hz"}  # what a region calibrates (px: it did not)
 
@@ -63,21 +63,23 @@ def _values(path: Path, frame: int) -> np.ndarray | None:
 def _quantities(
     m: Measurement, spacing, modality: str, path: Path | None, regions: list[dict]
 ) -> list[Quantity]:
-    points = m.points
-    if m.kind == "length":
+    points, kind = m.points, KINDS.get(m.kind)
+    if kind is None:
+        return []  # a kind the table does not know yields no number
+    if kind.shape == "line":
         # On a Doppler or M-mode strip a length is a time and a velocity (or depth).
         if regions:
             return usregions.us_length(points, regions)
         return [quantities.length(points, spacing)]
-    if m.kind == "angle":
+    if kind.shape == "polyline":
         return [Quantity("angle", quantities.angle(points, spacing), "deg")]
-    if m.kind == "cobb":
+    if kind.shape == "segments":
         return [Quantity("angle", quantities.cobb(points, spacing), "deg")]
-    if m.kind not in ROIS and m.kind != "probe":
+    if not (kind.roi or kind.value):
         return []  # arrows and text carry no number
     values = _values(path, m.frame) if path else None
     unit = "HU" if modality == "CT" else ""
-    if m.kind == "probe":
+    if kind.value:
         column, row = (round(c) for c in points[0])
         if values is None or not (0 <= row < values.shape[0] and 0 <= column < values.shape[1]):
             return []

@@ -3,14 +3,21 @@
 A protocol matches a study by modality, body part, study description (glob patterns,
 case-insensitive) and series count; its viewport rules pick series by description
 pattern and plane, may repeat an earlier viewport's series at another window, and may
-be optional (left out when nothing matches). No database here: the view passes facts in.
+be optional (left out when nothing matches). A protocol also says how it degrades on a
+narrow screen (a phone): a layout of at most two viewports, and which of its viewport rules
+come first there; the rest follow in order, a tap away. No database here: the view passes
+facts in.
 """
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 LAYOUTS = {1: "1x1", 2: "1x2", 3: "1x3", 4: "2x2", 5: "2x3", 6: "2x3", 7: "3x3", 8: "3x3", 9: "3x3"}
+NARROW_LAYOUT = "1x1"
+NARROW_MAX_VIEWPORTS = 2
+_LAYOUT = re.compile(r"^\s*([1-4])\s*[x×*]\s*([1-4])\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -37,15 +44,28 @@ class Protocol:
     layout: str = ""
     rules: Sequence[dict] = field(default_factory=list)
     priority: int = 0
+    narrow_layout: str = ""
+    narrow_viewports: Sequence[int] = ()
 
 
 @dataclass(frozen=True)
 class Hanging:
-    """The chosen arrangement: layout, and per viewport the series and window preset."""
+    """The chosen arrangement: layout, and per viewport the series and window preset.
+
+    ``narrow`` is the same on a narrow screen: ``{"layout": "1x1", "viewports": [...]}``
+    with every viewport, in the order a phone shows them.
+    """
 
     protocol: str
     layout: str
     viewports: list[dict]
+    narrow: dict
+
+
+def parse_layout(text: str) -> tuple[int, int] | None:
+    """Rows and columns of "RxC" (1 to 4 each), or None; as ``parseLayout`` in the viewer."""
+    match = _LAYOUT.match(text or "")
+    return (int(match[1]), int(match[2])) if match else None
 
 
 def _like(pattern: str, value: str) -> bool:
@@ -84,41 +104,64 @@ def _fits(rule: dict, facts: SeriesFacts) -> bool:
     )
 
 
+def _apply(
+    rule: dict, series: Sequence[SeriesFacts], used: set[str], viewports: list[dict]
+) -> list[dict]:
+    """The viewports one rule adds after ``viewports``; marks the series it takes as used."""
+    window = rule.get("window", "")
+    if rule.get("each"):
+        # One viewport per remaining series (radiographs: one image each).
+        added = []
+        for facts in series:
+            if facts.series_uid not in used and _fits(rule, facts):
+                used.add(facts.series_uid)
+                added.append({"series_uid": facts.series_uid, "window": window})
+        return added
+    if "same_as" in rule:
+        index = rule["same_as"]
+        if 0 <= index < len(viewports):
+            return [{"series_uid": viewports[index]["series_uid"], "window": window}]
+        return []
+    found = next((f for f in series if f.series_uid not in used and _fits(rule, f)), None)
+    if found is None:
+        return [] if rule.get("optional") else [{"series_uid": None, "window": window}]
+    used.add(found.series_uid)
+    return [{"series_uid": found.series_uid, "window": window}]
+
+
 def arrange(protocol: Protocol, series: Sequence[SeriesFacts]) -> Hanging:
     """Apply the protocol's rules to the series (in study order)."""
     used: set[str] = set()
     viewports: list[dict] = []
-    for rule in protocol.rules:
-        if rule.get("each"):
-            # One viewport per remaining series (radiographs: one image each).
-            for facts in series:
-                if facts.series_uid not in used and _fits(rule, facts):
-                    used.add(facts.series_uid)
-                    viewports.append(
-                        {"series_uid": facts.series_uid, "window": rule.get("window", "")}
-                    )
-            continue
-        if "same_as" in rule:
-            index = rule["same_as"]
-            if 0 <= index < len(viewports):
-                viewports.append(
-                    {"series_uid": viewports[index]["series_uid"], "window": rule.get("window", "")}
-                )
-            continue
-        found = next((f for f in series if f.series_uid not in used and _fits(rule, f)), None)
-        if found is None:
-            if rule.get("optional"):
-                continue
-            viewports.append({"series_uid": None, "window": rule.get("window", "")})
-            continue
-        used.add(found.series_uid)
-        viewports.append({"series_uid": found.series_uid, "window": rule.get("window", "")})
+    from_rule: list[int] = []  # which rule filled each viewport, for the narrow order
+    for number, rule in enumerate(protocol.rules):
+        added = _apply(rule, series, used, viewports)
+        viewports.extend(added)
+        from_rule.extend([number] * len(added))
     if protocol.layout:
         rows, _, columns = protocol.layout.partition("x")
         viewports = viewports[: int(rows) * int(columns)]
     viewports = viewports[:16]
     layout = protocol.layout or LAYOUTS.get(len(viewports), "4x4")
-    return Hanging(protocol.name, layout, viewports)
+    narrow = _narrow(protocol, viewports, from_rule[: len(viewports)])
+    return Hanging(protocol.name, layout, viewports, narrow)
+
+
+def _narrow(protocol: Protocol, viewports: list[dict], from_rule: list[int]) -> dict:
+    """The viewports a narrow screen shows, the protocol's chosen rules first, and its layout.
+
+    Every viewport stays, so a phone can page to the rest. A layout with more viewports
+    than there are falls back to one viewport.
+    """
+    first = list(dict.fromkeys(n for n in protocol.narrow_viewports if isinstance(n, int)))
+    rank = {number: place for place, number in enumerate(first)}
+    order = sorted(range(len(viewports)), key=lambda i: rank.get(from_rule[i], len(first)))
+    shape = parse_layout(protocol.narrow_layout)
+    if shape is None or shape[0] * shape[1] > min(len(viewports), NARROW_MAX_VIEWPORTS):
+        layout = NARROW_LAYOUT
+    else:
+        layout = f"{shape[0]}x{shape[1]}"
+    return {"layout": layout, "viewports": [viewports[i] for i in order]}
 
 
 def choose(

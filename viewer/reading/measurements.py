@@ -7,23 +7,9 @@ from django.db.models import Q, QuerySet
 from viewer.archive.models import Series
 from viewer.archive.storage import InvalidUID, check_uid
 
+from .kinds import KINDS
 from .models import Measurement
 
-# How many points each kind is drawn with; None: at least the minimum, any number.
-POINTS = {
-    "length": (2, 2),
-    "angle": (3, 3),
-    "cobb": (4, 4),
-    "ellipse": (2, 2),
-    "rectangle": (2, 2),
-    "freehand": (3, None),
-    "probe": (1, 1),
-    "arrow": (2, 2),
-    "text": (1, 1),
-}
-# Kinds drawn on an MPR reformat, in the volume's patient coordinates: a length in mm
-# is certain there; values between voxels are interpolated, so no ROI or probe.
-VOLUME_KINDS = ("length",)
 MAX_POINTS = 2000
 MAX_COORDINATE = 100_000
 
@@ -42,7 +28,7 @@ def visible_to(user, study_uid: str) -> QuerySet:
 
 
 def _points(value: object, kind: str, space: str = "image") -> list[list[float]]:
-    low, high = POINTS[kind]
+    low, high = KINDS[kind].points
     if not isinstance(value, list) or not low <= len(value) <= (high or MAX_POINTS):
         wanted = f"{low}" if low == high else f"{low} or more"
         raise MeasurementError(f"a {kind} needs {wanted} points")
@@ -98,7 +84,8 @@ def clean(
         fields = _where(payload)
         space = fields["space"]
         kind = payload.get("kind")
-        kinds = VOLUME_KINDS if space == "patient" else tuple(POINTS)
+        # On an MPR reformat, only kinds drawn in the volume's patient coordinates.
+        kinds = tuple(k.kind for k in KINDS.values() if k.volume or space != "patient")
         if kind not in kinds:
             raise MeasurementError(f"kind must be one of {', '.join(kinds)}")
         fields["kind"] = kind

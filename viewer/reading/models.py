@@ -1,25 +1,19 @@
 """Measurement: one person's mark on one image, in image coordinates, kept for next time."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from . import kinds
+from .hanging import NARROW_MAX_VIEWPORTS, parse_layout
 
 
 class Measurement(models.Model):
     """A length, angle, ROI, probe, arrow or text on one frame of one instance, or a
     length drawn on an MPR reformat, in the patient coordinates of its series' volume."""
 
-    KINDS = [
-        ("length", _("length")),
-        ("angle", _("angle")),
-        ("cobb", _("Cobb angle")),
-        ("ellipse", _("ellipse ROI")),
-        ("rectangle", _("rectangle ROI")),
-        ("freehand", _("freehand ROI")),
-        ("probe", _("point probe")),
-        ("arrow", _("arrow")),
-        ("text", _("text")),
-    ]
+    KINDS = [(k.kind, k.verbose_name) for k in kinds.KINDS.values()]
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="measurements"
@@ -106,6 +100,22 @@ class HangingProtocol(models.Model):
             '"same_as" (index of an earlier viewport), or "each" (one per series).'
         ),
     )
+    narrow_layout = models.CharField(
+        _("layout on a narrow screen"),
+        max_length=8,
+        blank=True,
+        help_text=_("rows x columns on a phone, at most two viewports; empty shows one viewport"),
+    )
+    narrow_viewports = models.JSONField(
+        _("viewports on a narrow screen"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Viewport rules a phone shows first, by their index in the rules (0 is the "
+            "first), e.g. [2, 0]; the other viewports follow in order, a tap away. Empty "
+            "keeps the order: the first viewport first."
+        ),
+    )
 
     class Meta:
         verbose_name = _("hanging protocol")
@@ -114,3 +124,33 @@ class HangingProtocol(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A narrow layout is a grid of at most two; narrow viewports name rules that exist."""
+        errors = {}
+        if self.narrow_layout:
+            shape = parse_layout(self.narrow_layout)
+            if shape is None:
+                errors["narrow_layout"] = _('Write rows x columns, e.g. "1x1" or "2x1".')
+            elif shape[0] * shape[1] > NARROW_MAX_VIEWPORTS:
+                errors["narrow_layout"] = _("A narrow screen shows at most two viewports.")
+            else:
+                self.narrow_layout = f"{shape[0]}x{shape[1]}"
+        if self.narrow_viewports is None:
+            self.narrow_viewports = []
+        rules = len(self.rules) if isinstance(self.rules, list) else 0
+        indexes = self.narrow_viewports
+        if not isinstance(indexes, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in indexes
+        ):
+            errors["narrow_viewports"] = _("Give a list of rule indexes, e.g. [2, 0].")
+        elif indexes and not rules:
+            errors["narrow_viewports"] = _("This protocol has no viewport rules to name.")
+        elif any(not 0 <= i < rules for i in indexes):
+            errors["narrow_viewports"] = _(
+                "Each index must name a viewport rule: 0 to %(last)s."
+            ) % {"last": rules - 1}
+        elif len(set(indexes)) != len(indexes):
+            errors["narrow_viewports"] = _("Name each viewport rule once.")
+        if errors:
+            raise ValidationError(errors)

@@ -53,6 +53,8 @@ def hangings(study: Study) -> list[dict]:
             layout=row.layout,
             rules=row.rules if isinstance(row.rules, list) else [],
             priority=row.priority,
+            narrow_layout=row.narrow_layout,
+            narrow_viewports=row.narrow_viewports if isinstance(row.narrow_viewports, list) else [],
         )
         if matches(protocol, study.description, facts):
             found.append(asdict(arrange(protocol, facts)))

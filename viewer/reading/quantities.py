@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .kinds import KINDS
+
 Points = Sequence[Sequence[float]]
 
 
@@ -75,7 +77,8 @@ def area(kind: str, points: Points, pixel_spacing: Sequence[float] | None) -> Qu
     """Area of a freehand polygon, or of the ellipse or rectangle in two corners' box."""
     dx, dy, known = _steps(pixel_spacing)
     unit = "mm2" if known else "px2"
-    if kind == "freehand":
+    shape = KINDS[kind].shape
+    if shape == "polygon":
         xs = np.array([p[0] for p in points]) * dx
         ys = np.array([p[1] for p in points]) * dy
         twice = float(np.sum(xs * np.roll(ys, -1) - np.roll(xs, -1) * ys))
@@ -83,7 +86,7 @@ def area(kind: str, points: Points, pixel_spacing: Sequence[float] | None) -> Qu
     (ax, ay), (bx, by) = points[:2]
     width, height = abs(bx - ax) * dx, abs(by - ay) * dy
     return Quantity(
-        "area", math.pi * width * height / 4 if kind == "ellipse" else width * height, unit
+        "area", math.pi * width * height / 4 if shape == "ellipse" else width * height, unit
     )
 
 
@@ -102,7 +105,8 @@ def mask(kind: str, points: Points, rows: int, columns: int) -> np.ndarray:
 
 
 def _inside(kind: str, points: Points, r: np.ndarray, c: np.ndarray) -> np.ndarray:
-    if kind == "freehand":
+    shape = KINDS[kind].shape
+    if shape == "polygon":
         hit = np.zeros(r.shape, dtype=bool)
         for i in range(len(points)):
             # Ray casting from each pixel centre, one edge at a time.
@@ -112,7 +116,7 @@ def _inside(kind: str, points: Points, r: np.ndarray, c: np.ndarray) -> np.ndarr
         return hit
     (ax, ay), (bx, by) = points[:2]
     left, right, top, bottom = min(ax, bx), max(ax, bx), min(ay, by), max(ay, by)
-    if kind == "rectangle":
+    if shape == "rectangle":
         return (c >= left) & (c <= right) & (r >= top) & (r <= bottom)
     cx, cy, rx, ry = (left + right) / 2, (top + bottom) / 2, (right - left) / 2, (bottom - top) / 2
     if rx <= 0 or ry <= 0:

@@ -20,6 +20,7 @@ from viewer.archive.models import Instance, Study
 from viewer.archive.storage import absolute_path
 
 from .export import US_SOURCE, Measured, measured, read_header
+from .kinds import KINDS
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +29,6 @@ class NothingToExport(Exception):
     """None of the measurements can go into a DICOM SR (no image here, or no such kind)."""
 
 
-# Kinds TID 1410 holds as an image region; angles, arrows and text stay in JSON only.
-SR_KINDS = {"length", "ellipse", "rectangle", "freehand", "probe"}
 SR_SERIES_NUMBER = 9001  # far from the modality's own series numbers
 _DERIVATIONS = {
     "mean": codes.SCT.Mean,
@@ -42,20 +41,27 @@ _DERIVATIONS = {
 def _scoord(kind: str, points: list[list[float]]) -> tuple[str, np.ndarray]:
     """SCOORD graphic type and data: there (0, 0) is the top-left pixel's corner, not centre."""
     data = np.array(points, dtype=float) + 0.5
-    if kind == "probe":
+    shape = KINDS[kind].shape
+    if shape == "point":
         return "POINT", data[:1]
-    if kind == "length":
+    if shape == "line":
         return "POLYLINE", data[:2]
-    if kind == "freehand":
+    if shape == "polygon":
         return "POLYLINE", np.vstack([data, data[:1]])  # closed: the first point again
     (x1, y1), (x2, y2) = data[:2]
-    if kind == "rectangle":
+    if shape == "rectangle":
         return "POLYLINE", np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2], [x1, y1]])
     cx, cy, rx, ry = (x1 + x2) / 2, (y1 + y2) / 2, abs(x2 - x1) / 2, abs(y2 - y1) / 2
     across = [[cx - rx, cy], [cx + rx, cy]]
     down = [[cx, cy - ry], [cx, cy + ry]]
     # ELLIPSE: the major axis' ends first, then the minor axis' ends.
     return "ELLIPSE", np.array(across + down if rx >= ry else down + across)
+
+
+def _in_sr(kind: str) -> bool:
+    """TID 1410 holds lengths, ROIs and probes as image regions; the rest stay in JSON."""
+    known = KINDS.get(kind)
+    return known is not None and known.sr
 
 
 def _sr_measurements(item: Measured) -> list[hd.sr.Measurement]:
@@ -145,7 +151,7 @@ def export_sr(user, study: Study) -> bytes:
     items = [
         i
         for i in measured(user, study)
-        if (i.instance or i.measurement.space == "patient") and i.measurement.kind in SR_KINDS
+        if (i.instance or i.measurement.space == "patient") and _in_sr(i.measurement.kind)
     ]
     if not items:
         raise NothingToExport("no length, ROI or probe on an image in the archive")

@@ -21,11 +21,15 @@ from viewer.imaging.film_order import (
 )
 from viewer.imaging.film_tiles import film_tile, institution_name
 from viewer.imaging.frames import UndecodableFrame
+from viewer.reading.kinds import KINDS
 from viewer.templatetags.dicom import person_name
 
 from .views import _get_study_for_user
 
 logger = logging.getLogger(__name__)
+
+# What a print may draw: every measurement kind, as the shape the film draws it with.
+MARK_SHAPES = {k.kind: k.shape for k in KINDS.values()}
 
 
 @require_POST
@@ -53,7 +57,7 @@ def study_film(request: HttpRequest, study_uid: str) -> HttpResponse:
     """
     study = _get_study_for_user(request, study_uid)
     try:
-        order = clean_order(json.loads(_body(request) or b"null"))
+        order = clean_order(json.loads(_body(request) or b"null"), MARK_SHAPES)
     except ValueError as exc:  # FilmError is one; json's decode error the other
         detail = str(exc) if isinstance(exc, FilmError) else "the body is not valid JSON"
         return _bad(detail)

@@ -29,6 +29,7 @@ from viewer.reading.documents import (
     document_only_series,
     study_documents,
 )
+from viewer.reading.kinds import KINDS as MEASUREMENT_KINDS
 from viewer.reading.protocols import hangings
 from viewer.retrieve.jobs import (
     cancel,
@@ -233,6 +234,16 @@ def study_detail(request: HttpRequest, study_uid: str) -> HttpResponse:
     )
 
 
+def measure_tools() -> list[tuple[str, str]]:
+    """The Measure menu: each tool's kind (also its icon's name) and its name for people."""
+    measures = [(k.kind, str(k.tool_name)) for k in MEASUREMENT_KINDS.values()]
+    return [*measures, ("cursor", _("3-D cursor"))]
+
+
+# The layout picker's cells: rows x columns from 1 x 1 to 4 x 4.
+LAYOUT_CELLS = [{"rows": r, "columns": c} for r in range(1, 5) for c in range(1, 5)]
+
+
 @require_GET
 def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
     """The image viewer for a study, also while it is being retrieved; opening is audited."""
@@ -266,6 +277,8 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         "usRegions": _("Calibration: US regions"),
         "cineFromFile": _("Frames per second from the file"),
         "badLayout": _("Rows x columns, each from 1 to 4, e.g. 2x3"),
+        "measure": _("Measure"),
+        "viewportOf": _("%(n)s of %(total)s"),
         "arriving": _("Image %(n)s of %(total)s has not arrived yet"),
         "live": _("Live"),
         "connecting": _("Connecting…"),
@@ -351,6 +364,8 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "initial_series": initial,
             "viewer_text": viewer_text,
             "documents": study_documents(study),
+            "measure_tools": measure_tools(),
+            "layout_cells": LAYOUT_CELLS,
         },
     )
 

@@ -3,28 +3,6 @@
  * @module math/layout
  */
 
-export const LAYOUTS = Object.freeze(['1x1', '1x2', '2x1', '2x2', '3x3']);
-
-/**
- * The layouts the menu offers: the usual ones and, where another is on screen (a
- * protocol's 1x3, a custom 4x4), that one too, in order of size, so the menu never
- * names a layout that is not shown.
- * @param {string} current the layout on screen, "RxC"
- * @returns {string[]}
- */
-export function layoutChoices(current) {
-  const shown = parseLayout(current);
-  if (!shown) return [...LAYOUTS];
-  const name = `${shown.rows}x${shown.columns}`;
-  if (LAYOUTS.includes(name)) return [...LAYOUTS];
-  const size = (text) => { const { rows, columns } = parseLayout(text); return [rows * columns, rows]; };
-  return [...LAYOUTS, name].sort((a, b) => {
-    const [sa, ra] = size(a);
-    const [sb, rb] = size(b);
-    return sa - sb || ra - rb;
-  });
-}
-
 /**
  * Parse "RxC" into rows and columns, or null when it is not a grid we can show.
  * @param {string} text
@@ -34,6 +12,25 @@ export function parseLayout(text) {
   const match = /^\s*([1-4])\s*[x×*]\s*([1-4])\s*$/i.exec(text || '');
   if (!match) return null;
   return { rows: Number(match[1]), columns: Number(match[2]) };
+}
+
+/**
+ * What a hanging shows on this screen. Wide: the hanging's own layout and viewports.
+ * Narrow (a phone): the protocol's narrow layout ("1x1" unless it says another grid of
+ * at most two) and every viewport in the narrow order; the first rows x columns are
+ * shown, the rest are a tap away.
+ * @param {{layout: string, viewports: object[],
+ *   narrow?: {layout?: string, viewports?: object[]}}} hanging one entry of the page's
+ *   "hangings" JSON
+ * @param {boolean} narrow whether the screen is narrow
+ * @returns {{layout: string, viewports: object[]}}
+ */
+export function forScreen(hanging, narrow) {
+  if (!narrow) return { layout: hanging.layout, viewports: hanging.viewports };
+  const viewports = hanging.narrow?.viewports ?? hanging.viewports;
+  const shape = parseLayout(hanging.narrow?.layout);
+  const fits = shape && shape.rows * shape.columns <= Math.min(2, Math.max(viewports.length, 1));
+  return { layout: fits ? `${shape.rows}x${shape.columns}` : '1x1', viewports: [...viewports] };
 }
 
 /**

@@ -70,6 +70,81 @@ export function cobbAngle([p1, p2, p3, p4], pixelSpacing) {
   return angle > 90 ? 180 - angle : angle;
 }
 
+function polygonArea(points, s) {
+  let twice = 0;
+  for (let i = 0; i < points.length; i += 1) {
+    const [x1, y1] = physical(points[i], s);
+    const [x2, y2] = physical(points[(i + 1) % points.length], s);
+    twice += x1 * y2 - x2 * y1;
+  }
+  return Math.abs(twice) / 2;
+}
+
+function boxSides([a, b], s) {
+  return [Math.abs(b[0] - a[0]) * s.dx, Math.abs(b[1] - a[1]) * s.dy];
+}
+
+function box([a, b]) {
+  const [left, right] = [Math.min(a[0], b[0]), Math.max(a[0], b[0])];
+  const [top, bottom] = [Math.min(a[1], b[1]), Math.max(a[1], b[1])];
+  return { left, right, top, bottom };
+}
+
+function insidePolygon(points) {
+  return (column, row) => {
+    // Ray casting from the pixel centre.
+    let hit = false;
+    for (let i = 0, j = points.length - 1; i < points.length; j = i, i += 1) {
+      const [xi, yi] = points[i];
+      const [xj, yj] = points[j];
+      if ((yi > row) !== (yj > row) && column < ((xj - xi) * (row - yi)) / (yj - yi) + xi) hit = !hit;
+    }
+    return hit;
+  };
+}
+
+function insideBox(points) {
+  const { left, right, top, bottom } = box(points);
+  return (column, row) => column >= left && column <= right && row >= top && row <= bottom;
+}
+
+function insideEllipse(points) {
+  const { left, right, top, bottom } = box(points);
+  const [cx, cy, rx, ry] = [(left + right) / 2, (top + bottom) / 2, (right - left) / 2, (bottom - top) / 2];
+  return (column, row) => rx > 0 && ry > 0
+    && ((column - cx) / rx) ** 2 + ((row - cy) / ry) ** 2 <= 1;
+}
+
+/**
+ * The ROI kinds' geometry: ``area(points, scale)`` in squared scale units and
+ * ``inside(points)``, a test of pixel centres. An ellipse or a rectangle is given by
+ * two corners of its box, a freehand outline by its vertices. tools/registry.js hands
+ * these to the kinds it marks as ROIs.
+ * @type {Readonly<Record<'ellipse' | 'rectangle' | 'freehand', {area: Function, inside: Function}>>}
+ */
+export const ROI_SHAPES = Object.freeze({
+  ellipse: Object.freeze({
+    area: (points, s) => {
+      const [width, height] = boxSides(points, s);
+      return (Math.PI * width * height) / 4;
+    },
+    inside: insideEllipse,
+  }),
+  rectangle: Object.freeze({
+    area: (points, s) => {
+      const [width, height] = boxSides(points, s);
+      return width * height;
+    },
+    inside: insideBox,
+  }),
+  freehand: Object.freeze({ area: polygonArea, inside: insidePolygon }),
+});
+
+function roiShape(kind) {
+  if (!Object.hasOwn(ROI_SHAPES, kind)) throw new Error(`not an ROI kind: ${JSON.stringify(kind)}`);
+  return ROI_SHAPES[kind];
+}
+
 /**
  * Area of a polygon (shoelace), an ellipse inside the box of two corners, or that box.
  * @param {'ellipse' | 'rectangle' | 'freehand'} kind
@@ -79,20 +154,7 @@ export function cobbAngle([p1, p2, p3, p4], pixelSpacing) {
  */
 export function areaOf(kind, points, pixelSpacing) {
   const s = scale(pixelSpacing);
-  const unit = s.unit === 'mm' ? 'mm²' : 'px²';
-  if (kind === 'freehand') {
-    let twice = 0;
-    for (let i = 0; i < points.length; i += 1) {
-      const [x1, y1] = physical(points[i], s);
-      const [x2, y2] = physical(points[(i + 1) % points.length], s);
-      twice += x1 * y2 - x2 * y1;
-    }
-    return { value: Math.abs(twice) / 2, unit };
-  }
-  const [a, b] = points;
-  const width = Math.abs(b[0] - a[0]) * s.dx;
-  const height = Math.abs(b[1] - a[1]) * s.dy;
-  return { value: kind === 'ellipse' ? (Math.PI * width * height) / 4 : width * height, unit };
+  return { value: roiShape(kind).area(points, s), unit: s.unit === 'mm' ? 'mm²' : 'px²' };
 }
 
 /**
@@ -102,27 +164,7 @@ export function areaOf(kind, points, pixelSpacing) {
  * @returns {(column: number, row: number) => boolean}
  */
 export function inside(kind, points) {
-  if (kind === 'freehand') {
-    return (column, row) => {
-      // Ray casting from the pixel centre.
-      let hit = false;
-      for (let i = 0, j = points.length - 1; i < points.length; j = i, i += 1) {
-        const [xi, yi] = points[i];
-        const [xj, yj] = points[j];
-        if ((yi > row) !== (yj > row) && column < ((xj - xi) * (row - yi)) / (yj - yi) + xi) hit = !hit;
-      }
-      return hit;
-    };
-  }
-  const [a, b] = points;
-  const [left, right] = [Math.min(a[0], b[0]), Math.max(a[0], b[0])];
-  const [top, bottom] = [Math.min(a[1], b[1]), Math.max(a[1], b[1])];
-  if (kind === 'rectangle') {
-    return (column, row) => column >= left && column <= right && row >= top && row <= bottom;
-  }
-  const [cx, cy, rx, ry] = [(left + right) / 2, (top + bottom) / 2, (right - left) / 2, (bottom - top) / 2];
-  return (column, row) => rx > 0 && ry > 0
-    && ((column - cx) / rx) ** 2 + ((row - cy) / ry) ** 2 <= 1;
+  return roiShape(kind).inside(points);
 }
 
 /**

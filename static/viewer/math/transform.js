@@ -50,7 +50,11 @@ export function imageToCanvas(image, canvas, placement) {
   if (placement.flipV) [b, d, f] = [-b, -d, -f];
   const centreX = canvas.width / 2 + placement.panX;
   const centreY = canvas.height / 2 + placement.panY;
-  return [a * scale, b * scale, c * scale, d * scale, e * scale + centreX, f * scale + centreY];
+  const m = [a * scale, b * scale, c * scale, d * scale, e * scale + centreX, f * scale + centreY];
+  // At 1:1 each image pixel must land on one canvas pixel: an odd canvas width (or an
+  // odd image) would otherwise put it across two, and the screen would show neither.
+  if (placement.oneToOne) [m[4], m[5]] = [Math.round(m[4]), Math.round(m[5])];
+  return m;
 }
 
 /**

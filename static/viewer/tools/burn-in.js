@@ -95,10 +95,14 @@ function fittedDropping(items, size, pad) {
  * @param {{width: number, height: number}} size output pixels
  * @param {BurnInItem[]} items
  * @param {number} pad distance from the edges, output pixels
+ * @param {string[]} [keep] the texts an export without patient data carries: when the
+ *   patient goes into a band and these meet nothing where they stand on screen, they
+ *   stay there and every other text goes into the band, so the image is the one
+ *   exported without patient data
  * @returns {{band: number, rects: Array<{name: string, x: number, y: number,
  *   width: number, height: number, scale: number, band?: boolean}>}}
  */
-export function burnInLayout(size, items, pad = 6) {
+export function burnInLayout(size, items, pad = 6, keep = []) {
   const onScreen = items.filter((item) => item.rect)
     .map((item) => ({ name: item.name, corner: item.corner, ...item.rect, scale: 1 }));
   if (onScreen.length === items.length && !collisions(onScreen, size).length) return { band: 0, rects: onScreen };
@@ -107,7 +111,11 @@ export function burnInLayout(size, items, pad = 6) {
   // The patient, then whatever the image cannot hold, go into a band of one line each.
   const rest = items.filter((item) => !IDENTITY.includes(item.name));
   const markers = rest.filter((item) => MARKERS.includes(item.corner));
-  const inImage = fittedDropping(rest, size, pad) || stack(markers, size, SCALES[SCALES.length - 1], pad);
+  const kept = onScreen.filter((rect) => keep.includes(rect.name));
+  const keepsPlace = keep.length && kept.length === items.filter((item) => keep.includes(item.name)).length
+    && !collisions(kept, size).length;
+  const inImage = keepsPlace ? kept
+    : fittedDropping(rest, size, pad) || stack(markers, size, SCALES[SCALES.length - 1], pad);
   const lines = items.filter((item) => !inImage.some((rect) => rect.name === item.name));
   const band = [];
   let y = pad;

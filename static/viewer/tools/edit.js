@@ -5,12 +5,7 @@
  * ([column, row], pixel centres at whole numbers); no DOM.
  * @module tools/edit
  */
-import { inside } from '../math/measure.js';
-
-const ROIS = new Set(['ellipse', 'rectangle', 'freehand']);
-// Two-point shapes show four corner handles: which stored point gives x, which gives y.
-const CORNERS = [[0, 0], [1, 0], [1, 1], [0, 1]];
-const ELLIPSE_STEPS = 48;
+import { kindOf } from './registry.js';
 
 /**
  * The points a person can drag one at a time; a freehand outline has none (its many
@@ -19,10 +14,7 @@ const ELLIPSE_STEPS = 48;
  * @returns {number[][]}
  */
 export function handles({ kind, points }) {
-  if (kind === 'ellipse' || kind === 'rectangle') {
-    return CORNERS.map(([i, j]) => [points[i][0], points[j][1]]);
-  }
-  return kind === 'freehand' ? [] : points;
+  return kindOf(kind).handles(points);
 }
 
 /**
@@ -31,20 +23,7 @@ export function handles({ kind, points }) {
  * @returns {Array<number[][]>} [a, b] pairs
  */
 export function segments({ kind, points }) {
-  let ring;
-  if (kind === 'rectangle') ring = handles({ kind, points });
-  else if (kind === 'freehand') ring = points;
-  else if (kind === 'ellipse') {
-    const [[x1, y1], [x2, y2]] = points;
-    const [cx, cy, rx, ry] = [(x1 + x2) / 2, (y1 + y2) / 2, Math.abs(x2 - x1) / 2, Math.abs(y2 - y1) / 2];
-    ring = Array.from({ length: ELLIPSE_STEPS }, (_, i) => {
-      const t = (2 * Math.PI * i) / ELLIPSE_STEPS;
-      return [cx + rx * Math.cos(t), cy + ry * Math.sin(t)];
-    });
-  }
-  if (ring) return ring.map((p, i) => [p, ring[(i + 1) % ring.length]]);
-  if (kind === 'cobb') return [[points[0], points[1]], [points[2], points[3]]];
-  return points.slice(1).map((p, i) => [points[i], p]);
+  return kindOf(kind).outline(points);
 }
 
 /** Distance from ``p`` to the segment a-b. */
@@ -95,8 +74,9 @@ export function hitTest(measurements, point, tolerance, { selected = null, handl
   const byOutline = nearest(measurements, tolerance,
     (m) => Math.min(...segments(m).map((s) => segmentDistance(point, s))));
   if (byOutline) return { id: byOutline.id, handle: null };
-  const chosen = measurements.find((m) => m.id === selected && ROIS.has(m.kind));
-  if (chosen && inside(chosen.kind, chosen.points)(point[0], point[1])) return { id: chosen.id, handle: null };
+  const roi = (m) => kindOf(m.kind).roi;
+  const chosen = measurements.find((m) => m.id === selected && roi(m));
+  if (chosen && roi(chosen).inside(chosen.points)(point[0], point[1])) return { id: chosen.id, handle: null };
   return null;
 }
 
@@ -114,15 +94,7 @@ export function moveBy(points, dx, dy) {
  * @returns {number[][]}
  */
 export function moveHandle(kind, points, handle, point) {
-  const moved = points.map((p) => [...p]);
-  if (kind === 'ellipse' || kind === 'rectangle') {
-    const [i, j] = CORNERS[handle];
-    moved[i][0] = point[0];
-    moved[j][1] = point[1];
-  } else {
-    moved[handle] = [...point];
-  }
-  return moved;
+  return kindOf(kind).moveHandle(points, handle, point);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  assignSeries, layoutChoices, LAYOUTS, parseLayout,
+  assignSeries, forScreen, parseLayout,
 } from '../../../static/viewer/math/layout.js';
 
 test('layouts parse as rows by columns', () => {
@@ -24,9 +24,35 @@ test('more viewports than series repeat the series', () => {
 });
 
 // Regression (issue 13): the menu said "1 × 1" while a protocol's 1x3 was on screen.
-test('the menu offers the layout on screen, even one outside the usual list', () => {
-  assert.deepEqual(layoutChoices('1x3'), ['1x1', '1x2', '2x1', '1x3', '2x2', '3x3']);
-  assert.equal(layoutChoices('4x4').at(-1), '4x4');
-  assert.deepEqual(layoutChoices('2x2'), [...LAYOUTS]);
-  assert.deepEqual(layoutChoices('nonsense'), [...LAYOUTS]);
+const soft = { series_uid: 'ax', window: 'Abdomen' };
+const lung = { series_uid: 'ax', window: 'Lung' };
+const coronal = { series_uid: 'cor', window: 'Abdomen' };
+const ct = {
+  protocol: 'CT',
+  layout: '1x3',
+  viewports: [soft, lung, coronal],
+  narrow: { layout: '1x1', viewports: [coronal, soft, lung] },
+};
+
+test('it leaves the hanging as it is on a wide screen', () => {
+  assert.deepEqual(forScreen(ct, false), { layout: '1x3', viewports: [soft, lung, coronal] });
+});
+
+test('it shows the narrow layout and every viewport in the narrow order on a phone', () => {
+  assert.deepEqual(forScreen(ct, true), { layout: '1x1', viewports: [coronal, soft, lung] });
+  const twoUp = { ...ct, narrow: { layout: '2 × 1', viewports: [soft, lung] } };
+  assert.equal(forScreen(twoUp, true).layout, '2x1');
+});
+
+test('it shows one viewport, the first first, when the protocol says nothing of phones', () => {
+  const wideOnly = { protocol: 'CT', layout: '1x3', viewports: [soft, lung, coronal] };
+  assert.deepEqual(forScreen(wideOnly, true), { layout: '1x1', viewports: [soft, lung, coronal] });
+});
+
+test('it shows one viewport when the narrow layout is too big, unreadable or has too few', () => {
+  const narrowed = (layout, viewports = [soft, lung]) => ({ ...ct, narrow: { layout, viewports } });
+  assert.equal(forScreen(narrowed('2x2'), true).layout, '1x1');
+  assert.equal(forScreen(narrowed('phone'), true).layout, '1x1');
+  assert.equal(forScreen(narrowed('1x2', [soft]), true).layout, '1x1');
+  assert.equal(forScreen(narrowed('1x2', []), true).layout, '1x1');
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { readable } from '../../../static/viewer/math/readable.js';
+import { fixed, readable, significant } from '../../../static/viewer/math/readable.js';
 
 test('a computed thickness is rounded for reading (issue 13: "6.666666666666667 mm")', () => {
   assert.equal(readable(6.666666666666667), '6.67');
@@ -19,4 +19,21 @@ test('header values keep the digits they carry, within three significant digits'
 
 test('what is not a number reads as nothing', () => {
   for (const value of [null, '', 'abc', NaN, Infinity]) assert.equal(readable(value), '');
+});
+
+test('it rounds a position to one decimal without a minus on zero', () => {
+  assert.equal(fixed(-174.66), '-174.7');
+  assert.equal(fixed(-0.04), '0.0');
+  assert.equal(fixed(-0), '0.0');
+  assert.equal(fixed(12.25, 2), '12.25');
+  for (const value of [null, '', 'abc', NaN, -Infinity]) assert.equal(fixed(value), '');
+});
+
+test('it rounds a zoom to two significant digits', () => {
+  assert.equal(significant(0.35714), '0.36');
+  assert.equal(significant(1.0833), '1.1');
+  assert.equal(significant(1), '1');
+  assert.equal(significant(12.4), '12');
+  assert.equal(significant(123), '120');
+  for (const value of [null, '', NaN, Infinity]) assert.equal(significant(value), '');
 });

@@ -68,3 +68,13 @@ test('flips act on the screen after a turn', () => {
   const [x2, y2] = apply(flipped, 10, 20);
   close([x2, y2], [x1, canvas.height - y1]);
 });
+
+test('it puts each image pixel on one canvas pixel at 1:1, even on an odd canvas', () => {
+  // 64 columns on a 255-pixel-wide canvas centre at 127.5 - 32 = 95.5 unless rounded.
+  for (const rotation of [0, 90, 180, 270]) {
+    const m = imageToCanvas({ columns: 64, rows: 64, spacing: [0.7, 0.7] }, { width: 255, height: 301 },
+      { ...defaultPlacement(), oneToOne: true, rotation });
+    assert.ok(Number.isInteger(m[4]) && Number.isInteger(m[5]), `${m}`);
+    assert.ok([m[0], m[1], m[2], m[3]].every((v) => Math.abs(Math.abs(v) - 1) < 1e-9 || Math.abs(v) < 1e-9));
+  }
+});

@@ -82,3 +82,32 @@ test('a text without a one-line place on screen makes all of them laid out again
   const name = layout.rects.find((r) => r.name === 'patient-name');
   assert.equal(name.width, 120, 'drawn at its one-line width');
 });
+
+// Issue 14: the screen fits what an export without patient data carries, but a cut name
+// (or a line the screen had no room for) sends the patient into a band.
+test('it keeps the texts of the plain export where they stand when the patient takes a band', () => {
+  const size = { width: 128, height: 600 };
+  const keep = ['window', 'zoom', 'left', 'right', 'top', 'bottom'];
+  // Stacked over the bottom marker, as overlays.css puts them on a 128 px viewport.
+  const screen = {
+    window: { x: 46, y: 538, width: 74, height: 16 }, zoom: { x: 59, y: 554, width: 61, height: 16 },
+    left: { x: 8, y: 290, width: 12, height: 20 }, right: { x: 110, y: 290, width: 10, height: 20 },
+    top: { x: 58, y: 6, width: 12, height: 20 }, bottom: { x: 58, y: 574, width: 11, height: 20 },
+    series: { x: 21, y: 60, width: 98, height: 16 },
+  };
+  const placed = items().map((item) => ({ ...item, rect: screen[item.name] || null }));
+  const layout = burnInLayout(size, placed, 6, keep);
+  assert.ok(layout.band > 0);
+  assert.deepEqual(inImage(layout).map((r) => [r.name, r.x, r.y]), keep.map((name) => [name, screen[name].x, screen[name].y]));
+  const band = layout.rects.filter((r) => r.band).map((r) => r.name);
+  assert.deepEqual(band, items().map((i) => i.name).filter((name) => !keep.includes(name)));
+});
+
+test('it lays the plain texts out again when they meet on screen', () => {
+  const size = { width: 124, height: 300 };
+  const keep = ['window', 'zoom', 'left', 'right', 'top', 'bottom'];
+  const placed = items().map((item) => ({ ...item, rect: keep.includes(item.name) ? { x: 8, y: 6, width: item.width, height: item.height } : null }));
+  const layout = burnInLayout(size, placed, 6, keep);
+  assert.deepEqual(collisions(inImage(layout), size), []);
+  assert.deepEqual(names(layout).sort(), items().map((i) => i.name).sort(), 'nothing is left out');
+});

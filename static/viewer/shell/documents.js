@@ -1,7 +1,7 @@
 /**
  * Reports and documents in the series strip: a PDF (the browser's own viewer) or an SR
  * report (HTML the server renders) in a panel that takes the viewports' place.
- * @module documents
+ * @module shell/documents
  */
 
 /**
@@ -11,9 +11,9 @@
  * places it.
  * @param {HTMLElement} root the viewer (carries data-document while a document is shown)
  * @param {{openImage: (image: {series_uid: string, sop_instance_uid: string,
- *   frame: number}) => void}} actions
+ *   frame: number}) => void, onOpen?: () => void}} actions onOpen: a document was chosen
  */
-export function bindDocuments(root, { openImage }) {
+export function bindDocuments(root, { openImage, onOpen }) {
   const panel = root.querySelector('#document-panel');
   if (!panel) return;
   const entries = [...root.querySelectorAll('.series-strip a[data-document]')];
@@ -39,6 +39,7 @@ export function bindDocuments(root, { openImage }) {
     entry.setAttribute('aria-current', 'true');
     root.dataset.document = entry.dataset.document;
     panel.hidden = false;
+    onOpen?.();
     panel.setAttribute('aria-busy', 'true');
     try {
       const response = await fetch(entry.dataset.panelUrl, {

@@ -2,11 +2,14 @@
  * What MPR writes over each pane: its plane, slab, position and window, orientation
  * markers from the plane's own axes, the other panes' crosshair lines, and the lengths
  * drawn on MPR that lie in its plane.
- * @module mpr-overlay
+ * @module mpr/overlay
  */
-import { crosshairLine, planeNormal, segmentOnPane, stepAlong } from './math/mpr.js';
-import { edgeLabels } from './math/orientation.js';
-import { norm, sub } from './math/vec3.js';
+import { crosshairLine, planeNormal, segmentOnPane, stepAlong } from '../math/mpr.js';
+import { MPR_CORNERS } from '../math/corners.js';
+import { edgeLabels } from '../math/orientation.js';
+import { fixed } from '../math/readable.js';
+import { norm, sub } from '../math/vec3.js';
+import { fitCorners } from '../render/overlay-corners.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 export const PANES = ['axial', 'coronal', 'sagittal', 'oblique'];
@@ -26,11 +29,13 @@ export function drawPaneOverlay(mpr, name, mappings) {
   const text = (key, value) => { pane.querySelector(`[data-o="${key}"]`).textContent = value; };
   text('plane', name === 'oblique' ? `${mpr.t.oblique} ${angle}° / ${tilt}°` : mpr.t[name]);
   text('slab', slab.mode !== 'none' ? `${mpr.t.slabModes[slab.mode]} ${slab.thickness} mm` : '');
-  text('position', crosshair.map((v) => v.toFixed(1)).join(', ') + ' mm');
+  const position = crosshair.map((v) => fixed(v, 1));
+  text('position', position.length === 3 && position.every(Boolean) ? `${position.join(', ')} mm` : '');
   text('window', `W ${Math.round(view.width)} L ${Math.round(view.center)}`);
   // The pane's axes are patient directions, so the markers are certain.
   const labels = edgeLabels([...mapping.u, ...mapping.v], [1, 0, 0, 1, 0, 0]);
   for (const edge of ['left', 'right', 'top', 'bottom']) text(edge, labels ? labels[edge] : '');
+  fitCorners(pane, MPR_CORNERS, null, { width: mapping.width / ratio, height: mapping.height / ratio });
   const lines = [];
   for (const other of PANES) {
     if (other === name) continue;

@@ -1,7 +1,7 @@
 /**
  * The viewer's side panels (help, DICOM tags, measurements): one at a time, floating
  * over the images inside the window, each with a close button and Esc.
- * @module panels
+ * @module shell/panels
  */
 
 /**

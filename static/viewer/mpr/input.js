@@ -1,10 +1,11 @@
 /**
  * MPR's pointer, touch and wheel input on each pane: crosshair, pan, window, pinch and
  * wheel zoom, paging, and drawing a length in the pane's plane.
- * @module mpr-input
+ * @module mpr/input
  */
-import { fromPane } from './math/mpr.js';
-import { dragWindow } from './math/voi.js';
+import { dragAction, wheelAction } from '../input/bindings.js';
+import { fromPane } from '../math/mpr.js';
+import { dragWindow } from '../math/voi.js';
 
 /** Listen to pane ``name`` of MPR view ``mpr``. */
 export function bindPaneInput(mpr, name, pane) {
@@ -26,13 +27,16 @@ export function bindPaneInput(mpr, name, pane) {
     const point = mpr.panePoint(name, event, ratio);
     pointers.set(event.pointerId, point);
     const view = { ...mpr.state.panes[name] };
-    if (pointers.size === 2) {
+    // The same bindings as a stack viewport's (input/bindings.js); a left drag here
+    // moves the crosshair, and only the length tool draws.
+    const action = dragAction(event, { pointers: pointers.size, tool: mpr.options.tool?.() || '' });
+    if (action === 'pinch') {
       drag = { mode: 'pinch', view, start: pinch() };
       mpr.draft = null; // a second finger: a pinch, not the end of a length
     }
-    else if (event.shiftKey || event.button === 1) drag = { mode: 'pan', view, point, ratio, k: mpr.pixelScale() };
-    else if (event.button === 2 || event.ctrlKey) drag = { mode: 'window', window: { ...mpr.state.view }, x: event.clientX, y: event.clientY };
-    else if (mpr.options.tool?.() === 'length') {
+    else if (action === 'pan') drag = { mode: 'pan', view, point, ratio, k: mpr.pixelScale() };
+    else if (action === 'window') drag = { mode: 'window', window: { ...mpr.state.view }, x: event.clientX, y: event.clientY };
+    else if (action === 'tool' && mpr.options.tool?.() === 'length') {
       // Both ends in the plane the length was started on, whatever moves meanwhile.
       const mapping = mpr.mapping(name);
       const start = fromPane(mapping, ...point);
@@ -91,7 +95,7 @@ export function bindPaneInput(mpr, name, pane) {
     if (!mpr.state.ready || mpr.draft) return; // a length being drawn keeps its plane
     mpr.activate(name);
     mpr.interacting();
-    if (event.ctrlKey || event.metaKey) {
+    if (wheelAction(event) === 'zoom') {
       zoomPane(mpr, name, mpr.state.panes[name], event.deltaY < 0 ? 1.1 : 1 / 1.1, mpr.panePoint(name, event));
     } else {
       mpr.page(name, event.deltaY > 0 ? 1 : -1);

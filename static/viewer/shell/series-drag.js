@@ -1,7 +1,7 @@
 /**
  * Putting a series from the strip into a viewport: drag and drop with the mouse, a
  * finger dragging a ghost of the thumbnail on touch, a click or tap for the active one.
- * @module series-drag
+ * @module shell/series-drag
  */
 
 const TYPE = 'application/x-series-uid';

@@ -1,12 +1,12 @@
 /**
  * A viewport as a PNG: the rendered canvas, its annotation layer and chosen overlay
  * texts, composed on a canvas of the same size. Which texts is decided in tools/export.js.
- * @module export
+ * @module export/png
  */
-import { burnInLayout } from './tools/burn-in.js';
+import { burnInLayout } from '../tools/burn-in.js';
 import {
   exportedOverlays, FILM_PANE_OVERLAYS, MAX_FILM_PNG_SIDE, mprFilmCaption,
-} from './tools/export.js';
+} from '../tools/export.js';
 
 // Presentation properties the SVG layer takes from the page's style sheet; an SVG drawn
 // as an image sees no style sheet, so they are written onto each element.
@@ -67,7 +67,8 @@ function overlayTexts(context, root, origin, ratio, names) {
     const element = overlayElement(root, name);
     const text = element?.textContent.trim();
     const box = element?.getBoundingClientRect();
-    if (!text || !box.width) continue;
+    // A line with no room on screen (hidden) is laid out again, like a wrapped one.
+    if (!text || (!box.width && !element.hidden)) continue;
     const style = getComputedStyle(element);
     const size = parseFloat(style.fontSize) * ratio;
     const font = (scale) => `${style.fontWeight} ${size * scale}px ${style.fontFamily}`;
@@ -117,7 +118,8 @@ async function composePng({ canvas, rect, svg, root, overlays, maxSide = Infinit
   const out = document.createElement('canvas');
   const context = out.getContext('2d');
   const texts = overlayTexts(context, root, root.getBoundingClientRect(), ratio, overlays);
-  const layout = burnInLayout({ width, height }, texts, 6 * ratio);
+  // With the patient in a band, the image stays as exported without patient data.
+  const layout = burnInLayout({ width, height }, texts, 6 * ratio, exportedOverlays(false));
   out.width = width;
   out.height = height + layout.band;
   context.fillStyle = '#000';
@@ -133,7 +135,7 @@ async function composePng({ canvas, rect, svg, root, overlays, maxSide = Infinit
 
 /**
  * The viewport as shown, as a PNG the size of its canvas.
- * @param {import('./viewport.js').Viewport} viewport
+ * @param {import('../viewport.js').Viewport} viewport
  * @param {{burnIn: boolean}} options patient data only when ``burnIn``
  * @returns {Promise<Blob>}
  */
@@ -149,7 +151,7 @@ export function viewportPng(viewport, { burnIn }) {
 
 /**
  * One MPR pane as shown, sharp, with its crosshair lines, as a PNG.
- * @param {import('./mpr.js').MprView} mpr
+ * @param {import('../mpr/view.js').MprView} mpr
  * @param {string} name axial, coronal, sagittal or oblique
  * @param {{burnIn: boolean}} options
  * @returns {Promise<Blob>}
@@ -183,7 +185,7 @@ async function base64Of(blob) {
  * lines and orientation markers but no patient data (the film's header names the
  * patient), captioned with its series number, plane, slab and window as written on
  * the pane. The view is drawn sharp once for all of them.
- * @param {import('./mpr.js').MprView} mpr
+ * @param {import('../mpr/view.js').MprView} mpr
  * @param {string[]} names
  * @returns {Promise<Array<{png: string, caption: string}>>}
  */

@@ -2,10 +2,10 @@
  * The measurement list: every measurement this person may see in the study, by series
  * and image, each a button that opens it. DOM only; the entries come from
  * tools/measure-list.js.
- * @module measure-panel
+ * @module shell/measure-panel
  */
-import { listEntries, ownerText } from './tools/measure-list.js';
-import { expandFrames } from './tools/stack.js';
+import { listEntries, ownerText } from '../tools/measure-list.js';
+import { expandFrames } from '../tools/stack.js';
 
 export class MeasurementPanel {
   /**

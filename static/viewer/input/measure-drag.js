@@ -2,9 +2,9 @@
  * Moving finished measurements in a viewport with mouse, pen or finger: a handle moves
  * one point, the outline, label or (selected ROI) inside the whole measurement; the
  * change is handed on when the pointer comes up. The geometry is in tools/edit.js.
- * @module measure-drag
+ * @module input/measure-drag
  */
-import { changed, dragTo, hitTest } from './tools/edit.js';
+import { changed, dragTo, hitTest } from '../tools/edit.js';
 
 // How near the pointer must come, in CSS pixels: a fingertip is wider than a mouse.
 const REACH = { mouse: 6, pen: 8, touch: 16 };
@@ -28,7 +28,7 @@ function imagePerCss(viewport) {
  * With a drawing tool chosen only the selected measurement's handles can be grabbed,
  * so new shapes can still be drawn over old ones. A press on nothing with no tool
  * chosen lets go of the selection.
- * @param {import('./viewport.js').Viewport} viewport
+ * @param {import('../viewport.js').Viewport} viewport
  * @param {PointerEvent} event
  * @param {number | null} [id]
  * @returns {boolean} whether the pointer now moves a measurement
@@ -72,7 +72,7 @@ export function moveEdit(viewport, event) {
 /**
  * Let go: hand a change on to ``onEditMeasurement``, or with ``cancel`` put the points
  * back (a second finger came down: that is a pinch, not a move).
- * @param {import('./viewport.js').Viewport} viewport
+ * @param {import('../viewport.js').Viewport} viewport
  * @param {{cancel?: boolean}} [options]
  */
 export function endEdit(viewport, { cancel = false } = {}) {

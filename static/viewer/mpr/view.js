@@ -1,19 +1,21 @@
 /**
  * The MPR view: axial, coronal, sagittal and oblique reformats of one series on one
  * canvas, with linked crosshairs and thick slabs: building the volume, drawing, state.
- * Its overlays are in mpr-overlay.js, its pointer input in mpr-input.js.
- * @module mpr
+ * Its overlays are in mpr/overlay.js, its pointer input in mpr/input.js.
+ * @module mpr/view
  */
 import {
   obliquePlane, paneMapping, planeHolding, PLANES, stepAlong, toPane, volumeCentre,
-} from './math/mpr.js';
-import { add, times } from './math/vec3.js';
-import { initialWindow, voiFunctionCode } from './math/voi.js';
-import { buildVolume, toPatientPoint, toVoxel, volumeGeometry, voxelAxes } from './math/volume.js';
-import { drawPaneOverlay, PANES } from './mpr-overlay.js';
-import { bindPaneInput } from './mpr-input.js';
-import { MprCanvasRenderer } from './render/mpr-canvas.js';
-import { MprWebGLRenderer } from './render/mpr-webgl.js';
+} from '../math/mpr.js';
+import { MPR_CORNERS } from '../math/corners.js';
+import { add, times } from '../math/vec3.js';
+import { initialWindow, voiFunctionCode } from '../math/voi.js';
+import { buildVolume, toPatientPoint, toVoxel, volumeGeometry, voxelAxes } from '../math/volume.js';
+import { drawPaneOverlay, PANES } from './overlay.js';
+import { bindPaneInput } from './input.js';
+import { cornersTemplate } from '../render/overlay-corners.js';
+import { MprCanvasRenderer } from '../render/mpr-canvas.js';
+import { MprWebGLRenderer } from '../render/mpr-webgl.js';
 
 // While the person drags, the canvas may hold fewer pixels (the browser scales it up)
 // to stay within a frame budget; it is sharp again once the input has rested.
@@ -23,10 +25,7 @@ const SETTLE_MS = 250;
 
 function paneTemplate(name) {
   return `<div class="mpr-pane" data-plane="${name}" tabindex="-1">
-    <div class="overlay top-left"><span class="patient-name"></span><br><span class="patient-id"></span></div>
-    <div class="overlay top-right"><span data-o="plane"></span><br><span data-o="slab"></span></div>
-    <div class="overlay bottom-left"><span data-o="position"></span></div>
-    <div class="overlay bottom-right"><span data-o="window"></span></div>
+    ${cornersTemplate(MPR_CORNERS)}
     <div class="marker left" data-o="left"></div><div class="marker right" data-o="right"></div>
     <div class="marker top" data-o="top"></div><div class="marker bottom" data-o="bottom"></div>
     <svg class="crosshair" aria-hidden="true"></svg>

@@ -1,14 +1,14 @@
 /**
  * The "Save PNG" and "Print" dialogs of the viewer's toolbar: what to export, then
  * the download. Composition is in export.js, the decisions in tools/export.js.
- * @module export-dialog
+ * @module export/dialogs
  */
-import { mprFilmItems, mprPanePng, saveBlob, viewportPng } from './export.js';
-import { requestFilm } from './io/film.js';
+import { mprFilmItems, mprPanePng, saveBlob, viewportPng } from './png.js';
+import { requestFilm } from '../io/film.js';
 import {
   everyNth, FILM_LAYOUTS, filmItem, MAX_FILM_IMAGES, mprFilmLayout, pageCount, parseFilmLayout,
   pngFileName, stepForOnePage,
-} from './tools/export.js';
+} from '../tools/export.js';
 
 const $ = (id) => document.getElementById(id);
 
