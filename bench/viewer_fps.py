@@ -62,6 +62,11 @@ PRELOAD = """async () => {
   for (let i = 0; i < v.state.series.instances.length; i += 1) await v.show(i);
 }"""
 
+CANVAS = """() => {
+  const canvas = document.querySelector('.viewport.active canvas');
+  return [canvas.width, canvas.height];
+}"""
+
 MEASURE = """async ([seconds, mode]) => {
   const v = window.pacsweb;
   const count = v.state.series.instances.length;
@@ -116,7 +121,10 @@ def main() -> None:
                     page.evaluate(PRELOAD)
                     scroll = page.evaluate(MEASURE, [2, "scroll"])
                     window = page.evaluate(MEASURE, [2, "window"])
-                    results.append((label, renderer, first_ms, scroll, window))
+                    # The canvas a frame fills: software WebGL costs by the pixel, so
+                    # megapixels a second compare renderers across layouts.
+                    canvas = page.evaluate(CANVAS)
+                    results.append((label, renderer, first_ms, scroll, window, canvas))
                 browser.close()
             cookies = None
             with httpx.Client(base_url=base) as client:
@@ -140,10 +148,22 @@ def main() -> None:
                     client.get(url, headers={"Accept-Encoding": "gzip"}).raise_for_status()
                 served = len(urls) * 3 / (time.perf_counter() - start)
             print("viewer in headless Chromium (software WebGL), 1280x900 viewport")
-            header = ("image", "renderer", "first image", "scroll fps", "W/L fps")
-            print("{:14s} {:9s} {:>12s} {:>11s} {:>8s}".format(*header))
-            for label, renderer, first_ms, scroll, window in results:
-                print(f"{label:14s} {renderer:9s} {first_ms:9.0f} ms {scroll:11.1f} {window:8.1f}")
+            header = (
+                "image",
+                "renderer",
+                "first image",
+                "scroll fps",
+                "W/L fps",
+                "canvas",
+                "W/L Mpx/s",
+            )
+            print("{:14s} {:9s} {:>12s} {:>11s} {:>8s} {:>10s} {:>10s}".format(*header))
+            for label, renderer, first_ms, scroll, window, (width, height) in results:
+                throughput = window * width * height / 1e6
+                print(
+                    f"{label:14s} {renderer:9s} {first_ms:9.0f} ms {scroll:11.1f} {window:8.1f}"
+                    f" {width:>5d}x{height:<4d} {throughput:10.1f}"
+                )
             by = {(r[0], r[1]): r for r in results}
             for label in ("CT 512x512", "DX 3000x3000"):
                 gl, c2d = by[(label, "webgl2")], by[(label, "canvas2d")]
