@@ -1,9 +1,20 @@
 """Top-level URL configuration."""
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 
+
+@login_not_required
+def favicon(request):
+    """Browsers ask for /favicon.ico on every page (the admin's too): our SVG icon."""
+    return redirect(static("favicon.svg"), permanent=True)
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("i18n/", include("viewer.web.i18n_urls")),
     path("", include("viewer.web.urls")),

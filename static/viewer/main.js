@@ -218,16 +218,15 @@ function setLayout(layoutText, hung = null) {
       onSelectMeasurement: (id) => { study.select(id); redrawMeasurements(); },
       onEditMeasurement: (measurement, before) => edits.moved(measurement, before),
       dragMode: () => toolbar.dragMode,
+      onDoubleTap: (v) => { if (toolbar.narrow) v.place({ zoom: 1, panX: 0, panY: 0, oneToOne: false }); },
     });
     bindDrop(element, (seriesUid) => {
       activate(viewport);
       openIn(viewport, seriesUid);
     });
-    // On a phone a double tap fits the image; elsewhere a double click maximises the viewport.
-    element.addEventListener('dblclick', () => {
-      if (toolbar.narrow) viewport.place({ zoom: 1, panX: 0, panY: 0, oneToOne: false });
-      else toggleMaximise(viewport);
-    });
+    // A double click maximises the viewport; on a phone, where one viewport fills the
+    // screen, a double tap fits the image instead (onDoubleTap).
+    element.addEventListener('dblclick', () => { if (!toolbar.narrow) toggleMaximise(viewport); });
     const preset = CT_PRESETS.find((p) => p.name === hung?.[position]?.window);
     openIn(viewport, seriesUid).then((opened) => {
       if (opened && preset && viewport.state.frame) viewport.setWindow(preset.center, preset.width);
@@ -770,3 +769,5 @@ if (initial && seriesUids.includes(initial)) {
 } else {
   setLayout('1x1');
 }
+// Keys work at once, without a click into the viewer first.
+root.focus({ preventScroll: true });

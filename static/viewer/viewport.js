@@ -3,7 +3,7 @@
  * (wheel scrolls, drag windows, Shift/right drag pans, two fingers pinch and pan).
  * @module viewport
  */
-import { dragAction, wheelAction } from './input/bindings.js';
+import { dragAction, tapKind, wheelAction } from './input/bindings.js';
 import { fetchFrame } from './io/api.js';
 import { endEdit, moveEdit, startEdit } from './input/measure-drag.js';
 import { VIEWPORT_CORNERS } from './math/corners.js';
@@ -444,6 +444,7 @@ export class Viewport {
       }
     }, { passive: false });
     canvas.addEventListener('contextmenu', (event) => event.preventDefault());
+    this.bindDoubleTap();
     canvas.addEventListener('pointerdown', (event) => {
       this.options.onActivate(this);
       canvas.setPointerCapture(event.pointerId);
@@ -489,6 +490,41 @@ export class Viewport {
     };
     canvas.addEventListener('pointerup', release);
     canvas.addEventListener('pointercancel', release);
+  }
+
+  /**
+   * Follow each lone finger over the whole viewport (image, labels and all) to tell a
+   * tap, and a double tap, from a drag, whatever the press started: browsers differ in
+   * whether two taps make a dblclick, and none does when a label took the press.
+   */
+  bindDoubleTap() {
+    let touch = null;
+    let lastTap = null;
+    const fingers = new Set();
+    this.element.addEventListener('pointerdown', (event) => {
+      if (event.pointerType !== 'touch') return;
+      fingers.add(event.pointerId);
+      // A second finger makes a pinch, not a tap.
+      touch = fingers.size === 1
+        ? { id: event.pointerId, x: event.clientX, y: event.clientY, down: event.timeStamp, moved: 0 } : null;
+    }, true);
+    this.element.addEventListener('pointermove', (event) => {
+      if (touch?.id !== event.pointerId) return;
+      touch.moved = Math.max(touch.moved, Math.hypot(event.clientX - touch.x, event.clientY - touch.y));
+    }, true);
+    const lift = (event) => {
+      fingers.delete(event.pointerId);
+      if (touch?.id !== event.pointerId) return;
+      if (event.type === 'pointerup') {
+        const lifted = { ...touch, x: event.clientX, y: event.clientY, up: event.timeStamp };
+        const { tap, double } = tapKind(lifted, lastTap);
+        lastTap = tap && !double ? lifted : null;
+        if (double) this.options.onDoubleTap?.(this);
+      }
+      touch = null;
+    };
+    this.element.addEventListener('pointerup', lift, true);
+    this.element.addEventListener('pointercancel', lift, true);
   }
 
   /** Image point [column, row] (pixel centres at whole numbers) under the pointer. */

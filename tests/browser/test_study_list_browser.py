@@ -53,3 +53,23 @@ def test_it_switches_to_chinese(browser, server_url):
     page.wait_for_load_state("networkidle")
     assert page.locator("h1").inner_text() == "登录"
     page.close()
+
+
+def test_long_ids_and_descriptions_wrap_so_every_column_stays_on_screen(browser, server_url):
+    # A 64-character patient ID (the VR's limit) and a long description once pushed
+    # Series, Images and Where past the right edge at 1280 px.
+    page = signed_in_page(browser, server_url, 1280, 800)
+    page.evaluate(
+        """() => {
+          const cells = document.querySelector('table.studies tbody tr').cells;
+          cells[1].textContent = 'ID-' + '0123456789'.repeat(6) + 'X';
+          cells[5].textContent = 'CT chest abdomen pelvis with contrast, '.repeat(4);
+        }"""
+    )
+    right = page.evaluate(
+        "Math.max(...[...document.querySelectorAll('table.studies th')]"
+        ".map((th) => th.getBoundingClientRect().right))"
+    )
+    assert right <= 1280
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.context.close()

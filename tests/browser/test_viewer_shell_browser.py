@@ -203,7 +203,8 @@ def test_the_measure_button_keeps_the_last_tool_chosen(browser, server_url):
 def test_the_series_strip_hides_and_comes_back_with_s(browser, server_url):
     with demo(browser, server_url, "ward-pc") as (page, _):
         before = page.evaluate(MEASURE)["share"]
-        page.locator("#viewer").press("s")
+        # The viewer has the keyboard from the start: no click into it first.
+        page.keyboard.press("s")
         assert page.locator("#series-strip").is_hidden()
         assert page.get_attribute("#series-toggle", "aria-pressed") == "false"
         page.wait_for_timeout(200)

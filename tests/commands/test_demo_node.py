@@ -25,7 +25,7 @@ def test_it_serves_the_folder_until_sigterm(small_ct_folder):
     port = free_port()
     command = [sys.executable, str(MANAGE), "demo_node", str(small_ct_folder), "--port", str(port)]
     process = subprocess.Popen(
-        [*command, "--bandwidth-mbps", "0", "--latency-ms", "0"],
+        [*command, "--megabytes-per-second", "0", "--latency-ms", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -54,4 +54,23 @@ def test_it_refuses_a_missing_folder(tmp_path):
 
 def test_it_refuses_a_negative_bandwidth(tmp_path):
     with pytest.raises(CommandError, match="must not be negative"):
-        call_command("demo_node", str(tmp_path), "--bandwidth-mbps", "-1")
+        call_command("demo_node", str(tmp_path), "--megabytes-per-second", "-1")
+
+
+def test_it_takes_its_speed_in_megabytes_per_second(small_ct_folder, monkeypatch):
+    # One unit, as the option names it: 2 means 2 * 10^6 bytes a second, not megabits.
+    made = {}
+
+    class Node:
+        instance_count, base_url, wado_uri_url, bytes_sent = 23, "http://x/dicomweb", "u", 0
+
+        def __init__(self, folder, **options):
+            made.update(options)
+
+        def start(self):
+            raise OSError(98, "stop here")
+
+    monkeypatch.setattr("viewer.management.commands.demo_node.DemoWebNode", Node)
+    with pytest.raises(CommandError, match="cannot listen"):
+        call_command("demo_node", str(small_ct_folder), "--megabytes-per-second", "2")
+    assert made["bandwidth"] == 2_000_000

@@ -9,8 +9,9 @@ from pacsweb.routing import websocket_urlpatterns
 
 pytestmark = pytest.mark.django_db
 
-# Pages anyone may reach: signing in, and choosing the language to sign in with.
-PUBLIC = {"/login/", "/i18n/setlang/", "/admin/login/"}
+# Pages anyone may reach: signing in, choosing the language to sign in with, and the
+# site's icon (no patient data in it).
+PUBLIC = {"/login/", "/i18n/setlang/", "/admin/login/", "/favicon.ico"}
 SAMPLE_VALUES = {"uid": "1.2.3", "str": "x", "int": "1", "path": "x", "slug": "x"}
 
 

@@ -92,3 +92,14 @@ def test_it_names_the_transfer_syntax_of_an_undecodable_image(alice_client):
     assert "the file is kept in the archive" in detail
     # and so it is
     assert absolute_path(Instance.objects.get().file_path).is_file()
+
+
+def test_it_answers_favicon_ico_with_our_icon_even_before_sign_in(client):
+    # Every page (the admin's too) asks for /favicon.ico: it was a 404 each time.
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("/favicon.svg")
+    icon = finders.find("favicon.svg")
+    assert icon and open(icon).read().startswith("<svg")

@@ -57,3 +57,21 @@ function matching(bindings, facts) {
     .every(([key, value]) => key === 'action' || (key === 'pointers' ? facts.pointers >= value : facts[key] === value)));
   return binding.action;
 }
+
+/** Two taps within this many ms and px are a double tap (the browsers' own range). */
+export const DOUBLE_TAP = Object.freeze({ ms: 400, px: 30, still: 10 });
+
+/**
+ * Whether a finger's touch was a tap (it lifted near where it came down, soon) and,
+ * with the tap before it, a double tap.
+ * @param {{x: number, y: number, down: number, up: number, moved: number}} touch where it
+ *   lifted, when it came down and lifted (ms), and the farthest it strayed (px)
+ * @param {{x: number, y: number, up: number}|null} previous the tap before, if any
+ * @returns {{tap: boolean, double: boolean}}
+ */
+export function tapKind(touch, previous) {
+  const tap = touch.moved < DOUBLE_TAP.still && touch.up - touch.down < DOUBLE_TAP.ms;
+  const double = tap && Boolean(previous) && touch.down - previous.up < DOUBLE_TAP.ms
+    && Math.hypot(touch.x - previous.x, touch.y - previous.y) < DOUBLE_TAP.px;
+  return { tap, double };
+}

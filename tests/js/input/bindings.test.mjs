@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dragAction, wheelAction } from '../../../static/viewer/input/bindings.js';
+import { dragAction, tapKind, wheelAction } from '../../../static/viewer/input/bindings.js';
 
 test('it gives a plain left drag to the viewport’s own primary action', () => {
   assert.equal(dragAction({ button: 0 }), 'primary');
@@ -33,4 +33,15 @@ test('it zooms with Ctrl and the wheel and pages with the wheel alone', () => {
   assert.equal(wheelAction({ ctrlKey: true }), 'zoom');
   assert.equal(wheelAction({ metaKey: true }), 'zoom');
   assert.equal(wheelAction({}), 'page');
+});
+
+test('it makes a double tap of two quick taps in one place, and nothing else', () => {
+  const first = { x: 100, y: 100, down: 0, up: 80, moved: 2 };
+  assert.deepEqual(tapKind(first, null), { tap: true, double: false });
+  const second = { x: 108, y: 96, down: 200, up: 260, moved: 1 };
+  assert.deepEqual(tapKind(second, first), { tap: true, double: true });
+  assert.equal(tapKind({ ...second, down: 600, up: 650 }, first).double, false, 'too late');
+  assert.equal(tapKind({ ...second, x: 160 }, first).double, false, 'too far');
+  assert.equal(tapKind({ ...second, moved: 25 }, first).tap, false, 'a drag is no tap');
+  assert.equal(tapKind({ ...second, up: 900 }, first).tap, false, 'a press is no tap');
 });

@@ -17,28 +17,29 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8042)
         parser.add_argument(
-            "--bandwidth-mbps",
+            "--megabytes-per-second",
             type=float,
-            default=20.0,
-            help="link speed in megabits per second, shared by all connections; 0: unlimited",
+            default=2.5,
+            help="link speed in megabytes (10^6 bytes) per second, shared by all connections; "
+            "0: unlimited",
         )
         parser.add_argument(
             "--latency-ms", type=float, default=20.0, help="added before every response"
         )
 
     def handle(self, **options):
-        folder, mbps, latency_ms = (
+        folder, megabytes, latency_ms = (
             options["folder"],
-            options["bandwidth_mbps"],
+            options["megabytes_per_second"],
             options["latency_ms"],
         )
         if not folder.is_dir():
             raise CommandError(f"no such folder: {folder}")
-        if mbps < 0 or latency_ms < 0:
-            raise CommandError("--bandwidth-mbps and --latency-ms must not be negative")
+        if megabytes < 0 or latency_ms < 0:
+            raise CommandError("--megabytes-per-second and --latency-ms must not be negative")
         node = DemoWebNode(
             folder,
-            bandwidth=mbps * 1_000_000 / 8 if mbps else None,
+            bandwidth=megabytes * 1_000_000 if megabytes else None,
             latency=latency_ms / 1000,
             host=options["host"],
             port=options["port"],
@@ -50,7 +51,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        link = f"{mbps:g} Mbit/s" if mbps else "unlimited"
+        link = f"{megabytes:g} MB/s" if megabytes else "unlimited"
         self.stdout.write(
             f"Demo DICOMweb node: {node.instance_count} instances, {link}, "
             f"{latency_ms:g} ms latency\n"

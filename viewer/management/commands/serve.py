@@ -89,16 +89,17 @@ class Command(BaseCommand):
         from viewer.demo.remote import register_demo_node, start_demo_node
 
         self.stdout.write("Preparing the demo remote node (the first run writes about 200 MB)...")
+        megabytes = settings.PACSWEB_DEMO_NODE_MEGABYTES_PER_SECOND
+        latency_ms = settings.PACSWEB_DEMO_NODE_LATENCY_MS
         node = start_demo_node(
             settings.DATA_DIR / "demo-remote",
-            bandwidth=settings.PACSWEB_DEMO_NODE_MBPS * 1e6,
-            latency=settings.PACSWEB_DEMO_NODE_LATENCY_MS / 1000,
+            bandwidth=megabytes * 1e6,
+            latency=latency_ms / 1000,
             port=settings.PACSWEB_DEMO_NODE_PORT,
         )
         register_demo_node(node.base_url, node.wado_uri_url)
         self.stdout.write(
-            f"Demo remote node at {node.base_url} "
-            f"({settings.PACSWEB_DEMO_NODE_MBPS} MB/s, {settings.PACSWEB_DEMO_NODE_LATENCY_MS} ms)"
+            f"Demo remote node at {node.base_url} ({megabytes} MB/s, {latency_ms} ms)"
         )
         return node
 
