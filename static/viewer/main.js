@@ -168,6 +168,14 @@ function updateReferenceLines() {
   }
 }
 
+/** Open a series as a protocol hangs it: then its window preset, if it names one. */
+function openHung(viewport, seriesUid, presetName) {
+  const preset = CT_PRESETS.find((p) => p.name === presetName);
+  openIn(viewport, seriesUid).then((opened) => {
+    if (opened && preset && viewport.state.frame) viewport.setWindow(preset.center, preset.width);
+  });
+}
+
 /** Open a series in a viewport; false if another was asked for there meanwhile. */
 async function openIn(viewport, seriesUid) {
   if (!seriesUid) return false;
@@ -180,7 +188,7 @@ async function openIn(viewport, seriesUid) {
   return viewport.openSeries(loadMetadata(seriesUid));
 }
 
-function setLayout(layoutText, hung = null) {
+function setLayout(layoutText, hungViewports = null) {
   const layout = parseLayout(layoutText);
   if (!layout) return false;
   const shown = viewports.map((v) => v.state.series?.series_uid).filter(Boolean);
@@ -190,10 +198,10 @@ function setLayout(layoutText, hung = null) {
   grid.style.gridTemplateRows = `repeat(${layout.rows}, 1fr)`;
   grid.classList.remove('maximised');
   const count = layout.rows * layout.columns;
-  const assigned = hung
-    ? Array.from({ length: count }, (_, i) => hung[i]?.series_uid || '')
+  const assigned = hungViewports
+    ? Array.from({ length: count }, (_, i) => hungViewports[i]?.series_uid || '')
     : assignSeries(shown, seriesUids, count);
-  if (hung) {
+  if (hungViewports) {
     // A protocol chosen while the study is still arriving may lack a series for some
     // viewports: fill them in strip order, as without a protocol.
     const spare = seriesUids.filter((uid) => !assigned.includes(uid));
@@ -227,10 +235,7 @@ function setLayout(layoutText, hung = null) {
     // A double click maximises the viewport; on a phone, where one viewport fills the
     // screen, a double tap fits the image instead (onDoubleTap).
     element.addEventListener('dblclick', () => { if (!toolbar.narrow) toggleMaximise(viewport); });
-    const preset = CT_PRESETS.find((p) => p.name === hung?.[position]?.window);
-    openIn(viewport, seriesUid).then((opened) => {
-      if (opened && preset && viewport.state.frame) viewport.setWindow(preset.center, preset.width);
-    });
+    openHung(viewport, seriesUid, hungViewports?.[position]?.window);
     return viewport;
   });
   activate(viewports[0]);
@@ -721,8 +726,11 @@ protocolSelect.addEventListener('change', () => {
 });
 
 /** The pager says which of the protocol's viewports are on screen, when not all are. */
+/** How many screens the protocol's viewports fill (1 without a protocol). */
+const pageCount = () => (hung ? Math.ceil(hung.viewports.length / viewports.length) : 1);
+
 function showPager() {
-  const pages = hung ? Math.ceil(hung.viewports.length / viewports.length) : 1;
+  const pages = pageCount();
   const pager = document.getElementById('viewport-pager');
   pager.hidden = pages < 2;
   if (pages < 2) return;
@@ -732,15 +740,11 @@ function showPager() {
 
 /** Show page ``page`` of the protocol's viewports in the viewports on screen. */
 function showPage(page) {
-  const pages = Math.ceil(hung.viewports.length / viewports.length);
+  const pages = pageCount();
   hung.page = (page + pages) % pages;
   viewports.forEach((viewport, k) => {
     const wanted = hung.viewports[hung.page * viewports.length + k];
-    if (!wanted?.series_uid) return;
-    const preset = CT_PRESETS.find((p) => p.name === wanted.window);
-    openIn(viewport, wanted.series_uid).then((opened) => {
-      if (opened && preset && viewport.state.frame) viewport.setWindow(preset.center, preset.width);
-    });
+    if (wanted?.series_uid) openHung(viewport, wanted.series_uid, wanted.window);
   });
   showPager();
 }

@@ -43,8 +43,8 @@ export class Toolbar {
     for (const group of this.groups) this.bar.insertBefore(group, this.moreButton);
     this.moreButton.hidden = false;
     const moreWidth = this.moreButton.getBoundingClientRect().width;
-    const gap = parseFloat(getComputedStyle(this.bar).columnGap) || 0;
     const style = getComputedStyle(this.bar);
+    const gap = parseFloat(style.columnGap) || 0;
     const available = this.bar.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
     const key = this.narrow ? 'phonePriority' : 'priority';
     const moved = overflowed(this.groups.map((group, i) => ({

@@ -128,6 +128,10 @@ const dot = ([cx, cy]) => ({ element: 'circle', attributes: { cx, cy, r: 3 } });
 
 /** A point, a line or a path: every point is a handle. */
 const EACH_POINT = { handles: own, moveHandle: movePoint, roi: null };
+/** A single pressed point with words beside it (probe, text). */
+const ONE_POINT = {
+  ...EACH_POINT, draw: 'click', points: 1, fewest: 1, outline: path, shape: (screen) => [dot(screen[0])],
+};
 /** Drawn in the box of two corners: four corner handles. */
 const BOXED = { draw: 'drag', points: 2, fewest: 2, handles: boxCorners, moveHandle: moveCorner, label: roiLabel };
 
@@ -195,12 +199,7 @@ export const KINDS = Object.freeze({
     roi: ROI_SHAPES.freehand,
   }),
   probe: Object.freeze({
-    ...EACH_POINT,
-    draw: 'click',
-    points: 1,
-    fewest: 1,
-    outline: path,
-    shape: (screen) => [dot(screen[0])],
+    ...ONE_POINT,
     label: ({ points }, { unit, frame }) => {
       const [column, row] = points[0].map(Math.round);
       if (!frame || frame.samples !== 1 || column < 0 || row < 0 || column >= frame.columns
@@ -222,12 +221,7 @@ export const KINDS = Object.freeze({
     label: ownWords,
   }),
   text: Object.freeze({
-    ...EACH_POINT,
-    draw: 'click',
-    points: 1,
-    fewest: 1,
-    outline: path,
-    shape: (screen) => [dot(screen[0])],
+    ...ONE_POINT,
     label: ownWords,
   }),
 });
