@@ -7,7 +7,12 @@ PY := $(VENV)/bin/python
 DEBS := dcmtk chromium fonts-noto-cjk poppler-utils nodejs
 TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test venv test-deps
+.PHONY: run test venv test-deps codecs
+
+# Built files of an npm package the viewer serves as static files: CharLS's WASM
+# JPEG-LS decoder (frames travel to the browser as JPEG-LS lossless), fetched from the
+# npm registry once and checked against its pinned SHA-256 (tools/fetch_codecs.py).
+CODECS := static/vendor/codecs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +22,14 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-run: venv
+$(CODECS)/.installed: tools/fetch_codecs.py $(VENV)/.installed
+	rm -rf $(CODECS)
+	$(PY) tools/fetch_codecs.py $(CODECS)
+	touch $@
+
+codecs: $(CODECS)/.installed
+
+run: venv codecs
 	$(PY) manage.py serve $(ARGS)
 
 test-deps:
@@ -27,7 +39,7 @@ test-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: test-deps venv
+test: test-deps venv codecs
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run

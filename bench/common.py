@@ -26,28 +26,57 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# What a snapshot of the work tree leaves out (see ``snapshot_code``).
+SNAPSHOT_SKIP = (
+    ".git",
+    ".venv",
+    "var",
+    "test-artifacts",
+    "__pycache__",
+    ".hypothesis",
+    ".pytest_cache",
+    ".ruff_cache",
+    "*.egg-info",
+)
+
+
+def snapshot_code(work: Path) -> Path:
+    """A copy of the work tree in ``work/code`` for a server to run: files a person edits
+    meanwhile cannot reach it halfway through a run."""
+    code = work / "code"
+    shutil.copytree(ROOT, code, ignore=shutil.ignore_patterns(*SNAPSHOT_SKIP))
+    return code
+
+
 @contextmanager
-def running_server(work: Path, files: list[Path]):
-    """``manage.py serve`` on the embedded default with ``files`` imported; yields its URL."""
+def running_server(work: Path, files: list[Path], code: Path = ROOT, log: Path | None = None):
+    """``manage.py serve`` on the embedded default with ``files`` imported; yields its URL.
+
+    ``code``: the tree whose ``manage.py`` runs (a ``snapshot_code`` copy, or the work
+    tree); ``log``: a file for the server's output (else it is dropped).
+    """
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
         "PACSWEB_DATA": str(work / "data"),
         "PACSWEB_ADMIN_PASSWORD": PASSWORD,
     }
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
+    manage = [sys.executable, str(code / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=code)
     subprocess.run(
         [*manage, "import_dicom", "--no-progress", *map(str, files)],
         env=env,
         check=True,
         capture_output=True,
+        cwd=code,
     )
     port = free_port()
+    output = open(log, "w") if log else subprocess.DEVNULL
     server = subprocess.Popen(
         [*manage, "serve", "--no-demo", "--no-scp", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        cwd=code,
+        stdout=output,
+        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
     )
     try:
         for _ in range(100):
@@ -60,6 +89,8 @@ def running_server(work: Path, files: list[Path]):
     finally:
         server.terminate()
         server.wait()
+        if log:
+            output.close()
 
 
 def sign_in(page, base: str) -> None:

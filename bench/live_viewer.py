@@ -71,22 +71,18 @@ from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import ARGS, PASSWORD, cached_study, free_port, load_average  # noqa: E402
+from bench.common import (  # noqa: E402
+    ARGS,
+    PASSWORD,
+    cached_study,
+    free_port,
+    load_average,
+    snapshot_code,
+)
 
 MB = 1e6
 NODE_NAME = "bench-node"
 POLICIES = ("hybrid", "breadth")
-SNAPSHOT_SKIP = (
-    ".git",
-    ".venv",
-    "var",
-    "test-artifacts",
-    "__pycache__",
-    ".hypothesis",
-    ".pytest_cache",
-    ".ruff_cache",
-    "*.egg-info",
-)
 WAIT_MS = 300_000
 PAINT_WAIT_MS = 120_000
 TAIL_MARGIN = 0.1  # seconds: see ``others_until``
@@ -814,8 +810,7 @@ def main() -> None:
     try:
         # The server runs a copy of the work tree taken now: files edited meanwhile (by a
         # person at work on the project) must not reach it halfway through a run.
-        code = work / "code"
-        shutil.copytree(ROOT, code, ignore=shutil.ignore_patterns(*SNAPSHOT_SKIP))
+        code = snapshot_code(work)
         sys.path.insert(0, str(code))
         from viewer.demo.ct_study import DemoCTSpec, study_uid
 

@@ -11,6 +11,8 @@ from .env import env_bool, env_int, env_list, env_secret, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("PACSWEB_DATA", str(BASE_DIR / "var"))).resolve()
 PACSWEB_STORAGE = Path(env_str("PACSWEB_STORAGE", str(DATA_DIR / "archive"))).resolve()
+# Frames encoded for the browser (JPEG-LS), kept so each is encoded once; disposable.
+PACSWEB_FRAME_CACHE = Path(env_str("PACSWEB_FRAME_CACHE", str(DATA_DIR / "frame-cache"))).resolve()
 
 DEBUG = env_bool("PACSWEB_DEBUG", False)
 SECRET_KEY = env_secret("PACSWEB_SECRET_KEY", DATA_DIR / "secret_key")

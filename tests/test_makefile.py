@@ -22,3 +22,27 @@ def test_it_gives_node_a_glob_of_every_javascript_test_file():
 def test_it_installs_node_with_the_other_peers():
     [debs] = re.findall(r"^DEBS := (.*)$", MAKEFILE, flags=re.MULTILINE)
     assert "nodejs" in debs.split()
+
+
+def test_it_fetches_the_viewers_codec_for_both_commands():
+    for target in ("run", "test"):
+        [prerequisites] = re.findall(rf"^{target}: (.*)$", MAKEFILE, flags=re.MULTILINE)
+        assert "codecs" in prerequisites.split(), target
+
+
+def test_it_refuses_a_codec_tarball_that_is_not_the_pinned_one(tmp_path):
+    import importlib.util
+
+    import pytest
+
+    spec = importlib.util.spec_from_file_location("fetch_codecs", ROOT / "tools/fetch_codecs.py")
+    fetch_codecs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fetch_codecs)
+    assert fetch_codecs.tarball_url().endswith(
+        "/@cornerstonejs/codec-charls/-/codec-charls-1.2.7.tgz"
+    )
+    with pytest.raises(SystemExit, match="SHA-256"):
+        fetch_codecs.install(tmp_path / "codecs", b"not the package")
+    assert not (tmp_path / "codecs").exists(), (
+        "nothing written from a tarball that failed the check"
+    )

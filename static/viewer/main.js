@@ -7,10 +7,14 @@
 import { bindDocuments } from './shell/documents.js';
 import { bindExport } from './export/dialogs.js';
 import {
-  deleteMeasurement, fetchMeasurements, fetchSeriesFrames, fetchSeriesMetadata, saveMeasurement,
-  updateMeasurement,
+  deleteMeasurement, fetchFrame, fetchInstanceFrames, fetchMeasurements, fetchSeriesFrames,
+  fetchSeriesMetadata, saveMeasurement, seriesMetadataUrl, updateMeasurement,
 } from './io/api.js';
+import { FrameDecoder } from './io/decoder.js';
+import { FrameLoader } from './io/loader.js';
 import { LiveStudy } from './io/live.js';
+import { showHeld } from './shell/held.js';
+import { chooseBudget } from './state/load-plan.js';
 import { MeasurementPanel } from './shell/measure-panel.js';
 import {
   crossReference, imagePlane, nearestSlice, planeRelation, toPatient, toPixel,
@@ -49,15 +53,66 @@ const toolbar = new Toolbar(root, {
   onLayout: (name) => chooseLayout(name),
   onTool: () => { viewports.forEach((v) => { v.draft = null; }); },
 });
+// The whole study streams into the browser, what is on screen first, within a budget
+// that fits the device (?budget=MB overrides it); frames travel as JPEG-LS lossless,
+// decoded in workers (?frames=raw asks for the stored values as they are).
+const query = new URLSearchParams(window.location.search);
+const decoder = query.get('frames') !== 'raw' && FrameDecoder.supported() ? new FrameDecoder() : null;
+// A decoder that could not start: the rest of the study comes raw.
+const working = () => (decoder && !decoder.broken ? decoder : null);
+let heldShown = false;
+const loader = new FrameLoader({
+  seriesUids,
+  budget: chooseBudget({
+    deviceMemory: navigator.deviceMemory,
+    narrow: toolbar.narrow,
+    overrideMb: Number(query.get('budget')) || undefined,
+  }),
+  fetchFrame: (sopUid, frame, signal) => fetchFrame(studyUid, sopUid, frame, signal, working()),
+  fetchBatch: (seriesUid, sopUids, onFrame, signal, onFailure) => fetchInstanceFrames(
+    studyUid, seriesUid, sopUids, onFrame, signal, onFailure, working(),
+  ),
+  listSeries: (seriesUid) => loadMetadata(seriesUid),
+  onChange: () => {
+    if (heldShown) return;
+    heldShown = true;
+    requestAnimationFrame(() => { heldShown = false; showHeld(loader.stats(), text); });
+  },
+});
 // Save PNG and Print: their dialogs read the grid through these.
 bindExport({
   studyUid, text, active: () => active, viewports: () => viewports, layout: () => root.dataset.layout,
   mpr: () => mpr,
 });
 
+// Listings the page asked for while its scripts loaded (the series shown first).
+const preloaded = new Set([...document.querySelectorAll('link[rel="preload"][as="fetch"]')]
+  .map((link) => new URL(link.href).pathname));
+
 function loadMetadata(seriesUid) {
-  if (!metadata.has(seriesUid)) metadata.set(seriesUid, fetchSeriesMetadata(studyUid, seriesUid));
+  if (!metadata.has(seriesUid)) {
+    // The first asking takes the preloaded answer (it is only as old as the page).
+    const url = seriesMetadataUrl(studyUid, seriesUid);
+    const cache = preloaded.delete(url) ? 'force-cache' : 'default';
+    // The loader hears of every listing before any viewport shows from it.
+    const listing = fetchSeriesMetadata(studyUid, seriesUid, cache).then((found) => {
+      loader.setSeries(found);
+      return found;
+    }, (error) => {
+      // Asked for again next time (a series not yet begun on the node has no listing).
+      if (metadata.get(seriesUid) === listing) metadata.delete(seriesUid);
+      throw error;
+    });
+    metadata.set(seriesUid, listing);
+  }
   return metadata.get(seriesUid);
+}
+
+/** Tell the loader what each viewport shows, active first. */
+function showLoader() {
+  loader.setShown([active, ...viewports.filter((v) => v !== active)].filter(Boolean).map((v) => ({
+    uid: v.state.series?.series_uid, index: v.state.index, direction: v.direction,
+  })));
 }
 
 function reflectActive() {
@@ -94,6 +149,7 @@ function updatePresets(frame) {
 
 function activate(viewport) {
   active = viewport;
+  showLoader();
   for (const v of viewports) v.element.classList.toggle('active', v === viewport);
   reflectActive();
   scheduleFocus();
@@ -185,7 +241,8 @@ async function openIn(viewport, seriesUid) {
     live.sendFocus(focusMessage([{ seriesUid, slot: null }, ...shown(viewports.filter((v) => v !== viewport))]));
   }
   // The listing goes in unawaited: the viewport drops it if a later series overtakes it.
-  return viewport.openSeries(loadMetadata(seriesUid));
+  // One that failed while the series had not begun to arrive is asked for once more.
+  return viewport.openSeries(loadMetadata(seriesUid).catch(() => loadMetadata(seriesUid)));
 }
 
 function setLayout(layoutText, hungViewports = null) {
@@ -217,7 +274,8 @@ function setLayout(layoutText, hungViewports = null) {
       studyUid, text, patient, rendererKind, study: root.dataset.study,
       onActivate: activate,
       onChange: (v) => { if (v === active) reflectActive(); },
-      onShow: (v) => { scheduleFocus(); updateReferenceLines(); if (v === active) syncLinked(); },
+      loader,
+      onShow: (v) => { showLoader(); scheduleFocus(); updateReferenceLines(); if (v === active) syncLinked(); },
       tool: () => toolbar.tool,
       onCursor: placeCursor,
       measurements: () => study.measurements,
@@ -512,8 +570,8 @@ const measurePanel = new MeasurementPanel(document.getElementById('measurements-
   loadSeries: loadMetadata,
   // A frame some viewport has fetched gives ROI statistics and probe values.
   frameFor: (m) => {
-    const frame = viewports.map((v) => v.frames.get(`${m.sop_instance_uid}/${m.frame}`)).find(Boolean);
-    return frame ? frame.catch(() => null) : null;
+    const frame = loader.heldFrame({ sop_instance_uid: m.sop_instance_uid, frame: m.frame });
+    return frame ? Promise.resolve(frame) : null;
   },
   measurements: () => study.measurements,
   selected: () => study.selected,
@@ -603,6 +661,7 @@ async function removeMeasurement(id) {
 
 // Live progress: bars on the strip, images filling in, and focus for the worker.
 const refreshTimers = new Map();
+const listing = new Set(); // series whose first listing is on its way
 const liveState = document.getElementById('live-state');
 const live = new LiveStudy(studyUid, {
   onState: (state) => {
@@ -616,6 +675,7 @@ const live = new LiveStudy(studyUid, {
       for (const entry of message.series || []) showProgress(entry.uid);
       for (const v of viewports) if (v.state.series) scheduleRefresh(v.state.series.series_uid);
     } else if (message.type === 'progress') {
+      if (message.instance) loader.landed(message.series, message.instance);
       showProgress(message.series);
       scheduleRefresh(message.series);
     }
@@ -648,7 +708,14 @@ function showProgress(seriesUid) {
 // A series on screen is listed again once its images stop arriving for a moment.
 function scheduleRefresh(seriesUid) {
   if (!viewports.some((v) => v.state.series?.series_uid === seriesUid)) {
-    metadata.delete(seriesUid);
+    if (loader.knows(seriesUid)) {
+      metadata.delete(seriesUid); // listed again when opened; the loader takes what lands
+    } else if (!listing.has(seriesUid)) {
+      // A series that has just begun to arrive: its listing, so its images stream in too.
+      listing.add(seriesUid);
+      metadata.delete(seriesUid);
+      loadMetadata(seriesUid).catch(() => {}).finally(() => listing.delete(seriesUid));
+    }
     return;
   }
   if (refreshTimers.has(seriesUid)) return;
@@ -695,6 +762,7 @@ window.pacsweb = {
   messages: [],
   get progress() { return study.progress; },
   get live() { return live; },
+  loader,
   get measurements() { return study.measurements; },
   get selectedMeasurement() { return study.selected; },
 };
@@ -775,3 +843,5 @@ if (initial && seriesUids.includes(initial)) {
 }
 // Keys work at once, without a click into the viewer first.
 root.focus({ preventScroll: true });
+// Then every series' listing, so the loader can fetch the whole study.
+loader.start();

@@ -4,7 +4,6 @@
  * @module viewport
  */
 import { dragAction, tapKind, wheelAction } from './input/bindings.js';
-import { fetchFrame } from './io/api.js';
 import { endEdit, moveEdit, startEdit } from './input/measure-drag.js';
 import { VIEWPORT_CORNERS } from './math/corners.js';
 import { edgeLabels } from './math/orientation.js';
@@ -18,7 +17,7 @@ import { Canvas2DRenderer } from './render/canvas2d.js';
 import { WebGLRenderer } from './render/webgl.js';
 import { handles } from './tools/edit.js';
 import { labelFor, pointerDown, pointerMove, pointerUp } from './tools/measure.js';
-import { closestFirst, keptIndex } from './tools/progress.js';
+import { keptIndex } from './tools/progress.js';
 import { kindOf } from './tools/registry.js';
 import { clampIndex, expandFrames, indexForWheel, sameImage } from './tools/stack.js';
 
@@ -52,7 +51,7 @@ export class Viewport {
     this.loupe = element.querySelector('canvas.loupe');
     this.magnifier = false;
     this.renderer = this.createRenderer(options.rendererKind);
-    this.frames = new Map();
+    this.direction = 1; // the way the person last scrolled: the loader fetches that side first
     this.opened = 0; // series asked for so far: only the last one asked for is opened
     this.state = {
       series: null, index: 0, frame: null, error: '',
@@ -268,11 +267,7 @@ export class Viewport {
   loadFrame(index) {
     const entry = this.state.series.instances[index];
     if (entry.missing) return Promise.reject(new Error('not here yet'));
-    const key = `${entry.sop_instance_uid}/${entry.frame}`;
-    if (!this.frames.has(key)) {
-      this.frames.set(key, fetchFrame(this.options.studyUid, entry.sop_instance_uid, entry.frame));
-    }
-    return this.frames.get(key);
+    return this.options.loader.frame(entry);
   }
 
   /**
@@ -291,7 +286,7 @@ export class Viewport {
     this.state.frame = null;
     this.state.windowSet = false;
     this.state.placement = defaultPlacement();
-    this.frames = new Map();
+    this.direction = 1;
     await this.show(Math.floor((this.state.series.instances.length - 1) / 2), { keepWindow: false });
     return request === this.opened;
   }
@@ -316,7 +311,9 @@ export class Viewport {
   async show(index, { keepWindow = true } = {}) {
     const { state } = this;
     if (!state.series) return;
+    const before = state.index;
     state.index = clampIndex(index, state.series.instances.length);
+    if (state.index !== before) this.direction = Math.sign(state.index - before);
     const wanted = state.index;
     const entry = state.series.instances[wanted];
     this.options.onShow?.(this);
@@ -352,10 +349,6 @@ export class Viewport {
       this.renderer.frame = null;
     }
     this.draw();
-    // Neighbours next, nearest first, so scrolling does not wait.
-    for (const next of closestFirst(state.series.instances, state.index, 4)) {
-      this.loadFrame(next).catch(() => {});
-    }
   }
 
   setWindow(center, width) {

@@ -17,7 +17,7 @@ SHOWN = """async () => {
   const viewport = pacsweb.viewports[0];
   const { state } = viewport;
   const entry = state.series.instances[state.index];
-  const own = await viewport.frames.get(`${entry.sop_instance_uid}/${entry.frame}`);
+  const own = pacsweb.loader.heldFrame(entry);
   return {
     description: state.series.description,
     index: state.index,
@@ -60,7 +60,9 @@ def test_the_series_clicked_last_stays_when_the_one_before_lands_late(page, serv
             return url.endswith(listing)
         return any(f"/instances/{sop}/frames/" in url for sop in sops)
 
-    # The slow series' listing, or its first image, waits here until let go.
+    # The slow series' listing, or its images, wait here until let go: from the page's
+    # start, since the browser lists and loads the whole study by itself (routing also
+    # keeps the browser's cache out of it).
     waiting = []
 
     def hold(route) -> None:
@@ -68,8 +70,10 @@ def test_the_series_clicked_last_stays_when_the_one_before_lands_late(page, serv
 
     page.route(slow, hold)
     try:
-        strip_button(page, SLOW).click()
+        page.goto(f"{server_url}/studies/{STUDY}/view/?protocol=none")
+        page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
         wait_until(page, lambda: waiting)
+        strip_button(page, SLOW).click()
         strip_button(page, LAST).click()
         page.wait_for_function(
             f"pacsweb.state.series.description === '{LAST}' && pacsweb.state.frame !== null"

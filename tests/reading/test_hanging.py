@@ -10,6 +10,7 @@ from viewer.reading.hanging import (
     arrange,
     choose,
     matches,
+    opening_series,
     parse_layout,
     plane_of,
 )
@@ -179,3 +180,16 @@ def test_a_two_up_narrow_layout_with_one_viewport_shows_one():
 )
 def test_it_parses_layouts_as_the_viewer_does(text, expected):
     assert parse_layout(text) == expected
+
+
+def test_it_names_the_series_the_viewer_opens_on_each_screen():
+    hung = {
+        "viewports": [{"series_uid": "ax"}, {"series_uid": "cor"}],
+        "narrow": {"layout": "1x1", "viewports": [{"series_uid": "cor"}, {"series_uid": "ax"}]},
+    }
+    assert opening_series("", [hung], ["loc", "ax", "cor"]) == ["ax", "cor"], "wide, then narrow"
+    same = {**hung, "narrow": {"layout": "1x1", "viewports": hung["viewports"]}}
+    assert opening_series("", [same], ["loc", "ax", "cor"]) == ["ax"]
+    assert opening_series("cor", [hung], ["loc", "ax", "cor"]) == ["cor"], "the one asked for"
+    assert opening_series("", [], ["loc", "ax"]) == ["loc"], "no protocol: the strip's first"
+    assert opening_series("", [], []) == []

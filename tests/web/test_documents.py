@@ -150,7 +150,9 @@ def test_the_viewer_lists_documents_in_the_strip_and_not_as_series(alice_client,
     study = Study.objects.get()
     page = alice_client.get(f"/studies/{study.study_uid}/view/").content.decode()
     strip = page.split('class="series-strip"')[1].split("</nav>")[0]
-    buttons = re.findall(r'<button type="button" data-series-uid="([0-9.]+)"', strip)
+    buttons = re.findall(
+        r'<button type="button" draggable="true" data-series-uid="([0-9.]+)"', strip
+    )
     assert instance.series.series_uid not in buttons and sr.series.series_uid not in buttons
     assert len(buttons) == 4  # the CT's own series
     assert f'data-document="pdf" data-panel-url="{url(instance, "panel/")}"' in strip

@@ -172,3 +172,21 @@ def choose(
         if matches(protocol, study_description, series):
             return arrange(protocol, series)
     return None
+
+
+def opening_series(initial: str, applied: Sequence[dict], strip: Sequence[str]) -> list[str]:
+    """The series the viewer shows first, on a wide screen and on a narrow one: the one
+    asked for, else the first viewport of the best protocol (either form), else the
+    strip's first; the page asks for their listings while its scripts load."""
+    if initial:
+        return [initial]
+    if applied:
+        best = applied[0]
+        firsts = [
+            form["viewports"][0]
+            for form in (best, best.get("narrow") or {})
+            if form.get("viewports")
+        ]
+        uids = [viewport.get("series_uid") for viewport in firsts]
+        return list(dict.fromkeys(uid for uid in uids if uid))
+    return list(strip[:1])

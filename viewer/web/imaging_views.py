@@ -1,20 +1,33 @@
 """Image endpoints: raw frames for client-side windowing, rendered frames, series metadata."""
 
 import asyncio
+import functools
 import gzip
+import hashlib
 import io
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.conf import settings
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.views.decorators.gzip import gzip_page
-from django.views.decorators.http import etag, require_GET
+from django.views.decorators.http import conditional_page, etag, require_GET
 
 from viewer.archive.models import Instance, Series, Study
 from viewer.archive.storage import absolute_path
 from viewer.imaging import frame_stream
+from viewer.imaging.frame_cache import cached_frame
+from viewer.imaging.frame_codec import CODECS, Codec
 from viewer.imaging.frames import UndecodableFrame, read_frame
 from viewer.imaging.geometry import slice_order, stored_geometry
 from viewer.imaging.tags import read_tags
@@ -34,6 +47,35 @@ def _instance(request: HttpRequest, study_uid: str, sop_instance_uid: str) -> In
 
 def _frame_etag(request, study_uid: str, sop_instance_uid: str, frame: int) -> str:
     return f"{sop_instance_uid}-{frame}-{request.GET.urlencode()}"
+
+
+def _raw_frame_etag(request, study_uid: str, sop_instance_uid: str, frame: int) -> str | None:
+    """As ``_frame_etag`` (``encoding=jls`` is in it); none for a bad encoding, whose 400
+    must not become a 304."""
+    try:
+        requested_codec(request.GET)
+    except BadEncoding:
+        return None
+    return _frame_etag(request, study_uid, sop_instance_uid, frame)
+
+
+class BadEncoding(ValueError):
+    """An ``?encoding=`` that names no codec; the message says which there are."""
+
+
+def requested_codec(query: QueryDict) -> Codec | None:
+    """The codec ``?encoding=`` names, or None for stored values as they are."""
+    if "encoding" not in query:
+        return None
+    codec = CODECS.get(query["encoding"])
+    if codec is None:
+        raise BadEncoding(f"encoding is one of: {', '.join(sorted(CODECS))}")
+    return codec
+
+
+def _frame_store() -> frame_stream.Store:
+    """The on-disk cache of encoded frames, read from the settings at each request."""
+    return functools.partial(cached_frame, root=Path(settings.PACSWEB_FRAME_CACHE))
 
 
 def _accepts_gzip(request: HttpRequest) -> bool:
@@ -58,12 +100,25 @@ def _compressed(request: HttpRequest, body: bytes, content_type: str) -> HttpRes
 
 
 @require_GET
-@etag(_frame_etag)
+@etag(_raw_frame_etag)
 def frame_raw(request: HttpRequest, study_uid: str, sop_instance_uid: str, frame: int):
-    """Stored values of frame ``frame`` (1-based) as a little-endian typed array."""
+    """Stored values of frame ``frame`` (1-based) as a little-endian typed array.
+
+    ``?encoding=jls`` sends them as a JPEG-LS codestream (``image/jls``, never gzipped)
+    when the codec takes the frame, else as without it.
+    """
     instance = _instance(request, study_uid, sop_instance_uid)
     try:
-        decoded = read_frame(absolute_path(instance.file_path), frame - 1)
+        codec = requested_codec(request.GET)
+    except BadEncoding as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    path = absolute_path(instance.file_path)
+    try:
+        if codec is not None:
+            return _encoded_response(
+                request, frame_stream.encoded_frame(path, frame, codec, _frame_store())
+            )
+        decoded = read_frame(path, frame - 1)
     except UndecodableFrame as exc:
         return JsonResponse({"detail": str(exc)}, status=422)
     response = _compressed(request, decoded.to_bytes(), "application/octet-stream")
@@ -73,16 +128,94 @@ def frame_raw(request: HttpRequest, study_uid: str, sop_instance_uid: str, frame
     return response
 
 
+def _encoded_response(request: HttpRequest, encoded: frame_stream.EncodedFrame) -> HttpResponse:
+    """The coded frame as is; one the codec could not take is gzip only if accepted."""
+    body, coding = encoded.body, encoded.content_encoding
+    if coding == "gzip" and not _accepts_gzip(request):
+        body, coding = gzip.decompress(body), ""
+    response = HttpResponse(body, content_type=encoded.content_type)
+    if coding:
+        response["Content-Encoding"] = coding
+    for name, value in encoded.wire_headers.items():
+        response[name] = value
+    response["Cache-Control"] = IMMUTABLE
+    patch_vary_headers(response, ["Accept-Encoding"])
+    return response
+
+
+# One request's worth of slices around the one shown; a volume uses part/parts.
+MAX_BATCH = 64
+
+
+class BadBatch(ValueError):
+    """An ``?instance=`` list that cannot be answered; the message says why."""
+
+
+def requested_instances(query: QueryDict) -> list[str] | None:
+    """The SOP Instance UIDs of ``?instance=``, in the order asked, or None if none is."""
+    if "instance" not in query:
+        return None
+    if "part" in query or "parts" in query:
+        raise BadBatch("instance cannot be combined with part or parts")
+    uids = query.getlist("instance")
+    if len(uids) > MAX_BATCH:
+        raise BadBatch(f"at most {MAX_BATCH} instances a request")
+    if not all(uids):
+        raise BadBatch("instance is a SOP Instance UID")
+    if len(set(uids)) != len(uids):
+        raise BadBatch("each instance is asked for once")
+    return uids
+
+
+def batch_digest(sop_instance_uids: list[str]) -> str:
+    """sha256 hex of the ordered UIDs: stored instances never change, so it names the body."""
+    return hashlib.sha256("\\".join(sop_instance_uids).encode()).hexdigest()
+
+
 @require_GET
 def series_frames_raw(request: HttpRequest, study_uid: str, series_uid: str):
     """Every stored frame of the series' images in one multipart/related body (MPR).
 
     ``?part=k&parts=n`` sends every n-th instance from the k-th (0-based), so a client
     can run n requests side by side: each body is compressed on one core. Not cached:
-    a series still arriving grows.
+    a series still arriving grows. ``?instance=uid`` (repeated) sends those instances'
+    frames in that order; that body never changes, so it is cached for good.
+    ``?encoding=jls`` codes each part on its own (see ``frame_stream``).
     """
     study = _get_study_for_user(request, study_uid)
     series = get_object_or_404(Series, study=study, series_uid=series_uid)
+    try:
+        wanted = requested_instances(request.GET)
+        codec = requested_codec(request.GET)
+    except (BadBatch, BadEncoding) as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    if wanted is None:
+        return _volume_share(request, study_uid, series, codec)
+    stored = {
+        i.sop_instance_uid: i
+        for i in series.instances.filter(rows__isnull=False, sop_instance_uid__in=wanted)
+    }
+    if missing := [uid for uid in wanted if uid not in stored]:
+        detail = f"{len(missing)} of {len(wanted)} instances are not images of this series"
+        return JsonResponse({"detail": detail, "missing": missing}, status=404)
+    digest = batch_digest(wanted)
+    # A strong ETag promises the same bytes: the boundary is fixed, each coding has a tag.
+    # Coded parts are the same bytes whatever Accept-Encoding says.
+    if codec is not None:
+        tag = f'"{digest}-{codec.name}"'
+    else:
+        tag = f'"{digest}-gzip"' if _accepts_gzip(request) else f'"{digest}"'
+    if (not_modified := get_conditional_response(request, etag=tag)) is not None:
+        return _cached_for_good(not_modified, tag)
+    instances = [stored[uid] for uid in wanted]
+    response = _multipart(request, study_uid, instances, f"pacsweb-{digest[:24]}", codec)
+    return _cached_for_good(response, tag)
+
+
+def _volume_share(
+    request: HttpRequest, study_uid: str, series: Series, codec: Codec | None
+) -> HttpResponse:
+    """The ``?part=k&parts=n`` share of the series' images, or all of them."""
     try:
         parts = int(request.GET.get("parts", 1))
         part = int(request.GET.get("part", 0))
@@ -90,32 +223,55 @@ def series_frames_raw(request: HttpRequest, study_uid: str, series_uid: str):
         return JsonResponse({"detail": "part and parts are whole numbers"}, status=400)
     if not (1 <= parts <= 16 and 0 <= part < parts):
         return JsonResponse({"detail": "parts is 1 to 16 and part 0 to parts - 1"}, status=400)
+    # Objects without pixels (a report filed in the series) are no part of a volume.
+    # By arrival, so an image landing between the requests shifts no one's share.
+    instances = list(series.instances.filter(rows__isnull=False).order_by("id"))[part::parts]
+    response = _multipart(request, study_uid, instances, frame_stream.new_boundary(), codec)
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _multipart(
+    request: HttpRequest,
+    study_uid: str,
+    instances: list[Instance],
+    boundary: str,
+    codec: Codec | None = None,
+) -> StreamingHttpResponse:
+    """Every frame of ``instances``, in that order, streamed: gzip if the client takes it,
+    or with ``codec`` each part coded on its own and the body as it is."""
     frames = [
-        (
-            reverse("frame_raw", args=[study_uid, instance.sop_instance_uid, 1]).removesuffix(
-                "/1/raw"
-            ),
-            absolute_path(instance.file_path),
-        )
-        # Objects without pixels (a report filed in the series) are no part of a volume.
-        # By arrival, so an image landing between the requests shifts no one's share.
-        for instance in list(series.instances.filter(rows__isnull=False).order_by("id"))[
-            part::parts
-        ]
+        (_frames_url(study_uid, i.sop_instance_uid), absolute_path(i.file_path)) for i in instances
     ]
-    boundary = frame_stream.new_boundary()
-    compress = _accepts_gzip(request)
+    compress = codec is None and _accepts_gzip(request)
     body = frame_stream.series_body(
-        boundary, frames, frame_stream.GzipStream() if compress else None
+        boundary,
+        frames,
+        frame_stream.GzipStream() if compress else None,
+        codec=codec,
+        store=_frame_store(),
     )
+    content_type = frame_stream.JPEG_LS_CONTENT_TYPE if codec else frame_stream.CONTENT_TYPE
     response = StreamingHttpResponse(
-        _one_ahead(body), content_type=frame_stream.CONTENT_TYPE.format(boundary=boundary)
+        _one_ahead(body), content_type=content_type.format(boundary=boundary)
     )
     if compress:
         response["Content-Encoding"] = "gzip"
     patch_vary_headers(response, ["Accept-Encoding"])
-    response["Cache-Control"] = "private, no-cache"
     response["X-Instances"] = str(len(frames))
+    return response
+
+
+def _frames_url(study_uid: str, sop_instance_uid: str) -> str:
+    """The instance's frames URL without ``/N/raw``: each part's Content-Location."""
+    return reverse("frame_raw", args=[study_uid, sop_instance_uid, 1]).removesuffix("/1/raw")
+
+
+def _cached_for_good(response: HttpResponse, tag: str) -> HttpResponse:
+    """A batch's headers, on its body and on a 304 alike."""
+    response["ETag"] = tag
+    response["Cache-Control"] = IMMUTABLE
+    patch_vary_headers(response, ["Accept-Encoding"])
     return response
 
 
@@ -174,13 +330,16 @@ def frame_rendered(request: HttpRequest, study_uid: str, sop_instance_uid: str, 
 
 
 @require_GET
-@gzip_page
+@gzip_page  # outside: its random gzip header would make every ETag new
+@conditional_page
 def series_metadata(request: HttpRequest, study_uid: str, series_uid: str) -> JsonResponse:
     """The series with its instances in slice order and each one's geometry and windows.
 
     A series being retrieved lists every instance the node promised, in the node's
     order, those not here yet marked ``missing``; ``slot`` is each one's place in that
     order, which is what the viewer reports as its slice when it sends focus.
+    It grows while the series arrives: an ETag of the JSON lets a reopened study
+    revalidate it instead of downloading it again.
     """
     study = Study.objects.select_related("patient").filter(study_uid=study_uid).first()
     job = latest_job(study_uid)
@@ -211,7 +370,7 @@ def series_metadata(request: HttpRequest, study_uid: str, series_uid: str) -> Js
         if job
         else None
     ) or {}
-    return JsonResponse(
+    response = JsonResponse(
         {
             "study_uid": study_uid,
             "series_uid": series_uid,
@@ -225,6 +384,10 @@ def series_metadata(request: HttpRequest, study_uid: str, series_uid: str) -> Js
             "instances": entries,
         }
     )
+    response["Cache-Control"] = "private, no-cache"
+    # gzip_page adds Vary only to the 200; a 304 copies it from here.
+    patch_vary_headers(response, ["Accept-Encoding"])
+    return response
 
 
 def _geometry(instance: Instance):

@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import conditional_page, require_GET, require_POST
 
 from viewer.archive.models import Series, Study
 from viewer.archive.search import SORT_FIELDS, search_studies
@@ -29,6 +29,7 @@ from viewer.reading.documents import (
     document_only_series,
     study_documents,
 )
+from viewer.reading.hanging import opening_series
 from viewer.reading.kinds import KINDS as MEASUREMENT_KINDS
 from viewer.reading.protocols import hangings
 from viewer.retrieve.jobs import (
@@ -267,6 +268,12 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
     ]
     wanted = request.GET.get("series", "")
     initial = wanted if any(s["series_uid"] == wanted for s in series_list) else ""
+    applied = hangings(study)
+    opening = opening_series(
+        initial,
+        [] if request.GET.get("protocol") == "none" else applied,
+        [s["series_uid"] for s in series_list],
+    )
     viewer_text = {
         "image": _("Image"),
         "position": _("Position"),
@@ -280,6 +287,8 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         "measure": _("Measure"),
         "viewportOf": _("%(n)s of %(total)s"),
         "arriving": _("Image %(n)s of %(total)s has not arrived yet"),
+        "inBrowser": _("In browser"),
+        "heldTitle": _("%(held)s of %(total)s images in this browser (%(megabytes)s MB)"),
         "live": _("Live"),
         "connecting": _("Connecting…"),
         "reconnecting": _("Connection lost: reconnecting…"),
@@ -360,7 +369,8 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "study": study,
             "series_list": series_list,
             "retrieving": job is not None,
-            "hangings": hangings(study),
+            "hangings": applied,
+            "opening_series": opening,
             "initial_series": initial,
             "viewer_text": viewer_text,
             "documents": study_documents(study),
@@ -371,8 +381,13 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
 
 
 @require_GET
+@conditional_page
 def series_thumbnail(request: HttpRequest, study_uid: str, series_uid: str) -> HttpResponse:
-    """A small PNG of the series' middle image, or a placeholder that says why not."""
+    """A small PNG of the series' middle image, or a placeholder that says why not.
+
+    The middle moves while the series arrives, so the browser revalidates it (the
+    ETag is of the PNG) rather than keep it for a while.
+    """
     study = _get_study_for_user(request, study_uid)
     series = get_object_or_404(Series, study=study, series_uid=series_uid)
     instances = list(series.instances.filter(rows__isnull=False).only("file_path"))
@@ -381,13 +396,11 @@ def series_thumbnail(request: HttpRequest, study_uid: str, series_uid: str) -> H
         kinds = {
             document_kind(uid) for uid in series.instances.values_list("sop_class_uid", flat=True)
         }
-        response = HttpResponse(document_icon(128, _icon_label(kinds)), content_type="image/png")
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
-    middle = instances[len(instances) // 2]
-    png = render_thumbnail(absolute_path(middle.file_path))
+        png = document_icon(128, _icon_label(kinds))
+    else:
+        png = render_thumbnail(absolute_path(instances[len(instances) // 2].file_path))
     response = HttpResponse(png, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = "private, no-cache"
     return response
 
 

@@ -13,14 +13,18 @@ const TYPED = {
 /**
  * @param {string} studyUid
  * @param {string} seriesUid
+ * @param {RequestCache} [cache] 'force-cache' takes what the page preloaded
  * @returns {Promise<object>} the series with its instances in slice order
  */
-export async function fetchSeriesMetadata(studyUid, seriesUid) {
-  const response = await fetch(`/api/studies/${studyUid}/series/${seriesUid}/metadata/`, {
-    credentials: 'same-origin',
-  });
+export async function fetchSeriesMetadata(studyUid, seriesUid, cache = 'default') {
+  const response = await fetch(seriesMetadataUrl(studyUid, seriesUid), { credentials: 'same-origin', cache });
   if (!response.ok) throw new Error(`series metadata: HTTP ${response.status}`);
   return response.json();
+}
+
+/** Where a series' listing is (the page may have preloaded it). */
+export function seriesMetadataUrl(studyUid, seriesUid) {
+  return `/api/studies/${studyUid}/series/${seriesUid}/metadata/`;
 }
 
 /**
@@ -35,17 +39,53 @@ export async function fetchSeriesMetadata(studyUid, seriesUid) {
  * @param {string} studyUid
  * @param {string} sopUid
  * @param {number} frameNumber 1-based
+ * @param {AbortSignal} [signal]
+ * @param {import('./decoder.js').FrameDecoder} [decoder] given, the frame comes as
+ *   JPEG-LS lossless where the server can encode it, and is decoded in a worker
  * @returns {Promise<Frame>}
  */
-export async function fetchFrame(studyUid, sopUid, frameNumber = 1) {
-  const url = `/api/studies/${studyUid}/instances/${sopUid}/frames/${frameNumber}/raw`;
-  const response = await fetch(url, { credentials: 'same-origin' });
-  if (!response.ok) throw new Error(await failure(response));
-  return decodeFrame((name) => response.headers.get(name) || '', await response.arrayBuffer());
+export async function fetchFrame(studyUid, sopUid, frameNumber = 1, signal = undefined, decoder = null) {
+  const query = decoder ? '?encoding=jls' : '';
+  const url = `/api/studies/${studyUid}/instances/${sopUid}/frames/${frameNumber}/raw${query}`;
+  const response = await fetch(url, { credentials: 'same-origin', signal });
+  if (!response.ok) throw await refusal(response);
+  // The browser has already undone the answer's own Content-Encoding.
+  const header = (name) => (name === 'Content-Encoding' ? '' : response.headers.get(name) || '');
+  return framePart(header, new Uint8Array(await response.arrayBuffer()), decoder);
+}
+
+/**
+ * A frame from one answer or part: JPEG-LS decoded in a worker, a part gzipped on its
+ * own inflated, raw values as they are.
+ * @param {(name: string) => string} header
+ * @param {Uint8Array} body
+ * @param {import('./decoder.js').FrameDecoder} [decoder]
+ * @returns {Promise<Frame>}
+ */
+export async function framePart(header, body, decoder = null) {
+  const type = header('Content-Type').split(';')[0].trim();
+  if (type === 'image/jls') {
+    if (!decoder) throw new Error('a JPEG-LS frame came, but no decoder was asked for');
+    return decodeFrame(header, await decoder.decode(body));
+  }
+  let bytes = body;
+  if (header('Content-Encoding') === 'gzip') {
+    const inflated = new Blob([body]).stream().pipeThrough(new DecompressionStream('gzip'));
+    bytes = new Uint8Array(await new Response(inflated).arrayBuffer());
+  }
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return decodeFrame(header, own ? bytes.buffer : bytes.slice().buffer);
 }
 
 async function failure(response) {
   try { return (await response.json()).detail || `HTTP ${response.status}`; } catch { return `HTTP ${response.status}`; }
+}
+
+/** The server's answer as an Error; ``permanent`` when asking again cannot help (4xx). */
+async function refusal(response) {
+  const error = new Error(await failure(response));
+  error.permanent = response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
+  return error;
 }
 
 /**
@@ -110,20 +150,53 @@ export async function fetchSeriesFrames(studyUid, seriesUid, onFrame, signal, re
   }
 }
 
-async function fetchFramesPart(url, onFrame, signal) {
+/**
+ * Every frame of the named instances of one series, in that order, handed over as each
+ * arrives (one request; the answer is cached by the browser: instances never change).
+ * @param {string} studyUid
+ * @param {string} seriesUid
+ * @param {string[]} sopUids at most 64
+ * @param {(sopUid: string, frameNumber: number, frame: Frame) => void} onFrame
+ * @param {AbortSignal} [signal]
+ * @param {(sopUid: string, frameNumber: number, why: string) => void} [onFailure] an image
+ *   the server could not decode; the others still come
+ */
+export function fetchInstanceFrames(studyUid, seriesUid, sopUids, onFrame, signal, onFailure, decoder = null) {
+  const query = new URLSearchParams(sopUids.map((uid) => ['instance', uid]));
+  if (decoder) query.append('encoding', 'jls');
+  const url = `/api/studies/${studyUid}/series/${seriesUid}/frames/raw?${query}`;
+  return fetchFramesPart(url, onFrame, signal, onFailure, decoder);
+}
+
+async function fetchFramesPart(url, onFrame, signal, onFailure = null, decoder = null) {
   const response = await fetch(url, { credentials: 'same-origin', signal });
-  if (!response.ok) throw new Error(await failure(response));
+  if (!response.ok) throw await refusal(response);
   const boundary = /boundary="?([^";]+)"?/.exec(response.headers.get('Content-Type') || '')?.[1];
   if (!boundary) throw new Error('the server did not answer with a multipart body');
+  // Parts decode in workers meanwhile; the request ends when the last one has.
+  const decoding = [];
   const reader = new MultipartReader(boundary, ({ headers, body }) => {
     const location = /\/instances\/([^/]+)\/frames\/(\d+)\/raw$/.exec(headers.get('content-location') || '');
     if (!location) throw new Error('a part of the answer names no frame');
     const [, sopUid, frameNumber] = location;
+    const number = Number(frameNumber);
     if ((headers.get('content-type') || '').startsWith('application/json')) {
       const { detail } = JSON.parse(new TextDecoder().decode(body));
+      if (onFailure) {
+        onFailure(sopUid, number, detail);
+        return;
+      }
       throw new Error(`image ${sopUid}, frame ${frameNumber}: ${detail}`);
     }
-    onFrame(sopUid, Number(frameNumber), decodeFrame((name) => headers.get(name.toLowerCase()) || '', body.buffer));
+    const header = (name) => headers.get(name.toLowerCase()) || '';
+    decoding.push(framePart(header, body, decoder).then(
+      (frame) => onFrame(sopUid, number, frame),
+      (error) => {
+        // A decoder that did not start fails the request, which is asked again raw.
+        if (!onFailure || decoder?.broken) throw new Error(`image ${sopUid}, frame ${frameNumber}: ${error.message}`);
+        onFailure(sopUid, number, error.message);
+      },
+    ));
   });
   const stream = response.body.getReader();
   try {
@@ -136,7 +209,10 @@ async function fetchFramesPart(url, onFrame, signal) {
   } catch (error) {
     stream.cancel().catch(() => {}); // the rest of the body is of no use now
     throw error;
+  } finally {
+    await Promise.allSettled(decoding);
   }
+  await Promise.all(decoding);
 }
 
 function csrfToken() {

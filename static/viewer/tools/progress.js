@@ -86,22 +86,3 @@ export function keptIndex(before, after, index) {
   }
   return Math.min(Math.max(index, 0), Math.max(after.length - 1, 0));
 }
-
-/**
- * Stack indexes to fetch, nearest to ``index`` first, skipping missing entries.
- * @param {Array<{missing?: boolean}>} entries
- * @param {number} index
- * @param {number} count how many
- * @returns {number[]}
- */
-export function closestFirst(entries, index, count) {
-  const order = [];
-  for (let step = 1; order.length < count && step < entries.length; step += 1) {
-    for (const candidate of [index + step, index - step]) {
-      if (candidate >= 0 && candidate < entries.length && !entries[candidate].missing) {
-        order.push(candidate);
-      }
-    }
-  }
-  return order.slice(0, count);
-}

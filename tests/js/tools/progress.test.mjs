@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  applyMessage, backoffSeconds, closestFirst, focusMessage, keptIndex, progressView,
+  applyMessage, backoffSeconds, focusMessage, keptIndex, progressView,
 } from '../../../static/viewer/tools/progress.js';
 
 test('reconnection waits double from 1 s and stop growing at 30 s', () => {
@@ -51,8 +51,3 @@ test('a refreshed series keeps the image on screen', () => {
   assert.equal(keptIndex([], after, 5), 2);
 });
 
-test('prefetch goes nearest first and skips images not here yet', () => {
-  const entries = [{}, { missing: true }, {}, {}, {}, {}];
-  assert.deepEqual(closestFirst(entries, 2, 4), [3, 4, 0, 5]);
-  assert.deepEqual(closestFirst([{}], 0, 3), []);
-});

@@ -1,0 +1,207 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FrameLoader } from '../../../static/viewer/io/loader.js';
+
+const SLICE = 4 * 4 * 2;
+
+function listing(uid, count, extra = () => ({})) {
+  return {
+    series_uid: uid,
+    instances: Array.from({ length: count }, (_, n) => ({
+      sop_instance_uid: `${uid}.${n}`, frames: 1, rows: 4, columns: 4, ...extra(n),
+    })),
+  };
+}
+
+const frameOf = () => ({ values: new Int16Array(16) });
+
+/** A fake server: requests wait until the test answers them, and are recorded. */
+function server() {
+  const requests = [];
+  const answer = (request) => {
+    for (const sop of request.sops) {
+      if (request.signal.aborted) break;
+      request.onFrame(sop, 1, frameOf());
+    }
+    request.resolve();
+  };
+  return {
+    requests,
+    answer,
+    answerAll: async () => {
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        const open = requests.filter((r) => !r.answered);
+        if (!open.length) return;
+        for (const request of open) {
+          request.answered = true;
+          answer(request);
+        }
+      }
+    },
+    fetchFrame: (sop, frame, signal) => new Promise((resolve, reject) => {
+      requests.push({
+        sops: [sop], signal, onFrame: (s, f, decoded) => resolve(decoded), resolve: () => {}, reject,
+      });
+    }),
+    fetchBatch: (uid, sops, onFrame, signal, onFailure) => new Promise((resolve, reject) => {
+      requests.push({ uid, sops, signal, onFrame, onFailure, resolve, reject });
+    }),
+  };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+test('it asks for the image on screen first, then each series’ first image, then the shown series in batches', async () => {
+  const peer = server();
+  const loader = new FrameLoader({ seriesUids: ['a', 'b'], budget: 10 ** 9, ...peer, maxRequests: 3, batchSize: 4 });
+  loader.setSeries(listing('a', 20));
+  loader.setSeries(listing('b', 5));
+  loader.setShown([{ uid: 'a', index: 10 }]);
+  const shown = loader.frame({ sop_instance_uid: 'a.10', frame: 1 });
+  await tick();
+  assert.deepEqual(peer.requests.map((r) => r.sops), [['a.10'], ['b.2'], ['a.11', 'a.9', 'a.12', 'a.8']]);
+  assert.equal(loader.stats().requests, 3, 'no more than maxRequests at once');
+  peer.answer(peer.requests[0]);
+  assert.equal((await shown).values.length, 16);
+  await peer.answerAll();
+  const stats = loader.stats();
+  assert.equal(stats.frames, 25, 'the whole study came in');
+  assert.deepEqual(stats.series.b, { held: 5, images: 5, bytes: 5 * SLICE });
+  assert.equal(stats.wanted, 0);
+});
+
+test('it cancels the study’s tail to make room when the person scrolls to a slice not here', async () => {
+  const peer = server();
+  const loader = new FrameLoader({ seriesUids: ['a'], budget: 10 ** 9, ...peer, maxRequests: 2, batchSize: 4 });
+  loader.setSeries(listing('a', 100));
+  loader.setShown([{ uid: 'a', index: 0 }]);
+  await tick();
+  peer.answer(peer.requests[0]);
+  await tick();
+  assert.equal(loader.stats().requests, 2);
+  loader.setShown([{ uid: 'a', index: 80 }]);
+  const far = loader.frame({ sop_instance_uid: 'a.80', frame: 1 });
+  await tick();
+  const last = peer.requests.at(-1);
+  assert.deepEqual(last.sops, ['a.80'], 'the slice on screen is asked for at once');
+  assert.equal(peer.requests.filter((r) => r.signal.aborted).length, 1, 'one request was given up for it');
+  peer.answer(last);
+  assert.ok(await far);
+});
+
+test('it keeps to the budget, evicting the frames farthest from what is shown, never the one on screen', async () => {
+  const peer = server();
+  const loader = new FrameLoader({ seriesUids: ['a'], budget: 10 * SLICE, ...peer, batchSize: 4 });
+  loader.setSeries(listing('a', 50));
+  loader.setShown([{ uid: 'a', index: 0 }]);
+  await peer.answerAll();
+  assert.equal(loader.stats().frames, 10);
+  assert.ok(loader.heldFrame({ sop_instance_uid: 'a.9', frame: 1 }));
+  loader.setShown([{ uid: 'a', index: 40 }]);
+  await peer.answerAll();
+  const stats = loader.stats();
+  assert.ok(stats.bytes <= 10 * SLICE, `held ${stats.bytes} bytes`);
+  assert.ok(loader.heldFrame({ sop_instance_uid: 'a.40', frame: 1 }), 'the slice on screen is held');
+  assert.equal(loader.heldFrame({ sop_instance_uid: 'a.0', frame: 1 }), undefined, 'the far end was let go');
+});
+
+test('it takes images as they land on the server', async () => {
+  const peer = server();
+  const loader = new FrameLoader({ seriesUids: ['a'], budget: 10 ** 9, ...peer });
+  loader.setSeries(listing('a', 3, (n) => (n === 2 ? { missing: true, rows: undefined } : {})));
+  loader.setShown([{ uid: 'a', index: 0 }]);
+  await peer.answerAll();
+  assert.equal(loader.stats().frames, 2);
+  loader.landed('a', 'a.2');
+  await peer.answerAll();
+  assert.equal(loader.stats().frames, 3);
+});
+
+test('it names an image the server cannot decode, and still loads the rest of its batch', async () => {
+  const peer = server();
+  const loader = new FrameLoader({ seriesUids: ['a'], budget: 10 ** 9, ...peer, batchSize: 8 });
+  loader.setSeries(listing('a', 6));
+  loader.setShown([{ uid: 'a', index: 0 }]);
+  await tick();
+  peer.answer(peer.requests[0]);
+  await tick();
+  const batch = peer.requests[1];
+  const broken = loader.frame({ sop_instance_uid: 'a.3', frame: 1 });
+  batch.onFailure('a.3', 1, 'unsupported transfer syntax');
+  batch.answered = true;
+  peer.answer({ ...batch, sops: batch.sops.filter((s) => s !== 'a.3') });
+  await assert.rejects(broken, /unsupported transfer syntax/);
+  await peer.answerAll();
+  assert.equal(loader.stats().frames, 5);
+  assert.equal(peer.requests.filter((r) => r.sops.includes('a.3')).length, 1, 'not asked for again');
+});
+
+test('it tries a dropped request again later, and gives up on a refusal at once', async () => {
+  const peer = server();
+  const loader = new FrameLoader({ seriesUids: ['a'], budget: 10 ** 9, ...peer });
+  loader.setSeries(listing('a', 1));
+  loader.setShown([{ uid: 'a', index: 0 }]);
+  const shown = loader.frame({ sop_instance_uid: 'a.0', frame: 1 });
+  await tick();
+  peer.requests[0].reject(new Error('network error'));
+  await tick();
+  assert.equal(peer.requests.length, 1, 'not at once into the same trouble');
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  assert.equal(peer.requests.length, 2, 'asked again after a pause');
+  peer.requests[1].reject(Object.assign(new Error('no such image'), { permanent: true }));
+  await assert.rejects(shown, /no such image/);
+});
+
+test('it lists every series at once and asks for their first images before the rest', async () => {
+  const peer = server();
+  const listings = new Map();
+  let loader = null;
+  const listSeries = (uid) => new Promise((resolve) => {
+    listings.set(uid, () => {
+      loader.setSeries(listing(uid, 9));
+      resolve();
+    });
+  });
+  loader = new FrameLoader({ seriesUids: ['a', 'b', 'c'], budget: 10 ** 9, ...peer, listSeries, maxRequests: 6 });
+  loader.start();
+  assert.deepEqual([...listings.keys()], ['a', 'b', 'c'], 'all three asked for at once');
+  listings.get('a')();
+  loader.setShown([{ uid: 'a', index: 4 }]);
+  await tick();
+  assert.deepEqual(peer.requests.map((r) => r.sops), [['a.4']], 'nothing more until b and c are listed');
+  listings.get('c')();
+  listings.get('b')();
+  await tick();
+  assert.deepEqual(peer.requests.slice(1, 3).map((r) => r.sops), [['b.4'], ['c.4']]);
+  assert.ok(peer.requests[3].sops.length > 1, 'then the shown series in batches');
+});
+
+test('it does not cut off a request that has brought all its frames and is ending its body', async () => {
+  const peer = server();
+  const loader = new FrameLoader({ seriesUids: ['a'], budget: 4 * SLICE, ...peer, batchSize: 2 });
+  loader.setSeries(listing('a', 40));
+  loader.setShown([{ uid: 'a', index: 0 }]);
+  await tick();
+  peer.answer(peer.requests[0]);
+  await tick();
+  const batch = peer.requests[1];
+  for (const sop of batch.sops) batch.onFrame(sop, 1, frameOf()); // all in, body not ended yet
+  loader.setShown([{ uid: 'a', index: 39 }]); // those frames fall out of the plan
+  await tick();
+  assert.equal(batch.signal.aborted, false);
+  batch.resolve();
+});
+
+test('it waits for a slow listing no longer than its patience', async () => {
+  const peer = server();
+  let loader = null;
+  const listSeries = (uid) => (uid === 'slow' ? new Promise(() => {}) : Promise.resolve(loader.setSeries(listing(uid, 20))));
+  loader = new FrameLoader({ seriesUids: ['a', 'slow'], budget: 10 ** 9, ...peer, listSeries });
+  loader.start(50);
+  loader.setShown([{ uid: 'a', index: 10 }]);
+  await tick();
+  assert.deepEqual(peer.requests.map((r) => r.sops.length), [1], 'what is on screen only');
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  assert.ok(peer.requests.length > 1, 'then the rest of the shown series, without the slow listing');
+});
