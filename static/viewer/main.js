@@ -7,8 +7,8 @@
 import { bindDocuments } from './shell/documents.js';
 import { bindExport } from './export/dialogs.js';
 import {
-  deleteMeasurement, fetchFrame, fetchInstanceFrames, fetchMeasurements, fetchSeriesFrames,
-  fetchSeriesMetadata, saveMeasurement, seriesMetadataUrl, updateMeasurement,
+  deleteMeasurement, fetchFrame, fetchInstanceFrames, fetchMeasurements, fetchSeriesMetadata,
+  saveMeasurement, seriesMetadataUrl, updateMeasurement,
 } from './io/api.js';
 import { FrameDecoder } from './io/decoder.js';
 import { FrameLoader } from './io/loader.js';
@@ -431,7 +431,10 @@ async function toggleMpr() {
   mpr = new MprView(box, {
     series: viewport.state.series, text, patient, rendererKind,
     view: viewport.state.frame ? { ...viewport.state.view } : null,
-    loadFrames: (onFrame, signal) => fetchSeriesFrames(studyUid, viewport.state.series.series_uid, onFrame, signal),
+    // What the browser holds of the series at once, the rest fetched for the volume.
+    loadFrames: (onFrame, signal) => loader.loadAll(
+      viewport.state.series.series_uid, viewport.state.series.instances, onFrame, signal,
+    ),
     measurements: () => study.measurements,
     selected: () => study.selected,
     tool: () => toolbar.tool,

@@ -234,10 +234,37 @@ def mpr_status(page) -> str:
     return page.locator(".mpr-status").inner_text()
 
 
-def test_a_dropped_volume_request_says_so_and_pressing_mpr_again_builds_it(browser, server_url):
+def open_axial_holding_little(page, server_url) -> None:
+    """The thin axial series with a budget so small that the browser holds only the
+    slice on screen: MPR has to fetch the rest of its volume."""
+    page.goto(f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/?protocol=none&budget=0.001")
+    page.click(".series-strip button:has-text('Axial 1.0 mm')")
+    page.wait_for_function(
+        "pacsweb.state.series.description === 'Axial 1.0 mm' && pacsweb.state.frame !== null"
+    )
+    assert page.evaluate("pacsweb.loader.stats().frames") <= 2
+
+
+def test_mpr_takes_the_frames_the_browser_holds_and_fetches_no_more(browser, server_url):
     page = signed_in_page(browser, server_url)
     open_axial_demo(page, server_url)
-    page.route("**/frames/raw?part=1*", lambda route: route.abort("connectionreset"))
+    series_uid = page.evaluate("pacsweb.state.series.series_uid")
+    page.wait_for_function(
+        "uid => pacsweb.loader.stats().series[uid].held === pacsweb.state.series.instances.length",
+        arg=series_uid,
+    )
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/frames/" in r.url else None)
+    reveal(page, "#mpr").click()
+    page.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready")
+    assert asked == [], "the volume is built from what the browser already holds"
+    page.close()
+
+
+def test_a_dropped_volume_request_says_so_and_pressing_mpr_again_builds_it(browser, server_url):
+    page = signed_in_page(browser, server_url)
+    open_axial_holding_little(page, server_url)
+    page.route("**/frames/raw?instance=*", lambda route: route.abort("connectionreset"))
     reveal(page, "#mpr").click()
     assert "could not be built" in mpr_status(page)
     assert not page.evaluate("pacsweb.mpr.state.ready")
@@ -250,7 +277,7 @@ def test_a_dropped_volume_request_says_so_and_pressing_mpr_again_builds_it(brows
     page.evaluate("pacsweb.mpr.updateSeries(pacsweb.mpr.options.series)")
     page.wait_for_timeout(300)
     assert asked == []
-    page.unroute("**/frames/raw?part=1*")
+    page.unroute("**/frames/raw?instance=*")
     reveal(page, "#mpr").click()  # leave
     reveal(page, "#mpr").click()  # and try again
     page.wait_for_function("pacsweb.mpr && pacsweb.mpr.state.ready")
@@ -260,7 +287,7 @@ def test_a_dropped_volume_request_says_so_and_pressing_mpr_again_builds_it(brows
 
 def test_an_image_the_server_cannot_decode_is_named(browser, server_url):
     page = signed_in_page(browser, server_url)
-    open_axial_demo(page, server_url)
+    open_axial_holding_little(page, server_url)
     sop_uid = page.evaluate("pacsweb.state.series.instances[0].sop_instance_uid")
     detail = b'{"detail": "cannot decode JPEG Extended: no decoder", "frame": 1}'
     body = (
@@ -271,7 +298,7 @@ def test_an_image_the_server_cannot_decode_is_named(browser, server_url):
         + b"\r\n--x--\r\n"
     )
     page.route(
-        "**/frames/raw?part=0*",
+        "**/frames/raw?instance=*",
         lambda route: route.fulfill(
             status=200, body=body, content_type='multipart/related; boundary="x"'
         ),

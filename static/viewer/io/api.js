@@ -126,31 +126,6 @@ export function decodeFrame(header, buffer) {
 }
 
 /**
- * Every stored frame of a series in one request (for a volume), handed over as each
- * arrives; rejects naming the first image the server could not decode.
- * @param {string} studyUid
- * @param {string} seriesUid
- * @param {(sopUid: string, frameNumber: number, frame: Frame) => void} onFrame
- * @param {AbortSignal} [signal]
- * @param {number} [requests] requests side by side, each for every n-th image: the
- *   server compresses each on its own core
- */
-export async function fetchSeriesFrames(studyUid, seriesUid, onFrame, signal, requests = 2) {
-  // One failure stops the other requests too.
-  const stop = new AbortController();
-  signal?.addEventListener('abort', () => stop.abort(), { once: true });
-  const parts = Array.from({ length: requests }, (_, part) => fetchFramesPart(
-    `/api/studies/${studyUid}/series/${seriesUid}/frames/raw?part=${part}&parts=${requests}`, onFrame, stop.signal,
-  ));
-  try {
-    await Promise.all(parts);
-  } catch (error) {
-    stop.abort();
-    throw error;
-  }
-}
-
-/**
  * Every frame of the named instances of one series, in that order, handed over as each
  * arrives (one request; the answer is cached by the browser: instances never change).
  * @param {string} studyUid

@@ -10,6 +10,8 @@ import {
 
 // A request that failed this often for a frame gives up on it and says why.
 const ATTEMPTS = 3;
+// Images a volume's request asks for at once (the server takes up to 64).
+const VOLUME_BATCH = 32;
 
 export class FrameLoader {
   /**
@@ -118,6 +120,36 @@ export class FrameLoader {
     }
     this.schedule();
     return this.waiting.get(key).promise;
+  }
+
+  /**
+   * Every frame of a series' stack (a volume for MPR): those held at once, the rest in
+   * batches, two requests at a time. The volume keeps its own frames: they do not count
+   * against the budget, and the study's streaming goes on beside it.
+   * @param {string} seriesUid
+   * @param {object[]} entries the stack, one entry a frame
+   * @param {(sopUid: string, frameNumber: number, frame: object) => void} onFrame
+   * @param {AbortSignal} [signal]
+   * @returns {Promise<void>} rejects naming the first image that could not be had
+   */
+  async loadAll(seriesUid, entries, onFrame, signal) {
+    const wanted = [];
+    for (const entry of entries) {
+      const held = this.heldFrame(entry);
+      if (held) onFrame(entry.sop_instance_uid, entry.frame ?? 1, held);
+      else if (!wanted.includes(entry.sop_instance_uid)) wanted.push(entry.sop_instance_uid);
+    }
+    const failures = [];
+    const noteFailure = (sopUid, number, why) => failures.push(`image ${sopUid}, frame ${number}: ${why}`);
+    const batches = [];
+    for (let n = 0; n < wanted.length; n += VOLUME_BATCH) batches.push(wanted.slice(n, n + VOLUME_BATCH));
+    const fetchRest = async () => {
+      while (batches.length) {
+        await this.options.fetchBatch(seriesUid, batches.shift(), onFrame, signal, noteFailure);
+      }
+    };
+    await Promise.all([fetchRest(), fetchRest()]);
+    if (failures.length) throw new Error(failures[0]);
   }
 
   /** The frame if it is held now, else undefined. */

@@ -205,3 +205,38 @@ test('it waits for a slow listing no longer than its patience', async () => {
   await new Promise((resolve) => setTimeout(resolve, 80));
   assert.ok(peer.requests.length > 1, 'then the rest of the shown series, without the slow listing');
 });
+
+test('it builds a volume from the frames it holds and fetches only the rest', async () => {
+  const peer = server();
+  const loader = new FrameLoader({ seriesUids: ['a'], budget: 3 * SLICE, ...peer });
+  const series = listing('a', 80);
+  loader.setSeries(series);
+  loader.setShown([{ uid: 'a', index: 40 }]);
+  await peer.answerAll();
+  assert.equal(loader.stats().frames, 3);
+  const got = [];
+  const volume = loader.loadAll(
+    'a', series.instances.map((i) => ({ ...i, frame: 1 })), (sop) => got.push(sop), new AbortController().signal,
+  );
+  assert.equal(got.length, 3, 'the held frames at once');
+  await tick();
+  const asked = peer.requests.slice(-2).flatMap((r) => r.sops);
+  assert.ok(asked.every((sop) => !['a.39', 'a.40', 'a.41'].includes(sop)), 'not the held ones again');
+  await peer.answerAll();
+  await volume;
+  assert.equal(new Set(got).size, 80);
+  assert.ok(loader.stats().bytes <= 3 * SLICE, 'the volume does not count against the budget');
+});
+
+test('it names the first image a volume could not have', async () => {
+  const peer = server();
+  const loader = new FrameLoader({ seriesUids: ['a'], budget: 0, ...peer });
+  const series = listing('a', 4);
+  loader.setSeries(series);
+  const volume = loader.loadAll('a', series.instances.map((i) => ({ ...i, frame: 1 })), () => {}, new AbortController().signal);
+  await tick();
+  const [request] = peer.requests;
+  request.onFailure('a.2', 1, 'cannot decode JPEG Extended');
+  request.resolve();
+  await assert.rejects(volume, /image a\.2, frame 1: cannot decode JPEG Extended/);
+});
