@@ -40,7 +40,8 @@ const grid = document.getElementById('viewport-grid');
 const studyUid = root.dataset.studyUid;
 const text = JSON.parse(document.getElementById('viewer-text').textContent);
 const patient = { name: root.dataset.patientName, id: root.dataset.patientId };
-const rendererKind = new URLSearchParams(window.location.search).get('renderer') || 'webgl2';
+const query = new URLSearchParams(window.location.search);
+const rendererKind = query.get('renderer') || 'webgl2';
 const seriesUids = [...document.querySelectorAll('.series-strip button')].map(
   (button) => button.dataset.seriesUid,
 );
@@ -56,7 +57,6 @@ const toolbar = new Toolbar(root, {
 // The whole study streams into the browser, what is on screen first, within a budget
 // that fits the device (?budget=MB overrides it); frames travel as JPEG-LS lossless,
 // decoded in workers (?frames=raw asks for the stored values as they are).
-const query = new URLSearchParams(window.location.search);
 const decoder = query.get('frames') !== 'raw' && FrameDecoder.supported() ? new FrameDecoder() : null;
 // A decoder that could not start: the rest of the study comes raw.
 const working = () => (decoder && !decoder.broken ? decoder : null);
@@ -838,7 +838,7 @@ if (initial && seriesUids.includes(initial)) {
   seriesUids.splice(seriesUids.indexOf(initial), 1);
   seriesUids.unshift(initial);
   setLayout('1x1');
-} else if (hangings.length && new URLSearchParams(window.location.search).get('protocol') !== 'none') {
+} else if (hangings.length && query.get('protocol') !== 'none') {
   protocolSelect.value = '0';
   applyHanging(0);
 } else {

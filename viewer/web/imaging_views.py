@@ -143,7 +143,7 @@ def _encoded_response(request: HttpRequest, encoded: frame_stream.EncodedFrame) 
     return response
 
 
-# One request's worth of slices around the one shown; a volume uses part/parts.
+# One request's worth of images: the slices around the one shown, or a share of a volume.
 MAX_BATCH = 64
 
 

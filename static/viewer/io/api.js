@@ -3,6 +3,7 @@
  * @module io/api
  */
 
+import { ownBuffer } from './decoder.js';
 import { MultipartReader } from './multipart.js';
 
 const TYPED = {
@@ -73,8 +74,7 @@ export async function framePart(header, body, decoder = null) {
     const inflated = new Blob([body]).stream().pipeThrough(new DecompressionStream('gzip'));
     bytes = new Uint8Array(await new Response(inflated).arrayBuffer());
   }
-  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  return decodeFrame(header, own ? bytes.buffer : bytes.slice().buffer);
+  return decodeFrame(header, ownBuffer(bytes));
 }
 
 async function failure(response) {

@@ -3,6 +3,11 @@
  * @module io/decoder
  */
 
+/** The bytes' buffer when they fill it alone, else a copy of them in a buffer of their own. */
+export function ownBuffer(bytes) {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+}
+
 export class FrameDecoder {
   /** @param {number} [workers] two keep a core for the page on a small machine */
   constructor(workers = Math.max(1, Math.min(2, (navigator.hardwareConcurrency || 2) - 1))) {
@@ -55,9 +60,7 @@ export class FrameDecoder {
     if (this.broken) return Promise.reject(new Error(this.broken));
     const id = (this.id = (this.id || 0) + 1);
     const worker = this.worker();
-    // The part's own buffer is handed over, not copied.
-    const buffer = codestream.byteOffset === 0 && codestream.byteLength === codestream.buffer.byteLength
-      ? codestream.buffer : codestream.slice().buffer;
+    const buffer = ownBuffer(codestream); // handed over, not copied
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, owner: worker });
       worker.postMessage({ id, codestream: buffer }, [buffer]);
