@@ -1,28 +1,44 @@
 # PACSweb: `make run` starts the whole system, `make test` runs the whole test suite.
 # Both install into .venv in this checkout.
 
-PYTHON ?= python3.11
+# Python 3.11, 3.12 or 3.13: the newest present (tools/pythons lists them, newest first).
+PYTHONS := $(shell sh tools/pythons)
+PYTHON ?= $(firstword $(PYTHONS))
+# make test runs the suite once more on the oldest present, so both ends stay supported.
+COMPAT_PYTHON ?= $(lastword $(PYTHONS))
 VENV := .venv
 PY := $(VENV)/bin/python
+PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+COMPAT_VERSION := $(shell $(COMPAT_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+COMPAT_VENV := $(VENV)/compat-$(COMPAT_VERSION)
 DEBS := dcmtk chromium fonts-noto-cjk poppler-utils nodejs
 TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test venv test-deps codecs
+.PHONY: run test test-compat venv test-deps codecs
 
 # Built files of an npm package the viewer serves as static files: CharLS's WASM
 # JPEG-LS decoder (frames travel to the browser as JPEG-LS lossless), fetched from the
 # npm registry once and checked against its pinned SHA-256 (tools/fetch_codecs.py).
 CODECS := static/vendor/codecs
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# One stamp per Python: another Python found (or pyproject.toml changed) builds it anew.
+$(VENV)/.installed-$(PY_VERSION): pyproject.toml
+	@test -n "$(PY_VERSION)" || { echo "Needs Python 3.11, 3.12 or 3.13 with its venv module" \
+	  "(Debian: apt-get install python3-venv)."; exit 1; }
+	$(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed-$(PY_VERSION)
 
-$(CODECS)/.installed: tools/fetch_codecs.py $(VENV)/.installed
+$(COMPAT_VENV)/.installed: pyproject.toml $(VENV)/.installed-$(PY_VERSION)
+	$(COMPAT_PYTHON) -m venv --clear $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(CODECS)/.installed: tools/fetch_codecs.py $(VENV)/.installed-$(PY_VERSION)
 	rm -rf $(CODECS)
 	$(PY) tools/fetch_codecs.py $(CODECS)
 	touch $@
@@ -49,3 +65,15 @@ test: test-deps venv codecs
 	env -u DATABASE_URL $(VENV)/bin/pytest -m "not postgres"
 	@echo "== database tests on PostgreSQL ($(TEST_PG_URL)) =="
 	DATABASE_URL=$(TEST_PG_URL) $(VENV)/bin/pytest -m "not browser"
+	@$(MAKE) --no-print-directory test-compat
+
+# The suite without the browser, on SQLite, on the oldest supported Python present.
+test-compat:
+	@if [ "$(COMPAT_VERSION)" = "$(PY_VERSION)" ]; then \
+	  echo "Only Python $(PY_VERSION) is here: the suite ran on that one alone."; \
+	  if [ "$$CI" = "true" ]; then echo "CI runs the suite on two Pythons: install another."; exit 1; fi; \
+	else \
+	  $(MAKE) --no-print-directory $(COMPAT_VENV)/.installed && \
+	  echo "== test suite on Python $(COMPAT_VERSION), SQLite, without the browser ==" && \
+	  env -u DATABASE_URL $(COMPAT_VENV)/bin/pytest -m "not browser and not postgres"; \
+	fi

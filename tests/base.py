@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pydicom
@@ -96,6 +97,13 @@ def wait_listening(port: int, process=None, seconds: float = 15.0) -> None:
                 break
             time.sleep(0.1)
     pytest.fail(f"nothing listens on port {port}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def stop_process(process) -> None:

@@ -46,3 +46,59 @@ def test_it_refuses_a_codec_tarball_that_is_not_the_pinned_one(tmp_path):
     assert not (tmp_path / "codecs").exists(), (
         "nothing written from a tarball that failed the check"
     )
+
+
+def fake_python(path: Path, works: bool = True) -> None:
+    """An executable that answers like a Python with venv (or fails, like a pyenv shim
+    for a version pyenv has not selected)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\nexit 0\n" if works else "#!/bin/sh\nexit 127\n")
+    path.chmod(0o755)
+
+
+def pythons(path_dir: Path, pyenv_root: Path) -> list[str]:
+    import subprocess
+
+    found = subprocess.run(
+        ["sh", str(ROOT / "tools" / "pythons")],
+        env={"PATH": f"{path_dir}:/usr/bin:/bin", "PYENV_ROOT": str(pyenv_root)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return found.stdout.split()
+
+
+def test_it_lists_the_supported_pythons_present_newest_first(tmp_path):
+    bin_dir, pyenv = tmp_path / "bin", tmp_path / "pyenv"
+    fake_python(bin_dir / "python3.11")
+    fake_python(bin_dir / "python3.12", works=False)  # a shim for an unselected version
+    fake_python(pyenv / "versions" / "3.12.1" / "bin" / "python3.12")
+    fake_python(bin_dir / "python3.13")
+    fake_python(bin_dir / "python3.10")  # too old: Django 5.2 runs on it, we do not
+    assert pythons(bin_dir, pyenv) == [
+        str(bin_dir / "python3.13"),
+        str(pyenv / "versions" / "3.12.1" / "bin" / "python3.12"),
+        str(bin_dir / "python3.11"),
+    ]
+
+
+def test_it_finds_none_where_only_a_python_without_venv_is(tmp_path):
+    fake_python(tmp_path / "bin" / "python3.11", works=False)
+    assert pythons(tmp_path / "bin", tmp_path / "pyenv") == []
+
+
+def test_it_builds_the_venv_anew_for_another_python_and_tests_on_two():
+    # The stamp names the Python's version: a newer Python found rebuilds .venv.
+    assert "$(VENV)/.installed-$(PY_VERSION): pyproject.toml" in MAKEFILE
+    assert re.search(r"^PYTHON \?= \$\(firstword \$\(PYTHONS\)\)$", MAKEFILE, re.MULTILINE)
+    assert re.search(r"^COMPAT_PYTHON \?= \$\(lastword \$\(PYTHONS\)\)$", MAKEFILE, re.MULTILINE)
+    [test_recipe] = re.findall(r"^test: .*?(?=^\S)", MAKEFILE, re.MULTILINE | re.DOTALL)
+    assert "test-compat" in test_recipe
+
+
+def test_it_declares_the_pythons_it_supports():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["requires-python"] == ">=3.11,<3.14"

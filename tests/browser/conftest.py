@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.base import require_peer, sample
+from tests.base import free_port, require_peer, sample
 from viewer.demo.samples import write_charset_samples
 
 CHROMIUM_ARGS = [
@@ -21,12 +21,6 @@ CHROMIUM_ARGS = [
 ]
 ADMIN_PASSWORD = "browser-test-password-1"
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +54,7 @@ def server(tmp_path_factory, small_ct_folder):
         ],
         **run,
     )
-    port, dicom_port = _free_port(), _free_port()
+    port, dicom_port = free_port(), free_port()
     log = open(data / "server.log", "w")
     process = subprocess.Popen(
         [*manage, "serve", "--no-demo", "--port", str(port), "--dicom-port", str(dicom_port)],

@@ -1,7 +1,6 @@
 """``manage.py demo_node``: serves a folder in the foreground and stops on SIGTERM."""
 
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,15 +9,9 @@ import httpx
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.base import wait_listening
+from tests.base import free_port, wait_listening
 
 MANAGE = Path(__file__).resolve().parents[2] / "manage.py"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_it_serves_the_folder_until_sigterm(small_ct_folder):

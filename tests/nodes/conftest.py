@@ -12,13 +12,8 @@ from pynetdicom.sop_class import (
     Verification,
 )
 
+from tests.base import free_port  # noqa: F401  (other tests take it from here)
 from viewer.nodes.models import RemoteNode
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def handle_find_nothing(event):

@@ -80,16 +80,22 @@ def database_url() -> str:
 
 def spawn_worker(log: Path, *args: str, **env: str) -> subprocess.Popen:
     """``manage.py run_downloader`` in its own process, on this test's database and archive."""
+    return spawn_command(log, "run_downloader", *args, **env)
+
+
+def spawn_command(log: Path, command: str, *args: str, **env: str) -> subprocess.Popen:
+    """A ``manage.py`` command in its own process, on this test's database and archive."""
     environment = {
         **os.environ,
         "DATABASE_URL": database_url(),
+        "PACSWEB_DATA": str(log.parent),
         "PACSWEB_STORAGE": str(settings.PACSWEB_STORAGE),
         "PACSWEB_RETRY_BASE_SECONDS": "0",
         **env,
     }
     environment.pop("REDIS_URL", None)
     return subprocess.Popen(
-        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "run_downloader", *args],
+        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), command, *args],
         env=environment,
         cwd=settings.BASE_DIR,
         stdout=log.open("w"),

@@ -9,16 +9,24 @@ import dataclasses
 import signal
 import time
 
+import httpx
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.base import SMALL_CT, stop_process
+from tests.base import SMALL_CT, free_port, stop_process
 from viewer.demo.ct_study import write_demo_ct
 from viewer.retrieve.models import RetrieveJob, TransferTask
 
 from . import faulty_server as faults
-from .support import assert_byte_identical, make_job, make_node, read_sources, spawn_worker
+from .support import (
+    assert_byte_identical,
+    make_job,
+    make_node,
+    read_sources,
+    spawn_command,
+    spawn_worker,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -117,6 +125,35 @@ def test_sigterm_hands_the_job_back_to_the_queue(server, sources, tmp_path):
                 " WHERE status = 'todo' AND task_name = 'run_retrieve_job'"
             )
             assert cursor.fetchall() == [(job.pk,)]
+
+
+def test_ctrl_c_on_serve_hands_the_job_back_quietly(server, sources, tmp_path):
+    uids = list(sources)
+    job = make_job(server, sources, slots=1, fault_for=dict.fromkeys(uids, faults.TRICKLE))
+    port = free_port()
+    serve = spawn_command(
+        tmp_path / "serve.log", "serve", "--no-demo", "--no-scp", "--port", str(port)
+    )
+    try:
+        wait_until(
+            lambda: job.tasks.filter(state=TransferTask.ACTIVE).exists(),
+            what="a transfer",
+            workers=[serve],
+        )
+        # A static file too: Django warned on every one that it read it whole first.
+        response = httpx.get(f"http://127.0.0.1:{port}/static/viewer/main.js")
+        assert response.status_code == 200 and b"import" in response.content
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(timeout=30) == 0
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    log = (tmp_path / "serve.log").read_text()
+    assert "Traceback" not in log and "Warning" not in log, log
+    assert "PACSweb stopped." in log
+    job.refresh_from_db()
+    assert job.state == RetrieveJob.QUEUED and job.lease_holder == ""
+    assert not job.tasks.filter(state=TransferTask.ACTIVE).exists()
 
 
 def test_two_workers_never_transfer_the_same_instance(server, sources, tmp_path):

@@ -125,20 +125,34 @@ class Importer:
         self._touched: set[int] = set()
 
     def run(
-        self, paths: Iterable[str | Path], progress: Callable[[Path], None] | None = None
+        self, paths: Iterable[str | Path], progress: Callable[[str], None] | None = None
     ) -> ImportReport:
         """Import every file below ``paths``; never stops on a bad file."""
+        return self._import(
+            ((str(path), self.read_file(path)) for path in iter_source_files(paths)), progress
+        )
+
+    def run_contents(
+        self, contents: Iterable[tuple[str, bytes]], progress: Callable[[str], None] | None = None
+    ) -> ImportReport:
+        """Import instances made in memory, as (source, file bytes); never stops on a bad one."""
+        return self._import(((source, _parsed(content)) for source, content in contents), progress)
+
+    def _import(
+        self,
+        outcomes: Iterable[tuple[str, ParsedInstance | str]],
+        progress: Callable[[str], None] | None,
+    ) -> ImportReport:
         batch: list[tuple[str, ParsedInstance]] = []
         batch_bytes = 0
-        for path in iter_source_files(paths):
-            outcome = self.read_file(path)
+        for source, outcome in outcomes:
             if isinstance(outcome, ParsedInstance):
-                batch.append((str(path), outcome))
+                batch.append((source, outcome))
                 batch_bytes += len(outcome.content)
             else:
-                self._count(str(path), REJECTED, outcome)
+                self._count(source, REJECTED, outcome)
             if progress:
-                progress(path)
+                progress(source)
             if len(batch) >= _BATCH or batch_bytes >= _BATCH_BYTES:
                 self._store_and_count(batch)
                 batch, batch_bytes = [], 0
@@ -155,10 +169,7 @@ class Importer:
             content = path.read_bytes()
         except OSError as exc:
             return f"cannot read: {exc.strerror or exc}"
-        try:
-            return parse_instance(content)
-        except RejectedFile as exc:
-            return str(exc)
+        return _parsed(content)
 
     def store(self, parsed: ParsedInstance) -> tuple[str, str]:
         """Write one instance atomically, then index it; returns outcome and reason."""
@@ -362,6 +373,14 @@ def _cached_get_or_create(cache: dict, model, field: str, key: str, defaults: Ca
         row, _ = model.objects.get_or_create(**{field: key}, defaults=defaults())
         cache[key] = row
     return row
+
+
+def _parsed(content: bytes) -> ParsedInstance | str:
+    """The parsed instance, or the reason it is rejected."""
+    try:
+        return parse_instance(content)
+    except RejectedFile as exc:
+        return str(exc)
 
 
 def patient_key(parsed: ParsedInstance) -> str:

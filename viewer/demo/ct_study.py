@@ -1,6 +1,8 @@
 """Write a synthetic CT study with consistent geometry: localizer, 5 mm, 1 mm and coronal."""
 
 import datetime
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,19 +45,35 @@ def study_uid(spec: DemoCTSpec = DEFAULT_SPEC) -> str:
     return _uid(spec, "study")
 
 
-def write_demo_ct(folder: Path, spec: DemoCTSpec = DEFAULT_SPEC) -> list[Path]:
-    """Write every file of the demo study below ``folder``; returns their paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(spec.seed)
-    spacing = FIELD_OF_VIEW / spec.matrix
-    axis = -FIELD_OF_VIEW / 2 + spacing / 2 + spacing * np.arange(spec.matrix)
-    written: list[Path] = []
+def demo_ct_size(spec: DemoCTSpec = DEFAULT_SPEC) -> int:
+    """How many instances the demo study has (the localizer and three series)."""
+    return 1 + spec.thick_slices + spec.thin_slices + spec.coronal_slices
 
-    def write(series_no: int, index: int, dataset: Dataset) -> None:
-        path = folder / f"s{series_no:02d}" / f"i{index:04d}.dcm"
+
+def write_demo_ct(
+    folder: Path, spec: DemoCTSpec = DEFAULT_SPEC, stop: threading.Event | None = None
+) -> list[Path]:
+    """Write every file of the demo study below ``folder`` (until ``stop`` is set);
+    returns their paths."""
+    written: list[Path] = []
+    for name, dataset in demo_ct_datasets(spec):
+        if stop is not None and stop.is_set():
+            break
+        path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         dataset.save_as(path, enforce_file_format=True)
         written.append(path)
+    return written
+
+
+def demo_ct_datasets(spec: DemoCTSpec = DEFAULT_SPEC) -> Iterator[tuple[str, Dataset]]:
+    """Every instance of the demo study, made one at a time, with its file name."""
+    rng = np.random.default_rng(spec.seed)
+    spacing = FIELD_OF_VIEW / spec.matrix
+    axis = -FIELD_OF_VIEW / 2 + spacing / 2 + spacing * np.arange(spec.matrix)
+
+    def name(series_no: int, index: int) -> str:
+        return f"s{series_no:02d}/i{index:04d}.dcm"
 
     # Localizer: a coronal projection through the whole body, like a scout view.
     z_rows = TOP_Z + 10 - spacing * np.arange(int((TOP_Z - BOTTOM_Z + 20) / spacing))
@@ -69,7 +87,7 @@ def write_demo_ct(folder: Path, spec: DemoCTSpec = DEFAULT_SPEC) -> list[Path]:
     ds.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
     ds.BitsStored, ds.HighBit, ds.RescaleIntercept = 12, 11, 0
     ds.WindowCenter, ds.WindowWidth = 2000, 4000
-    write(1, 1, ds)
+    yield name(1, 1), ds
 
     for series_no, description, count, step in (
         (2, "Axial 5.0 mm", spec.thick_slices, 5.0),
@@ -90,7 +108,7 @@ def write_demo_ct(folder: Path, spec: DemoCTSpec = DEFAULT_SPEC) -> list[Path]:
                 spacing,
             )
             ds.SliceThickness, ds.SliceLocation = step, z
-            write(series_no, index + 1, ds)
+            yield name(series_no, index + 1), ds
 
     z_axis = TOP_Z - spacing / 2 - spacing * np.arange(int((TOP_Z - BOTTOM_Z) / spacing))
     for index in range(spec.coronal_slices):
@@ -101,8 +119,7 @@ def write_demo_ct(folder: Path, spec: DemoCTSpec = DEFAULT_SPEC) -> list[Path]:
             spec, 4, "Coronal 5.0 mm", index + 1, pixels, (axis[0], y, z_axis[0]), CORONAL, spacing
         )
         ds.SliceThickness, ds.SliceLocation = 5.0, y
-        write(4, index + 1, ds)
-    return written
+        yield name(4, index + 1), ds
 
 
 def _stored(hu: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The demo remote node: a second synthetic study on a throttled DICOMweb server, registered."""
 
 import errno
+import threading
 from pathlib import Path
 
 from viewer.nodes.models import RemoteNode
@@ -13,20 +14,27 @@ NODE_NAME = "Demo PACS"
 _MARKER = ".complete-v1"
 
 
-def remote_demo_folder(folder: Path, spec: DemoCTSpec = REMOTE_SPEC) -> Path:
-    """The remote study's files, written on first use (not imported: it is 'remote')."""
+def remote_demo_folder(
+    folder: Path, spec: DemoCTSpec = REMOTE_SPEC, stop: threading.Event | None = None
+) -> bool:
+    """Write the remote study's files once (not imported: it is 'remote'); False if
+    ``stop`` ended the writing first (the next start writes them again)."""
     marker = folder / _MARKER
     if not marker.exists():
-        write_demo_ct(folder, spec)
+        write_demo_ct(folder, spec, stop)
+        if stop is not None and stop.is_set():
+            return False
         marker.touch()
-    return folder
+    return True
 
 
-def start_demo_node(
-    folder: Path, *, bandwidth: float, latency: float, port: int, spec: DemoCTSpec = REMOTE_SPEC
-) -> DemoWebNode:
-    """Serve the remote demo study; a taken port falls back to any free one."""
-    remote_demo_folder(folder, spec)
+def remote_demo_written(folder: Path) -> bool:
+    """Whether the remote study's files are all written already."""
+    return (folder / _MARKER).exists()
+
+
+def start_demo_node(folder: Path, *, bandwidth: float, latency: float, port: int) -> DemoWebNode:
+    """Serve the remote demo folder (written first); a taken port falls back to any free one."""
     try:
         node = DemoWebNode(folder, bandwidth=bandwidth, latency=latency, port=port)
         node.start()

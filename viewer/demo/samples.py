@@ -1,6 +1,7 @@
 """pydicom's bundled sample files, the character-set samples given UIDs of their own."""
 
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +29,23 @@ def charset_files() -> list[Path]:
 
 
 def write_charset_samples(folder: Path) -> list[Path]:
-    """Copy the charset samples with UIDs and patient IDs of their own.
+    """Write the charset samples with UIDs and patient IDs of their own below ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, dataset in charset_sample_datasets():
+        target = folder / name
+        dataset.save_as(target)
+        written.append(target)
+    return written
+
+
+def charset_sample_datasets() -> Iterator[tuple[str, pydicom.Dataset]]:
+    """The charset samples with UIDs and patient IDs of their own, with their file names.
 
     pydicom's samples all share one SOP Instance UID, so as they are they would be
     one instance; the UIDs are rewritten (and stripped pixels replaced by a ramp),
     the encoded names stay byte for byte.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
     for source in charset_files():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -53,10 +63,7 @@ def write_charset_samples(folder: Path) -> list[Path]:
             _add_gradient(dataset)
         dataset.PatientID = f"CHARSET-{name}"
         dataset.AccessionNumber = name[:16]
-        target = folder / source.name
-        dataset.save_as(target)
-        written.append(target)
-    return written
+        yield source.name, dataset
 
 
 def _add_gradient(dataset: pydicom.Dataset) -> None:

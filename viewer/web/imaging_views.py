@@ -1,11 +1,9 @@
 """Image endpoints: raw frames for client-side windowing, rendered frames, series metadata."""
 
-import asyncio
 import functools
 import gzip
 import hashlib
 import io
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -34,6 +32,7 @@ from viewer.imaging.tags import read_tags
 from viewer.imaging.thumbnail import render_frame
 from viewer.retrieve.jobs import latest_job, listed_instances
 
+from .streaming import from_thread
 from .views import _get_study_for_user
 
 # Instances never change once stored, so a frame's identity is its version.
@@ -253,7 +252,7 @@ def _multipart(
     )
     content_type = frame_stream.JPEG_LS_CONTENT_TYPE if codec else frame_stream.CONTENT_TYPE
     response = StreamingHttpResponse(
-        _one_ahead(body), content_type=content_type.format(boundary=boundary)
+        from_thread(body), content_type=content_type.format(boundary=boundary)
     )
     if compress:
         response["Content-Encoding"] = "gzip"
@@ -273,22 +272,6 @@ def _cached_for_good(response: HttpResponse, tag: str) -> HttpResponse:
     response["Cache-Control"] = IMMUTABLE
     patch_vary_headers(response, ["Accept-Encoding"])
     return response
-
-
-async def _one_ahead(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
-    """``pieces`` made in a worker thread, the next one while the last is being sent.
-
-    Decoding and gzip stay off the event loop, and a sync iterator would be read
-    whole into memory before the first byte under ASGI.
-    """
-    end = object()
-    upcoming = asyncio.ensure_future(asyncio.to_thread(next, pieces, end))
-    try:
-        while (piece := await upcoming) is not end:
-            upcoming = asyncio.ensure_future(asyncio.to_thread(next, pieces, end))
-            yield piece
-    finally:
-        upcoming.cancel()
 
 
 _FORMATS = {

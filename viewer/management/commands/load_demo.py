@@ -1,17 +1,15 @@
-"""``manage.py load_demo``: generate the synthetic CT study and import the demo files."""
+"""``manage.py load_demo``: make the synthetic CT study in the archive and import the samples."""
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from viewer.demo.load import load_demo
 
 
 class Command(BaseCommand):
-    help = "Generate (once) and import the demo CT study and pydicom's sample files."
+    help = "Make the demo CT study in the archive (once) and import pydicom's sample files."
 
     def handle(self, **options):
-        self.stdout.write("Preparing demo data (the first run writes about 200 MB)...")
-        report = load_demo(settings.DATA_DIR / "demo")
+        report = load_demo()
         self.stdout.write(
             f"demo data: imported {report.imported}, already present {report.present}, "
             f"rejected {len(report.rejected)}"

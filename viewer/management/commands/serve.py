@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from viewer.archive.storage import remove_stale_parts
+from viewer.demo.startup import DemoSetup
 from viewer.live.worker_link import WorkerLink
 from viewer.nodes.scp import start_server
 from viewer.retrieve.worker import Worker
@@ -16,7 +17,7 @@ from viewer.retrieve.worker import Worker
 
 class Command(BaseCommand):
     help = (
-        "Migrate, create an administrator if needed, load the demo and serve ASGI, "
+        "Migrate, create an administrator if needed and serve ASGI (the demo filling in behind), "
         "with our DICOM SCP and the download worker in the same process."
     )
 
@@ -44,13 +45,11 @@ class Command(BaseCommand):
         removed = remove_stale_parts()
         if removed:
             self.stdout.write(f"Removed {removed} temporary files left by an earlier crash.")
-        demo_node = None
-        if not options["no_demo"]:
-            call_command("load_demo")
-            demo_node = self._start_demo_node()
         scp = None if options["no_scp"] else self._start_scp(options["dicom_port"])
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"PACSweb is running at {url}  (Ctrl+C stops it)"))
+        # The demo fills in behind the running server: it answers at once.
+        demo = None if options["no_demo"] else self._start_demo()
         config = uvicorn.Config(
             "pacsweb.asgi:application",
             host=options["host"],
@@ -60,11 +59,14 @@ class Command(BaseCommand):
         )
         try:
             asyncio.run(self._serve(uvicorn.Server(config)))
+        except KeyboardInterrupt:
+            pass  # a second Ctrl+C while shutting down: stop now, quietly
         finally:
+            if demo is not None:
+                demo.stop()
             if scp is not None:
                 scp.shutdown()
-            if demo_node is not None:
-                demo_node.stop()
+        self.stdout.write("PACSweb stopped.")
 
     async def _serve(self, server: uvicorn.Server) -> None:
         """Run the ASGI server; the worker shares its event loop for live messages."""
@@ -83,25 +85,18 @@ class Command(BaseCommand):
             stop.set()
             if worker_thread is not None:
                 # The worker hands its job back to the queue; part files stay for resume.
-                await asyncio.to_thread(worker_thread.join, 15)
+                await _outlast_one_cancel(asyncio.to_thread(worker_thread.join, 15))
 
-    def _start_demo_node(self):
-        from viewer.demo.remote import register_demo_node, start_demo_node
-
-        self.stdout.write("Preparing the demo remote node (the first run writes about 200 MB)...")
-        megabytes = settings.PACSWEB_DEMO_NODE_MEGABYTES_PER_SECOND
-        latency_ms = settings.PACSWEB_DEMO_NODE_LATENCY_MS
-        node = start_demo_node(
-            settings.DATA_DIR / "demo-remote",
-            bandwidth=megabytes * 1e6,
-            latency=latency_ms / 1000,
+    def _start_demo(self) -> DemoSetup:
+        demo = DemoSetup(
+            settings.DATA_DIR,
+            self.stdout.write,
+            megabytes_per_second=settings.PACSWEB_DEMO_NODE_MEGABYTES_PER_SECOND,
+            latency_ms=settings.PACSWEB_DEMO_NODE_LATENCY_MS,
             port=settings.PACSWEB_DEMO_NODE_PORT,
         )
-        register_demo_node(node.base_url, node.wado_uri_url)
-        self.stdout.write(
-            f"Demo remote node at {node.base_url} ({megabytes} MB/s, {latency_ms} ms)"
-        )
-        return node
+        demo.start()
+        return demo
 
     def _start_scp(self, port: int):
         try:
@@ -112,3 +107,17 @@ class Command(BaseCommand):
             return None
         self.stdout.write(f"DICOM SCP {settings.PACSWEB_AE_TITLE} listening on port {port}")
         return server
+
+
+async def _outlast_one_cancel(awaitable) -> None:
+    """Await ``awaitable`` to its end through one cancellation.
+
+    uvicorn raises the Ctrl+C it has already handled once more after it stops, which
+    would cancel the worker's hand-back mid-way; a second Ctrl+C still ends it at once.
+    """
+    task = asyncio.ensure_future(awaitable)
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            asyncio.current_task().uncancel()

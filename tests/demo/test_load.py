@@ -1,0 +1,110 @@
+"""The demo made straight into the archive: once, resumable, behind a running server."""
+
+import dataclasses
+import threading
+
+import httpx
+import pytest
+
+from tests.base import SMALL_CT, free_port
+from viewer.archive.models import Instance, Study
+from viewer.demo import load as demo_load
+from viewer.demo.ct_study import demo_ct_size, study_uid
+from viewer.demo.load import demo_in_archive, load_demo
+from viewer.demo.samples import IMAGE_SAMPLES, charset_sample_datasets
+from viewer.demo.startup import DemoSetup
+from viewer.nodes.models import RemoteNode
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LOCAL = dataclasses.replace(SMALL_CT, seed=41, patient_id="PW-DEMO-0041")
+REMOTE = dataclasses.replace(SMALL_CT, seed=42, patient_id="PW-DEMO-0042")
+
+
+def demo_instances(spec) -> int:
+    return Instance.objects.filter(series__study__study_uid=study_uid(spec)).count()
+
+
+def test_it_makes_the_study_and_the_samples_in_the_archive_and_nowhere_else(archive_root, tmp_path):
+    report = load_demo(LOCAL)
+    assert report.rejected == []
+    samples = len(IMAGE_SAMPLES) + len(list(charset_sample_datasets()))
+    assert report.imported == demo_ct_size(LOCAL) + samples
+    assert demo_instances(LOCAL) == demo_ct_size(LOCAL) and demo_in_archive(LOCAL)
+    files = [p for p in tmp_path.rglob("*.dcm")]
+    assert files and all(archive_root in p.parents for p in files)
+    assert len(files) == Instance.objects.count()
+
+
+def test_it_makes_nothing_again_once_the_study_is_in_the_archive(monkeypatch):
+    load_demo(LOCAL)
+
+    def refuse(_spec):
+        raise AssertionError("the demo study was made again")
+
+    monkeypatch.setattr(demo_load, "demo_ct_datasets", refuse)
+    report = load_demo(LOCAL)
+    assert report.imported == 0 and report.rejected == []
+
+
+def test_a_stopped_load_leaves_every_file_indexed_and_the_next_one_finishes_it(archive_root):
+    stop = threading.Event()
+    made = []
+
+    def progress(source: str) -> None:
+        made.append(source)
+        if len(made) == 5:
+            stop.set()
+
+    load_demo(LOCAL, progress, stop=stop)
+    assert 0 < demo_instances(LOCAL) < demo_ct_size(LOCAL)
+    assert len(list(archive_root.rglob("*.dcm"))) == Instance.objects.count()
+    assert not demo_in_archive(LOCAL)
+    load_demo(LOCAL)
+    assert demo_instances(LOCAL) == demo_ct_size(LOCAL)
+
+
+def test_the_setup_makes_the_study_then_serves_the_remote_one(tmp_path):
+    said: list[str] = []
+    setup = DemoSetup(
+        tmp_path / "data",
+        said.append,
+        megabytes_per_second=0,
+        latency_ms=0,
+        port=free_port(),
+        spec=LOCAL,
+        remote_spec=REMOTE,
+    )
+    setup.start()
+    setup.join(timeout=60)
+    try:
+        assert said[0] == "Making the demo study in the archive (23 images, about 0 MB, once)..."
+        assert said[1].startswith("Demo study ready: 23 images in ")
+        assert said[2] == "Writing the demo remote node's study (23 images, about 0 MB, once)..."
+        node = RemoteNode.objects.get(name="Demo PACS")
+        # 0 MB/s is an unthrottled link, as for manage.py demo_node, not a crash.
+        assert said[3] == f"Demo remote node at {node.dicomweb_url} (unlimited, 0 ms)"
+        found = httpx.get(
+            f"{node.dicomweb_url}/studies",
+            params={"PatientID": REMOTE.patient_id},
+            headers={"Accept": "application/dicom+json"},
+        )
+        assert found.status_code == 200 and len(found.json()) == 1
+        assert Study.objects.filter(study_uid=study_uid(LOCAL)).exists()
+        assert not Study.objects.filter(study_uid=study_uid(REMOTE)).exists()
+    finally:
+        setup.stop()
+    again: list[str] = []
+    second = DemoSetup(
+        tmp_path / "data",
+        again.append,
+        megabytes_per_second=0,
+        latency_ms=0,
+        port=free_port(),
+        spec=LOCAL,
+        remote_spec=REMOTE,
+    )
+    second.start()
+    second.join(timeout=60)
+    second.stop()
+    assert len(again) == 1 and again[0].startswith("Demo remote node at "), again
