@@ -19,6 +19,7 @@ class RemoteNode(models.Model):
         "wado-uri",
         "file-url",
     )
+    DIMSE_METHODS = (C_GET, C_MOVE)
     HTTP_METHODS = (WADO_RS, WADO_URI, FILE_URL)
 
     name = models.CharField(_("name"), max_length=64, unique=True)
@@ -87,7 +88,14 @@ class RemoteNode(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.ae_title}@{self.host}:{self.port})"
+        return f"{self.name} ({self.address})"
+
+    @property
+    def address(self) -> str:
+        """Where the node listens: ``AE@host:port`` for DIMSE, the base URL for DICOMweb."""
+        if self.protocol == self.DICOMWEB:
+            return self.dicomweb_url
+        return f"{self.ae_title}@{self.host}:{self.port}"
 
     @property
     def our_ae_title(self) -> str:
