@@ -98,11 +98,8 @@ class DemoSetup(threading.Thread):
             port=self.port,
         )
         register_demo_node(self.node.base_url, self.node.wado_uri_url)
-        self.say(
-            f"Demo remote node at {self.node.base_url} "
-            f"({f'{self.megabytes_per_second:g} MB/s' if self.megabytes_per_second else 'unlimited'},"
-            f" {self.latency_ms:g} ms)"
-        )
+        link = f"{self.megabytes_per_second:g} MB/s" if self.megabytes_per_second else "unlimited"
+        self.say(f"Demo remote node at {self.node.base_url} ({link}, {self.latency_ms:g} ms)")
 
 
 def _size(spec: DemoCTSpec) -> str:
