@@ -251,6 +251,7 @@ class Importer:
             number_of_frames=parsed.number_of_frames,
             file_path=relative,
             file_size=len(parsed.content),
+            geometry=parsed.geometry,
         )
 
     def _write(

@@ -99,6 +99,9 @@ class Instance(models.Model):
     file_path = models.CharField(max_length=255)
     file_size = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # The header's geometry, windows and timing for the viewer's series metadata, kept
+    # at import so listing a series reads no file (null: indexed before it was kept).
+    geometry = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("instance")

@@ -12,6 +12,8 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from viewer.imaging.geometry import geometry_of
+
 from .charsets import raw_text
 from .storage import InvalidUID, check_uid
 
@@ -58,6 +60,9 @@ class ParsedInstance:
     columns: int | None
     number_of_frames: int
     content: bytes
+    # What the viewer's series metadata needs (``Geometry.as_dict``), kept at import so
+    # a listing reads no file; None where the header gives none that makes sense.
+    geometry: dict | None = None
 
 
 def parse_instance(content: bytes) -> ParsedInstance:
@@ -119,7 +124,16 @@ def _parse_instance(content: bytes) -> ParsedInstance:
         columns=_int(dataset, "Columns"),
         number_of_frames=max(_int(dataset, "NumberOfFrames") or 1, 1),
         content=content,
+        geometry=_geometry(dataset, sop_uid),
     )
+
+
+def _geometry(dataset: Dataset, sop_uid: str) -> dict | None:
+    # Odd geometry never keeps a file out: its listing reads the header instead.
+    try:
+        return geometry_of(dataset, sop_uid).as_dict()
+    except Exception:
+        return None
 
 
 def _read(content: bytes) -> tuple[Dataset, bool]:

@@ -58,6 +58,11 @@ class Geometry:
         """JSON-ready."""
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict) -> "Geometry":
+        """Back from ``as_dict`` (as kept in the archive's index)."""
+        return cls(**values)
+
 
 def _floats(value, count: int) -> list[float] | None:
     try:
@@ -72,6 +77,11 @@ def read_geometry(path: Path, sop_instance_uid: str) -> Geometry:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dataset = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_TAGS)
+        return geometry_of(dataset, sop_instance_uid)
+
+
+def geometry_of(dataset: pydicom.Dataset, sop_instance_uid: str) -> Geometry:
+    """The geometry attributes of a data set already read."""
     spacing = _floats(dataset.get("PixelSpacing", []), 2)
     at_detector = spacing is None and "ImagerPixelSpacing" in dataset
     if at_detector:

@@ -21,13 +21,14 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import conditional_page, etag, require_GET
 
+from viewer.archive.geometry import instance_geometries
 from viewer.archive.models import Instance, Series, Study
 from viewer.archive.storage import absolute_path
 from viewer.imaging import frame_stream
 from viewer.imaging.frame_cache import cached_frame
 from viewer.imaging.frame_codec import CODECS, Codec
 from viewer.imaging.frames import UndecodableFrame, read_frame
-from viewer.imaging.geometry import slice_order, stored_geometry
+from viewer.imaging.geometry import slice_order
 from viewer.imaging.tags import read_tags
 from viewer.imaging.thumbnail import render_frame
 from viewer.retrieve.jobs import latest_job, listed_instances
@@ -331,19 +332,19 @@ def series_metadata(request: HttpRequest, study_uid: str, series_uid: str) -> Js
     if series is None and not listed:
         raise Http404("no such series")
     if listed:
-        stored = {
-            i.sop_instance_uid: i
-            for i in Instance.objects.filter(sop_instance_uid__in=listed, series=series)
-        }
+        here = list(Instance.objects.filter(sop_instance_uid__in=listed, series=series))
+        stored = dict(
+            zip([i.sop_instance_uid for i in here], instance_geometries(here), strict=True)
+        )
         entries = [
-            _geometry(stored[sop_uid]).as_dict() if sop_uid in stored else _missing(sop_uid)
+            stored[sop_uid].as_dict() if sop_uid in stored else _missing(sop_uid)
             for sop_uid in listed
         ]
         # Anything stored beyond the listing (pushed meanwhile) goes at the end.
-        extra = series.instances.exclude(sop_instance_uid__in=listed) if series else []
+        extra = list(series.instances.exclude(sop_instance_uid__in=listed)) if series else []
     else:
-        entries, extra = [], series.instances.all()
-    entries += [g.as_dict() for g in slice_order([_geometry(i) for i in extra])]
+        entries, extra = [], list(series.instances.all())
+    entries += [g.as_dict() for g in slice_order(instance_geometries(extra))]
     for slot, entry in enumerate(entries):
         entry["slot"] = slot
     described = (
@@ -371,10 +372,6 @@ def series_metadata(request: HttpRequest, study_uid: str, series_uid: str) -> Js
     # gzip_page adds Vary only to the 200; a 304 copies it from here.
     patch_vary_headers(response, ["Accept-Encoding"])
     return response
-
-
-def _geometry(instance: Instance):
-    return stored_geometry(absolute_path(instance.file_path), instance.sop_instance_uid)
 
 
 def _missing(sop_instance_uid: str) -> dict:

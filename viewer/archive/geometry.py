@@ -1,0 +1,35 @@
+"""Each instance's geometry as kept at import, read from its file where it was not."""
+
+from collections.abc import Sequence
+
+from viewer.imaging.geometry import Geometry, stored_geometry
+
+from .models import Instance
+from .storage import absolute_path
+
+
+def instance_geometries(instances: Sequence[Instance]) -> list[Geometry]:
+    """The geometry of each instance, in order, from the index; an instance indexed
+    before geometry was kept (or kept in an older form) has its header read once, and
+    what it says is kept for the next time."""
+    geometries, filled = [], []
+    for instance in instances:
+        geometry = _kept(instance)
+        if geometry is None:
+            path = absolute_path(instance.file_path)
+            geometry = stored_geometry(path, instance.sop_instance_uid)
+            instance.geometry = geometry.as_dict()
+            filled.append(instance)
+        geometries.append(geometry)
+    if filled:
+        Instance.objects.bulk_update(filled, ["geometry"], batch_size=500)
+    return geometries
+
+
+def _kept(instance: Instance) -> Geometry | None:
+    if instance.geometry is None:
+        return None
+    try:
+        return Geometry.from_dict(instance.geometry)
+    except TypeError:  # kept by a version whose Geometry had other fields
+        return None
