@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 COMPAT_VERSION := $(shell $(COMPAT_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 COMPAT_VENV := $(VENV)/compat-$(COMPAT_VERSION)
-DEBS := dcmtk chromium fonts-noto-cjk poppler-utils nodejs
+DEBS := dcmtk chromium fonts-noto-cjk poppler-utils nodejs orthanc orthanc-dicomweb
 TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run test test-compat venv test-deps codecs

@@ -19,9 +19,9 @@ def test_it_gives_node_a_glob_of_every_javascript_test_file():
     assert every and matched == every, sorted(map(str, every - matched))
 
 
-def test_it_installs_node_with_the_other_peers():
+def test_it_installs_node_and_orthanc_with_the_other_peers():
     [debs] = re.findall(r"^DEBS := (.*)$", MAKEFILE, flags=re.MULTILINE)
-    assert "nodejs" in debs.split()
+    assert {"nodejs", "dcmtk", "chromium", "orthanc", "orthanc-dicomweb"} <= set(debs.split())
 
 
 def test_it_fetches_the_viewers_codec_for_both_commands():

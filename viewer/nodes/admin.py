@@ -167,10 +167,9 @@ class RemoteNodeAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"{node.name}: {verdict}", messages.SUCCESS if result.ok else messages.ERROR
         )
+        levels = {True: messages.SUCCESS, False: messages.ERROR, None: messages.WARNING}
         for step in result.steps:  # one line each, so the admin shows them as a list
-            self.message_user(
-                request, f"{node.name} · {step}", messages.SUCCESS if step.ok else messages.ERROR
-            )
+            self.message_user(request, f"{node.name} · {step}", levels[step.ok])
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)

@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Collection
+from urllib.parse import quote, urlencode
 
 import httpx
 from pydicom.datadict import tag_for_keyword
@@ -29,6 +30,9 @@ SERIES_FIELDS = [
 ]
 
 
+WADO_RS_ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+
+
 class DicomwebError(Exception):
     """The server could not be asked or answered badly; the message says why."""
 
@@ -53,12 +57,14 @@ def qido(
     ``session`` is a ``client(node)`` shared by several queries; without it, one is
     opened for this query alone. ``keep`` (keywords) drops every other attribute.
     """
+    # Wildcards go as they are: PACS such as Orthanc match "%2A" as a literal "*".
+    url = f"{path}?{urlencode(params, doseq=True, safe='*')}"
     try:
         if session is not None:
-            response = session.get(path, params=params, headers=ACCEPT)
+            response = session.get(url, headers=ACCEPT)
         else:
             with client(node) as own:
-                response = own.get(path, params=params, headers=ACCEPT)
+                response = own.get(url, headers=ACCEPT)
     except httpx.ConnectError as exc:
         raise DicomwebError(f"cannot connect to {node.dicomweb_url}: {_reason(exc)}") from exc
     except httpx.TimeoutException as exc:
@@ -106,21 +112,76 @@ def study_params(identifier: Dataset) -> dict:
     return params
 
 
+def instance_url(
+    node: RemoteNode, study_uid: str, series_uid: str, sop_instance_uid: str
+) -> tuple[str, str]:
+    """The URL and Accept header that fetch one instance by the node's retrieve method."""
+    if node.retrieve_method == RemoteNode.WADO_URI:
+        query = urlencode(
+            {
+                "requestType": "WADO",
+                "studyUID": study_uid,
+                "seriesUID": series_uid,
+                "objectUID": sop_instance_uid,
+                "contentType": "application/dicom",
+            },
+            safe="/",  # PACS such as Orthanc refuse contentType=application%2Fdicom
+        )
+        base = node.wado_uri_url or node.dicomweb_url
+        return f"{base}{'&' if '?' in base else '?'}{query}", "application/dicom"
+    if node.retrieve_method == RemoteNode.FILE_URL:
+        url = node.file_url_template.format(
+            study=quote(study_uid), series=quote(series_uid), instance=quote(sop_instance_uid)
+        )
+        return url, "application/dicom, */*"
+    path = f"studies/{study_uid}/series/{series_uid}/instances/{sop_instance_uid}"
+    return f"{node.dicomweb_url.rstrip('/')}/{path}", WADO_RS_ACCEPT
+
+
 def verify(node: RemoteNode) -> Verification:
-    """Ask for a study that does not exist: does the server answer QIDO-RS at all?"""
+    """Ask for a study that does not exist (does the server answer QIDO-RS at all?),
+    then fetch an instance that does not exist by the node's retrieve method."""
     start = time.perf_counter()
     try:
         matches = qido(node, "studies", {"StudyInstanceUID": generate_uid(), "limit": 1})
     except DicomwebError as exc:
         return Verification([Step("QIDO-RS", False, str(exc))])
     elapsed = (time.perf_counter() - start) * 1000
-    return Verification(
-        [
-            Step(
-                "QIDO-RS",
-                True,
-                f"the server answered ({len(matches)} matches, as expected)",
-                elapsed,
-            )
-        ]
+    found = Step(
+        "QIDO-RS", True, f"the server answered ({len(matches)} matches, as expected)", elapsed
+    )
+    return Verification([found, _fetch_nothing(node)])
+
+
+def _fetch_nothing(node: RemoteNode) -> Step:
+    """GET an unknown instance the way a retrieve will: a 404 says the service is there."""
+    name = node.get_retrieve_method_display()
+    url, accept = instance_url(node, generate_uid(), generate_uid(), generate_uid())
+    start = time.perf_counter()
+    try:
+        with httpx.Client(
+            timeout=httpx.Timeout(node.network_timeout, connect=node.connect_timeout),
+            verify=tls_context(),
+        ) as http:
+            response = http.get(url, headers={"Accept": accept})
+    except httpx.HTTPError as exc:
+        return Step(name, False, f"cannot fetch from {url.split('?')[0]}: {_reason(exc)}")
+    elapsed = (time.perf_counter() - start) * 1000
+    code = response.status_code
+    if code == 404:
+        return Step(
+            name, True, "the server answered an unknown instance with 404, as expected", elapsed
+        )
+    if code in (401, 403):
+        return Step(name, False, f"the server refused us (HTTP {code}): check credentials", elapsed)
+    if code >= 500 or code == 200:
+        return Step(
+            name, False, f"the server answered an unknown instance with HTTP {code}", elapsed
+        )
+    return Step(
+        name,
+        None,
+        f"the server answered an unknown instance with HTTP {code}, not 404: whether it "
+        "serves ours shows at the first retrieve",
+        elapsed,
     )

@@ -37,16 +37,20 @@ STATUS_TABLES = {
 
 @dataclass(frozen=True)
 class Step:
-    """One check of a verification: what was tried, whether it passed, and why."""
+    """One check of a verification: what was tried, whether it passed, and why.
+
+    ``ok`` is None when the peer's answer cannot tell (it answers so whatever the truth).
+    """
 
     name: str
-    ok: bool
+    ok: bool | None
     message: str
     elapsed_ms: float | None = None
 
     def __str__(self) -> str:
         timing = f" ({self.elapsed_ms:.0f} ms)" if self.elapsed_ms is not None else ""
-        return f"{self.name}: {'OK' if self.ok else 'FAILED'} — {self.message}{timing}"
+        verdict = {True: "OK", False: "FAILED", None: "CANNOT TELL"}[self.ok]
+        return f"{self.name}: {verdict} — {self.message}{timing}"
 
 
 @dataclass
@@ -57,8 +61,13 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        """True when every step passed."""
-        return bool(self.steps) and all(step.ok for step in self.steps)
+        """True when no step failed (a step that cannot tell is no failure)."""
+        return bool(self.steps) and all(step.ok is not False for step in self.steps)
+
+    @property
+    def untold(self) -> list["Step"]:
+        """The steps whose answer could not tell."""
+        return [step for step in self.steps if step.ok is None]
 
     def summary(self) -> str:
         """One line per step."""

@@ -235,6 +235,17 @@ def _move_unknown(assoc: Association, our_ae_title: str) -> Step:
         )
     if code is None:
         return Step("C-MOVE", False, "the peer sent no final C-MOVE status")
+    if 0xC000 <= code <= 0xCFFF:
+        # Orthanc answers so to any move of a study it does not hold, whatever the
+        # destination: the probe learns nothing of whether it knows us.
+        return Step(
+            "C-MOVE",
+            None,
+            f"the peer answered {status_words('C-MOVE', code)} to a move of an unknown test "
+            f"study, as some PACS do whatever the destination: whether it knows "
+            f"{our_ae_title} as a move destination shows at the first retrieve",
+            _ms(start),
+        )
     return Step("C-MOVE", False, status_words("C-MOVE", code))
 
 

@@ -8,17 +8,15 @@ for, or it is thrown away and the attempt fails.
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
 import httpx
 
 from viewer.archive.parsing import ParsedInstance, RejectedFile, parse_instance
+from viewer.nodes.dicomweb import instance_url
 from viewer.nodes.models import RemoteNode
 from viewer.nodes.tls import tls_context
 
 from .http_transport import TransferError, download, single_part
-
-WADO_RS_ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 
 
 @dataclass(frozen=True)
@@ -72,29 +70,7 @@ class HttpTransport:
 
     def url(self, ref: InstanceRef) -> tuple[str, str]:
         """The URL and Accept header for ``ref`` by the node's retrieve method."""
-        node = self.node
-        if node.retrieve_method == RemoteNode.WADO_URI:
-            query = urlencode(
-                {
-                    "requestType": "WADO",
-                    "studyUID": ref.study_uid,
-                    "seriesUID": ref.series_uid,
-                    "objectUID": ref.sop_instance_uid,
-                    "contentType": "application/dicom",
-                }
-            )
-            base = node.wado_uri_url or node.dicomweb_url
-            return f"{base}{'&' if '?' in base else '?'}{query}", "application/dicom"
-        if node.retrieve_method == RemoteNode.FILE_URL:
-            url = node.file_url_template.format(
-                study=quote(ref.study_uid),
-                series=quote(ref.series_uid),
-                instance=quote(ref.sop_instance_uid),
-            )
-            return url, "application/dicom, */*"
-        base = node.dicomweb_url.rstrip("/")
-        path = f"studies/{ref.study_uid}/series/{ref.series_uid}/instances/{ref.sop_instance_uid}"
-        return f"{base}/{path}", WADO_RS_ACCEPT
+        return instance_url(self.node, ref.study_uid, ref.series_uid, ref.sop_instance_uid)
 
     def fetch(self, ref: InstanceRef, attempt: Attempt) -> ParsedInstance:
         """Download (resuming), unwrap, check; the part file goes once it is checked."""

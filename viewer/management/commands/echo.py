@@ -1,4 +1,4 @@
-"""``manage.py echo NODE``: verify a configured node; exit status 1 on failure."""
+"""``manage.py echo NODE``: verify a configured node; exit status 1 on a failed step."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -19,4 +19,5 @@ class Command(BaseCommand):
         self.stdout.write(result.summary())
         if not result.ok:
             raise CommandError(f"{node.name}: verification failed")
-        self.stdout.write(self.style.SUCCESS(f"{node.name}: verification passed"))
+        untold = f" ({len(result.untold)} step(s) could not tell)" if result.untold else ""
+        self.stdout.write(self.style.SUCCESS(f"{node.name}: verification passed{untold}"))
