@@ -1,5 +1,6 @@
 """Django settings for PACSweb, read from the environment with safe defaults."""
 
+import datetime
 import os
 import tempfile
 from pathlib import Path
@@ -28,6 +29,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "viewer",
 ]
 
@@ -43,7 +45,23 @@ MIDDLEWARE = [
     "viewer.web.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out sign-in with its page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Sign-in throttling (django-axes): after PACSWEB_SIGNIN_FAILURE_LIMIT wrong passwords
+# for one user name from one address, that pair is locked out for the cool-off time.
+# By the pair, not the address alone: a ward PC is shared, and one person's typos must
+# not lock the ward out. Admins see and lift lockouts in the admin (Access attempts).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("PACSWEB_SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("PACSWEB_SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 ROOT_URLCONF = "pacsweb.urls"
 ASGI_APPLICATION = "pacsweb.asgi.application"

@@ -18,6 +18,7 @@ class AuditEvent(models.Model):
     EXPORTED = "instances-exported"
     IMPORTED = "instances-imported"
     NODE_CHANGED = "node-changed"
+    SECURITY_ALERT = "security-alert"
     EVENTS = [
         (LOGIN, _("User Authentication: login")),
         (LOGIN_FAILED, _("User Authentication: failed login")),
@@ -28,6 +29,7 @@ class AuditEvent(models.Model):
         (EXPORTED, _("Data Export")),
         (IMPORTED, _("Data Import")),
         (NODE_CHANGED, _("Security Alert: node configuration changed")),
+        (SECURITY_ALERT, _("Security Alert: sign-in locked out")),
     ]
     SUCCESS, FAILURE = "success", "failure"
 

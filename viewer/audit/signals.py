@@ -1,5 +1,6 @@
-"""Record logins, logouts and failed logins in the audit trail."""
+"""Record logins, logouts, failed logins and sign-in lockouts in the audit trail."""
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -27,4 +28,16 @@ def handle_login_failed(sender, credentials, request=None, **kwargs) -> None:
         request=request,
         username=str(credentials.get("username", "")),
         outcome=AuditEvent.FAILURE,
+    )
+
+
+@receiver(user_locked_out)
+def handle_locked_out(sender, request, username=None, ip_address=None, **kwargs) -> None:
+    """Too many wrong passwords for one user name from one address: a security alert."""
+    record(
+        AuditEvent.SECURITY_ALERT,
+        request=request,
+        username=str(username or ""),
+        outcome=AuditEvent.FAILURE,
+        detail="sign-in locked out after repeated wrong passwords",
     )
