@@ -2,8 +2,10 @@
 
 import os
 import re
+import socket
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -52,7 +54,7 @@ def write_atomic(
     """
     target = absolute_path(relative, root)
     make_dirs(target.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=_part_prefix(), dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
@@ -82,18 +84,50 @@ def make_dirs(folder: Path) -> None:
     fsync_dir(folder.parent)
 
 
+def _part_prefix() -> str:
+    # The writer's host and process in the name: a start can tell a dead writer's
+    # temporaries from those of a live one that shares the archive.
+    return f".part-{socket.gethostname()}-{os.getpid()}-"
+
+
 def remove_stale_parts(root: Path | None = None, older_than: float = 3600) -> int:
-    """Delete temporaries a crash left behind; returns how many were removed."""
+    """Delete temporaries a crash left behind: at once those of a process of this host
+    that is gone, others after ``older_than`` seconds; returns how many were removed."""
     limit = time.time() - older_than
     removed = 0
     for part in (root or storage_root()).rglob(".part-*"):
         try:
-            if part.stat().st_mtime < limit:
+            if _writer_gone(part.name) or part.stat().st_mtime < limit:
                 part.unlink()
                 removed += 1
         except FileNotFoundError:
             continue
     return removed
+
+
+def _writer_gone(name: str) -> bool:
+    """Whether ``name`` is a temporary of a process of this host that no longer runs."""
+    host = socket.gethostname()
+    prefix = f".part-{host}-"
+    if not name.startswith(prefix):
+        return False
+    pid_text = name[len(prefix) :].split("-", 1)[0]
+    if not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
+
+
+def archive_files(root: Path | None = None) -> Iterator[Path]:
+    """Every stored instance file below the root (``study/series/sop.dcm``)."""
+    for path in (root or storage_root()).glob("*/*/*.dcm"):
+        if not path.parts[-3].startswith("."):  # .incoming holds downloads, not instances
+            yield path
 
 
 def fsync_dir(folder: Path) -> None:

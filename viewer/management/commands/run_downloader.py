@@ -11,6 +11,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from viewer.archive.reconcile import reconcile, say_reconciled
 from viewer.live.worker_link import WorkerLink
 from viewer.retrieve.worker import Worker
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, **options):
+        say_reconciled(self.stdout, reconcile())
         stop = threading.Event()
         link = WorkerLink.in_own_thread()
         worker = Worker(publish=link.publish, watch=link.watch, unwatch=link.unwatch, stop=stop)

@@ -6,6 +6,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from viewer.archive.reconcile import reconcile, say_reconciled
 from viewer.nodes.scp import start_server
 from viewer.nodes.validators import validate_ae_title
 
@@ -41,6 +42,8 @@ class Command(BaseCommand):
             validate_ae_title(options["ae_title"])
         except ValidationError as exc:
             raise CommandError(f"--ae-title: {' '.join(exc.messages)}") from exc
+        # What a crash of the last run left: files stored but not indexed, temporaries.
+        say_reconciled(self.stdout, reconcile())
         try:
             server = start_server(options["host"], options["port"], options["ae_title"])
         except OSError as exc:

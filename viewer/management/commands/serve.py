@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from viewer.archive.storage import remove_stale_parts
+from viewer.archive.reconcile import reconcile, say_reconciled
 from viewer.demo.startup import DemoSetup
 from viewer.live.worker_link import WorkerLink
 from viewer.nodes.scp import start_server
@@ -42,9 +42,7 @@ class Command(BaseCommand):
         settings.PACSWEB_STORAGE.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("ensure_admin")
-        removed = remove_stale_parts()
-        if removed:
-            self.stdout.write(f"Removed {removed} temporary files left by an earlier crash.")
+        say_reconciled(self.stdout, reconcile())
         scp = None if options["no_scp"] else self._start_scp(options["dicom_port"])
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"PACSweb is running at {url}  (Ctrl+C stops it)"))
