@@ -133,10 +133,35 @@ def test_it_keeps_patient_data_out_of_log_lines(tmp_path, caplog):
 
 
 def test_the_command_prints_a_summary_and_one_line_per_rejection(mixed_folder, capsys):
-    call_command("import_dicom", str(mixed_folder), "--no-progress")
+    from django.core.management.base import CommandError
+
+    # Refused files make it fail (exit status 1), after it has said which and why.
+    with pytest.raises(CommandError, match="3 of 7 files were not imported"):
+        call_command("import_dicom", str(mixed_folder), "--no-progress")
     out = capsys.readouterr().out
     assert "imported: 3, already present: 1, rejected: 3" in out
     assert f"rejected {mixed_folder / 'notes.txt'}: not a DICOM file" in out
+
+
+def test_the_command_succeeds_when_every_file_is_imported(small_ct_folder, capsys):
+    call_command("import_dicom", str(small_ct_folder), "--no-progress")
+    assert "rejected: 0" in capsys.readouterr().out
+
+
+def test_the_command_fails_when_the_disk_is_full(small_ct_folder, monkeypatch, capsys):
+    import errno
+
+    from django.core.management.base import CommandError
+
+    from viewer.archive import importer
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(importer.storage, "write_atomic", full_disk)
+    with pytest.raises(CommandError, match="were not imported"):
+        call_command("import_dicom", str(small_ct_folder), "--no-progress")
+    assert "cannot write to the archive: No space left on device" in capsys.readouterr().out
 
 
 def test_the_command_refuses_a_missing_path(tmp_path):

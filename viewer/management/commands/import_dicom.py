@@ -39,3 +39,6 @@ class Command(BaseCommand):
         )
         for source, reason in report.rejected:
             self.stdout.write(f"rejected {source}: {reason}")
+        if report.rejected:
+            # A script (or a person scrolling past) must not take a part for the whole.
+            raise CommandError(f"{len(report.rejected)} of {total} files were not imported")
