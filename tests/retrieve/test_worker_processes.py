@@ -102,6 +102,37 @@ def test_a_worker_killed_mid_job_is_resumed_without_fetching_twice(server, sourc
     assert any(range_header.startswith("bytes=") for _, range_header, _ in resumed)
 
 
+def test_a_worker_restarted_after_a_kill_takes_its_job_back_before_the_lease_ends(
+    server, sources, tmp_path
+):
+    uids = list(sources)
+    job = make_job(server, sources, slots=1, fault_for=dict.fromkeys(uids, faults.TRICKLE))
+    server.trickle_gap = 0.05
+    # The lease would keep the job five minutes; the restart must not wait for it.
+    slow_lease = {**FAST_RECOVERY, "PACSWEB_LEASE_SECONDS": "300"}
+    first = spawn_worker(tmp_path / "first.log", **slow_lease)
+    try:
+        wait_until(lambda: job.tasks.filter(state=TransferTask.ACTIVE).exists(), what="a transfer")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    for sop_uid in uids:
+        server.faults[f"/files/{sop_uid}"] = faults.OK
+    second = spawn_worker(tmp_path / "second.log", **slow_lease)
+    try:
+        wait_until(
+            lambda: RetrieveJob.objects.get(pk=job.pk).state == RetrieveJob.DONE,
+            60,
+            "the restarted worker to finish the job",
+            [second],
+        )
+    finally:
+        stop_process(second)
+    assert_byte_identical(sources, uids)
+
+
 def test_sigterm_hands_the_job_back_to_the_queue(server, sources, tmp_path):
     uids = list(sources)
     job = make_job(server, sources, slots=1, fault_for=dict.fromkeys(uids, faults.TRICKLE))

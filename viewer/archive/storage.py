@@ -112,10 +112,15 @@ def _writer_gone(name: str) -> bool:
     if not name.startswith(prefix):
         return False
     pid_text = name[len(prefix) :].split("-", 1)[0]
-    if not pid_text.isdigit() or int(pid_text) == os.getpid():
+    return pid_text.isdigit() and local_process_gone(int(pid_text))
+
+
+def local_process_gone(pid: int) -> bool:
+    """Whether no process with ``pid`` runs on this host (ours is always alive)."""
+    if pid == os.getpid():
         return False
     try:
-        os.kill(int(pid_text), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:

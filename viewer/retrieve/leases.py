@@ -1,11 +1,14 @@
 """A worker's claim on a job, by conditional UPDATEs that count only when one row changed."""
 
+import socket
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F, Q, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+
+from viewer.archive.storage import local_process_gone
 
 from .models import RetrieveJob
 
@@ -25,6 +28,14 @@ def _claimable(holder: str) -> Q:
 
 def claim(job_id: int, holder: str) -> bool:
     """Take the job for ``holder`` if nobody else holds it; True if it is now ours."""
+    if _take(job_id, holder):
+        return True
+    return expire_dead_local_leases(RetrieveJob.objects.filter(pk=job_id)) > 0 and _take(
+        job_id, holder
+    )
+
+
+def _take(job_id: int, holder: str) -> bool:
     now = timezone.now()
     return (
         RetrieveJob.objects.filter(_claimable(holder), pk=job_id).update(
@@ -38,8 +49,27 @@ def claim(job_id: int, holder: str) -> bool:
     )
 
 
+def expire_dead_local_leases(jobs: QuerySet | None = None) -> int:
+    """End now the leases held by workers of this host whose process is gone (killed,
+    crashed), rather than when they run out: the worker started after a crash takes its
+    job back at once. Returns how many ended."""
+    host = socket.gethostname()
+    running = (jobs if jobs is not None else RetrieveJob.objects).filter(
+        state=RetrieveJob.RUNNING, lease_holder__startswith=f"{host}:"
+    )
+    ended = 0
+    for job_id, holder in running.values_list("pk", "lease_holder"):
+        pid = holder.split(":")[1] if holder.count(":") >= 2 else ""
+        if pid.isdigit() and local_process_gone(int(pid)):
+            ended += RetrieveJob.objects.filter(
+                pk=job_id, state=RetrieveJob.RUNNING, lease_holder=holder
+            ).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    return ended
+
+
 def claim_next(holder: str) -> int | None:
     """The oldest job ``holder`` could claim and did, or None."""
+    expire_dead_local_leases()
     for job_id in (
         RetrieveJob.objects.filter(_claimable(holder))
         .order_by("created_at")
