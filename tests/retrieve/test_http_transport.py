@@ -89,6 +89,15 @@ def test_it_keeps_the_part_when_the_connection_drops_and_resumes(server, tmp_pat
     assert server.requests[-1][1] == f"bytes={kept}-"
 
 
+def test_a_refused_connection_says_so_not_that_a_transfer_broke(tmp_path):
+    from tests.base import free_port
+
+    with pytest.raises(TransferError, match="cannot connect to the node") as caught:
+        get(f"http://127.0.0.1:{free_port()}/a", tmp_path / "a.download")
+    assert caught.value.retryable and "mid-transfer" not in str(caught.value)
+    assert not (tmp_path / "a.download").exists()
+
+
 def test_a_stalled_server_times_out_on_idleness_and_resumes(server, tmp_path):
     part = tmp_path / "a.download"
     url = server.serve("/a", BODY, faults.STALL_ONCE)

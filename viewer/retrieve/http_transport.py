@@ -63,12 +63,17 @@ def download(
                 on_etag(new_etag)
             received = _write_body(response, part, start, on_bytes)
             content_type = response.headers.get("Content-Type", "")
+    except httpx.ConnectTimeout as exc:
+        raise TransferError(f"the node did not accept a connection in time ({_kind(exc)})") from exc
+    except httpx.ConnectError as exc:
+        # Refused or unreachable: nothing was transferred, so nothing can resume.
+        raise TransferError(f"cannot connect to the node ({_kind(exc)})") from exc
     except httpx.TimeoutException as exc:
-        raise TransferError(f"the server stalled ({_kind(exc)}); will resume") from exc
+        raise TransferError(f"the server stalled ({_kind(exc)}); what came is kept") from exc
     except (httpx.TransportError, httpx.StreamError) as exc:
         # A dropped connection or a body shorter than its Content-Length: keep the part.
         raise TransferError(
-            f"the connection broke mid-transfer ({_kind(exc)}); will resume"
+            f"the connection broke mid-transfer ({_kind(exc)}); what came is kept"
         ) from exc
     size = start + received
     if total is not None and size != total:
