@@ -4,12 +4,29 @@ import json
 
 import pytest
 
+from viewer.archive.models import Instance, Patient, Series, Study
 from viewer.reading.models import Measurement
 
 pytestmark = pytest.mark.django_db
 
 STUDY = "1.2.840.5"
 URL = f"/api/studies/{STUDY}/measurements/"
+
+
+@pytest.fixture(autouse=True)
+def study_here(db):
+    """The study, series and image the measurements below are drawn on."""
+    patient = Patient.objects.create(patient_key="PW-5", patient_id="PW-5")
+    study = Study.objects.create(study_uid=STUDY, patient=patient)
+    series = Series.objects.create(series_uid="1.2.840.5.1", study=study, modality="CT")
+    Instance.objects.create(
+        sop_instance_uid="1.2.840.5.1.7",
+        series=series,
+        sop_class_uid="1.2.840.10008.5.1.4.1.1.2",
+        number_of_frames=2,
+        file_path="x.dcm",
+        file_size=1,
+    )
 
 
 def length(**extra) -> dict:
@@ -71,6 +88,9 @@ def test_only_the_owner_moves_or_deletes(alice_client, alice, django_user_model)
         (length(points=[[1, float("inf")], [2, 3]]), "[column, row]"),
         (length(sop_instance_uid="abc"), "not a valid UID"),
         (length(frame=0), "frame is a number from 1"),
+        (length(frame=3), "the instance has 2 frame(s)"),
+        (length(series_uid="1.2.840.5.9"), "the series is not in this study"),
+        (length(sop_instance_uid="1.2.840.5.1.8"), "the instance is not in this series"),
         (length(label="x" * 201), "up to 200"),
         (length(shared="yes"), "true or false"),
         ([1, 2], "JSON object"),
@@ -85,6 +105,15 @@ def test_bad_measurements_are_refused_with_the_reason(alice_client, body, detail
 def test_a_body_that_is_not_json_is_refused(alice_client):
     response = alice_client.post(URL, "{nope", content_type="application/json")
     assert response.status_code == 400 and "not valid JSON" in response.json()["detail"]
+
+
+def test_a_study_that_is_not_here_takes_no_measurements(alice_client):
+    # Used to be 201: a measurement saved against nothing anyone can open.
+    url = "/api/studies/1.2.3.4.5/measurements/"
+    created = alice_client.post(url, json.dumps(length()), content_type="application/json")
+    assert created.status_code == 404 and created["Content-Type"] == "application/json"
+    assert alice_client.get(url).status_code == 404
+    assert not Measurement.objects.exists()
 
 
 def test_anonymous_callers_get_401(client, db):

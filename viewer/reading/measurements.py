@@ -103,16 +103,22 @@ def clean(
     return fields
 
 
-def check_volume(study_uid: str, fields: dict) -> None:
-    """A length drawn on MPR lies in its series' own frame of reference: the series must
-    be in the study here, and the frame of reference the one its images state."""
-    if fields.get("space") != "patient":
-        return
+def check_place(study_uid: str, fields: dict) -> None:
+    """A measurement lies on an image here: its series in the study, and its instance
+    (and frame) in that series; one drawn on MPR lies in its series' own frame of
+    reference, the one its images state."""
     series = Series.objects.filter(
         study__study_uid=study_uid, series_uid=fields["series_uid"]
     ).first()
     if series is None:
         raise MeasurementError("the series is not in this study")
+    if fields.get("space") != "patient":
+        instance = series.instances.filter(sop_instance_uid=fields["sop_instance_uid"]).first()
+        if instance is None:
+            raise MeasurementError("the instance is not in this series")
+        if fields["frame"] > instance.number_of_frames:
+            raise MeasurementError(f"the instance has {instance.number_of_frames} frame(s)")
+        return
     if not series.frame_of_reference_uid:
         raise MeasurementError("the series states no frame of reference")
     if fields["frame_of_reference_uid"] != series.frame_of_reference_uid:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from viewer.archive.models import Study
 from viewer.audit.models import AuditEvent, record
 from viewer.reading.export import export_json
-from viewer.reading.measurements import MeasurementError, check_volume, clean, visible_to
+from viewer.reading.measurements import MeasurementError, check_place, clean, visible_to
 from viewer.reading.models import Measurement
 from viewer.reading.sr import NothingToExport, export_sr
 
@@ -25,12 +25,14 @@ def _body(request: HttpRequest) -> object:
 @require_http_methods(["GET", "POST"])
 def study_measurements(request: HttpRequest, study_uid: str) -> JsonResponse:
     """GET: the study's measurements this person may see. POST: save a new one."""
+    # A study that is not here has no measurements to read or to add: 404, as its page.
+    get_object_or_404(Study, study_uid=study_uid)
     if request.method == "GET":
         found = visible_to(request.user, study_uid)
         return JsonResponse({"measurements": [m.as_dict(request.user) for m in found]})
     try:
         fields = clean(_body(request))
-        check_volume(study_uid, fields)
+        check_place(study_uid, fields)
     except MeasurementError as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
     measurement = Measurement.objects.create(owner=request.user, study_uid=study_uid, **fields)
