@@ -60,6 +60,9 @@ async def test_bad_messages_get_an_error_and_the_connection_stays(alice, small_c
         ('{"type": "focus", "series": "1.2"}', "list of series UIDs"),
         ('{"type": "focus", "series": [], "slice": {"1.2": "x"}}', "slice indexes"),
         ("[1, 2]", "JSON object"),
+        # Nested past Python's stack: the connection used to drop without a close frame.
+        ("[" * 10_000 + "]" * 10_000, "not valid JSON"),
+        ('{"type": "focus", "series": ["' + "1" * 70_000 + '"]}', "too long"),
     ]:
         await communicator.send_to(text_data=bad)
         reply = await communicator.receive_json_from()

@@ -107,8 +107,10 @@ def test_too_many_images_are_refused(alice_client, small_ct):
     assert response.status_code == 400 and "at most 64" in response.json()["detail"]
 
 
-def test_a_body_that_is_not_json_is_a_400(alice_client, small_ct):
-    response = alice_client.post(URL, "{layout", content_type="application/json")
+@pytest.mark.parametrize("body", ["{layout", '{"items": ' + "[" * 100_000 + "]" * 100_000 + "}"])
+def test_a_body_that_is_not_json_is_a_400(alice_client, small_ct, body):
+    # Nested past Python's stack used to be a 500 (RecursionError).
+    response = alice_client.post(URL, body, content_type="application/json")
     assert response.status_code == 400 and "not valid JSON" in response.json()["detail"]
 
 

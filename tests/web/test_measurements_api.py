@@ -102,8 +102,10 @@ def test_bad_measurements_are_refused_with_the_reason(alice_client, body, detail
     assert not Measurement.objects.exists()
 
 
-def test_a_body_that_is_not_json_is_refused(alice_client):
-    response = alice_client.post(URL, "{nope", content_type="application/json")
+@pytest.mark.parametrize("body", ["{nope", "[" * 100_000 + "]" * 100_000])
+def test_a_body_that_is_not_json_is_refused(alice_client, body):
+    # The nested one raised RecursionError: a 500.
+    response = alice_client.post(URL, body, content_type="application/json")
     assert response.status_code == 400 and "not valid JSON" in response.json()["detail"]
 
 

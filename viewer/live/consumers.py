@@ -16,6 +16,8 @@ from .schema import (
 )
 from .snapshot import study_snapshot
 
+# A focus message names the series shown and a slice each: a few kB at most.
+MAX_MESSAGE_CHARS = 64 * 1024
 logger = logging.getLogger(__name__)
 
 
@@ -53,9 +55,12 @@ class StudyConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         # Parsed here rather than in receive_json so bad JSON gets an error, not a crash.
+        if text_data is not None and len(text_data) > MAX_MESSAGE_CHARS:
+            await self.send_json({"type": "error", "detail": "message is too long"})
+            return
         try:
             message = json.loads(text_data) if text_data is not None else None
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past Python's stack too
             await self.send_json({"type": "error", "detail": "message is not valid JSON"})
             return
         try:

@@ -58,6 +58,8 @@ def study_film(request: HttpRequest, study_uid: str) -> HttpResponse:
     study = _get_study_for_user(request, study_uid)
     try:
         order = clean_order(json.loads(_body(request) or b"null"), MARK_SHAPES)
+    except RecursionError:  # nested past Python's stack
+        return _bad("the body is not valid JSON")
     except ValueError as exc:  # FilmError is one; json's decode error the other
         detail = str(exc) if isinstance(exc, FilmError) else "the body is not valid JSON"
         return _bad(detail)

@@ -18,7 +18,7 @@ from viewer.reading.sr import NothingToExport, export_sr
 def _body(request: HttpRequest) -> object:
     try:
         return json.loads(request.body or b"null")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # nested past Python's stack: not valid here
         raise MeasurementError("the body is not valid JSON") from exc
 
 
