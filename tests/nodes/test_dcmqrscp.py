@@ -7,7 +7,8 @@ import pytest
 
 from tests.base import require_peer, wait_listening
 from viewer.archive.models import Instance
-from viewer.nodes.handlers import ReceivedStudies, handle_store
+from viewer.nodes.handlers import handle_store
+from viewer.nodes.ingest import StoreSessions
 from viewer.nodes.scp import start_server
 from viewer.nodes.scu import get_study, move_study, verify
 
@@ -98,7 +99,7 @@ def filled_dcmqrscp(tmp_path, small_ct_folder, settings):
 @pytest.mark.django_db(transaction=True)
 def test_c_get_brings_a_study_from_dcmqrscp_into_the_archive(filled_dcmqrscp):
     node, _, study_uid = filled_dcmqrscp
-    outcome = get_study(node, study_uid, lambda event: handle_store(event, ReceivedStudies()))
+    outcome = get_study(node, study_uid, lambda event: handle_store(event, StoreSessions()))
     assert outcome.ok, outcome
     assert outcome.completed == 6
     assert Instance.objects.filter(series__study__study_uid=study_uid).count() == 6

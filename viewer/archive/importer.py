@@ -360,8 +360,12 @@ class Importer:
         self._patients.pop(patient_key(parsed), None)
 
     def _refresh_counts(self) -> None:
-        # Locked so that two importers of one study cannot both write stale counts.
-        for study in Study.objects.select_for_update().filter(id__in=self._touched).order_by("id"):
+        # Locked so that two importers of one study cannot both write stale counts: the
+        # one that waits counts after the other has committed. NO KEY UPDATE (PostgreSQL;
+        # SQLite has one writer anyway) does not block other importers adding a series
+        # to the study, as their foreign key takes a KEY SHARE lock on its row.
+        touched = Study.objects.select_for_update(no_key=True).filter(id__in=self._touched)
+        for study in touched.order_by("id"):
             study.refresh_counts()
         self._touched.clear()
         self._counted_at = time.monotonic()

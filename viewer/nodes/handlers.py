@@ -2,18 +2,18 @@
 
 import logging
 import socket
-import threading
 
 import pydicom
 from django.db import close_old_connections
 from pydicom.dataset import Dataset
 from pynetdicom import build_context
 
-from viewer.archive.importer import IMPORTED, PRESENT, Importer
+from viewer.archive.importer import IMPORTED, PRESENT
 from viewer.archive.parsing import RejectedFile, parse_instance
 from viewer.archive.storage import absolute_path
 from viewer.audit.models import AuditEvent, record
 
+from .ingest import StoreSession, StoreSessions, close_thread_connections
 from .models import RemoteNode
 from .qr import QueryError, instances_for, responses
 
@@ -25,25 +25,6 @@ CANNOT_UNDERSTAND = 0xC000  # Storage: Error, cannot understand
 PROCESSING_FAILURE = 0x0110
 
 
-class ReceivedStudies:
-    """Study UIDs received per association, for one audit event each at its end."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_association: dict[int, tuple[str, set[str]]] = {}
-
-    def add(self, assoc, study_uid: str) -> None:
-        """Note that ``assoc`` delivered an instance of ``study_uid``."""
-        calling = assoc.requestor.ae_title
-        with self._lock:
-            self._by_association.setdefault(id(assoc), (calling, set()))[1].add(study_uid)
-
-    def pop(self, assoc) -> tuple[str, set[str]]:
-        """Forget and return what ``assoc`` delivered."""
-        with self._lock:
-            return self._by_association.pop(id(assoc), ("", set()))
-
-
 def _status(code: int, comment: str = "") -> Dataset:
     status = Dataset()
     status.Status = code
@@ -52,7 +33,7 @@ def _status(code: int, comment: str = "") -> Dataset:
     return status
 
 
-def handle_store(event, received: ReceivedStudies) -> Dataset:
+def handle_store(event, sessions: StoreSessions) -> Dataset:
     """C-STORE: check, write atomically and index before answering success.
 
     A duplicate is answered with success and not stored twice; a malformed data set
@@ -67,16 +48,12 @@ def handle_store(event, received: ReceivedStudies) -> Dataset:
     except Exception as exc:  # a data set pynetdicom cannot even re-encode
         logger.info("C-STORE refused: %s", type(exc).__name__)
         return _status(CANNOT_UNDERSTAND, "malformed data set")
-    close_old_connections()
     try:
-        outcome, reason = Importer(source_label="c-store").store(parsed)
+        outcome, reason = sessions.session_for(event.assoc).store(parsed)
     except Exception:
         logger.exception("C-STORE could not be stored")
         return _status(OUT_OF_RESOURCES, "the archive could not store the instance")
-    finally:
-        close_old_connections()
     if outcome in (IMPORTED, PRESENT):
-        received.add(event.assoc, parsed.study_uid)
         return _status(SUCCESS)
     logger.info("C-STORE refused: %s", reason)
     return _status(OUT_OF_RESOURCES if "write" in reason else CANNOT_UNDERSTAND, reason)
@@ -87,22 +64,31 @@ def handle_echo(event) -> int:
     return SUCCESS
 
 
-def handle_association_end(event, received: ReceivedStudies) -> None:
-    """Audit the studies an association delivered, once it is released or aborted."""
-    calling, studies = received.pop(event.assoc)
-    if not studies:
-        return
-    close_old_connections()
+def handle_association_end(event, sessions: StoreSessions) -> None:
+    """As an association is released or aborted: make its studies' counts exact, audit
+    the studies it delivered, and close its thread's database connection."""
+    session = sessions.end(event.assoc)
     try:
-        for study_uid in sorted(studies):
-            record(
-                AuditEvent.IMPORTED,
-                username=f"AE {calling}",
-                study_uid=study_uid,
-                detail=f"C-STORE from {calling} at {event.assoc.requestor.address}",
-            )
+        if session is not None:
+            _finish(session, event.assoc.requestor.address)
     finally:
+        close_thread_connections(event.assoc, used=session is not None)
+
+
+def _finish(session: StoreSession, address: str) -> None:
+    try:
+        session.end()
+    except Exception:
+        logger.exception("C-STORE could not refresh study counts")
         close_old_connections()
+    calling = session.calling_ae_title
+    for study_uid in sorted(session.study_uids):
+        record(
+            AuditEvent.IMPORTED,
+            username=f"AE {calling}",
+            study_uid=study_uid,
+            detail=f"C-STORE from {calling} at {address}",
+        )
 
 
 IDENTIFIER_DOES_NOT_MATCH = 0xA900  # Q/R: Identifier does not match SOP Class
@@ -112,25 +98,25 @@ PENDING = 0xFF00
 
 
 def handle_find(event):
-    """C-FIND over the archive at any level of Patient or Study Root."""
-    close_old_connections()
+    """C-FIND over the archive at any level of Patient or Study Root.
+
+    Each match is sent as it is read from the database, and a C-CANCEL is honoured
+    between matches. pynetdicom pulls this generator in the association's thread, so the
+    query's cursor and connection stay in that thread until the last match.
+    """
     try:
-        try:
-            found = list(responses(event.identifier))
-        except QueryError as exc:
-            yield _status(IDENTIFIER_DOES_NOT_MATCH, str(exc)), None
-            return
-        except Exception:
-            logger.exception("C-FIND failed")
-            yield _status(UNABLE_TO_PROCESS, "the archive could not answer"), None
-            return
+        for response in responses(event.identifier):
+            if event.is_cancelled:
+                yield CANCEL, None
+                return
+            yield PENDING, response
+    except QueryError as exc:
+        yield _status(IDENTIFIER_DOES_NOT_MATCH, str(exc)), None
+    except Exception:
+        logger.exception("C-FIND failed")
+        yield _status(UNABLE_TO_PROCESS, "the archive could not answer"), None
     finally:
         close_old_connections()
-    for response in found:
-        if event.is_cancelled:
-            yield CANCEL, None
-            return
-        yield PENDING, response
 
 
 def _matched_instances(identifier: Dataset) -> list:

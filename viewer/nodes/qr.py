@@ -7,6 +7,8 @@ import datetime
 from collections.abc import Iterator
 
 from django.db.models import Q, QuerySet
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
@@ -118,68 +120,123 @@ def matches(identifier: Dataset) -> QuerySet:
     return Instance.objects.filter(query).select_related("series__study__patient").order_by("id")
 
 
-def _values(row) -> dict[str, object]:
-    """What we know of a matched row, by DICOM keyword, walking up to its patient."""
-    values: dict[str, object] = {}
-    if isinstance(row, Instance):
-        values.update(
-            SOPInstanceUID=row.sop_instance_uid,
-            SOPClassUID=row.sop_class_uid,
-            InstanceNumber=row.instance_number,
-            Rows=row.rows,
-            Columns=row.columns,
-            NumberOfFrames=row.number_of_frames,
-        )
-        row = row.series
-    if isinstance(row, Series):
-        values.update(
-            SeriesInstanceUID=row.series_uid,
-            Modality=row.modality,
-            SeriesNumber=row.series_number,
-            SeriesDescription=row.description,
-            BodyPartExamined=row.body_part,
-            NumberOfSeriesRelatedInstances=row.num_instances,
-        )
-        row = row.study
-    if isinstance(row, Study):
-        values.update(
-            StudyInstanceUID=row.study_uid,
-            StudyDate=row.study_date.strftime("%Y%m%d") if row.study_date else "",
-            StudyTime=row.study_time,
-            AccessionNumber=row.accession_number,
-            StudyID=row.study_id,
-            StudyDescription=row.description,
-            ReferringPhysicianName=row.referring_physician,
-            ModalitiesInStudy=row.modalities.split("\\") if row.modalities else "",
-            NumberOfStudyRelatedSeries=row.num_series,
-            NumberOfStudyRelatedInstances=row.num_instances,
-        )
-        row = row.patient
-    values.update(
-        PatientName=row.patient_name,
-        PatientID=row.patient_id,
-        IssuerOfPatientID=row.issuer_of_patient_id,
-        PatientBirthDate=row.birth_date.strftime("%Y%m%d") if row.birth_date else "",
-        PatientSex=row.sex,
-    )
-    return values
+def _instance_values(row: Instance) -> dict[str, object]:
+    return {
+        "SOPInstanceUID": row.sop_instance_uid,
+        "SOPClassUID": row.sop_class_uid,
+        "InstanceNumber": row.instance_number,
+        "Rows": row.rows,
+        "Columns": row.columns,
+        "NumberOfFrames": row.number_of_frames,
+    }
+
+
+def _series_values(row: Series) -> dict[str, object]:
+    return {
+        "SeriesInstanceUID": row.series_uid,
+        "Modality": row.modality,
+        "SeriesNumber": row.series_number,
+        "SeriesDescription": row.description,
+        "BodyPartExamined": row.body_part,
+        "NumberOfSeriesRelatedInstances": row.num_instances,
+    }
+
+
+def _study_values(row: Study) -> dict[str, object]:
+    return {
+        "StudyInstanceUID": row.study_uid,
+        "StudyDate": row.study_date.strftime("%Y%m%d") if row.study_date else "",
+        "StudyTime": row.study_time,
+        "AccessionNumber": row.accession_number,
+        "StudyID": row.study_id,
+        "StudyDescription": row.description,
+        "ReferringPhysicianName": row.referring_physician,
+        "ModalitiesInStudy": row.modalities.split("\\") if row.modalities else "",
+        "NumberOfStudyRelatedSeries": row.num_series,
+        "NumberOfStudyRelatedInstances": row.num_instances,
+    }
+
+
+def _patient_values(row: Patient) -> dict[str, object]:
+    return {
+        "PatientName": row.patient_name,
+        "PatientID": row.patient_id,
+        "IssuerOfPatientID": row.issuer_of_patient_id,
+        "PatientBirthDate": row.birth_date.strftime("%Y%m%d") if row.birth_date else "",
+        "PatientSex": row.sex,
+    }
+
+
+# What we know of a row at each level, and the field that leads to the level above.
+_LEVEL_VALUES = {
+    Instance: (_instance_values, "series"),
+    Series: (_series_values, "study"),
+    Study: (_study_values, "patient"),
+    Patient: (_patient_values, ""),
+}
+# Rows are read from the database this many at a time: the first match goes out after
+# one chunk is read, not after the whole result.
+CHUNK_SIZE = 100
+
+
+class _Responses:
+    """Response identifiers for one query, each data element made once.
+
+    Tags and VRs are looked up once per query, and the elements of a series, study or
+    patient once for a run of rows that share it (an image query's matches do).
+    """
+
+    def __init__(self, identifier: Dataset) -> None:
+        self._tags = {
+            element.keyword: element.tag
+            for element in identifier
+            if element.keyword and element.keyword != "SpecificCharacterSet"
+        }
+        self._level = identifier.get("QueryRetrieveLevel", "")
+        self._last: dict[type, tuple[int, list[DataElement]]] = {}
+        self._fixed: list[DataElement] | None = None
+
+    def build(self, row) -> Dataset:
+        """The response identifier for one matched row, with exactly the keys asked for."""
+        response = Dataset()
+        while row is not None:
+            values, parent = _LEVEL_VALUES[type(row)]
+            for element in self._elements(row, values):
+                response[element.tag] = element
+            row = getattr(row, parent) if parent else None
+        if self._fixed is None:
+            # Keys no level of these rows answers: the same for every row of the query.
+            self._fixed = [DataElement(0x00080005, "CS", "ISO_IR 192")]  # we store Unicode
+            for keyword, tag in self._tags.items():
+                if tag not in response:
+                    value = self._level if keyword == "QueryRetrieveLevel" else ""
+                    self._fixed.append(self._element(keyword, value))
+        for element in self._fixed:
+            response[element.tag] = element
+        return response
+
+    def _elements(self, row, values) -> list[DataElement]:
+        last = self._last.get(type(row))
+        if last is None or last[0] != row.pk:
+            elements = [
+                self._element(keyword, value)
+                for keyword, value in values(row).items()
+                if keyword in self._tags
+            ]
+            last = self._last[type(row)] = (row.pk, elements)
+        return last[1]
+
+    def _element(self, keyword: str, value: object) -> DataElement:
+        tag = self._tags[keyword]
+        return DataElement(tag, dictionary_VR(tag), "" if value is None else value)
 
 
 def responses(identifier: Dataset) -> Iterator[Dataset]:
-    """One response identifier per match, with exactly the keys that were asked for."""
-    keys = [element.keyword for element in identifier if element.keyword]
-    for row in matches(identifier).iterator():
-        known = _values(row)
-        response = Dataset()
-        response.SpecificCharacterSet = "ISO_IR 192"  # we store Unicode
-        for keyword in keys:
-            if keyword == "SpecificCharacterSet":
-                continue
-            value = known.get(
-                keyword, identifier.get(keyword) if keyword == "QueryRetrieveLevel" else ""
-            )
-            setattr(response, keyword, "" if value is None else value)
-        yield response
+    """One response identifier per match, yielded as the matches are read."""
+    rows = matches(identifier)
+    builder = _Responses(identifier)
+    for row in rows.iterator(chunk_size=CHUNK_SIZE):
+        yield builder.build(row)
 
 
 def instances_for(identifier: Dataset) -> QuerySet:
