@@ -2,8 +2,11 @@
 
 from django.urls import re_path
 
-from viewer.live.consumers import StudyConsumer
+from viewer.live.consumers import NoSuchSocket, StudyConsumer
 
 websocket_urlpatterns = [
-    re_path(r"^ws/studies/(?P<study_uid>[0-9.]{1,64})/$", StudyConsumer.as_asgi()),
+    # Any segment: the consumer checks the UID and refuses a bad one with a close code,
+    # where an unmatched path made the handshake a 500 ("No route found").
+    re_path(r"^ws/studies/(?P<study_uid>[^/]{1,200})/$", StudyConsumer.as_asgi()),
+    re_path(r"", NoSuchSocket.as_asgi()),
 ]

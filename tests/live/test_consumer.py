@@ -210,3 +210,23 @@ async def test_a_refused_viewer_leaves_no_place_in_the_group(alice, db):
     )
     layer = get_channel_layer()
     assert not getattr(layer, "groups", {}).get(group_name("1.2.3.4.5.6.7"))
+
+
+@pytest.mark.parametrize(
+    ("study_uid", "code"),
+    [("1" * 65, 4400), ("1..2", 4400), ("1.2.3.4", 4404)],
+)
+async def test_a_bad_or_unknown_study_uid_is_refused_with_a_code(alice, study_uid, code):
+    # A 65-digit UID made the handshake a 500 ("No route found").
+    communicator, connected, close_code = await connect(alice, study_uid)
+    assert not connected and close_code == code
+    await communicator.disconnect()
+
+
+async def test_a_path_that_is_not_ours_is_refused(alice):
+    communicator = WebsocketCommunicator(
+        application, "/ws/elsewhere/", headers=[(b"origin", b"http://localhost")]
+    )
+    connected, code = await communicator.connect()
+    assert not connected and code == 4404
+    await communicator.disconnect()

@@ -6,6 +6,8 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from viewer.archive.storage import InvalidUID, check_uid
+
 from .schema import (
     MessageError,
     focus_event,
@@ -21,6 +23,13 @@ MAX_MESSAGE_CHARS = 64 * 1024
 logger = logging.getLogger(__name__)
 
 
+class NoSuchSocket(AsyncJsonWebsocketConsumer):
+    """Every WebSocket path that is not ours: refused, as a page would be with 404."""
+
+    async def connect(self) -> None:
+        await self.close(code=4404)
+
+
 class StudyConsumer(AsyncJsonWebsocketConsumer):
     """Sends a snapshot on connect and relays progress; accepts focus messages."""
 
@@ -31,6 +40,12 @@ class StudyConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.study_uid = self.scope["url_route"]["kwargs"]["study_uid"]
+        try:
+            check_uid(self.study_uid, "Study Instance UID")
+        except InvalidUID:
+            logger.info("live connection refused: not a study UID")
+            await self.close(code=4400)
+            return
         # Join before the snapshot is read: progress published in between is then queued
         # for this viewer, not lost (a bar stuck at 9 of 10 after the job is done).
         self.group = group_name(self.study_uid)
