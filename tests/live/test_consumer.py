@@ -12,9 +12,11 @@ from viewer.live.schema import group_name
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def connect(user, study_uid: str, origin: bytes = b"http://localhost"):
+async def connect(
+    user, study_uid: str, origin: bytes = b"http://localhost:8000", host: bytes = b"localhost:8000"
+):
     communicator = WebsocketCommunicator(
-        application, f"/ws/studies/{study_uid}/", headers=[(b"origin", origin)]
+        application, f"/ws/studies/{study_uid}/", headers=[(b"origin", origin), (b"host", host)]
     )
     # Authenticate the way AuthMiddlewareStack would, through the session cookie.
     session_cookie = await _session_cookie(user)
@@ -88,6 +90,28 @@ async def test_a_foreign_origin_is_refused(alice, small_ct):
     study_uid = await demo_study_uid()
     communicator, connected, _ = await connect(alice, study_uid, origin=b"http://evil.example")
     assert not connected
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [b"http://localhost:9999", b"http://localhost", b"null", b"ftp://localhost:8000", b""],
+)
+async def test_a_page_of_another_port_or_no_page_is_refused(alice, small_ct, origin):
+    # Another service on this machine (another port) passed Channels' host-only check.
+    study_uid = await demo_study_uid()
+    communicator, connected, _ = await connect(alice, study_uid, origin=origin)
+    assert not connected
+
+
+async def test_a_trusted_origin_is_let_in(alice, small_ct, settings):
+    # A proxy that does not pass the Host on: the origin people use is trusted by name.
+    settings.CSRF_TRUSTED_ORIGINS = ["https://localhost:8443"]
+    study_uid = await demo_study_uid()
+    communicator, connected, _ = await connect(
+        alice, study_uid, origin=b"https://localhost:8443", host=b"127.0.0.1:8000"
+    )
+    assert connected
+    await communicator.disconnect()
 
 
 async def test_an_unknown_study_is_refused(alice, db):
@@ -225,7 +249,9 @@ async def test_a_bad_or_unknown_study_uid_is_refused_with_a_code(alice, study_ui
 
 async def test_a_path_that_is_not_ours_is_refused(alice):
     communicator = WebsocketCommunicator(
-        application, "/ws/elsewhere/", headers=[(b"origin", b"http://localhost")]
+        application,
+        "/ws/elsewhere/",
+        headers=[(b"origin", b"http://localhost:8000"), (b"host", b"localhost:8000")],
     )
     connected, code = await communicator.connect()
     assert not connected and code == 4404
