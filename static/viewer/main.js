@@ -8,13 +8,14 @@ import { bindDocuments } from './shell/documents.js';
 import { bindExport } from './export/dialogs.js';
 import {
   deleteMeasurement, fetchFrame, fetchInstanceFrames, fetchMeasurements, fetchSeriesMetadata,
-  saveMeasurement, seriesMetadataUrl, updateMeasurement,
+  fetchStudyHangings, saveMeasurement, seriesMetadataUrl, updateMeasurement,
 } from './io/api.js';
 import { FrameDecoder } from './io/decoder.js';
 import { FrameLoader } from './io/loader.js';
 import { LiveStudy } from './io/live.js';
 import { showHeld } from './shell/held.js';
 import { chooseBudget } from './state/load-plan.js';
+import { OpeningHanging, seriesTitle } from './state/opening.js';
 import { MeasurementPanel } from './shell/measure-panel.js';
 import {
   crossReference, imagePlane, nearestSlice, planeRelation, toPatient, toPixel,
@@ -46,6 +47,14 @@ const seriesUids = [...document.querySelectorAll('.series-strip button')].map(
   (button) => button.dataset.seriesUid,
 );
 const metadata = new Map();
+// A study opened while it arrives is hung again as its series begin to arrive, until
+// the person chooses for themselves; not when the address asked for a series or none.
+const opening = new OpeningHanging({
+  follow: !root.dataset.initialSeries && query.get('protocol') !== 'none',
+  series: seriesUids,
+  begun: [...document.querySelectorAll('.series-strip button')]
+    .filter((button) => Number(button.dataset.done) > 0).map((button) => button.dataset.seriesUid),
+});
 let viewports = [];
 let active = null;
 const study = new StudyState();
@@ -228,7 +237,7 @@ function updateReferenceLines() {
 function openHung(viewport, seriesUid, presetName) {
   const preset = CT_PRESETS.find((p) => p.name === presetName);
   openIn(viewport, seriesUid).then((opened) => {
-    if (opened && preset && viewport.state.frame) viewport.setWindow(preset.center, preset.width);
+    if (opened && preset) viewport.hangWindow(preset.center, preset.width);
   });
 }
 
@@ -287,12 +296,17 @@ function setLayout(layoutText, hungViewports = null) {
       onDoubleTap: (v) => { if (toolbar.narrow) v.place({ zoom: 1, panX: 0, panY: 0, oneToOne: false }); },
     });
     bindDrop(element, (seriesUid) => {
+      opening.takeOver();
       activate(viewport);
       openIn(viewport, seriesUid);
     });
     // A double click maximises the viewport; on a phone, where one viewport fills the
     // screen, a double tap fits the image instead (onDoubleTap).
-    element.addEventListener('dblclick', () => { if (!toolbar.narrow) toggleMaximise(viewport); });
+    element.addEventListener('dblclick', () => {
+      if (toolbar.narrow) return;
+      opening.takeOver();
+      toggleMaximise(viewport);
+    });
     openHung(viewport, seriesUid, hungViewports?.[position]?.window);
     return viewport;
   });
@@ -313,6 +327,7 @@ function toggleMaximise(viewport) {
 for (const button of document.querySelectorAll('.series-strip button')) {
   bindStripButton(button, {
     open: (seriesUid) => {
+      opening.takeOver();
       // On a phone the strip lies over the image: it gives way once a series is chosen.
       if (toolbar.narrow) toolbar.showStrip(false);
       return openIn(active, seriesUid);
@@ -320,6 +335,7 @@ for (const button of document.querySelectorAll('.series-strip button')) {
     dropOn: (element, seriesUid) => {
       const viewport = viewports.find((v) => v.element === element);
       if (!viewport) return;
+      opening.takeOver();
       activate(viewport);
       openIn(viewport, seriesUid);
     },
@@ -410,6 +426,7 @@ bindPanels(Object.keys(panelButtons), (id, shown) => {
 // MPR of the active series replaces the grid until it is left.
 let mpr = null;
 async function toggleMpr() {
+  opening.takeOver();
   if (mpr) {
     mpr.destroy();
     mpr = null;
@@ -583,6 +600,7 @@ const measurePanel = new MeasurementPanel(document.getElementById('measurements-
 
 /** Show a measurement's image in the active viewport (MPR for one drawn there), and select it. */
 async function openMeasurement(measurement) {
+  opening.takeOver();
   if (measurement.space === 'patient') {
     if (mpr && mpr.options.series.series_uid !== measurement.series_uid) await toggleMpr();
     if (!mpr) {
@@ -635,6 +653,7 @@ async function saveDrawn(body) {
 }
 
 async function addMeasurement(viewport, draft) {
+  opening.takeOver(); // drawn on this image: it stays on screen
   const body = { ...draft };
   if (draft.kind === 'text') {
     body.label = (window.prompt(text.annotationText || 'Text') || '').slice(0, 200);
@@ -674,6 +693,7 @@ const live = new LiveStudy(studyUid, {
   onMessage: (message) => {
     if (message.type === 'error') return;
     study.receive(message);
+    if (opening.receive(message, study.progress)) scheduleHangings();
     if (message.type === 'snapshot') {
       for (const entry of message.series || []) showProgress(entry.uid);
       for (const v of viewports) if (v.state.series) scheduleRefresh(v.state.series.series_uid);
@@ -773,28 +793,86 @@ window.pacsweb = {
 // Hanging protocols that fit this study, best first; the first one opens the study
 // unless a series was asked for by name. On a phone a protocol shows fewer viewports
 // (its narrow form); the others are a tap away in the banner's pager.
-const hangings = JSON.parse(document.getElementById('hangings').textContent);
+let hangings = JSON.parse(document.getElementById('hangings').textContent);
 const protocolSelect = document.getElementById('protocol');
-hangings.forEach((h, i) => protocolSelect.append(new Option(h.protocol, String(i))));
-let hung = null; // {layout, viewports, page} of the protocol on screen, or null
-function applyHanging(index) {
-  const hanging = hangings[index];
+let hung = null; // {layout, viewports, page, hanging} of the protocol on screen, or null
+
+/** Offer these protocols in the picker; the one on screen stays chosen. */
+function offerHangings(list) {
+  hangings = list;
+  const names = list.map((h) => h.protocol);
+  const offered = [...protocolSelect.options].slice(1).map((option) => option.text);
+  if (names.join('\n') !== offered.join('\n')) {
+    // Only when they differ: the picker may be open in the person's hand.
+    const none = protocolSelect.options[0];
+    protocolSelect.replaceChildren(none, ...names.map((name, i) => new Option(name, String(i))));
+  }
+  const index = hung ? list.findIndex((h) => h.protocol === hung.hanging.protocol) : -1;
+  protocolSelect.value = index >= 0 ? String(index) : '';
+}
+offerHangings(hangings);
+
+/** Hang a protocol (null: none; the viewports keep their series, or ``fresh`` the strip's first). */
+function applyHanging(hanging, { fresh = false } = {}) {
   if (!hanging) {
     hung = null;
     delete root.dataset.protocol;
     showPager();
-    return setLayout('1x1');
+    return setLayout('1x1', fresh ? [] : null);
   }
   root.dataset.protocol = hanging.protocol;
-  hung = { ...forScreen(hanging, toolbar.narrow), page: 0, index };
+  hung = { ...forScreen(hanging, toolbar.narrow), page: 0, hanging };
   const done = setLayout(hung.layout, hung.viewports);
   showPager();
   return done;
 }
 protocolSelect.addEventListener('change', () => {
-  applyHanging(Number(protocolSelect.value || -1));
+  opening.takeOver();
+  applyHanging(hangings[Number(protocolSelect.value || -1)] || null);
   toolbar.closeMenus();
 });
+
+// Labels and protocols asked for again as series begin to arrive, a moment after the
+// first of a burst (first images of every series come together), one answer at a time.
+let hangingTimer = null;
+let hangingAsk = Promise.resolve();
+function scheduleHangings() {
+  if (hangingTimer) return;
+  hangingTimer = setTimeout(() => {
+    hangingTimer = null;
+    hangingAsk = hangingAsk.then(refreshHangings);
+  }, 250);
+}
+
+async function refreshHangings() {
+  let found;
+  try {
+    found = await fetchStudyHangings(studyUid);
+  } catch (error) {
+    console.warn(`hangings: ${error.message}`);
+    opening.missed();
+    return;
+  }
+  for (const series of found.series) labelSeries(series);
+  offerHangings(found.hangings);
+  const best = found.hangings[0] || null;
+  if (!opening.replaces(hung?.hanging || null, best)) return;
+  // As a reload would open it; keys keep working if the focus was in a viewport replaced.
+  const focused = grid.contains(document.activeElement);
+  protocolSelect.value = best ? '0' : '';
+  applyHanging(best, { fresh: true });
+  if (focused) root.focus({ preventScroll: true });
+}
+
+/** A strip entry's label, as the page writes it once the series is here. */
+function labelSeries(series) {
+  const button = document.querySelector(`.series-strip button[data-series-uid="${series.series_uid}"]`);
+  if (!button) return;
+  const title = button.querySelector('.series-title');
+  if (title) title.textContent = seriesTitle(series);
+  const description = button.querySelector('.series-description');
+  if (description) description.textContent = series.description || text.noDescription;
+}
 
 /** The pager says which of the protocol's viewports are on screen, when not all are. */
 /** How many screens the protocol's viewports fill (1 without a protocol). */
@@ -819,14 +897,16 @@ function showPage(page) {
   });
   showPager();
 }
-document.getElementById('viewport-prev').addEventListener('click', () => showPage(hung.page - 1));
-document.getElementById('viewport-next').addEventListener('click', () => showPage(hung.page + 1));
+// Paging is choosing what to read: the protocol is not hung again under it.
+document.getElementById('viewport-prev').addEventListener('click', () => { opening.takeOver(); showPage(hung.page - 1); });
+document.getElementById('viewport-next').addEventListener('click', () => { opening.takeOver(); showPage(hung.page + 1); });
 // A phone turned into a tablet (or back) gets the protocol's form for its screen.
-toolbar.narrowQuery.addEventListener('change', () => { if (hung) applyHanging(hung.index); });
+toolbar.narrowQuery.addEventListener('change', () => { if (hung) applyHanging(hung.hanging); });
 /** A layout chosen by hand: the protocol's pages are left behind. */
 function chooseLayout(name) {
   const done = setLayout(name);
   if (done) {
+    opening.takeOver();
     hung = null;
     showPager();
   }
@@ -840,7 +920,7 @@ if (initial && seriesUids.includes(initial)) {
   setLayout('1x1');
 } else if (hangings.length && query.get('protocol') !== 'none') {
   protocolSelect.value = '0';
-  applyHanging(0);
+  applyHanging(hangings[0]);
 } else {
   setLayout('1x1');
 }

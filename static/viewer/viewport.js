@@ -53,6 +53,7 @@ export class Viewport {
     this.renderer = this.createRenderer(options.rendererKind);
     this.direction = 1; // the way the person last scrolled: the loader fetches that side first
     this.opened = 0; // series asked for so far: only the last one asked for is opened
+    this.hungWindow = null; // a protocol's window waiting for the series' first image
     this.state = {
       series: null, index: 0, frame: null, error: '',
       view: { center: 0, width: 1, fn: 0, invert: false }, placement: defaultPlacement(),
@@ -285,6 +286,7 @@ export class Viewport {
     this.state.series = { ...metadata, instances: expandFrames(metadata.instances) };
     this.state.frame = null;
     this.state.windowSet = false;
+    this.hungWindow = null;
     this.state.placement = defaultPlacement();
     this.direction = 1;
     await this.show(Math.floor((this.state.series.instances.length - 1) / 2), { keepWindow: false });
@@ -337,7 +339,10 @@ export class Viewport {
       state.frame = frame;
       state.error = '';
       if (!state.windowSet || !keepWindow) {
-        state.view = { ...state.view, ...initialWindow(frame), fn: voiFunctionCode(frame.voiFunction) };
+        state.view = {
+          ...state.view, ...initialWindow(frame), ...this.hungWindow, fn: voiFunctionCode(frame.voiFunction),
+        };
+        this.hungWindow = null;
         state.view.invert = frame.photometric === 'MONOCHROME1';
         state.windowSet = true;
       }
@@ -354,6 +359,16 @@ export class Viewport {
   setWindow(center, width) {
     this.state.view = { ...this.state.view, center, width: Math.max(width, 1) };
     this.draw();
+  }
+
+  /**
+   * The window a hanging protocol gives the series: now if its image is here, else in
+   * place of the file's own when the image lands (a study still arriving), as it would
+   * have been had the image been here.
+   */
+  hangWindow(center, width) {
+    if (this.state.frame) this.setWindow(center, width);
+    else this.hungWindow = { center, width: Math.max(width, 1) };
   }
 
   place(change) {

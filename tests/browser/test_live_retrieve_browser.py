@@ -52,11 +52,13 @@ def watch_retrieve(page, server_url, node_id: int, spec, pick) -> tuple[list[dic
     and how many messages had come when the pick was done."""
     page.goto(f"{server_url}/remote/{node_id}/studies/{study_uid(spec)}/")
     page.click("form[action$='/retrieve/'] button")
+    # One viewport, so the series picked is the only one on screen: the CT protocol,
+    # hung while the study arrives, would show (and so bring first) the coronal series
+    # before it is picked.
+    page.wait_for_url("**/view/")
+    page.goto(page.url + "?protocol=none")
     page.wait_for_selector("#viewport-grid", timeout=60_000)  # after the waiting page
     page.wait_for_function("window.pacsweb && window.pacsweb.messages.length > 0")
-    # One viewport, so the series picked is the only one on screen (a protocol may
-    # have opened several).
-    choose_protocol(page, "")
     page.wait_for_function("document.querySelectorAll('.viewport').length === 1")
     pick(page)
     picked_at = page.evaluate("window.pacsweb.messages.length")

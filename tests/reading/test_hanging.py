@@ -13,6 +13,7 @@ from viewer.reading.hanging import (
     opening_series,
     parse_layout,
     plane_of,
+    with_listed_images,
 )
 
 CT_PROTOCOL = Protocol(
@@ -193,3 +194,21 @@ def test_it_names_the_series_the_viewer_opens_on_each_screen():
     assert opening_series("cor", [hung], ["loc", "ax", "cor"]) == ["cor"], "the one asked for"
     assert opening_series("", [], ["loc", "ax"]) == ["loc"], "no protocol: the strip's first"
     assert opening_series("", [], []) == []
+
+
+def test_it_hangs_a_study_still_arriving_as_it_will_hang_when_whole():
+    # First images only: the axial and coronal stacks are single images as yet.
+    arriving = [replace(facts, images=1) for facts in DEMO_CT]
+    assert arrange(CT_PROTOCOL, arriving).viewports == [
+        {"series_uid": None, "window": "Abdomen"},
+        {"series_uid": None, "window": "Lung"},
+    ]
+    listed = {"1": 1, "2": 60, "3": 300, "4": 40}
+    counted = with_listed_images(arriving, listed)
+    assert [facts.images for facts in counted] == [1, 60, 300, 40]
+    assert arrange(CT_PROTOCOL, counted) == arrange(CT_PROTOCOL, DEMO_CT)
+
+
+def test_it_keeps_the_count_here_when_more_arrived_than_were_listed():
+    pushed = [replace(DEMO_CT[1], images=70), DEMO_CT[3]]
+    assert [f.images for f in with_listed_images(pushed, {"2": 60})] == [70, 40]

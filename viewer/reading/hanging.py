@@ -11,8 +11,8 @@ facts in.
 
 import fnmatch
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 LAYOUTS = {1: "1x1", 2: "1x2", 3: "1x3", 4: "2x2", 5: "2x3", 6: "2x3", 7: "3x3", 8: "3x3", 9: "3x3"}
 NARROW_LAYOUT = "1x1"
@@ -162,6 +162,25 @@ def _narrow(protocol: Protocol, viewports: list[dict], from_rule: list[int]) -> 
     else:
         layout = f"{shape[0]}x{shape[1]}"
     return {"layout": layout, "viewports": [viewports[i] for i in order]}
+
+
+def with_listed_images(
+    series: Sequence[SeriesFacts], listed: Mapping[str, int]
+) -> list[SeriesFacts]:
+    """The series as they will be once retrieved: each counts the images its node
+    listed when more than have arrived.
+
+    A series being retrieved has only its first images here; counted as it is, it fails
+    a rule's ``min_images`` and the study would hang on another series (or on none)
+    until the retrieve ends. Counted as listed, the study hangs the same while it
+    arrives as after.
+    """
+    return [
+        replace(facts, images=listed[facts.series_uid])
+        if listed.get(facts.series_uid, 0) > facts.images
+        else facts
+        for facts in series
+    ]
 
 
 def choose(

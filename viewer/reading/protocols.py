@@ -1,12 +1,13 @@
 """Hanging protocols for a stored study: the facts of its series, and every arrangement."""
 
+from collections.abc import Mapping
 from dataclasses import asdict
 
 from viewer.archive.models import Study
 from viewer.archive.storage import absolute_path
 from viewer.imaging.geometry import stored_geometry
 
-from .hanging import Protocol, SeriesFacts, arrange, matches, plane_of
+from .hanging import Protocol, SeriesFacts, arrange, matches, plane_of, with_listed_images
 from .models import HangingProtocol
 
 
@@ -39,9 +40,13 @@ def series_facts(study: Study) -> list[SeriesFacts]:
     return facts
 
 
-def hangings(study: Study) -> list[dict]:
-    """Every enabled protocol that fits the study, applied, best first (JSON-ready)."""
-    facts = series_facts(study)
+def hangings(study: Study, listed: Mapping[str, int] | None = None) -> list[dict]:
+    """Every enabled protocol that fits the study, applied, best first (JSON-ready).
+
+    ``listed`` maps the series UIDs a retrieve job listed to their image counts, so a
+    study still arriving hangs as it will when whole (see ``with_listed_images``).
+    """
+    facts = with_listed_images(series_facts(study), listed or {})
     found = []
     for row in HangingProtocol.objects.filter(enabled=True):
         protocol = Protocol(

@@ -66,6 +66,11 @@ urlpatterns = [
     path("retrieve/jobs/<int:job_id>/retry/", views.retrieve_job_retry, name="retrieve_job_retry"),
     path("api/studies/", views.api_study_list, name="api_study_list"),
     path(
+        "api/studies/<uid:study_uid>/hangings/",
+        views.study_hangings,
+        name="study_hangings",
+    ),
+    path(
         "api/studies/<uid:study_uid>/measurements/",
         reading_views.study_measurements,
         name="study_measurements",

@@ -241,6 +241,23 @@ def measure_tools() -> list[tuple[str, str]]:
     return [*measures, ("cursor", _("3-D cursor"))]
 
 
+def _strip_series(study: Study, job: RetrieveJob | None) -> list[dict]:
+    """The viewer's strip: the node's listing while retrieving, then what is here with
+    images. Reports and documents are listed apart (their own strip entries), never in
+    a viewport."""
+    documents = document_only_series(study)
+    return [
+        s
+        for s in study_series(study, job)
+        if (s["listed"] or s["has_images"]) and s["series_uid"] not in documents
+    ]
+
+
+def _listed_images(strip: list[dict]) -> dict[str, int]:
+    """How many images the node listed for each series it listed."""
+    return {s["series_uid"]: s["total"] for s in strip if s["listed"]}
+
+
 # The layout picker's cells: rows x columns from 1 x 1 to 4 x 4.
 LAYOUT_CELLS = [{"rows": r, "columns": c} for r in range(1, 5) for c in range(1, 5)]
 
@@ -258,17 +275,10 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         # Nothing has arrived: no patient to name yet, so no viewer; the page waits.
         return render(request, "viewer/waiting.html", {"study_uid": study_uid, "job": waiting})
     record(AuditEvent.STUDY_OPENED, request=request, study_uid=study_uid, detail="viewer")
-    # The strip: the node's listing while retrieving, then what is here with images.
-    # Reports and documents are listed apart (their own strip entries), never in a viewport.
-    documents = document_only_series(study)
-    series_list = [
-        s
-        for s in study_series(study, job)
-        if (s["listed"] or s["has_images"]) and s["series_uid"] not in documents
-    ]
+    series_list = _strip_series(study, job)
     wanted = request.GET.get("series", "")
     initial = wanted if any(s["series_uid"] == wanted for s in series_list) else ""
-    applied = hangings(study)
+    applied = hangings(study, _listed_images(series_list))
     opening = opening_series(
         initial,
         [] if request.GET.get("protocol") == "none" else applied,
@@ -293,6 +303,7 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         "connecting": _("Connecting…"),
         "reconnecting": _("Connection lost: reconnecting…"),
         "failed": _("failed"),
+        "noDescription": _("(no description)"),
         "annotationText": _("Annotation text"),
         "notSaved": _("The measurement was not saved"),
         "measurements": {
@@ -378,6 +389,34 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "layout_cells": LAYOUT_CELLS,
         },
     )
+
+
+@require_GET
+def study_hangings(request: HttpRequest, study_uid: str) -> JsonResponse:
+    """The strip's series and the hanging protocols that fit the study as it is now.
+
+    The viewer of a study still arriving asks again as series begin to arrive: labels
+    the page could not give yet (the modality comes with the first image), and the
+    protocol a reload would open in.
+    """
+    study = _get_study_for_user(request, study_uid)
+    strip = _strip_series(study, latest_job(study_uid))
+    response = JsonResponse(
+        {
+            "series": [
+                {
+                    "series_uid": s["series_uid"],
+                    "number": s["series_number"],
+                    "modality": s["modality"],
+                    "description": s["description"],
+                }
+                for s in strip
+            ],
+            "hangings": hangings(study, _listed_images(strip)),
+        }
+    )
+    response["Cache-Control"] = "private, no-store"  # it changes as the study arrives
+    return response
 
 
 @require_GET

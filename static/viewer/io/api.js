@@ -29,6 +29,19 @@ export function seriesMetadataUrl(studyUid, seriesUid) {
 }
 
 /**
+ * The strip's series (number, modality, description) and the hanging protocols that
+ * fit the study as it is now, best first; they change while the study arrives.
+ * @param {string} studyUid
+ * @returns {Promise<{series: Array<{series_uid: string, number: number|null,
+ *   modality: string, description: string}>, hangings: object[]}>}
+ */
+export async function fetchStudyHangings(studyUid) {
+  const response = await fetch(`/api/studies/${studyUid}/hangings/`, { credentials: 'same-origin', cache: 'no-store' });
+  if (!response.ok) throw new Error(`hangings: HTTP ${response.status}`);
+  return response.json();
+}
+
+/**
  * A decoded frame: stored values and the facts to display them.
  * @typedef {{values: ArrayLike<number>, rows: number, columns: number, samples: number,
  *   dataType: string, photometric: string, slope: number, intercept: number,
