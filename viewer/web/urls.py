@@ -3,14 +3,23 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
+from viewer.archive.storage import InvalidUID, check_uid
+
 from . import document_views, film_views, imaging_views, reading_views, views
 
 
 class UIDConverter:
+    """A DICOM UID in a path: digits and dots, no empty component, at most 64."""
+
     regex = r"[0-9][0-9.]{0,63}"
 
     def to_python(self, value: str) -> str:
-        return value
+        # "1..2" or "1." pass the regex; refused here, the URL does not match (404),
+        # and nothing malformed is sent on to a remote node.
+        try:
+            return check_uid(value, "UID")
+        except InvalidUID as exc:
+            raise ValueError(str(exc)) from exc
 
     def to_url(self, value: str) -> str:
         return value
