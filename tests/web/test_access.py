@@ -74,13 +74,23 @@ def test_public_pages_still_answer(client):
     assert client.post("/i18n/setlang/", {"language": "zh-hans"}).status_code == 302
 
 
-@pytest.mark.parametrize("route", [str(route.pattern) for route in websocket_urlpatterns])
-async def test_an_anonymous_websocket_is_refused(route):
-    path = route.lstrip("^").rstrip("$").replace("(?P<study_uid>[0-9.]{1,64})", "1.2.3")
+# Every WebSocket route, with a path it takes and the close code an anonymous caller gets.
+SOCKETS = {
+    r"^ws/studies/(?P<study_uid>[^/]{1,200})/$": ("/ws/studies/1.2.3/", 4401),
+    "": ("/ws/anything/", 4404),
+}
+
+
+def test_every_websocket_route_is_tried_below():
+    assert {str(route.pattern) for route in websocket_urlpatterns} == set(SOCKETS)
+
+
+@pytest.mark.parametrize(("path", "code"), SOCKETS.values())
+async def test_an_anonymous_websocket_is_refused(path, code):
     communicator = WebsocketCommunicator(
-        application, "/" + path, headers=[(b"origin", b"http://localhost")]
+        application, path, headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")]
     )
-    connected, code = await communicator.connect()
+    connected, close_code = await communicator.connect()
     assert not connected
-    assert code == 4401
+    assert close_code == code
     await communicator.disconnect()
