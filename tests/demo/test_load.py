@@ -64,10 +64,10 @@ def test_a_stopped_load_leaves_every_file_indexed_and_the_next_one_finishes_it(a
     assert demo_instances(LOCAL) == demo_ct_size(LOCAL)
 
 
-def test_the_setup_makes_the_study_then_serves_the_remote_one(tmp_path):
-    said: list[str] = []
+def set_up(data, said: list[str]) -> DemoSetup:
+    """What ``serve`` does with the demo, run to its end, on an unthrottled link."""
     setup = DemoSetup(
-        tmp_path / "data",
+        data,
         said.append,
         megabytes_per_second=0,
         latency_ms=0,
@@ -77,6 +77,12 @@ def test_the_setup_makes_the_study_then_serves_the_remote_one(tmp_path):
     )
     setup.start()
     setup.join(timeout=60)
+    return setup
+
+
+def test_the_setup_makes_the_study_then_serves_the_remote_one(tmp_path):
+    said: list[str] = []
+    setup = set_up(tmp_path / "data", said)
     try:
         assert said[0] == "Making the demo study in the archive (23 images, about 0 MB, once)..."
         assert said[1].startswith("Demo study ready: 23 images in ")
@@ -95,16 +101,5 @@ def test_the_setup_makes_the_study_then_serves_the_remote_one(tmp_path):
     finally:
         setup.stop()
     again: list[str] = []
-    second = DemoSetup(
-        tmp_path / "data",
-        again.append,
-        megabytes_per_second=0,
-        latency_ms=0,
-        port=free_port(),
-        spec=LOCAL,
-        remote_spec=REMOTE,
-    )
-    second.start()
-    second.join(timeout=60)
-    second.stop()
+    set_up(tmp_path / "data", again).stop()
     assert len(again) == 1 and again[0].startswith("Demo remote node at "), again
