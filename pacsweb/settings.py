@@ -172,10 +172,33 @@ WHITENOISE_AUTOREFRESH = DEBUG
 PACSWEB_PAGE_SIZE = env_int("PACSWEB_PAGE_SIZE", 25)
 PACSWEB_AE_TITLE = env_str("PACSWEB_AE_TITLE", "PACSWEB")
 PACSWEB_DICOM_PORT = env_int("PACSWEB_DICOM_PORT", 11112)
-PACSWEB_DICOM_HOST = env_str("PACSWEB_DICOM_HOST", "0.0.0.0")
+# Empty: our SCP listens where the web side does under `serve`, on loopback under
+# `run_scp`; a DICOM port open to the network is a choice, never a default.
+PACSWEB_DICOM_HOST = env_str("PACSWEB_DICOM_HOST", "")
 PACSWEB_SCP_ALLOWED_AETS = env_list("PACSWEB_SCP_ALLOWED_AETS", [])
 PACSWEB_SCP_MAX_ASSOCIATIONS = env_int("PACSWEB_SCP_MAX_ASSOCIATIONS", 16)
+PACSWEB_SCP_MAX_ASSOCIATIONS_PER_ADDRESS = env_int("PACSWEB_SCP_MAX_ASSOCIATIONS_PER_ADDRESS", 8)
 PACSWEB_SCP_NETWORK_TIMEOUT = env_int("PACSWEB_SCP_NETWORK_TIMEOUT", 60)
+# How long a new connection may take to send its A-ASSOCIATE-RQ (the ARTIM timer): idle
+# connections count against the association limits, so they must not hold a slot long.
+PACSWEB_SCP_ACSE_TIMEOUT = env_int("PACSWEB_SCP_ACSE_TIMEOUT", 10)
+PACSWEB_SCP_MAX_INSTANCE_MB = env_int("PACSWEB_SCP_MAX_INSTANCE_MB", 2048)
+
+
+def _peer_policy(name: str, default: str) -> str:
+    from django.core.exceptions import ImproperlyConfigured
+
+    value = env_str(name, default).strip().lower() or default
+    if value not in ("known", "any"):
+        raise ImproperlyConfigured(f"{name} must be 'known' or 'any', not {value!r}")
+    return value
+
+
+# Who may query and retrieve (C-FIND, C-GET, C-MOVE) and store (C-STORE): "known" is
+# callers configured as DIMSE nodes (AE title, and address where the node names a
+# host); "any" is everyone. C-ECHO is always answered.
+PACSWEB_SCP_QUERY_FROM = _peer_policy("PACSWEB_SCP_QUERY_FROM", "known")
+PACSWEB_SCP_STORE_FROM = _peer_policy("PACSWEB_SCP_STORE_FROM", "any")
 
 # Retrieve engine: a worker's claim on a job lasts this long unless renewed, so a dead
 # worker's job is taken over within it; failed transfers retry with doubling waits.
@@ -205,5 +228,8 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         # Procrastinate logs every periodic check at INFO.
         "procrastinate": {"level": "WARNING"},
+        # django-axes logs its version at every start and every sign-in at INFO; the
+        # audit trail keeps sign-ins, and lockouts still log at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

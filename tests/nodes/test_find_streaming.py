@@ -14,6 +14,7 @@ from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
 from viewer.archive.models import Patient, Study
 from viewer.nodes import qr
 from viewer.nodes.handlers import CANCEL, PENDING, handle_find
+from viewer.nodes.models import RemoteNode
 from viewer.nodes.scp import start_server
 
 from .conftest import free_port
@@ -121,6 +122,7 @@ def pretty_printed(monkeypatch):
 
 def find_over_the_network(settings) -> int:
     settings.PACSWEB_AE_TITLE = "PACSWEB"
+    RemoteNode.objects.create(name="ward", ae_title="WARD", host="127.0.0.1")
     port = free_port()
     server = start_server("127.0.0.1", port)
     try:

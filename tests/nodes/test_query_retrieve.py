@@ -27,6 +27,9 @@ def archive(tmp_path, small_ct_folder):
 @pytest.fixture
 def scp_port(settings, archive):
     settings.PACSWEB_AE_TITLE = "PACSWEB"
+    # Only configured nodes may query and retrieve: dcmtk's tools call as these.
+    for calling in ("FINDSCU", "GETSCU", "MOVESCU"):
+        RemoteNode.objects.create(name=calling.lower(), ae_title=calling, host="127.0.0.1")
     port = free_port()
     server = start_server("127.0.0.1", port)
     yield port

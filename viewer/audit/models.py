@@ -1,5 +1,7 @@
 """AuditEvent: who did what to which study, when and from where (PS3.15 A.5.3 events)."""
 
+import ipaddress
+
 from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
@@ -66,6 +68,14 @@ def client_address(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def _ip_or_none(address: str | None) -> str | None:
+    # The column holds IPs only; a peer seen as a name (a test double) keeps it in detail.
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
+
+
 def record(
     event: str,
     *,
@@ -75,8 +85,11 @@ def record(
     study_uid: str = "",
     outcome: str = AuditEvent.SUCCESS,
     detail: str = "",
+    address: str | None = None,
 ) -> AuditEvent:
-    """Add one event to the trail; the user and address come from ``request`` if given."""
+    """Add one event to the trail; the user and address come from ``request`` if given.
+
+    ``address`` is the peer's IP where there is no HTTP request (a DICOM association)."""
     if user is None and request is not None and getattr(request, "user", None) is not None:
         user = request.user if request.user.is_authenticated else None
     if user is not None and not username:
@@ -87,6 +100,6 @@ def record(
         user=user,
         username=username[:150],
         study_uid=study_uid[:64],
-        remote_address=client_address(request),
+        remote_address=client_address(request) or _ip_or_none(address),
         detail=detail[:500],
     )

@@ -2,8 +2,10 @@
 
 import logging
 import socket
+from pathlib import Path
 
 import pydicom
+from django.conf import settings
 from django.db import close_old_connections
 from pydicom.dataset import Dataset
 from pynetdicom import build_context
@@ -15,7 +17,8 @@ from viewer.audit.models import AuditEvent, record
 
 from .ingest import StoreSession, StoreSessions, close_thread_connections
 from .models import RemoteNode
-from .qr import QueryError, instances_for, responses
+from .peers import ANY, GuardedACSE, Peers
+from .qr import QueryError, instances_for, named_study, responses
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +26,7 @@ SUCCESS = 0x0000
 OUT_OF_RESOURCES = 0xA700  # Storage: Refused, out of resources
 CANNOT_UNDERSTAND = 0xC000  # Storage: Error, cannot understand
 PROCESSING_FAILURE = 0x0110
+NOT_AUTHORISED = 0x0124  # PS3.7 C.5: Refused, not authorized
 
 
 def _status(code: int, comment: str = "") -> Dataset:
@@ -33,15 +37,41 @@ def _status(code: int, comment: str = "") -> Dataset:
     return status
 
 
-def handle_store(event, sessions: StoreSessions) -> Dataset:
+def handle_store(event, sessions: StoreSessions, peers: Peers | None = None) -> Dataset:
     """C-STORE: check, write atomically and index before answering success.
 
-    A duplicate is answered with success and not stored twice; a malformed data set
-    gets a failure status with the reason and nothing is stored.
+    A duplicate is answered with success and not stored twice; a malformed data set, an
+    instance over the size cap or, with ``PACSWEB_SCP_STORE_FROM=known``, one from a
+    caller that is not a configured node gets a failure status with the reason.
     """
+    if peers is not None and settings.PACSWEB_SCP_STORE_FROM != ANY:
+        if not peers.is_known(event.assoc):
+            if peers.first_refusal(event.assoc):
+                detail = "C-STORE refused: not a configured node"
+                _audit(event, AuditEvent.IMPORTED, detail, "", AuditEvent.FAILURE)
+            return _status(NOT_AUTHORISED, "calling AE title is not a configured node")
+    path = _streamed_path(event)
+    size = path.stat().st_size if path else len(event.request.DataSet.getbuffer())
+    if size > settings.PACSWEB_SCP_MAX_INSTANCE_MB * 1024 * 1024:
+        reason = f"instance larger than {settings.PACSWEB_SCP_MAX_INSTANCE_MB} MB"
+        logger.info("C-STORE refused: %s", reason)
+        return _status(OUT_OF_RESOURCES, reason)
+    # Parsing holds about twice an instance in memory; the budget waits large instances
+    # in turn (they are on disk meanwhile) instead of holding them all at once.
+    with sessions.budget.hold(size):
+        return _store(event, path, sessions)
+
+
+def _streamed_path(event) -> Path | None:
+    """The file pynetdicom streamed the data set to (see ``scp.stream_to_disk``), if any."""
+    path = getattr(event.request, "_dataset_path", None)
+    return path if isinstance(path, Path) else None
+
+
+def _store(event, path: Path | None, sessions: StoreSessions) -> Dataset:
     try:
-        content = event.encoded_dataset()
-        parsed = parse_instance(content)
+        # In the DICOM file format either way: pynetdicom wrote the file meta first.
+        parsed = parse_instance(path.read_bytes() if path else event.encoded_dataset())
     except RejectedFile as exc:
         logger.info("C-STORE refused: %s", exc)
         return _status(CANNOT_UNDERSTAND, str(exc))
@@ -98,24 +128,53 @@ PENDING = 0xFF00
 
 
 def handle_find(event):
-    """C-FIND over the archive at any level of Patient or Study Root.
+    """C-FIND over the archive at any level of Patient or Study Root, audited.
 
     Each match is sent as it is read from the database, and a C-CANCEL is honoured
     between matches. pynetdicom pulls this generator in the association's thread, so the
     query's cursor and connection stay in that thread until the last match.
     """
+    level = str(event.identifier.get("QueryRetrieveLevel", "")).strip().upper()
+    matched, outcome, ending = 0, AuditEvent.SUCCESS, ""
     try:
         for response in responses(event.identifier):
             if event.is_cancelled:
+                ending = ", cancelled"
                 yield CANCEL, None
                 return
+            matched += 1
             yield PENDING, response
     except QueryError as exc:
+        outcome, ending = AuditEvent.FAILURE, ", not understood"
         yield _status(IDENTIFIER_DOES_NOT_MATCH, str(exc)), None
     except Exception:
         logger.exception("C-FIND failed")
+        outcome, ending = AuditEvent.FAILURE, ", failed"
         yield _status(UNABLE_TO_PROCESS, "the archive could not answer"), None
     finally:
+        detail = f"C-FIND {level or '?'} level: {matched} matches{ending}"
+        _audit(event, AuditEvent.QUERY, detail, named_study(event.identifier), outcome)
+        close_old_connections()
+
+
+def _audit(
+    event, kind: str, detail: str, study_uid: str, outcome: str = AuditEvent.SUCCESS
+) -> None:
+    """One audit row for a DIMSE access, naming the calling AE title and its address."""
+    requestor = getattr(getattr(event, "assoc", None), "requestor", None)
+    calling = str(getattr(requestor, "ae_title", "") or "").strip()
+    address = str(getattr(requestor, "address", "") or "")
+    try:
+        record(
+            kind,
+            username=f"AE {calling}",
+            study_uid=study_uid,
+            outcome=outcome,
+            address=address,
+            detail=f"{detail}; from {calling} at {address}",
+        )
+    except Exception:
+        logger.exception("a DIMSE access could not be audited")
         close_old_connections()
 
 
@@ -123,23 +182,32 @@ def _matched_instances(identifier: Dataset) -> list:
     """The stored instances below whatever level the identifier names."""
     close_old_connections()
     try:
-        return list(instances_for(identifier))
+        return list(instances_for(identifier).select_related("series__study"))
     finally:
         close_old_connections()
 
 
-def _send_instances(event, instances: list):
-    for instance in instances:
-        if event.is_cancelled:
-            yield CANCEL, None
-            return
-        try:
-            dataset = pydicom.dcmread(absolute_path(instance.file_path))
-        except Exception:
-            logger.info("C-GET/C-MOVE could not read a stored instance")
-            yield _status(UNABLE_TO_PROCESS, "a stored instance cannot be read"), None
-            continue
-        yield PENDING, dataset
+def _send_instances(event, instances: list, kind: str, service: str):
+    """Yield each instance for a C-GET or C-MOVE, auditing each study as it ends."""
+    sent: dict[str, int] = {}
+    try:
+        for instance in instances:
+            if event.is_cancelled:
+                yield CANCEL, None
+                return
+            try:
+                dataset = pydicom.dcmread(absolute_path(instance.file_path))
+            except Exception:
+                logger.info("C-GET/C-MOVE could not read a stored instance")
+                yield _status(UNABLE_TO_PROCESS, "a stored instance cannot be read"), None
+                continue
+            study_uid = instance.series.study.study_uid
+            sent[study_uid] = sent.get(study_uid, 0) + 1
+            yield PENDING, dataset
+    finally:
+        for study_uid, count in sorted(sent.items()):
+            _audit(event, kind, f"{service}: {count} instances offered", study_uid)
+        close_old_connections()
 
 
 def handle_get(event):
@@ -151,19 +219,23 @@ def handle_get(event):
         yield _status(IDENTIFIER_DOES_NOT_MATCH, str(exc)), None
         return
     yield len(instances)
-    yield from _send_instances(event, instances)
+    yield from _send_instances(event, instances, AuditEvent.RETRIEVED, "C-GET")
 
 
 def handle_move(event):
     """C-MOVE: send every matched instance to a configured node, by its AE title."""
+    destination = str(event.move_destination).strip()
     close_old_connections()
     try:
         node = RemoteNode.objects.filter(
-            ae_title=event.move_destination.strip(), enabled=True, protocol=RemoteNode.DIMSE
+            ae_title=destination, enabled=True, protocol=RemoteNode.DIMSE
         ).first()
     finally:
         close_old_connections()
     if node is None:
+        study_uid = named_study(event.identifier)
+        detail = f"C-MOVE refused: destination {destination} unknown"
+        _audit(event, AuditEvent.EXPORTED, detail, study_uid, AuditEvent.FAILURE)
         yield None, None  # pynetdicom answers 0xA801 Move destination unknown
         return
     try:
@@ -180,15 +252,20 @@ def handle_move(event):
         {"contexts": [build_context(sop_class, [syntax]) for sop_class, syntax in contexts[:128]]},
     )
     yield len(instances)
-    yield from _send_instances(event, instances)
+    service = f"C-MOVE to {destination}"
+    yield from _send_instances(event, instances, AuditEvent.EXPORTED, service)
 
 
-def handle_connection_open(event) -> None:
-    """Turn off Nagle's algorithm on every DICOM connection.
+def handle_connection_open(event, peers: Peers | None = None) -> None:
+    """As a peer connects: guard its negotiation, stream its C-STOREs to disk, and turn
+    off Nagle's algorithm.
 
     DIMSE sends a command and its data set as separate small writes; with Nagle and the
     peer's delayed ACK each reply would wait about 40 ms on an idle link.
     """
+    if peers is not None and event.assoc.is_acceptor:
+        event.assoc.acse = GuardedACSE(event.assoc, peers)
+        event.assoc.stream_store_to_disk = True
     transport = getattr(event.assoc.dul, "socket", None)
     sock = getattr(transport, "socket", None)
     if sock is not None:
@@ -196,3 +273,8 @@ def handle_connection_open(event) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass  # not TCP (a test double), or already closing
+
+
+def handle_rejected(event) -> None:
+    """As we reject an association: close the database connection its checks opened."""
+    close_thread_connections(event.assoc, used=True)

@@ -7,6 +7,8 @@ thread, so an association keeps its connection from its first C-STORE to its end
 import logging
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db import close_old_connections, connections
 
@@ -19,6 +21,31 @@ logger = logging.getLogger(__name__)
 # study after every instance would cost more than storing it. They are made exact as
 # the association ends.
 COUNTS_INTERVAL = 1.0
+# Bytes of received instances being parsed and stored at once, across associations.
+# Ordinary slices (well under a megabyte) never wait; a few 100 MB instances take turns.
+INGEST_BUDGET_BYTES = 256 * 1024 * 1024
+
+
+class ByteBudget:
+    """A budget of bytes held at once; one holder may exceed it alone, never wait for ever."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._used = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, size: int) -> Iterator[None]:
+        """Wait until ``size`` bytes fit (or nothing else is held), then hold them."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._used == 0 or self._used + size <= self._limit)
+            self._used += size
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._used -= size
+                self._changed.notify_all()
 
 
 class StoreSession:
@@ -76,6 +103,7 @@ class StoreSessions:
         self._lock = threading.Lock()
         self._sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._ended: weakref.WeakSet = weakref.WeakSet()
+        self.budget = ByteBudget(INGEST_BUDGET_BYTES)
 
     def session_for(self, assoc) -> StoreSession:
         """The session of ``assoc``, started at its first C-STORE."""

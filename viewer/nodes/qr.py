@@ -35,6 +35,12 @@ def _uid_list(identifier: Dataset, keyword: str) -> list[str]:
     return [uid for uid in _text(identifier, keyword).split("\\") if uid]
 
 
+def named_study(identifier: Dataset) -> str:
+    """The Study Instance UID an identifier names, if it names exactly one (for the audit)."""
+    uids = _uid_list(identifier, "StudyInstanceUID")
+    return uids[0] if len(uids) == 1 and "*" not in uids[0] and "?" not in uids[0] else ""
+
+
 def _date_range(text: str) -> tuple[datetime.date | None, datetime.date | None]:
     """A DICOM date or range (``20260101``, ``20260101-``, ``-20261231``, ``A-B``)."""
 

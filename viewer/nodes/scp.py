@@ -1,6 +1,7 @@
 """Our SCP: Verification, Storage and Query/Retrieve over the archive, from settings."""
 
 import logging
+import threading
 
 from django.conf import settings
 from pydicom.uid import (
@@ -36,9 +37,11 @@ from .handlers import (
     handle_find,
     handle_get,
     handle_move,
+    handle_rejected,
     handle_store,
 )
 from .ingest import StoreSessions
+from .peers import Peers
 
 QUERY_RETRIEVE = [
     PatientRootQueryRetrieveInformationModelFind,
@@ -77,9 +80,10 @@ def build_ae(ae_title: str | None = None) -> tuple[AE, list]:
         ae.require_calling_aet = settings.PACSWEB_SCP_ALLOWED_AETS
     ae.maximum_associations = settings.PACSWEB_SCP_MAX_ASSOCIATIONS
     # Each association has its own thread; the network timeout drops a stalled peer so
-    # it cannot hold a slot for ever.
+    # it cannot hold a slot for ever, and the ACSE timeout (pynetdicom's ARTIM timer)
+    # drops a connection that never sends its A-ASSOCIATE-RQ much sooner.
     ae.network_timeout = settings.PACSWEB_SCP_NETWORK_TIMEOUT
-    ae.acse_timeout = 30
+    ae.acse_timeout = settings.PACSWEB_SCP_ACSE_TIMEOUT
     ae.dimse_timeout = 60
     ae.add_supported_context(Verification)
     for sop_class in QUERY_RETRIEVE:
@@ -90,16 +94,18 @@ def build_ae(ae_title: str | None = None) -> tuple[AE, list]:
             context.abstract_syntax, STORAGE_TRANSFER_SYNTAXES, scu_role=False, scp_role=True
         )
     log_identifiers_only_when_debugging()
-    sessions = StoreSessions()
+    stream_to_disk()
+    sessions, peers = StoreSessions(), Peers()
     handlers = [
-        (evt.EVT_CONN_OPEN, handle_connection_open),
+        (evt.EVT_CONN_OPEN, handle_connection_open, [peers]),
         (evt.EVT_C_ECHO, handle_echo),
-        (evt.EVT_C_STORE, handle_store, [sessions]),
+        (evt.EVT_C_STORE, handle_store, [sessions, peers]),
         (evt.EVT_C_FIND, handle_find),
         (evt.EVT_C_GET, handle_get),
         (evt.EVT_C_MOVE, handle_move),
         (evt.EVT_RELEASED, handle_association_end, [sessions]),
         (evt.EVT_ABORTED, handle_association_end, [sessions]),
+        (evt.EVT_REJECTED, handle_rejected),
     ]
     return ae, handlers
 
@@ -115,8 +121,34 @@ def log_identifiers_only_when_debugging() -> None:
     _config.LOG_RESPONSE_IDENTIFIERS = debugging
 
 
+class _StreamedForOurAssociations:
+    """``_config.STORE_RECV_CHUNKED_DATASET``, true only for associations our SCP accepted.
+
+    pynetdicom reads the switch as it decodes a C-STORE command, in the association's
+    DUL thread. Our SCP's C-STOREs then go to a temporary file as they arrive; the
+    C-GET requestor in the same process keeps receiving in memory, as it expects.
+    """
+
+    def __bool__(self) -> bool:
+        assoc = getattr(threading.current_thread(), "assoc", None)
+        return bool(getattr(assoc, "stream_store_to_disk", False))
+
+
+def stream_to_disk() -> None:
+    """Stream the C-STOREs our SCP receives to temporary files (in ``TMPDIR``)."""
+    if not isinstance(_config.STORE_RECV_CHUNKED_DATASET, _StreamedForOurAssociations):
+        _config.STORE_RECV_CHUNKED_DATASET = _StreamedForOurAssociations()
+
+
+def listening_host(web_host: str = "127.0.0.1") -> str:
+    """Where our SCP listens: ``PACSWEB_DICOM_HOST`` if set, else where the web side does."""
+    return settings.PACSWEB_DICOM_HOST or web_host
+
+
 def start_server(host: str = "", port: int | None = None, ae_title: str | None = None):
-    """Start our SCP in background threads; returns the server (call ``shutdown()``)."""
+    """Start our SCP in background threads; returns the server (call ``shutdown()``).
+
+    ``host`` defaults to ``PACSWEB_DICOM_HOST``, else loopback."""
     ae, handlers = build_ae(ae_title)
-    address = (host or settings.PACSWEB_DICOM_HOST, port or settings.PACSWEB_DICOM_PORT)
+    address = (host or listening_host(), port or settings.PACSWEB_DICOM_PORT)
     return ae.start_server(address, block=False, evt_handlers=handlers)

@@ -26,8 +26,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--host",
-            default=settings.PACSWEB_DICOM_HOST,
-            help="address to listen on (default: PACSWEB_DICOM_HOST)",
+            default=settings.PACSWEB_DICOM_HOST or "127.0.0.1",
+            help="address to listen on (default: PACSWEB_DICOM_HOST, else 127.0.0.1)",
         )
         parser.add_argument(
             "--ae-title",

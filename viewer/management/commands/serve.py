@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from viewer.archive.reconcile import reconcile, say_reconciled
 from viewer.demo.startup import DemoSetup
 from viewer.live.worker_link import WorkerLink
-from viewer.nodes.scp import start_server
+from viewer.nodes.scp import listening_host, start_server
 from viewer.retrieve.worker import Worker
 
 
@@ -43,7 +43,9 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("ensure_admin")
         say_reconciled(self.stdout, reconcile())
-        scp = None if options["no_scp"] else self._start_scp(options["dicom_port"])
+        # The DICOM side listens where the web side does unless PACSWEB_DICOM_HOST says.
+        dicom_host = listening_host(options["host"])
+        scp = None if options["no_scp"] else self._start_scp(dicom_host, options["dicom_port"])
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"PACSweb is running at {url}  (Ctrl+C stops it)"))
         # The demo fills in behind the running server: it answers at once.
@@ -96,14 +98,14 @@ class Command(BaseCommand):
         demo.start()
         return demo
 
-    def _start_scp(self, port: int):
+    def _start_scp(self, host: str, port: int):
         try:
-            server = start_server(port=port)
+            server = start_server(host, port)
         except OSError as exc:
             # The viewer is still useful without it; say so and carry on.
             self.stderr.write(f"DICOM SCP not started: port {port}: {exc.strerror}")
             return None
-        self.stdout.write(f"DICOM SCP {settings.PACSWEB_AE_TITLE} listening on port {port}")
+        self.stdout.write(f"DICOM SCP {settings.PACSWEB_AE_TITLE} listening on {host}:{port}")
         return server
 
 

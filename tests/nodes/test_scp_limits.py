@@ -1,0 +1,122 @@
+"""Idle connections and busy addresses cannot lock everyone out of our SCP."""
+
+import socket
+import subprocess
+import time
+
+import pytest
+from pynetdicom import AE
+from pynetdicom.sop_class import Verification
+
+from tests.base import require_peer
+from viewer.nodes.scp import start_server
+
+from .conftest import free_port
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.dcmtk]
+
+
+@pytest.fixture
+def start_scp(settings):
+    settings.PACSWEB_AE_TITLE = "PACSWEB"
+    servers = []
+
+    def start(**limits) -> int:
+        for name, value in limits.items():
+            setattr(settings, name, value)
+        port = free_port()
+        servers.append(start_server("127.0.0.1", port))
+        return port
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def idle_sockets(port: int, count: int, source: str = "127.0.0.1") -> list[socket.socket]:
+    """``count`` connections from ``source`` that never send a PDU."""
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", port))
+        sockets.append(sock)
+    time.sleep(0.2)  # the server's threads take them up
+    return sockets
+
+
+def echoscu(port: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [require_peer("echoscu"), "-aec", "PACSWEB", "127.0.0.1", str(port)],
+        capture_output=True,
+        text=True,
+    )
+
+
+def echo_from(port: int, source: str):
+    """A C-ECHO association from ``source``; returns the association after it ends."""
+    ae = AE(ae_title="ECHO")
+    ae.add_requested_context(Verification)
+    assoc = ae.associate("127.0.0.1", port, ae_title="PACSWEB", bind_address=(source, 0))
+    if assoc.is_established:
+        assoc.send_c_echo()
+        assoc.release()
+    return assoc
+
+
+def closed_by_peer(sock: socket.socket, seconds: float) -> bool:
+    sock.settimeout(seconds)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+    except OSError:
+        return True  # reset: closed just the same
+
+
+def test_it_drops_connections_that_send_no_association_request(start_scp):
+    port = start_scp(PACSWEB_SCP_ACSE_TIMEOUT=2, PACSWEB_SCP_MAX_ASSOCIATIONS=3)
+    sockets = idle_sockets(port, 4)
+    try:
+        locked_out = echoscu(port)
+        assert all(closed_by_peer(sock, 6) for sock in sockets)
+        time.sleep(0.3)  # their threads end just after the sockets close
+        after = echoscu(port)
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert locked_out.returncode != 0  # the idle connections held every slot
+    assert "Local Limit Exceeded" in locked_out.stderr + locked_out.stdout
+    assert after.returncode == 0, after.stderr
+
+
+def test_it_rejects_an_address_over_its_cap_and_serves_others(start_scp):
+    port = start_scp(PACSWEB_SCP_MAX_ASSOCIATIONS_PER_ADDRESS=3)
+    try:
+        busy = idle_sockets(port, 3, source="127.0.0.2")
+    except OSError:
+        pytest.skip("cannot bind 127.0.0.2 as a source address here")
+    try:
+        refused = echo_from(port, "127.0.0.2")
+        served = echo_from(port, "127.0.0.1")
+    finally:
+        for sock in busy:
+            sock.close()
+    assert refused.is_rejected
+    rejection = refused.acceptor.primitive
+    assert (rejection.result, rejection.result_source, rejection.diagnostic) == (2, 3, 2)
+    assert served.is_released
+
+
+def test_it_serves_an_address_again_below_its_cap(start_scp):
+    port = start_scp(PACSWEB_SCP_MAX_ASSOCIATIONS_PER_ADDRESS=3)
+    try:
+        busy = idle_sockets(port, 2, source="127.0.0.2")
+    except OSError:
+        pytest.skip("cannot bind 127.0.0.2 as a source address here")
+    try:
+        assoc = echo_from(port, "127.0.0.2")
+    finally:
+        for sock in busy:
+            sock.close()
+    assert assoc.is_released
