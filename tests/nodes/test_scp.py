@@ -204,3 +204,23 @@ def test_the_association_limit_is_enforced_in_words(settings):
     finally:
         held.release()
         server.shutdown()
+
+
+def test_a_c_store_on_the_verification_context_is_refused_and_nothing_kept(
+    scp_port, archive_root, monkeypatch
+):
+    # pynetdicom picks the service by the message's SOP class: it was stored, success.
+    from pynetdicom.sop_class import Verification
+
+    dataset = pydicom.dcmread(sample("CT_small.dcm"))
+    ae = AE(ae_title="MODALITY")
+    ae.add_requested_context(Verification)
+    assoc = ae.associate("127.0.0.1", scp_port, ae_title="PACSWEB")
+    assert assoc.is_established
+    # A faulty SCU: its C-STORE goes out on the only context it has, Verification's.
+    verification = assoc.accepted_contexts[0]
+    monkeypatch.setattr(assoc, "_get_valid_context", lambda *args, **kwargs: verification)
+    status = assoc.send_c_store(dataset)
+    assoc.release()
+    assert status.Status == 0x0122
+    assert not Instance.objects.exists() and not stored_files(archive_root)

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 SUCCESS = 0x0000
 OUT_OF_RESOURCES = 0xA700  # Storage: Refused, out of resources
 CANNOT_UNDERSTAND = 0xC000  # Storage: Error, cannot understand
+SOP_CLASS_NOT_SUPPORTED = 0x0122  # Refused: SOP Class not supported
 PROCESSING_FAILURE = 0x0110
 NOT_AUTHORISED = 0x0124  # PS3.7 C.5: Refused, not authorized
 
@@ -50,6 +51,11 @@ def handle_store(event, sessions: StoreSessions, peers: Peers | None = None) -> 
                 detail = "C-STORE refused: not a configured node"
                 _audit(event, AuditEvent.IMPORTED, detail, "", AuditEvent.FAILURE)
             return _status(NOT_AUTHORISED, "calling AE title is not a configured node")
+    if event.context.abstract_syntax != event.request.AffectedSOPClassUID:
+        # pynetdicom picks the service by the message's SOP class, not by the context's:
+        # an instance sent on another class's context (Verification, say) would be kept.
+        logger.info("C-STORE refused: sent on a presentation context for another class")
+        return _status(SOP_CLASS_NOT_SUPPORTED, "sent on a context for another SOP class")
     path = _streamed_path(event)
     size = path.stat().st_size if path else len(event.request.DataSet.getbuffer())
     if size > settings.PACSWEB_SCP_MAX_INSTANCE_MB * 1024 * 1024:
