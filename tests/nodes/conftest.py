@@ -2,6 +2,7 @@
 
 import socket
 import threading
+import time
 
 import pytest
 from pynetdicom import AE, evt
@@ -14,6 +15,7 @@ from pynetdicom.sop_class import (
 
 from tests.base import free_port  # noqa: F401  (other tests take it from here)
 from viewer.nodes.models import RemoteNode
+from viewer.nodes.scp import start_server
 
 
 def handle_find_nothing(event):
@@ -85,6 +87,26 @@ def silent_server():
     for conn in accepted:
         conn.close()
     listener.close()
+
+
+@pytest.fixture
+def scp_port(settings):
+    """Our SCP, in-process on a free port, as PACSWEB."""
+    settings.PACSWEB_AE_TITLE = "PACSWEB"
+    port = free_port()
+    server = start_server("127.0.0.1", port)
+    yield port
+    server.shutdown()
+
+
+def wait_for(probe, seconds: float = 15.0):
+    """Poll ``probe`` until it returns something truthy (or give its last answer)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = probe()
+        if answer or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.05)
 
 
 def make_node(port: int, **fields) -> RemoteNode:

@@ -1,7 +1,6 @@
 """Our SCP's C-STORE sessions: one database connection and one importer per association."""
 
 import threading
-import time
 
 import pydicom
 import pytest
@@ -13,20 +12,10 @@ from pynetdicom.sop_class import CTImageStorage
 from viewer.archive.importer import Importer
 from viewer.archive.models import Instance, Series, Study
 from viewer.audit.models import AuditEvent
-from viewer.nodes.scp import start_server
 
-from .conftest import free_port
+from .conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def scp_port(settings):
-    settings.PACSWEB_AE_TITLE = "PACSWEB"
-    port = free_port()
-    server = start_server("127.0.0.1", port)
-    yield port
-    server.shutdown()
 
 
 @pytest.fixture
@@ -42,16 +31,6 @@ def thread_connections():
     connection_created.connect(note, weak=False)
     yield opened
     connection_created.disconnect(note)
-
-
-def wait_for(probe, seconds: float = 15.0):
-    """Poll ``probe`` until it returns something truthy (or give its last answer)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        answer = probe()
-        if answer or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.05)
 
 
 def store(port: int, paths, end: str = "release", calling: str = "CT1") -> list[int]:

@@ -2,7 +2,6 @@
 
 import socket
 import subprocess
-import time
 
 import pydicom
 import pytest
@@ -16,29 +15,9 @@ from viewer.archive.models import Instance
 from viewer.audit.models import AuditEvent
 from viewer.nodes.scp import start_server
 
-from .conftest import free_port
+from .conftest import free_port, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.dcmtk]
-
-
-@pytest.fixture
-def scp_port(settings):
-    """Our SCP, in-process on a free port, as PACSWEB."""
-    settings.PACSWEB_AE_TITLE = "PACSWEB"
-    port = free_port()
-    server = start_server("127.0.0.1", port)
-    yield port
-    server.shutdown()
-
-
-def wait_for(probe, seconds: float = 15.0):
-    """Poll ``probe`` until it returns something truthy (or give its last answer)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        answer = probe()
-        if answer or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.05)
 
 
 def run(*command) -> subprocess.CompletedProcess:

@@ -14,20 +14,8 @@ from tests.base import sample
 from viewer.archive.models import Instance
 from viewer.nodes import handlers
 from viewer.nodes.ingest import ByteBudget
-from viewer.nodes.scp import start_server
-
-from .conftest import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def scp_port(settings):
-    settings.PACSWEB_AE_TITLE = "PACSWEB"
-    port = free_port()
-    server = start_server("127.0.0.1", port)
-    yield port
-    server.shutdown()
 
 
 def store(port: int, dataset: pydicom.Dataset) -> pydicom.Dataset:
