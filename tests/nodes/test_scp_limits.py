@@ -75,19 +75,61 @@ def closed_by_peer(sock: socket.socket, seconds: float) -> bool:
 
 
 def test_it_drops_connections_that_send_no_association_request(start_scp):
-    port = start_scp(PACSWEB_SCP_ACSE_TIMEOUT=2, PACSWEB_SCP_MAX_ASSOCIATIONS=3)
+    port = start_scp(PACSWEB_SCP_ACSE_TIMEOUT=2)
     sockets = idle_sockets(port, 4)
     try:
-        locked_out = echoscu(port)
         assert all(closed_by_peer(sock, 6) for sock in sockets)
-        time.sleep(0.3)  # their threads end just after the sockets close
-        after = echoscu(port)
     finally:
         for sock in sockets:
             sock.close()
-    assert locked_out.returncode != 0  # the idle connections held every slot
+
+
+def test_it_serves_callers_while_silent_connections_wait(start_scp):
+    # Regression: silent connections counted against the SCP-wide limit, so a few idle
+    # sockets locked every modality out until the ACSE timeout dropped them.
+    port = start_scp(PACSWEB_SCP_MAX_ASSOCIATIONS=3)
+    sockets = idle_sockets(port, 4)
+    try:
+        served = echoscu(port)
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert served.returncode == 0, served.stderr
+
+
+def test_it_rejects_callers_beyond_the_limit_of_negotiated_associations(start_scp):
+    port = start_scp(PACSWEB_SCP_MAX_ASSOCIATIONS=2)
+    ae = AE(ae_title="HOLDER")
+    ae.add_requested_context(Verification)
+    held = [ae.associate("127.0.0.1", port, ae_title="PACSWEB") for _ in range(2)]
+    try:
+        assert all(assoc.is_established for assoc in held)
+        locked_out = echoscu(port)
+    finally:
+        for assoc in held:
+            assoc.release()
+    assert locked_out.returncode != 0
     assert "Local Limit Exceeded" in locked_out.stderr + locked_out.stdout
-    assert after.returncode == 0, after.stderr
+    assert echoscu(port).returncode == 0
+
+
+def test_it_closes_connections_from_an_address_beyond_twice_its_cap(start_scp):
+    port = start_scp(PACSWEB_SCP_MAX_ASSOCIATIONS_PER_ADDRESS=2, PACSWEB_SCP_ACSE_TIMEOUT=2)
+    try:
+        sockets = idle_sockets(port, 7, source="127.0.0.2")
+    except OSError:
+        pytest.skip("cannot bind 127.0.0.2 as a source address here")
+    try:
+        extra = [closed_by_peer(sock, 1) for sock in sockets[4:]]  # closed: answers at once
+        waiting = [closed_by_peer(sock, 0.2) for sock in sockets[:4]]  # before ACSE timeout
+    finally:
+        for sock in sockets:
+            sock.close()
+    # The first four wait for their request (to be answered politely); the extra ones are
+    # closed before a thread is started for them.
+    assert (waiting, extra) == ([False] * 4, [True] * 3)
+    time.sleep(2.5)  # the four are dropped by the ACSE timeout: the address is served again
+    assert echo_from(port, "127.0.0.2").is_released
 
 
 def test_it_rejects_an_address_over_its_cap_and_serves_others(start_scp):

@@ -2,7 +2,8 @@
 
 Decided as an association is negotiated, in its own thread: the Query/Retrieve
 presentation contexts of a caller that is not a configured node are refused, and an
-address holding too many associations is rejected as "local limit exceeded".
+address holding too many associations, or any caller once the SCP holds its maximum of
+negotiated ones, is rejected as "local limit exceeded".
 """
 
 import ipaddress
@@ -117,6 +118,48 @@ def associations_from(ae, address: str) -> int:
     )
 
 
+def negotiating_associations(ae) -> int:
+    """How many of ``ae``'s accepted connections have sent their association request.
+
+    The SCP-wide cap counts these only: a connection that is still silent holds no slot,
+    so idle sockets from one address cannot lock everyone else out while they wait for
+    the ACSE timeout (they are capped per address instead)."""
+    return sum(
+        1
+        for assoc in ae.active_associations
+        if assoc.is_acceptor and getattr(assoc, "pacsweb_asked", False)
+    )
+
+
+class ConnectionGate:
+    """Whether to take up a new TCP connection at all (the server's ``verify_request``).
+
+    Up to twice the per-address cap, a connection is kept until its request comes, to be
+    answered "local limit exceeded" as a peer expects; beyond that it is closed before a
+    thread is started for it, so one address cannot tie up threads by the thousand.
+    Counted by open sockets: pynetdicom starts an association's thread later, in another
+    thread, so its list of associations lags behind a burst of connections."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[str, list[socket.socket]] = {}
+
+    def admit(self, request: socket.socket, client_address: tuple) -> bool:
+        address = str(client_address[0])
+        with self._lock:
+            self._open = {
+                peer: alive
+                for peer, sockets in self._open.items()
+                if (alive := [sock for sock in sockets if sock.fileno() != -1])
+            }
+            held = self._open.setdefault(address, [])
+            if len(held) >= 2 * settings.PACSWEB_SCP_MAX_ASSOCIATIONS_PER_ADDRESS:
+                logger.info("Connection from %s closed: too many at once", address)
+                return False
+            held.append(request)
+            return True
+
+
 class GuardedACSE(ACSE):
     """ACSE for an association we accept: the per-address cap and the Q/R allow-list."""
 
@@ -129,8 +172,14 @@ class GuardedACSE(ACSE):
         address = self.requestor.address
         calling = str(request.calling_ae_title).strip()
         cap = settings.PACSWEB_SCP_MAX_ASSOCIATIONS_PER_ADDRESS
-        if associations_from(self.assoc.ae, address) > cap:
-            logger.info("Association from %s rejected: more than %d at once", address, cap)
+        self.assoc.pacsweb_asked = True
+        over_address = associations_from(self.assoc.ae, address) > cap
+        over_all = negotiating_associations(self.assoc.ae) > settings.PACSWEB_SCP_MAX_ASSOCIATIONS
+        if over_address or over_all:
+            if over_address:
+                logger.info("Association from %s rejected: more than %d at once", address, cap)
+            else:
+                logger.info("Association rejected: the SCP is at its association limit")
             self.requestor.ae_title = request.calling_ae_title
             self.send_reject(*LOCAL_LIMIT_EXCEEDED)
             evt.trigger(self.assoc, evt.EVT_REJECTED, {})

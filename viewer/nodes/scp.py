@@ -41,7 +41,7 @@ from .handlers import (
     handle_store,
 )
 from .ingest import StoreSessions
-from .peers import Peers
+from .peers import ConnectionGate, Peers
 
 QUERY_RETRIEVE = [
     PatientRootQueryRetrieveInformationModelFind,
@@ -78,7 +78,8 @@ def build_ae(ae_title: str | None = None) -> tuple[AE, list]:
     ae.require_called_aet = True
     if settings.PACSWEB_SCP_ALLOWED_AETS:
         ae.require_calling_aet = settings.PACSWEB_SCP_ALLOWED_AETS
-    ae.maximum_associations = settings.PACSWEB_SCP_MAX_ASSOCIATIONS
+    # The SCP-wide cap is ours (GuardedACSE): pynetdicom's would count silent connections.
+    ae.maximum_associations = 1_000_000
     # Each association has its own thread; the network timeout drops a stalled peer so
     # it cannot hold a slot for ever, and the ACSE timeout (pynetdicom's ARTIM timer)
     # drops a connection that never sends its A-ASSOCIATE-RQ much sooner.
@@ -151,4 +152,6 @@ def start_server(host: str = "", port: int | None = None, ae_title: str | None =
     ``host`` defaults to ``PACSWEB_DICOM_HOST``, else loopback."""
     ae, handlers = build_ae(ae_title)
     address = (host or listening_host(), port or settings.PACSWEB_DICOM_PORT)
-    return ae.start_server(address, block=False, evt_handlers=handlers)
+    server = ae.start_server(address, block=False, evt_handlers=handlers)
+    server.verify_request = ConnectionGate().admit
+    return server
