@@ -7,9 +7,20 @@ from .models import AuditEvent
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("timestamp", "event", "outcome", "username", "study_uid", "remote_address")
-    list_filter = ("event", "outcome")
-    search_fields = ("username", "study_uid", "remote_address")
+    list_display = (
+        "timestamp",
+        "event",
+        "outcome",
+        "username",
+        "ae_title",
+        "patient_id",
+        "study_uid",
+        "count",
+        "remote_address",
+    )
+    list_filter = ("event", "outcome", "timestamp")
+    # Who (a person or a DICOM peer), which study or patient, from where.
+    search_fields = ("username", "ae_title", "study_uid", "patient_id", "remote_address")
     date_hierarchy = "timestamp"
 
     def has_add_permission(self, request) -> bool:

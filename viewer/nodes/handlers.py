@@ -13,6 +13,7 @@ from pynetdicom import build_context
 from viewer.archive.importer import IMPORTED, PRESENT
 from viewer.archive.parsing import RejectedFile, parse_instance
 from viewer.archive.storage import absolute_path
+from viewer.audit.details import patient_id_of
 from viewer.audit.models import AuditEvent, record
 
 from .ingest import StoreSession, StoreSessions, close_thread_connections
@@ -122,7 +123,10 @@ def _finish(session: StoreSession, address: str) -> None:
         record(
             AuditEvent.IMPORTED,
             username=f"AE {calling}",
+            ae_title=calling,
             study_uid=study_uid,
+            patient_id=patient_id_of(study_uid),
+            address=address,
             detail=f"C-STORE from {calling} at {address}",
         )
 
@@ -174,6 +178,7 @@ def _audit(
         record(
             kind,
             username=f"AE {calling}",
+            ae_title=calling,
             study_uid=study_uid,
             outcome=outcome,
             address=address,

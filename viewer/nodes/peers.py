@@ -215,6 +215,7 @@ def _audit_refusal(event: str, calling: str, address: str, service: str) -> None
         record(
             event,
             username=f"AE {calling}",
+            ae_title=calling,
             outcome=AuditEvent.FAILURE,
             address=address,
             detail=f"{service} refused: calling AE {calling} at {address} is not a configured node",

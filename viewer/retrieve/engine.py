@@ -16,10 +16,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 
 from viewer.archive.importer import IMPORTED, PRESENT, Importer
 from viewer.archive.models import Study
+from viewer.audit.details import patient_id_of
+from viewer.audit.models import AuditEvent, record
 
 from . import leases, scheduler
 from .focus import FocusBox
@@ -89,12 +91,15 @@ class Engine:
         self._importers: list[Importer] = []
         self._lock = threading.Lock()
         self._storers: ThreadPoolExecutor | None = None
+        self.job: RetrieveJob | None = None
 
     def run(self) -> str | None:
         """Claim the job and run it; the final state, or None if it was not ours to run."""
         if not leases.claim(self.job_id, self.holder):
             return None
-        job = RetrieveJob.objects.select_related("node").get(pk=self.job_id)
+        job = RetrieveJob.objects.select_related("node", "requested_by").get(pk=self.job_id)
+        self.job = job
+        _audit(job, AuditEvent.RETRIEVE_BEGAN, "resumed" if job.tasks.exists() else "began")
         self.progress = Progress(job.study_uid, self.publish)
         self.progress.job_state(RetrieveJob.RUNNING)
         if not job.tasks.exists():
@@ -128,6 +133,8 @@ class Engine:
             transport.close()
         if outcome == "stopped":
             leases.release(self.job_id, self.holder)
+        if outcome == RetrieveJob.CANCELLED:
+            _audit_end(job, outcome)
         if outcome is not None:
             return outcome
         failed = [task for task in tasks.values() if task.state == TransferTask.FAILED]
@@ -359,8 +366,39 @@ class Engine:
         self.progress.flush(force=True)
         if leases.finish(self.job_id, self.holder, state, error):
             self.progress.job_state(state, error)
+            _audit_end(self.job, state)
         # The caller's connection is the caller's: the worker closes it between jobs.
         return state
+
+
+def _audit(job: RetrieveJob, event: str, detail: str, outcome: str = AuditEvent.SUCCESS) -> None:
+    """One trail row for the job: who asked, the node's AE title, the study's patient."""
+    try:
+        record(
+            event,
+            user=job.requested_by,
+            study_uid=job.study_uid,
+            patient_id=patient_id_of(job.study_uid),
+            ae_title=job.node.ae_title,
+            outcome=outcome,
+            detail=f"retrieve from {job.node.name}: {detail}",
+        )
+    except DatabaseError:
+        # The job's own state is recorded; a trail write that failed must not end it.
+        logger.exception("retrieve job %s could not be audited", job.pk)
+
+
+def _audit_end(job: RetrieveJob, state: str) -> None:
+    """RETRIEVED: how many of the listed instances are here; success only if all are."""
+    try:
+        counts = job.tasks.aggregate(
+            total=Count("pk"), here=Count("pk", filter=Q(state__in=TransferTask.FINISHED))
+        )
+    except DatabaseError:
+        counts = {"total": "?", "here": "?"}
+    outcome = AuditEvent.SUCCESS if state == RetrieveJob.DONE else AuditEvent.FAILURE
+    detail = f"{state}, {counts['here']} of {counts['total']} instances"
+    _audit(job, AuditEvent.RETRIEVED, detail, outcome)
 
 
 def _mark_active(tasks: list[_Task]) -> bool:

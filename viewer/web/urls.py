@@ -5,7 +5,7 @@ from django.urls import path, register_converter
 
 from viewer.archive.storage import InvalidUID, check_uid
 
-from . import document_views, film_views, imaging_views, reading_views, views
+from . import document_views, export_report_views, film_views, imaging_views, reading_views, views
 
 
 class UIDConverter:
@@ -125,4 +125,9 @@ urlpatterns = [
         name="frame_rendered",
     ),
     path("api/studies/<uid:study_uid>/film.pdf", film_views.study_film, name="study_film"),
+    path(
+        "api/studies/<uid:study_uid>/exports/",
+        export_report_views.study_export_report,
+        name="study_export_report",
+    ),
 ]

@@ -11,6 +11,7 @@ from django.views.decorators.http import conditional_page, require_GET, require_
 from viewer.archive.models import Series, Study
 from viewer.archive.search import SORT_FIELDS, search_studies
 from viewer.archive.storage import absolute_path
+from viewer.audit.details import search_detail
 from viewer.audit.models import AuditEvent, record
 from viewer.imaging.thumbnail import document_icon, render_thumbnail
 from viewer.nodes.models import RemoteNode
@@ -80,6 +81,7 @@ def study_list(request: HttpRequest) -> HttpResponse:
     if node is not None:
         context.update(_remote_results(request, node, form.to_query()))
     else:
+        record(AuditEvent.QUERY, request=request, detail=search_detail(form.to_query()))
         context["page"] = Paginator(studies, settings.PACSWEB_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
@@ -458,6 +460,7 @@ def api_study_list(request: HttpRequest) -> JsonResponse:
     form, studies = _search(request)
     if form.errors:
         return JsonResponse({"errors": form.errors}, status=400)
+    record(AuditEvent.QUERY, request=request, detail=search_detail(form.to_query()))
     page = Paginator(studies, settings.PACSWEB_PAGE_SIZE).get_page(request.GET.get("page"))
     return JsonResponse(
         {

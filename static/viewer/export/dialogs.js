@@ -4,10 +4,11 @@
  * @module export/dialogs
  */
 import { mprFilmItems, mprPanePng, saveBlob, viewportPng } from './png.js';
+import { reportExport } from '../io/exports.js';
 import { requestFilm } from '../io/film.js';
 import {
-  everyNth, FILM_LAYOUTS, filmItem, MAX_FILM_IMAGES, mprFilmLayout, pageCount, parseFilmLayout,
-  pngFileName, stepForOnePage,
+  everyNth, exportReport, FILM_LAYOUTS, filmItem, MAX_FILM_IMAGES, mprFilmLayout, pageCount,
+  parseFilmLayout, pngFileName, stepForOnePage,
 } from '../tools/export.js';
 
 const $ = (id) => document.getElementById(id);
@@ -24,28 +25,33 @@ function fill(template, values) {
  *   ``mpr``: the MPR view while it is on screen
  */
 export function bindExport({ studyUid, text, active, viewports, layout, mpr }) {
-  bindPng(text, active, mpr);
+  bindPng(studyUid, text, active, mpr);
   bindPrint(studyUid, text, active, viewports, layout, mpr);
 }
 
-/** The viewport as a PNG and its file name; null when it shows no image. */
+/** The viewport as a PNG, its file name and its report; null when it shows no image. */
 async function viewportExport(viewport, burnIn) {
   const { series, index, frame } = viewport?.state || {};
   if (!frame || !viewport.canvas.getBoundingClientRect().width) return null;
   const blob = await viewportPng(viewport, { burnIn });
-  return { blob, fileName: pngFileName({ modality: series.modality, seriesNumber: series.number, imageNumber: index + 1 }) };
+  const report = exportReport({
+    sopInstanceUid: series.instances?.[index]?.sop_instance_uid, annotated: viewport.svg?.childElementCount > 0, burnIn,
+  });
+  return { blob, report, fileName: pngFileName({ modality: series.modality, seriesNumber: series.number, imageNumber: index + 1 }) };
 }
 
-/** The active MPR pane as a PNG and its file name; null when MPR is not ready. */
+/** The active MPR pane as a PNG, its file name and its report; null when MPR is not ready. */
 async function mprExport(view, burnIn) {
   if (!view?.state.ready) return null;
   const name = view.state.active;
   const { series } = view.options;
   const blob = await mprPanePng(view, name, { burnIn });
-  return { blob, fileName: pngFileName({ modality: series.modality, seriesNumber: series.number, imageNumber: name }) };
+  const annotated = view.panes.get(name)?.querySelector('svg')?.childElementCount > 0;
+  const report = exportReport({ seriesUid: series.series_uid, annotated, burnIn });
+  return { blob, report, fileName: pngFileName({ modality: series.modality, seriesNumber: series.number, imageNumber: name }) };
 }
 
-function bindPng(text, active, mpr) {
+function bindPng(studyUid, text, active, mpr) {
   const dialog = $('png-dialog');
   const error = $('png-error');
   $('export-png').addEventListener('click', () => {
@@ -63,6 +69,8 @@ function bindPng(text, active, mpr) {
         error.textContent = text.noImageToExport;
         return;
       }
+      // The trail is told as the file is handed over; the save does not wait for it.
+      reportExport(studyUid, exported.report);
       saveBlob(exported.blob, exported.fileName);
       dialog.close();
     } catch (failure) {

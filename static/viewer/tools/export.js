@@ -149,3 +149,23 @@ export function fileNameFromDisposition(header, fallback) {
   const match = /filename="?([^";]+)"?/i.exec(header || '');
   return match ? match[1].replace(/[/\\]/g, '') : fallback;
 }
+
+/**
+ * What the server is told when a person saves a PNG, for the audit trail
+ * (POST /api/studies/<uid>/exports/): the image it shows (or, for an MPR pane, the
+ * series it was reformatted from), whether the annotation layer is on it and whether
+ * patient data is burnt in.
+ * @param {{sopInstanceUid?: string|null, seriesUid?: string|null, annotated: boolean,
+ *   burnIn: boolean}} saved
+ * @returns {{format: string, annotated: boolean, patient_data_burnt_in: boolean,
+ *   sop_instance_uid: string|null, series_uid: string|null}}
+ */
+export function exportReport({ sopInstanceUid, seriesUid, annotated, burnIn }) {
+  return {
+    format: 'png',
+    annotated: Boolean(annotated),
+    patient_data_burnt_in: Boolean(burnIn),
+    sop_instance_uid: sopInstanceUid || null,
+    series_uid: sopInstanceUid ? null : seriesUid || null,
+  };
+}

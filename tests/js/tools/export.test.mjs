@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  everyNth, exportedOverlays, fileNameFromDisposition, filmItem, FILM_LAYOUTS, FILM_PANE_OVERLAYS,
+  everyNth, exportedOverlays, exportReport, fileNameFromDisposition, filmItem, FILM_LAYOUTS, FILM_PANE_OVERLAYS,
   MAX_FILM_CAPTION, MAX_FILM_IMAGES, mprFilmCaption, mprFilmLayout, pageCount, parseFilmLayout,
   pngFileName, stepForOnePage,
 } from '../../../static/viewer/tools/export.js';
@@ -106,4 +106,15 @@ test('an MPR pane is captioned with its plane, slab and window, skipping empty t
 test('MPR prints two by two, or one pane alone when it is maximised', () => {
   assert.equal(mprFilmLayout(4), '2x2');
   assert.equal(mprFilmLayout(1), '1x1');
+});
+
+test('a saved PNG is reported with its image, its annotations and whether patient data is on it', () => {
+  assert.deepEqual(exportReport({ sopInstanceUid: '1.2.3', annotated: true, burnIn: false }), {
+    format: 'png', annotated: true, patient_data_burnt_in: false, sop_instance_uid: '1.2.3', series_uid: null,
+  });
+  // An MPR pane is no stored image: the series it was reformatted from stands in.
+  const pane = exportReport({ seriesUid: '1.2.4', annotated: false, burnIn: true });
+  assert.equal(pane.sop_instance_uid, null);
+  assert.equal(pane.series_uid, '1.2.4');
+  assert.equal(pane.patient_data_burnt_in, true);
 });

@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from viewer.archive.importer import Importer, iter_source_files
+from viewer.audit.actors import machine_name, os_account
+from viewer.audit.details import patient_id_of
 from viewer.audit.models import AuditEvent, record
 
 
@@ -32,7 +34,15 @@ class Command(BaseCommand):
         ) as bar:
             report = importer.run(paths, progress=lambda _path: bar.update())
         for study_uid in sorted(report.study_uids):
-            record(AuditEvent.IMPORTED, study_uid=study_uid, detail="import_dicom")
+            # Who: the OS account that ran it; where: this machine.
+            record(
+                AuditEvent.IMPORTED,
+                username=os_account(),
+                study_uid=study_uid,
+                patient_id=patient_id_of(study_uid),
+                address="127.0.0.1",
+                detail=f"import_dicom on {machine_name()}",
+            )
         self.stdout.write(
             f"imported: {report.imported}, already present: {report.present}, "
             f"rejected: {len(report.rejected)}"

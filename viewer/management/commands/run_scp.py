@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from viewer.archive.reconcile import reconcile, say_reconciled
+from viewer.audit.activity import application_activity
 from viewer.nodes.scp import start_server
 from viewer.nodes.validators import validate_ae_title
 
@@ -55,6 +56,8 @@ class Command(BaseCommand):
             f"DICOM SCP {options['ae_title']} listening on {options['host'] or '*'}:"
             f"{options['port']}"
         )
+        application_activity("run_scp", started=True, detail=options["ae_title"])
         stop.wait()
         server.shutdown()
+        application_activity("run_scp", started=False, detail=options["ae_title"])
         self.stdout.write("DICOM SCP stopped.")

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from viewer.archive.reconcile import reconcile, say_reconciled
+from viewer.audit.activity import application_activity
 from viewer.demo.startup import DemoSetup
 from viewer.live.worker_link import WorkerLink
 from viewer.nodes.scp import listening_host, start_server
@@ -48,6 +49,7 @@ class Command(BaseCommand):
         scp = None if options["no_scp"] else self._start_scp(dicom_host, options["dicom_port"])
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"PACSweb is running at {url}  (Ctrl+C stops it)"))
+        application_activity("serve", started=True, detail=url)
         # The demo fills in behind the running server: it answers at once.
         demo = None if options["no_demo"] else self._start_demo()
         config = uvicorn.Config(
@@ -66,6 +68,7 @@ class Command(BaseCommand):
                 demo.stop()
             if scp is not None:
                 scp.shutdown()
+            application_activity("serve", started=False, detail=url)
         self.stdout.write("PACSweb stopped.")
 
     async def _serve(self, server: uvicorn.Server) -> None:
