@@ -43,9 +43,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "viewer.web.middleware.audit_middleware",
     "viewer.web.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "viewer.web.middleware.audit_middleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it answers a locked-out sign-in with its page.
     "axes.middleware.AxesMiddleware",
@@ -214,6 +214,36 @@ PACSWEB_DEMO_NODE_PORT = env_int("PACSWEB_DEMO_NODE_PORT", 8042)
 # Megabytes (10^6 bytes) a second, as the name says.
 PACSWEB_DEMO_NODE_MEGABYTES_PER_SECOND = env_int("PACSWEB_DEMO_NODE_MEGABYTES_PER_SECOND", 10)
 PACSWEB_DEMO_NODE_LATENCY_MS = env_int("PACSWEB_DEMO_NODE_LATENCY_MS", 20)
+
+
+def _audit_syslog(name: str) -> str:
+    from django.core.exceptions import ImproperlyConfigured
+
+    value = env_str(name, "").strip()
+    if value and value.split("://", 1)[0].lower() not in ("udp", "tcp", "tls"):
+        raise ImproperlyConfigured(f"{name} must be udp://, tcp:// or tls://host:port")
+    return value
+
+
+def _audit_source_id() -> str:
+    import socket
+
+    return env_str("PACSWEB_AUDIT_SOURCE_ID", "").strip() or f"PACSweb@{socket.gethostname()}"
+
+
+# The audit trail also goes, as DICOM audit messages (PS3.15 A.5) in RFC 5424 syslog, to
+# an audit record repository: udp://host:514, tcp://host:601 or tls://host:6514. Empty
+# keeps it in the database only. TLS verifies the collector against the CA file (else the
+# system's CAs) and offers the client certificate and key when given.
+PACSWEB_AUDIT_SYSLOG = _audit_syslog("PACSWEB_AUDIT_SYSLOG")
+PACSWEB_AUDIT_SYSLOG_CA = env_str("PACSWEB_AUDIT_SYSLOG_CA", "")
+PACSWEB_AUDIT_SYSLOG_CERT = env_str("PACSWEB_AUDIT_SYSLOG_CERT", "")
+PACSWEB_AUDIT_SYSLOG_KEY = env_str("PACSWEB_AUDIT_SYSLOG_KEY", "")
+# Messages waiting for a slow or absent collector; beyond this they are dropped (and
+# counted in a warning) while the rows stay in the database.
+PACSWEB_AUDIT_SYSLOG_QUEUE = env_int("PACSWEB_AUDIT_SYSLOG_QUEUE", 10000)
+PACSWEB_AUDIT_SOURCE_ID = _audit_source_id()
+PACSWEB_AUDIT_ENTERPRISE_SITE = env_str("PACSWEB_AUDIT_ENTERPRISE_SITE", "")
 
 LOGGING = {
     "version": 1,

@@ -14,6 +14,7 @@ class ViewerConfig(AppConfig):
     def ready(self) -> None:
         import pydicom.config
 
+        import viewer.audit.export_signals  # noqa: F401  (sends audit rows to syslog)
         from viewer.audit import signals  # noqa: F401  (connects handlers)
 
         # pydicom's warnings may quote element values (patient data); it resets its
