@@ -11,10 +11,12 @@ PY := $(VENV)/bin/python
 PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 COMPAT_VERSION := $(shell $(COMPAT_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 COMPAT_VENV := $(VENV)/compat-$(COMPAT_VERSION)
-DEBS := dcmtk chromium fonts-noto-cjk poppler-utils nodejs orthanc orthanc-dicomweb
+DEBS := dcmtk chromium fonts-noto-cjk poppler-utils nodejs orthanc orthanc-dicomweb slapd ldap-utils rsyslog rsyslog-gnutls
+# Headers to build python-ldap (django-auth-ldap's client library), which has no wheel.
+BUILD_DEBS := libldap-dev libsasl2-dev
 TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-compat venv test-deps codecs
+.PHONY: run test test-compat venv test-deps build-deps test-peers codecs
 
 # Built files of an npm package the viewer serves as static files: CharLS's WASM
 # JPEG-LS decoder (frames travel to the browser as JPEG-LS lossless), fetched from the
@@ -22,7 +24,7 @@ TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 CODECS := static/vendor/codecs
 
 # One stamp per Python: another Python found (or pyproject.toml changed) builds it anew.
-$(VENV)/.installed-$(PY_VERSION): pyproject.toml
+$(VENV)/.installed-$(PY_VERSION): pyproject.toml | build-deps
 	@test -n "$(PY_VERSION)" || { echo "Needs Python 3.11, 3.12 or 3.13 with its venv module" \
 	  "(Debian: apt-get install python3-venv)."; exit 1; }
 	$(PYTHON) -m venv --clear $(VENV)
@@ -32,7 +34,7 @@ $(VENV)/.installed-$(PY_VERSION): pyproject.toml
 
 venv: $(VENV)/.installed-$(PY_VERSION)
 
-$(COMPAT_VENV)/.installed: pyproject.toml $(VENV)/.installed-$(PY_VERSION)
+$(COMPAT_VENV)/.installed: pyproject.toml $(VENV)/.installed-$(PY_VERSION) | build-deps
 	$(COMPAT_PYTHON) -m venv --clear $(COMPAT_VENV)
 	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(COMPAT_VENV)/bin/python -m pip install --quiet -e '.[test]'
@@ -48,14 +50,32 @@ codecs: $(CODECS)/.installed
 run: venv codecs
 	$(PY) manage.py serve $(ARGS)
 
-test-deps:
-	@missing=""; for deb in $(DEBS); do dpkg -s $$deb >/dev/null 2>&1 || missing="$$missing $$deb"; done; \
+# The Debian packages named in $(1) that are missing, installed with apt-get.
+define install_debs
+	@missing=""; for deb in $(1); do dpkg -s $$deb >/dev/null 2>&1 || missing="$$missing $$deb"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
 
-test: test-deps venv codecs
+test-deps:
+	$(call install_debs,$(DEBS))
+
+build-deps:
+	$(call install_debs,$(BUILD_DEBS))
+
+# A real OpenID Connect provider for the sign-in tests (panva's oidc-provider, pinned in
+# its package-lock.json): installed again only when the lock file is newer.
+OIDC_PROVIDER := tools/oidc-provider
+
+$(OIDC_PROVIDER)/node_modules/.installed: $(OIDC_PROVIDER)/package-lock.json | test-deps
+	npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund
+	touch $@
+
+test-peers: $(OIDC_PROVIDER)/node_modules/.installed
+
+test: test-deps test-peers venv codecs
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run

@@ -8,6 +8,8 @@ from pathlib import Path
 import dj_database_url
 
 from .env import env_bool, env_int, env_list, env_secret, env_str
+from .sso_ldap import LDAP_BACKEND, ldap_settings
+from .sso_oidc import OIDC_BACKEND, OIDC_CONTEXT_PROCESSOR, oidc_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("PACSWEB_DATA", str(BASE_DIR / "var"))).resolve()
@@ -65,6 +67,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
+# LDAP / Active Directory sign-in (pacsweb/sso_ldap.py), when PACSWEB_LDAP_URI is set:
+# checked after axes's lockout and before ModelBackend, which keeps local accounts working.
+_LDAP_SETTINGS = ldap_settings()
+if _LDAP_SETTINGS:
+    AUTHENTICATION_BACKENDS.insert(1, LDAP_BACKEND)
+    globals().update(_LDAP_SETTINGS)
+
 ROOT_URLCONF = "pacsweb.urls"
 ASGI_APPLICATION = "pacsweb.asgi.application"
 
@@ -83,6 +92,15 @@ TEMPLATES = [
         },
     },
 ]
+
+# OpenID Connect sign-in (pacsweb/sso_oidc.py), when PACSWEB_OIDC_ISSUER is set: its
+# backend right after axes's lockout, its button on the sign-in page, its routes in urls.py.
+_OIDC_SETTINGS = oidc_settings()
+if _OIDC_SETTINGS:
+    globals().update(_OIDC_SETTINGS)
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS.insert(1, OIDC_BACKEND)
+    TEMPLATES[0]["OPTIONS"]["context_processors"].append(OIDC_CONTEXT_PROCESSOR)
 
 
 def _database(url: str) -> dict:
@@ -262,5 +280,8 @@ LOGGING = {
         # django-axes logs its version at every start and every sign-in at INFO; the
         # audit trail keeps sign-ins, and lockouts still log at WARNING.
         "axes": {"level": "WARNING"},
+        # django-auth-ldap names users and DNs even in its warnings; directory errors
+        # are logged by viewer.accounts.ldap_backend instead, without names.
+        "django_auth_ldap": {"level": "CRITICAL"},
     },
 }

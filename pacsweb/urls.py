@@ -1,5 +1,6 @@
 """Top-level URL configuration."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect
@@ -19,6 +20,11 @@ urlpatterns = [
     path("i18n/", include("viewer.web.i18n_urls")),
     path("", include("viewer.web.urls")),
 ]
+
+# OpenID Connect sign-in, when configured (pacsweb/sso_oidc.py); its routes answer
+# without a session.
+if getattr(settings, "PACSWEB_OIDC_ISSUER", ""):
+    urlpatterns.insert(-1, path("oidc/", include("viewer.accounts.oidc_urls")))
 
 handler400 = "viewer.web.errors.bad_request"
 handler403 = "viewer.web.errors.permission_denied"

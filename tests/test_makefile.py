@@ -102,3 +102,15 @@ def test_it_declares_the_pythons_it_supports():
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert project["project"]["requires-python"] == ">=3.11,<3.14"
+
+
+def test_it_installs_the_ldap_headers_before_building_either_venv():
+    # python-ldap has no wheel: pip builds it against Debian's libldap and SASL headers.
+    [build_debs] = re.findall(r"^BUILD_DEBS := (.*)$", MAKEFILE, flags=re.MULTILINE)
+    assert {"libldap-dev", "libsasl2-dev"} <= set(build_debs.split())
+    assert re.search(r"^build-deps:$", MAKEFILE, flags=re.MULTILINE)
+    for stamp in ("$(VENV)/.installed-$(PY_VERSION):", "$(COMPAT_VENV)/.installed:"):
+        [rule] = [line for line in MAKEFILE.splitlines() if line.startswith(stamp)]
+        assert rule.endswith("| build-deps"), rule
+    [debs] = re.findall(r"^DEBS := (.*)$", MAKEFILE, flags=re.MULTILINE)
+    assert {"slapd", "ldap-utils"} <= set(debs.split()), "the sign-in tests' directory"

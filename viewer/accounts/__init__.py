@@ -1,0 +1,1 @@
+"""Accounts: single sign-on backends (LDAP, OpenID Connect) and their group-to-flag mapping."""
