@@ -137,6 +137,34 @@ def encoded_frame(path: Path, number: int, codec: Codec, store: Store = _unkept)
     return EncodedFrame.from_bytes(store(path, number, codec.name, make))
 
 
+# Cache entry names of the raw endpoint's answers: the stored values, as they are or
+# gzip-compressed (level 1, as everywhere here), so neither is decoded or compressed twice.
+RAW = "raw"
+RAW_GZIP = "raw+gzip"
+
+
+def raw_frame(path: Path, number: int, compressed: bool, store: Store = _unkept) -> EncodedFrame:
+    """Frame ``number`` (1-based) of the stored file as the raw endpoint sends it: the
+    stored values, gzip-compressed if ``compressed``, kept in ``store``.
+
+    Raises ``UndecodableFrame`` saying why when it cannot be decoded.
+    """
+    make = functools.partial(_raw_one, path, number, compressed)
+    return EncodedFrame.from_bytes(store(path, number, RAW_GZIP if compressed else RAW, make))
+
+
+def _raw_one(path: Path, number: int, compressed: bool) -> bytes:
+    frame = read_frame(path, number - 1)
+    body = frame.to_bytes()
+    if compressed:
+        body = zlib.compress(body, 1, wbits=16 + zlib.MAX_WBITS)
+    coding = "gzip" if compressed else ""
+    encoded = EncodedFrame(
+        "application/octet-stream", coding, frame.wire_headers(), body, _frame_count(path)
+    )
+    return encoded.to_bytes()
+
+
 def _encode_one(path: Path, number: int, codec: Codec) -> bytes:
     frame = read_frame(path, number - 1)
     return encode_frame(frame, _frame_count(path), codec).to_bytes()
