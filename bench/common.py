@@ -49,11 +49,18 @@ def snapshot_code(work: Path) -> Path:
 
 
 @contextmanager
-def running_server(work: Path, files: list[Path], code: Path = ROOT, log: Path | None = None):
+def running_server(
+    work: Path,
+    files: list[Path],
+    code: Path = ROOT,
+    log: Path | None = None,
+    dicom_port: int | None = None,
+):
     """``manage.py serve`` on the embedded default with ``files`` imported; yields its URL.
 
     ``code``: the tree whose ``manage.py`` runs (a ``snapshot_code`` copy, or the work
-    tree); ``log``: a file for the server's output (else it is dropped).
+    tree); ``log``: a file for the server's output (else it is dropped); ``dicom_port``:
+    where our SCP listens (else it is off).
     """
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
@@ -72,7 +79,14 @@ def running_server(work: Path, files: list[Path], code: Path = ROOT, log: Path |
     port = free_port()
     output = open(log, "w") if log else subprocess.DEVNULL
     server = subprocess.Popen(
-        [*manage, "serve", "--no-demo", "--no-scp", "--port", str(port)],
+        [
+            *manage,
+            "serve",
+            "--no-demo",
+            "--port",
+            str(port),
+            *(["--dicom-port", str(dicom_port)] if dicom_port else ["--no-scp"]),
+        ],
         env=env,
         cwd=code,
         stdout=output,
