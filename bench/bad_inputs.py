@@ -103,14 +103,23 @@ def fill(template: str, uids: dict[str, str], bad: str, where: str) -> str:
     return template.format(**values)
 
 
+def post_login(client: httpx.Client, password: str) -> httpx.Response:
+    """The sign-in form posted as the administrator, with ``password``."""
+    page = client.get("/login/").text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    return client.post(
+        "/login/",
+        data={
+            "username": "admin",
+            "password": password,
+            "csrfmiddlewaretoken": token.group(1) if token else "",
+        },
+    )
+
+
 def sign_in(client: httpx.Client) -> None:
     """Sign ``client`` in as the administrator the server was started with."""
-    page = client.get("/login/").text
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    answer = client.post(
-        "/login/",
-        data={"username": "admin", "password": PASSWORD, "csrfmiddlewaretoken": token},
-    )
+    answer = post_login(client, PASSWORD)
     assert answer.status_code in (200, 302) and "sessionid" in client.cookies, "sign-in failed"
 
 
@@ -276,29 +285,11 @@ def sign_in_throttling(base: str, tally: Tally) -> None:
     with httpx.Client(base_url=base, timeout=30) as client:
         wrong = 0
         for attempt in range(10):
-            page = client.get("/login/").text
-            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-            answer = client.post(
-                "/login/",
-                data={
-                    "username": "admin",
-                    "password": f"wrong-{attempt}",
-                    "csrfmiddlewaretoken": token.group(1) if token else "",
-                },
-            )
+            answer = post_login(client, f"wrong-{attempt}")
             wrong += 1
             if answer.status_code in (403, 429):
                 break
-        page = client.get("/login/").text
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-        answer = client.post(
-            "/login/",
-            data={
-                "username": "admin",
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": token.group(1) if token else "",
-            },
-        )
+        answer = post_login(client, PASSWORD)
         tally.check(
             "sign-in: right password after lockout",
             f"after {wrong} wrong passwords",
