@@ -231,3 +231,11 @@ def test_the_admin_filters_the_trail_by_date(client, admin_user):
     client.force_login(admin_user)
     response = client.get("/admin/viewer/auditevent/")
     assert any(spec.title == "time" for spec in response.context["cl"].filter_specs)
+
+
+def test_it_names_the_patient_when_a_study_is_opened(alice_client, small_ct):
+    # Regression: "study opened" rows carried the study but no patient ID.
+    study = Study.objects.select_related("patient").get()
+    assert alice_client.get(f"/studies/{study.study_uid}/view/").status_code == 200
+    opened = AuditEvent.objects.get(event=AuditEvent.STUDY_OPENED, study_uid=study.study_uid)
+    assert opened.patient_id == study.patient.patient_id != ""

@@ -107,11 +107,17 @@ def record(
     """Add one event to the trail; the user and address come from ``request`` if given.
 
     ``address`` is the peer's IP where there is no HTTP request (a DICOM association);
-    ``count`` how many accesses the row stands for (aggregated reads)."""
+    ``count`` how many accesses the row stands for (aggregated reads). The patient ID is
+    looked up from the study when not given."""
     if user is None and request is not None and getattr(request, "user", None) is not None:
         user = request.user if request.user.is_authenticated else None
     if user is not None and not username:
         username = user.get_username()
+    if study_uid and not patient_id:
+        # What was accessed names the patient too (PS3.15's Patient participant object).
+        from .details import patient_id_of
+
+        patient_id = patient_id_of(study_uid)
     return AuditEvent.objects.create(
         event=event,
         outcome=outcome,
