@@ -39,7 +39,8 @@ def test_the_study_list_searches_a_remote_node(alice_client, remote_pacs):
     assert "1 study on ward-pacs" in page
     assert "Zhang Wei = 张 伟" in page
     assert 'class="where remote">ward-pacs<' in page
-    assert AuditEvent.objects.filter(event=AuditEvent.QUERY).exists()
+    query = AuditEvent.objects.get(event=AuditEvent.QUERY)
+    assert (query.username, query.detail) == ("alice", "ward-pacs: patient ID=PW-DEMO-0001")
 
 
 def test_a_study_also_held_locally_says_so(alice_client, remote_pacs):

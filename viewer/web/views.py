@@ -89,7 +89,7 @@ def study_list(request: HttpRequest) -> HttpResponse:
 
 
 def _remote_results(request: HttpRequest, node: RemoteNode, query) -> dict:
-    record(AuditEvent.QUERY, request=request, detail=f"C-FIND STUDY on {node.name}")
+    record(AuditEvent.QUERY, request=request, detail=search_detail(query, where=node.name))
     try:
         found = find_studies(node, query)
     except RemoteQueryError as exc:
