@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.base import SMALL_CT, free_port, stop_process
+from viewer.audit.models import AuditEvent
 from viewer.demo.ct_study import write_demo_ct
 from viewer.retrieve.models import RetrieveJob, TransferTask
 
@@ -158,7 +159,10 @@ def test_sigterm_hands_the_job_back_to_the_queue(server, sources, tmp_path):
             assert cursor.fetchall() == [(job.pk,)]
 
 
-def test_ctrl_c_on_serve_hands_the_job_back_quietly(server, sources, tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
+def test_ctrl_c_on_serve_hands_the_job_back_quietly(server, sources, tmp_path, stop_signal):
+    # SIGTERM (systemd, docker stop): regression, uvicorn re-raised it after stopping and
+    # the process died on the spot, leaving the job leased and no stop in the trail.
     uids = list(sources)
     job = make_job(server, sources, slots=1, fault_for=dict.fromkeys(uids, faults.TRICKLE))
     port = free_port()
@@ -174,7 +178,7 @@ def test_ctrl_c_on_serve_hands_the_job_back_quietly(server, sources, tmp_path):
         # A static file too: Django warned on every one that it read it whole first.
         response = httpx.get(f"http://127.0.0.1:{port}/static/viewer/main.js")
         assert response.status_code == 200 and b"import" in response.content
-        serve.send_signal(signal.SIGINT)
+        serve.send_signal(stop_signal)
         assert serve.wait(timeout=30) == 0
     finally:
         if serve.poll() is None:
@@ -185,6 +189,10 @@ def test_ctrl_c_on_serve_hands_the_job_back_quietly(server, sources, tmp_path):
     job.refresh_from_db()
     assert job.state == RetrieveJob.QUEUED and job.lease_holder == ""
     assert not job.tasks.filter(state=TransferTask.ACTIVE).exists()
+    stops = AuditEvent.objects.filter(
+        event=AuditEvent.APPLICATION_ACTIVITY, detail__contains="stop"
+    )
+    assert stops.count() == 1
 
 
 def test_two_workers_never_transfer_the_same_instance(server, sources, tmp_path):

@@ -1,6 +1,7 @@
 """``manage.py serve``: the embedded default, everything in one process."""
 
 import asyncio
+import signal
 import threading
 
 import uvicorn
@@ -59,6 +60,10 @@ class Command(BaseCommand):
             log_level="warning",
             lifespan="off",
         )
+        # SIGTERM (systemd, docker stop) stops as Ctrl+C does: uvicorn re-raises the
+        # signal it handled once it has stopped, and by default SIGTERM would end the
+        # process there, before the worker hands its job back.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             asyncio.run(self._serve(uvicorn.Server(config)))
         except KeyboardInterrupt:
