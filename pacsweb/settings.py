@@ -75,6 +75,9 @@ if _LDAP_SETTINGS:
     globals().update(_LDAP_SETTINGS)
 
 ROOT_URLCONF = "pacsweb.urls"
+# Threads that run HTTP requests side by side (viewer/web/sync_chain.py); a request
+# waiting on a slow peer holds one.
+PACSWEB_HTTP_THREADS = env_int("PACSWEB_HTTP_THREADS", 32)
 ASGI_APPLICATION = "pacsweb.asgi.application"
 
 TEMPLATES = [

@@ -6,7 +6,10 @@ half of its time), in a thread started for each request. Here a request makes on
 into a reused pool thread, where the whole chain and the view run as under WSGI.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponseBase
@@ -17,10 +20,18 @@ class SyncChainASGIHandler(ASGIHandler):
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
+        # Its own pool, not asyncio's default (cores + 4 threads, shared with streamed
+        # responses): a few slow requests (a remote search on a hung node, a sign-in to
+        # a dead directory) must not hold up every frame of every reader.
+        self._threads = ThreadPoolExecutor(
+            max_workers=settings.PACSWEB_HTTP_THREADS, thread_name_prefix="http"
+        )
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         # thread_sensitive=False: a reused pool thread, not one started per request.
-        return await sync_to_async(self._respond, thread_sensitive=False)(request)
+        return await sync_to_async(self._respond, thread_sensitive=False, executor=self._threads)(
+            request
+        )
 
     def _respond(self, request: HttpRequest) -> HttpResponseBase:
         # Django's request_started/finished signals close connections in another
