@@ -127,6 +127,18 @@ def test_a_query_is_a_query_object_of_the_study_root_sop_class():
     assert query.find("ParticipantObjectQuery") is not None
 
 
+def test_a_search_s_terms_stay_out_of_the_message():
+    # Regression: a search's terms (patient name and ID) went to the collector as the
+    # event's description, over plain UDP or TCP where so configured.
+    root = _message(
+        event=AuditEvent.QUERY,
+        username="alice",
+        detail="local archive: patient name=WANG^XIAOMING, patient ID=P12345",
+    )
+    text = ET.tostring(root, encoding="unicode")
+    assert "WANG" not in text and "P12345" not in text
+
+
 def test_a_dicom_peer_is_named_by_its_ae_title_with_its_role():
     root = _message(
         event=AuditEvent.RETRIEVED, ae_title="WARD_WS", remote_address="10.1.2.3", study_uid="1.2"

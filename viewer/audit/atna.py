@@ -234,9 +234,10 @@ def _event_identification(root: ET.Element, event: AuditEvent, kind: EventKind, 
         type_codes = (APPLICATION_STOP if stopped else APPLICATION_START,)
     for code in type_codes:
         _coded(identification, "EventTypeCode", code)
-    # The row's note is the event's free text; it never names a patient (record()'s
-    # callers keep patient data out of it), and a password never reaches the trail.
-    if event.detail and kind.objects not in ("alert", "user"):
+    # The row's note is the event's free text, kept out of the message where it may name
+    # a patient: a search's terms (patient name, ID) stay in the database. Passwords
+    # never reach the trail.
+    if event.detail and kind.objects not in ("alert", "user", "query"):
         ET.SubElement(identification, "EventOutcomeDescription").text = _text(event.detail)
 
 
