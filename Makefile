@@ -12,8 +12,9 @@ PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info
 COMPAT_VERSION := $(shell $(COMPAT_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 COMPAT_VENV := $(VENV)/compat-$(COMPAT_VERSION)
 DEBS := dcmtk chromium fonts-noto-cjk poppler-utils nodejs orthanc orthanc-dicomweb slapd ldap-utils rsyslog rsyslog-gnutls
-# Headers to build python-ldap (django-auth-ldap's client library), which has no wheel.
-BUILD_DEBS := libldap-dev libsasl2-dev
+# A compiler and headers to build python-ldap (django-auth-ldap's client library),
+# which has no wheel.
+BUILD_DEBS := gcc python3-dev libldap-dev libsasl2-dev
 TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run test test-compat venv test-deps build-deps test-peers codecs
@@ -70,6 +71,7 @@ build-deps:
 OIDC_PROVIDER := tools/oidc-provider
 
 $(OIDC_PROVIDER)/node_modules/.installed: $(OIDC_PROVIDER)/package-lock.json | test-deps
+	@node $(OIDC_PROVIDER)/check-node.mjs
 	npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund
 	touch $@
 
