@@ -94,6 +94,20 @@ def test_each_person_and_each_study_gets_a_row(client, alice, admin_user, small_
     assert sorted((row.username, row.count) for row in accessed()) == [("alice", 2), ("root", 1)]
 
 
+def test_one_person_reading_on_two_computers_gets_a_row_for_each(client, alice, small_ct, clock):
+    # Regression: a row kept the first read's address, so reads from a second PC in the
+    # same minute were put down to the first.
+    study = Study.objects.get()
+    instance = Instance.objects.filter(rows__isnull=False).first()
+    url = f"/api/studies/{study.study_uid}/instances/{instance.sop_instance_uid}/tags/"
+    client.force_login(alice)
+    for address in ("10.0.0.1", "10.0.0.2", "10.0.0.2"):
+        client.get(url, REMOTE_ADDR=address)
+    access.flush_pending()
+    rows = sorted((row.remote_address, row.count) for row in accessed())
+    assert rows == [("10.0.0.1", 1), ("10.0.0.2", 2)]
+
+
 def test_the_first_read_writes_the_row_and_later_ones_wait_for_the_interval(alice, small_ct):
     clock = Clock()
     tally = AccessTally(interval=5, clock=clock)

@@ -17,7 +17,7 @@ from django.db import close_old_connections
 from django.db.models import F
 
 from .details import patient_id_of
-from .models import AuditEvent, record
+from .models import AuditEvent, ip_or_none, record
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,8 @@ class AccessTally:
         access here."""
         now = self.clock()
         minute = int(now // 60)
-        key = (user.pk, study_uid, minute)
+        # By address too: the same person reading on two PCs is two rows, each saying where.
+        key = (user.pk, study_uid, address, minute)
         with self._lock:
             tally = self._tallies.get(key)
             if tally is not None:
@@ -72,7 +73,7 @@ class AccessTally:
                 self._tallies[key] = tally
                 due = [tally]
                 # The minute turned: the last one's reads since its last write are due.
-                before = self._tallies.get((user.pk, study_uid, minute - 1))
+                before = self._tallies.get((user.pk, study_uid, address, minute - 1))
                 if before is not None and not before.busy and before.reads > before.written:
                     due.append(before)
             if now >= self._next_sweep:
@@ -141,6 +142,7 @@ class AccessTally:
                 event=AuditEvent.INSTANCES_ACCESSED,
                 user_id=tally.user.pk,
                 study_uid=tally.study_uid,
+                remote_address=ip_or_none(tally.address),
                 timestamp__gte=tally.starts(),
                 timestamp__lt=tally.starts() + timedelta(minutes=1),
             )

@@ -82,8 +82,9 @@ def client_address(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def _ip_or_none(address: str | None) -> str | None:
-    # The column holds IPs only; a peer seen as a name (a test double) keeps it in detail.
+def ip_or_none(address: str | None) -> str | None:
+    """``address`` as the column keeps it: an IP, or None for anything else."""
+    # A peer seen as a name (a test double) keeps it in detail.
     try:
         return str(ipaddress.ip_address(address)) if address else None
     except ValueError:
@@ -126,7 +127,7 @@ def record(
         study_uid=study_uid[:64],
         patient_id=patient_id[:64],
         ae_title=ae_title.strip()[:16],
-        remote_address=client_address(request) or _ip_or_none(address),
+        remote_address=client_address(request) or ip_or_none(address),
         detail=detail[:500],
         count=count,
     )
