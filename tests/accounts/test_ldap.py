@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pacsweb.sso_ldap import LDAP_BACKEND, ldap_settings
 from tests.accounts import slapd
 from tests.base import free_port
+from viewer.accounts.models import ExternalAccount
 from viewer.audit.models import AuditEvent
 
 WARD_PC = "10.1.2.3"
@@ -190,6 +191,85 @@ def test_the_directory_does_not_take_over_a_local_account_of_the_same_name(clien
     assert signed_in_as(client) == "lina"
     local.refresh_from_db()
     assert local.is_superuser and local.first_name == "", "flags and names stay local"
+
+
+def test_a_directory_user_is_bound_to_their_entry(client, ldap_site):
+    sign_in(client, "wangfang", password_of("wangfang"))
+    client.logout()
+    sign_in(client, "WangFang", password_of("wangfang"))
+    assert signed_in_as(client) == "wangfang"
+    [binding] = ExternalAccount.objects.all()
+    assert (binding.user.username, binding.source, binding.subject) == (
+        "wangfang",
+        "ldap",
+        slapd.person_dn("wangfang").lower(),
+    )
+
+
+def test_the_entry_signs_into_its_own_account_whatever_its_name_now(client, ldap_site):
+    # Renamed in PACSweb (or the directory's uid changed and the DN did not).
+    user = get_user_model().objects.create_user("fang.wang")
+    user.set_unusable_password()
+    user.save()
+    ExternalAccount.objects.create(
+        user=user, source="ldap", subject=slapd.person_dn("wangfang").lower()
+    )
+    sign_in(client, "wangfang", password_of("wangfang"))
+    assert signed_in_as(client) == "fang.wang"
+    assert not get_user_model().objects.filter(username="wangfang").exists()
+
+
+@pytest.mark.parametrize("kind", ["administrators", "provider", "other-entry"])
+@pytest.mark.parametrize("name", ["wangfang", "WangFang"])
+def test_the_directory_does_not_sign_into_an_account_it_did_not_create(
+    client, ldap_site, kind, name
+):
+    existing = get_user_model().objects.create_user(name, email="someone@hospital.test")
+    existing.set_unusable_password()
+    existing.save()
+    if kind == "provider":
+        ExternalAccount.objects.create(user=existing, source="https://login.test", subject="s-1")
+    elif kind == "other-entry":
+        ExternalAccount.objects.create(
+            user=existing, source="ldap", subject=slapd.person_dn("sunli").lower()
+        )
+    ldap_site.add_member(slapd.ADMIN_GROUP, slapd.person_dn("wangfang"))
+    try:
+        response = sign_in(client, "wangfang", password_of("wangfang"))
+    finally:
+        ldap_site.remove_member(slapd.ADMIN_GROUP, slapd.person_dn("wangfang"))
+    assert FORM_ERROR in response.content.decode() and signed_in_as(client) is None
+    existing.refresh_from_db()
+    assert (existing.first_name, existing.email, existing.is_superuser) == (
+        "",
+        "someone@hospital.test",
+        False,
+    ), "names, e-mail and flags stay as they were"
+    assert get_user_model().objects.count() == 1
+    assert not ExternalAccount.objects.filter(subject=slapd.person_dn("wangfang").lower())
+    failed = AuditEvent.objects.get(event=AuditEvent.LOGIN_FAILED)
+    assert (failed.username, failed.outcome) == ("wangfang", AuditEvent.FAILURE)
+
+
+def test_deactivating_a_directory_user_ends_their_open_session(client, ldap_site):
+    sign_in(client, "wangfang", password_of("wangfang"))
+    assert client.get("/api/studies/").status_code == 200
+    get_user_model().objects.filter(username="wangfang").update(is_active=False)
+    assert client.get("/api/studies/").status_code == 401
+    page = client.get("/")
+    assert page.status_code == 302 and page["Location"].startswith("/login/")
+
+
+def test_a_deactivated_directory_users_session_ends_without_the_directory(
+    client, db, settings, monkeypatch
+):
+    # The session check is in PACSweb's database: it needs no directory to answer.
+    configure(settings, monkeypatch, f"ldap://127.0.0.1:{free_port()}")
+    user = get_user_model().objects.create_user("wangfang")
+    client.force_login(user, backend=LDAP_BACKEND)
+    assert client.get("/api/studies/").status_code == 200
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+    assert client.get("/api/studies/").status_code == 401
 
 
 def test_it_signs_in_over_start_tls_with_the_directorys_ca(

@@ -9,10 +9,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.test import RequestFactory
 
-from pacsweb.sso_oidc import oidc_settings
+from pacsweb.sso_oidc import OIDC_BACKEND, oidc_settings
 from tests.accounts.oidc_provider import (
     ACCOUNTS,
     ADMIN_GROUP,
@@ -31,6 +31,7 @@ from tests.accounts.oidc_provider import (
     sso_fixture,  # noqa: F401 (a fixture)
 )
 from tests.browser import conftest as browser_conftest
+from viewer.accounts.models import ExternalAccount
 from viewer.accounts.oidc import (
     OIDCBackend,
     flags_for_groups,
@@ -134,10 +135,130 @@ def test_it_never_signs_a_provider_user_into_a_local_account(oidc_on, admin_user
 
 @pytest.mark.django_db
 def test_it_refuses_a_deactivated_user_and_claims_without_a_user_name(oidc_on):
-    User.objects.create_user("gone", is_active=False).set_unusable_password()
-    assert OIDCBackend().user_for_claims({"preferred_username": "gone"}) is None
-    assert OIDCBackend().user_for_claims({"email": "x@hospital.test"}) is None
+    claims = {"sub": "g0", "preferred_username": "gone"}
+    User.objects.filter(pk=OIDCBackend().user_for_claims(claims).pk).update(is_active=False)
+    assert OIDCBackend().user_for_claims(claims) is None
+    oidc_on.PACSWEB_OIDC_USERNAME_CLAIM = "upn"  # no fallback to sub
+    assert OIDCBackend().user_for_claims({"sub": "x", "email": "x@hospital.test"}) is None
     assert not User.objects.filter(email="x@hospital.test").exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_claims_without_a_usable_sub(oidc_on):
+    backend = OIDCBackend()
+    for sub in (None, "", 42, "s" * 256):
+        claims = {"preferred_username": "nosub"} | ({} if sub is None else {"sub": sub})
+        assert backend.user_for_claims(claims) is None
+    assert not User.objects.filter(username="nosub").exists()
+
+
+# -- the account belongs to the provider identity that created it --------------------------
+
+
+def _account(kind: str, username: str = "drsmith"):
+    """An existing account called ``username`` that provider subject "s-1" did not create."""
+    if kind == "local":
+        return User.objects.create_user(username, password="local-pw-123456")
+    user = User.objects.create_user(username, email="dr.smith@hospital.test")  # no password
+    if kind == "directory":
+        source, subject = "ldap", f"uid={username},ou=people,dc=hospital,dc=example"
+    elif kind == "other-subject":
+        source, subject = "http://127.0.0.1:9", "s-2"
+    elif kind == "other-issuer":
+        source, subject = "https://login.elsewhere.test", "s-1"
+    else:  # made by an administrator, or by a sign-in before accounts were bound
+        return user
+    ExternalAccount.objects.create(user=user, source=source, subject=subject)
+    return user
+
+
+@pytest.mark.django_db
+def test_it_binds_a_new_user_to_the_issuer_and_sub(oidc_on):
+    user = OIDCBackend().user_for_claims({"sub": "s-1", "preferred_username": "wward"})
+    binding = ExternalAccount.objects.get(user=user)
+    assert (binding.source, binding.subject) == ("http://127.0.0.1:9", "s-1")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "kind", ["local", "directory", "administrators", "other-subject", "other-issuer"]
+)
+@pytest.mark.parametrize("claimed", ["drsmith", "DrSmith"])
+def test_a_provider_user_never_takes_over_an_account_it_did_not_create(oidc_on, kind, claimed):
+    existing = _account(kind)
+    claims = {
+        "sub": "s-1",
+        "preferred_username": claimed,
+        "name": "Mal Ory",
+        "groups": [ADMIN_GROUP],
+    }
+    assert OIDCBackend().user_for_claims(claims) is None
+    existing.refresh_from_db()
+    assert (existing.first_name, existing.email, existing.is_superuser) == (
+        "",
+        "" if kind == "local" else "dr.smith@hospital.test",
+        False,
+    ), "the account is untouched"
+    assert User.objects.count() == 1
+    assert not ExternalAccount.objects.filter(subject="s-1", source=oidc_on.PACSWEB_OIDC_ISSUER)
+
+
+@pytest.mark.django_db
+def test_a_rename_at_the_provider_renames_the_same_account(oidc_on):
+    backend = OIDCBackend()
+    user = backend.user_for_claims({"sub": "s-1", "preferred_username": "wward"})
+    renamed = backend.user_for_claims({"sub": "s-1", "preferred_username": "wanda.ward"})
+    assert renamed.pk == user.pk
+    assert User.objects.get(pk=user.pk).username == "wanda.ward"
+
+
+@pytest.mark.django_db
+def test_a_rename_onto_another_account_keeps_the_old_name(oidc_on):
+    backend = OIDCBackend()
+    other = _account("directory")
+    user = backend.user_for_claims({"sub": "s-1", "preferred_username": "wward"})
+    again = backend.user_for_claims(
+        {"sub": "s-1", "preferred_username": "drsmith", "email": "w@hospital.test"}
+    )
+    assert again.pk == user.pk and User.objects.get(pk=user.pk).username == "wward"
+    assert User.objects.get(pk=user.pk).email == "w@hospital.test", "the rest still follows"
+    other.refresh_from_db()
+    assert (other.username, other.email) == ("drsmith", "dr.smith@hospital.test")
+
+
+@pytest.mark.django_db
+def test_the_same_sub_from_another_issuer_is_another_person(oidc_on):
+    _account("other-issuer", username="wward")
+    assert OIDCBackend().user_for_claims({"sub": "s-1", "preferred_username": "wward"}) is None
+    created = OIDCBackend().user_for_claims({"sub": "s-1", "preferred_username": "wward2"})
+    assert created is not None and created.external_account.source == "http://127.0.0.1:9"
+
+
+def test_it_refuses_userinfo_about_another_subject(oidc_on, monkeypatch):
+    from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+
+    monkeypatch.setattr(
+        OIDCAuthenticationBackend,
+        "get_userinfo",
+        lambda self, access_token, id_token, payload: {"sub": "s-2", "preferred_username": "x"},
+    )
+    with pytest.raises(SuspiciousOperation):
+        OIDCBackend().get_userinfo("token", "id-token", {"sub": "s-1"})
+
+
+# -- a deactivated account's open session --------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_deactivating_a_provider_user_ends_their_open_session(oidc_on, client):
+    oidc_on.AUTHENTICATION_BACKENDS = [*oidc_on.AUTHENTICATION_BACKENDS, OIDC_BACKEND]
+    user = OIDCBackend().user_for_claims({"sub": "s-1", "preferred_username": "wward"})
+    client.force_login(user, backend=OIDC_BACKEND)
+    assert client.get("/api/studies/").status_code == 200
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert client.get("/api/studies/").status_code == 401
+    page = client.get("/")
+    assert page.status_code == 302 and page["Location"].startswith("/login/")
 
 
 @pytest.mark.django_db
@@ -319,6 +440,37 @@ def test_a_provider_user_named_like_a_local_account_is_refused(server, browser_c
     assert page.url.path == "/login/" and "may not sign in to PACSweb" in page.text
     assert signed_in_as(browser_client, server) is None
     assert server.user(LOCAL_ADMIN)["email"] == "", "the local account is untouched"
+
+
+def test_a_provider_user_renamed_like_another_account_cannot_take_it_over(provider, server):
+    import httpx
+
+    def sign_in(login):
+        with httpx.Client(follow_redirects=True, timeout=30) as client:
+            callback = sign_in_at_provider(client, server, login, accounts[login]["password"])
+            page = back_at_pacsweb(client, callback)
+            return signed_in_as(client, server), page
+
+    accounts = {**ACCOUNTS}
+    assert sign_in("sstaff")[0] == "sstaff" and sign_in("wward")[0] == "wward"
+    stan = server.user("sstaff")
+    # Someone already signed in renames themselves at the provider: same account, old name.
+    accounts["wward"] = {**ACCOUNTS["wward"], "preferred_username": "sstaff"}
+    # Someone new at the provider picks the name of an account they did not create.
+    accounts["mallory"] = {
+        "password": "mallory-oidc-pw",
+        "preferred_username": "sstaff",
+        "email": "mallory@hospital.test",
+        "groups": [ADMIN_GROUP],
+    }
+    provider.set_accounts(accounts)
+    assert sign_in("wward")[0] == "wward"
+    failures = len(server.audit(AuditEvent.LOGIN_FAILED))
+    who, page = sign_in("mallory")
+    assert who is None and "may not sign in to PACSweb" in page.text
+    assert server.audit(AuditEvent.LOGIN_FAILED)[failures:] == [("", "failure")]
+    assert server.user("sstaff") == stan, "Stan's account is untouched"
+    assert server.user("mallory") is None
 
 
 def test_cancelling_at_the_provider_is_audited_and_shown(server, browser_client):

@@ -1,5 +1,6 @@
 """OpenID Connect sign-in: the provider's endpoints (discovered once), and the backend that
-turns a provider's claims into a PACSweb user with staff/admin flags from its groups."""
+turns a provider's claims into the PACSweb user its issuer and ``sub`` created, with
+staff/admin flags from its groups."""
 
 import logging
 import threading
@@ -11,13 +12,16 @@ import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import SuspiciousOperation
+from django.db import IntegrityError, transaction
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+
+from .models import ExternalAccount
 
 logger = logging.getLogger(__name__)
 
 # What a failed sign-in is, for the message the person sees (set on the request).
 UNREACHABLE, REFUSED, NO_ACCOUNT = "unreachable", "refused", "no-account"
-_NAME_LENGTH, _EMAIL_LENGTH = 150, 254
+_NAME_LENGTH, _EMAIL_LENGTH, _SUBJECT_LENGTH = 150, 254, 255
 _ENDPOINT_SETTINGS = {
     "authorization_endpoint": "OIDC_OP_AUTHORIZATION_ENDPOINT",
     "token_endpoint": "OIDC_OP_TOKEN_ENDPOINT",
@@ -185,18 +189,31 @@ class OIDCBackend(OIDCAuthenticationBackend):
 
     def get_userinfo(self, access_token, id_token, payload):
         """The ID token's claims, completed by the userinfo endpoint's (groups may be in either)."""
-        return {**payload, **super().get_userinfo(access_token, id_token, payload)}
+        userinfo = super().get_userinfo(access_token, id_token, payload)
+        # OpenID Connect Core 5.3.2: a userinfo answer about another subject is not used.
+        if "sub" in userinfo and userinfo["sub"] != payload.get("sub"):
+            raise SuspiciousOperation("userinfo names another subject than the ID token")
+        return {**payload, **userinfo}
 
     def get_or_create_user(self, access_token, id_token, payload):
         """The user for these tokens, created or brought up to date; None if refused."""
         return self.user_for_claims(self.get_userinfo(access_token, id_token, payload))
 
+    def get_user(self, user_id):
+        """The signed-in user of a session, or None once their account is deactivated."""
+        user = super().get_user(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def user_for_claims(self, claims: dict):
         """Create or update the user the claims name; None when they name no usable account.
 
-        Names, e-mail and the staff/admin flags follow the claims at every sign-in. An
-        account with a password of its own is a local account: the provider may not sign
-        into it (a provider user called "admin" must not become our administrator).
+        The account is the one this provider's ``sub`` created (OpenID Connect Core 5.7:
+        issuer and ``sub`` are the only stable identifier; a user name may be changed at
+        the provider). A user name already taken by any other account (local, from the
+        directory, made by an administrator, or another provider identity's) is refused,
+        so a provider user renamed "admin" never becomes our administrator. Names,
+        e-mail, the staff/admin flags and the user name itself follow the claims at every
+        sign-in, except a new user name that another account holds.
         """
         username = username_from_claims(claims, settings.PACSWEB_OIDC_USERNAME_CLAIM)
         if username is None:
@@ -204,16 +221,46 @@ class OIDCBackend(OIDCAuthenticationBackend):
                 "OIDC sign-in refused: no usable %r claim", settings.PACSWEB_OIDC_USERNAME_CLAIM
             )
             return None
-        user = self.UserModel.objects.filter(username=username).first()
-        if user is None:
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not 0 < len(subject) <= _SUBJECT_LENGTH:
+            logger.warning("OIDC sign-in refused: no usable 'sub' claim")
+            return None
+        try:
+            with transaction.atomic():
+                return self._bound_user(settings.PACSWEB_OIDC_ISSUER, subject, username, claims)
+        except IntegrityError:
+            # The same person's first sign-in twice at once, or a name taken meanwhile.
+            logger.warning("OIDC sign-in refused: the account changed during the sign-in")
+            return None
+
+    def _bound_user(self, issuer: str, subject: str, username: str, claims: dict):
+        binding = (
+            ExternalAccount.objects.select_related("user")
+            .filter(source=issuer, subject=subject)
+            .first()
+        )
+        taken = self.UserModel.objects.filter(username__iexact=username)
+        if binding is None:
+            if taken.exists():
+                logger.warning(
+                    "OIDC sign-in refused: the user name belongs to an account this "
+                    "provider identity did not create"
+                )
+                return None
             user = self.UserModel(username=username)
             user.set_unusable_password()
-        elif user.has_usable_password():
-            logger.warning("OIDC sign-in refused: the user name belongs to a local account")
-            return None
-        if not user.is_active:
-            logger.warning("OIDC sign-in refused: the account is deactivated")
-            return None
+        else:
+            user = binding.user
+            if user.has_usable_password():
+                logger.warning("OIDC sign-in refused: the account has a local password")
+                return None
+            if not user.is_active:
+                logger.warning("OIDC sign-in refused: the account is deactivated")
+                return None
+            if not taken.exclude(pk=user.pk).exists():
+                user.username = username
+            elif user.username != username:
+                logger.info("OIDC user name not changed: another account has the new one")
         names = _names(claims)
         if names is not None:
             user.first_name, user.last_name = names
@@ -225,6 +272,8 @@ class OIDCBackend(OIDCAuthenticationBackend):
             groups, settings.PACSWEB_OIDC_STAFF_GROUP, settings.PACSWEB_OIDC_ADMIN_GROUP
         )
         user.save()
+        if binding is None:
+            ExternalAccount.objects.create(user=user, source=issuer, subject=subject)
         return user
 
 
