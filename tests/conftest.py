@@ -34,6 +34,15 @@ def empty_job_queue(request, settings):
             )
 
 
+@pytest.fixture(autouse=True)
+def fresh_access_tally(monkeypatch):
+    """Image reads counted for the audit trail start from none in every test: a tally
+    left by an earlier test would write rows for its users, rolled back since."""
+    from viewer.audit import access
+
+    monkeypatch.setattr(access, "TALLY", access.AccessTally())
+
+
 @pytest.fixture(scope="session")
 def small_ct_folder(tmp_path_factory) -> Path:
     """The demo CT at 64x64 with few slices, written once per session."""

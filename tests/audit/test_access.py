@@ -202,3 +202,13 @@ async def test_it_records_reads_under_asgi(async_client, alice, small_ct, clock)
     await sync_to_async(access.flush_pending)()
     row = await AuditEvent.objects.aget(event=AuditEvent.INSTANCES_ACCESSED)
     assert (row.username, row.count) == ("alice", 3)
+
+
+def test_reads_by_an_account_deleted_since_are_written_with_its_name(alice, small_ct):
+    # Regression: the row linked the gone account, so the insert failed at every try.
+    study_uid = Study.objects.get().study_uid
+    due = access.note_access(study_uid, alice)
+    alice.delete()
+    access.write(due)
+    row = AuditEvent.objects.get(event=AuditEvent.INSTANCES_ACCESSED)
+    assert (row.user, row.username, row.count) == (None, "alice", 1)

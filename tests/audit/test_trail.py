@@ -224,7 +224,8 @@ def test_administrators_find_rows_by_ae_title_and_patient_id(client, admin_user)
     assert by_ae.context["cl"].result_count == 1
     assert by_patient.context["cl"].result_count == 1
     page = by_ae.content.decode()
-    assert "column-ae_title" in page and "column-patient_id" in page and "column-count" in page
+    assert "column-who" in page and "column-patient_id" in page and "column-count" in page
+    assert "AE CT7" in page
 
 
 def test_the_admin_filters_the_trail_by_date(client, admin_user):

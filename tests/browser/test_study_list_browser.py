@@ -1,6 +1,7 @@
 """A ward doctor signs in, searches in Chinese and opens a study, on a desktop and a phone."""
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import sign_in, signed_in_page
 
@@ -20,7 +21,8 @@ def test_it_signs_in_searches_and_opens_a_study(
     page.fill("#id_patient_name", "王")
     page.click("form.search button[type=submit]")
     rows = page.locator("table.studies tbody tr")
-    assert rows.count() == 2
+    # Waits for the answer: counted at once, a loaded machine showed the page half-built.
+    expect(rows).to_have_count(2)
     assert "Wang XiaoDong = 王 小东" in rows.all_inner_texts()[0] + rows.all_inner_texts()[1]
     page.screenshot(path=screenshot_dir / f"study-list-search-{device}.png", full_page=True)
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import close_old_connections
 from django.db.models import F
 
@@ -152,9 +153,13 @@ class AccessTally:
         if existing is not None:
             AuditEvent.objects.filter(pk=existing).update(count=F("count") + new_reads)
             return existing
+        # The account may be gone since the read (deleted by an administrator): the row
+        # still names the person, without a link that would break the insert.
+        still_here = get_user_model().objects.filter(pk=tally.user.pk).exists()
         return record(
             AuditEvent.INSTANCES_ACCESSED,
-            user=tally.user,
+            user=tally.user if still_here else None,
+            username=tally.user.get_username(),
             study_uid=tally.study_uid,
             patient_id=patient_id_of(tally.study_uid),
             address=tally.address,
