@@ -6,8 +6,7 @@ import time
 import pytest
 
 from tests.retrieve import faulty_server as faults
-from tests.retrieve.faulty_server import FaultyServer
-from tests.retrieve.support import make_job, read_sources
+from tests.retrieve.support import make_job
 from viewer.archive.models import Study
 from viewer.audit.models import AuditEvent
 from viewer.retrieve import leases
@@ -16,17 +15,6 @@ from viewer.retrieve.jobs import cancel
 from viewer.retrieve.models import RetrieveJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def server():
-    with FaultyServer() as running:
-        yield running
-
-
-@pytest.fixture
-def sources(small_ct_folder) -> dict:
-    return read_sources(small_ct_folder)
 
 
 def asked_by(job: RetrieveJob, user) -> RetrieveJob:
