@@ -23,8 +23,8 @@ class Patient(models.Model):
         verbose_name = _("patient")
         verbose_name_plural = _("patients")
         indexes = [
-            # Patient ID is matched as UPPER(patient_id) LIKE (search.wildcard_filter), which
-            # the plain index above cannot serve: C-FIND by ID read every patient.
+            # Patient ID is matched as UPPER(patient_id) = or LIKE (search.wildcard_filter),
+            # which the plain index above cannot serve: C-FIND by ID read every patient.
             models.Index(Upper("patient_id"), name="viewer_patient_id_upper"),
         ]
         # name_search also has trigram indexes on PostgreSQL (migration 0014): the name

@@ -2,7 +2,7 @@
 
 import functools
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,8 +55,12 @@ class Geometry:
     cine_fps: float | None = None
 
     def as_dict(self) -> dict:
-        """JSON-ready."""
-        return asdict(self)
+        """JSON-ready; shallow (its lists are this geometry's own: do not change them).
+
+        Not ``dataclasses.asdict``, whose deep copy was a fifth of a 1,000-image
+        series' metadata request.
+        """
+        return dict(self.__dict__)
 
     @classmethod
     def from_dict(cls, values: dict) -> "Geometry":
@@ -121,11 +125,15 @@ def slice_order(items: list[Geometry]) -> list[Geometry]:
     by_number = sorted(items, key=lambda g: (g.instance_number is None, g.instance_number or 0))
     if not items or any(g.position is None or g.orientation is None for g in items):
         return by_number
-    first = np.array(items[0].orientation)
-    if any(not np.allclose(g.orientation, first, atol=1e-4) for g in items):
+    # One array operation for the whole series, not one per image (1,000-image series).
+    orientations = np.array([g.orientation for g in by_number])
+    first = orientations[0]
+    if not np.allclose(orientations, first, atol=1e-4):
         return by_number
     normal = np.cross(first[:3], first[3:])
-    ordered = sorted(by_number, key=lambda g: float(np.dot(normal, g.position)))
+    depths = np.array([g.position for g in by_number]) @ normal
+    # A stable sort, as ``sorted`` was: equal depths keep their instance-number order.
+    ordered = [by_number[i] for i in np.argsort(depths, kind="stable")]
     head, tail = ordered[0].instance_number, ordered[-1].instance_number
     if head is not None and tail is not None and head > tail:
         ordered.reverse()
