@@ -4,6 +4,7 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -76,3 +77,15 @@ def env_secret(name: str, fallback_file: Path) -> str:
         finally:
             os.unlink(tmp_name)
     return fallback_file.read_text().strip()
+
+
+def env_origins(name: str) -> list[str]:
+    """Return a comma-separated list of web origins (scheme://host[:port], no path)."""
+    origins = env_list(name, [])
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise ImproperlyConfigured(
+                f"{name}: {origin!r} is not an origin such as https://viewer.example:8443"
+            )
+    return origins

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from .env import env_bool, env_int, env_list, env_secret, env_str
+from .env import env_bool, env_int, env_list, env_origins, env_secret, env_str
 from .sso_ldap import LDAP_BACKEND, ldap_settings
 from .sso_oidc import OIDC_BACKEND, OIDC_CONTEXT_PROCESSOR, oidc_settings
 
@@ -32,11 +32,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "axes",
+    "corsheaders",
     "viewer",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that may answer on its own (WhiteNoise, CommonMiddleware), as
+    # django-cors-headers asks, so those answers carry CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "viewer.web.streaming.AsyncStreamingMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "viewer.web.middleware.NoStoreByDefaultMiddleware",
@@ -45,6 +49,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # HTTP Basic and API tokens on /dicom-web/ and /wado (the session elsewhere).
+    "viewer.web.machine_auth.MachineAuthMiddleware",
     "viewer.web.middleware.audit_middleware",
     "viewer.web.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -74,10 +80,38 @@ if _LDAP_SETTINGS:
     AUTHENTICATION_BACKENDS.insert(1, LDAP_BACKEND)
     globals().update(_LDAP_SETTINGS)
 
+
+# CORS for a viewer hosted elsewhere (OHIF...) calling DICOMweb and WADO-URI with an API
+# token or Basic credentials: only the listed origins, only those paths. No cookies
+# across sites (CORS_ALLOW_CREDENTIALS stays off): a session is for our own pages.
+CORS_ALLOWED_ORIGINS = env_origins("PACSWEB_CORS_ORIGINS")
+CORS_URLS_REGEX = r"^/(dicom-web|wado)(/|$)"
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "if-modified-since",
+    "if-none-match",
+    "range",
+]
+CORS_EXPOSE_HEADERS = [
+    "Content-Location",
+    "Content-Type",
+    "Content-Length",
+    "Content-Disposition",
+    "ETag",
+    "Last-Modified",
+    "Location",
+    "Warning",
+    "WWW-Authenticate",
+]
+
 ROOT_URLCONF = "pacsweb.urls"
 # Threads that run HTTP requests side by side (viewer/web/sync_chain.py); a request
 # waiting on a slow peer holds one.
 PACSWEB_HTTP_THREADS = env_int("PACSWEB_HTTP_THREADS", 32)
+# The largest instance one STOW-RS request part may carry (the importer's file limit).
+PACSWEB_STOW_MAX_BYTES = env_int("PACSWEB_STOW_MAX_BYTES", 2 * 1024**3)
 ASGI_APPLICATION = "pacsweb.asgi.application"
 
 TEMPLATES = [

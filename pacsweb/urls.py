@@ -18,6 +18,8 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("i18n/", include("viewer.web.i18n_urls")),
+    path("dicom-web/", include("viewer.web.dicomweb_urls")),
+    path("wado", include("viewer.web.wado_uri_urls")),
     path("", include("viewer.web.urls")),
 ]
 

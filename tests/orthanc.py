@@ -15,14 +15,22 @@ DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 
 class Orthanc:
     """One Orthanc with its own storage and ports; it knows ``known_aets`` as modalities
-    (AE title -> port on 127.0.0.1) and checks the AE title it is called by."""
+    (AE title -> port on 127.0.0.1) and checks the AE title it is called by.
+    ``extra_config`` is merged into its configuration, one level deep (a ``"DicomWeb"``
+    given there adds to the plugin's section rather than replacing it)."""
 
     aet = "ORTHANC"
 
-    def __init__(self, folder: Path, known_aets: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        known_aets: dict[str, int] | None = None,
+        extra_config: dict | None = None,
+    ) -> None:
         self.folder = folder
         self.http_port, self.dicom_port = free_port(), free_port()
         self.known_aets = known_aets or {}
+        self.extra_config = extra_config or {}
         self.process: subprocess.Popen | None = None
 
     @property
@@ -69,6 +77,11 @@ class Orthanc:
             "Plugins": [DICOMWEB_PLUGIN],
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": True},
         }
+        for key, value in self.extra_config.items():
+            if isinstance(value, dict) and isinstance(config.get(key), dict):
+                config[key] = {**config[key], **value}
+            else:
+                config[key] = value
         path = self.folder / "orthanc.json"
         path.write_text(json.dumps(config))
         log = (self.folder / "orthanc.log").open("w")

@@ -1,5 +1,6 @@
 """Collects each sub-package's admin registrations."""
 
+from viewer.accounts import admin as accounts_admin  # noqa: F401
 from viewer.archive import admin as archive_admin  # noqa: F401
 from viewer.audit import admin as audit_admin  # noqa: F401
 from viewer.nodes import admin as nodes_admin  # noqa: F401

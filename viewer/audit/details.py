@@ -37,3 +37,13 @@ def patient_id_of(study_uid: str) -> str:
         .first()
     )
     return found or ""
+
+
+def dicomweb_search_detail(
+    resource: str, terms: list[tuple[str, str]], matched: int | None = None, error: str = ""
+) -> str:
+    """A QIDO-RS search in one line, e.g. ``DICOMweb search studies: PatientName=wang*,
+    StudyDate=20240101-; 3 matches``; the error instead of the count when refused."""
+    asked = ", ".join(f"{keyword}={value}" for keyword, value in terms) or "all"
+    outcome = f"not understood ({error})" if error else f"{matched} matches"
+    return f"DICOMweb search {resource}: {asked}; {outcome}"

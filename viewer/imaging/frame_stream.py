@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
+from pydicom.encaps import get_frame
 
 from .frame_codec import Codec
 from .frames import Frame, UndecodableFrame, number_of_frames, read_frame, read_frames
@@ -141,6 +142,10 @@ def encoded_frame(path: Path, number: int, codec: Codec, store: Store = _unkept)
 # gzip-compressed (level 1, as everywhere here), so neither is decoded or compressed twice.
 RAW = "raw"
 RAW_GZIP = "raw+gzip"
+# WADO-RS frames as native pixel data (viewer/dicomweb/native.py): the stored values
+# before any palette or colour conversion, kept apart from what our viewer gets.
+NATIVE = "wado-native"
+NATIVE_JPEG_LS = "wado-native+jls"
 
 
 def raw_frame(path: Path, number: int, compressed: bool, store: Store = _unkept) -> EncodedFrame:
@@ -266,3 +271,30 @@ def series_body(
             yield gzip.piece(piece) if gzip else piece
     tail = closing(boundary)
     yield (gzip.piece(tail) + gzip.end()) if gzip else tail
+
+
+def stored_frame(path: Path, number: int) -> bytes:
+    """Frame ``number`` (1-based) of an encapsulated (compressed) file, its codestream as
+    stored with the fragments joined: what WADO-RS sends for ``transfer-syntax=*``.
+
+    Raises ``UndecodableFrame`` if the file cannot be read, is not encapsulated or has
+    no such frame.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            dataset = pydicom.dcmread(path)
+        except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds on bad files
+            raise UndecodableFrame(
+                f"the stored file cannot be read ({type(exc).__name__})"
+            ) from exc
+        syntax = getattr(dataset.file_meta, "TransferSyntaxUID", None)
+        if "PixelData" not in dataset or syntax is None or not syntax.is_encapsulated:
+            raise UndecodableFrame("the stored pixel data is not encapsulated")
+        frames = number_of_frames(dataset)
+        if not 1 <= number <= frames:
+            raise UndecodableFrame(f"frame {number} does not exist (the image has {frames})")
+        try:
+            return get_frame(dataset.PixelData, number - 1, number_of_frames=frames)
+        except Exception as exc:  # noqa: BLE001 - a damaged offset table or fragment
+            raise UndecodableFrame(f"the stored frame cannot be found: {exc}") from exc

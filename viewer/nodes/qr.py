@@ -126,6 +126,10 @@ def matches(identifier: Dataset) -> QuerySet:
     return Instance.objects.filter(query).select_related("series__study__patient").order_by("id")
 
 
+# Everything in the archive is on its disk (Instance Availability, PS3.4 C.4.1.1.3.2).
+ONLINE = "ONLINE"
+
+
 def _instance_values(row: Instance) -> dict[str, object]:
     return {
         "SOPInstanceUID": row.sop_instance_uid,
@@ -134,6 +138,7 @@ def _instance_values(row: Instance) -> dict[str, object]:
         "Rows": row.rows,
         "Columns": row.columns,
         "NumberOfFrames": row.number_of_frames,
+        "InstanceAvailability": ONLINE,
     }
 
 
@@ -145,6 +150,7 @@ def _series_values(row: Series) -> dict[str, object]:
         "SeriesDescription": row.description,
         "BodyPartExamined": row.body_part,
         "NumberOfSeriesRelatedInstances": row.num_instances,
+        "InstanceAvailability": ONLINE,
     }
 
 
@@ -160,6 +166,7 @@ def _study_values(row: Study) -> dict[str, object]:
         "ModalitiesInStudy": row.modalities.split("\\") if row.modalities else "",
         "NumberOfStudyRelatedSeries": row.num_series,
         "NumberOfStudyRelatedInstances": row.num_instances,
+        "InstanceAvailability": ONLINE,
     }
 
 
@@ -180,6 +187,20 @@ _LEVEL_VALUES = {
     Study: (_study_values, "patient"),
     Patient: (_patient_values, ""),
 }
+_LEVEL_MODELS = {"PATIENT": Patient, "STUDY": Study, "SERIES": Series, "IMAGE": Instance}
+
+
+def answered_keywords(level: str) -> list[str]:
+    """The attributes the archive has values for at ``level`` and every level above it."""
+    model = _LEVEL_MODELS[level]
+    keywords: list[str] = []
+    while model is not None:
+        values, parent = _LEVEL_VALUES[model]
+        keywords += values(model()).keys()
+        model = model._meta.get_field(parent).related_model if parent else None
+    return list(dict.fromkeys(keywords))
+
+
 # Rows are read from the database this many at a time: the first match goes out after
 # one chunk is read, not after the whole result.
 CHUNK_SIZE = 100
@@ -237,9 +258,12 @@ class _Responses:
         return DataElement(tag, dictionary_VR(tag), "" if value is None else value)
 
 
-def responses(identifier: Dataset) -> Iterator[Dataset]:
-    """One response identifier per match, yielded as the matches are read."""
+def responses(identifier: Dataset, offset: int = 0, limit: int | None = None) -> Iterator[Dataset]:
+    """One response identifier per match, yielded as the matches are read; ``offset`` and
+    ``limit`` page through the matches in SQL (QIDO-RS)."""
     rows = matches(identifier)
+    if offset or limit is not None:
+        rows = rows[offset : None if limit is None else offset + limit]
     builder = _Responses(identifier)
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
         yield builder.build(row)

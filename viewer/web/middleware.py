@@ -11,13 +11,19 @@ from viewer.audit import access
 from viewer.audit.actors import serving
 from viewer.audit.models import client_address
 
+from .machine_auth import is_machine_path, unauthorized
+
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
-    """Django's login-required middleware, answering API paths with 401."""
+    """Django's login-required middleware, answering API and machine paths with 401."""
 
     def handle_no_permission(self, request, view_func):
         if request.path.startswith("/api/"):
             return JsonResponse({"detail": "authentication required"}, status=401)
+        # DICOMweb and WADO-URI clients cannot follow a login page: they are challenged
+        # for Basic credentials (viewer.web.machine_auth) instead.
+        if is_machine_path(request.path_info):
+            return unauthorized("authentication required")
         return super().handle_no_permission(request, view_func)
 
 
@@ -50,6 +56,22 @@ READ_ROUTES = frozenset(
         "series_metadata",
         "instance_tags",
         "series_thumbnail",
+        # DICOMweb (viewer/web/dicomweb_wado_views.py): every route that returns
+        # instances, their metadata, bulk data, frames, renderings or thumbnails.
+        "dicomweb_study",
+        "dicomweb_series",
+        "dicomweb_instance",
+        "dicomweb_study_metadata",
+        "dicomweb_series_metadata",
+        "dicomweb_instance_metadata",
+        "dicomweb_bulkdata",
+        "dicomweb_frames",
+        "dicomweb_instance_rendered",
+        "dicomweb_frames_rendered",
+        "dicomweb_study_thumbnail",
+        "dicomweb_series_thumbnail",
+        "dicomweb_instance_thumbnail",
+        "wado_uri",
     }
 )
 
@@ -59,7 +81,8 @@ def _read_study(request: HttpRequest, response: HttpResponseBase) -> str | None:
     match = getattr(request, "resolver_match", None)
     if match is None or match.url_name not in READ_ROUTES or not 200 <= response.status_code < 300:
         return None
-    return match.kwargs.get("study_uid")
+    # WADO-URI names its study in the query string, not the path.
+    return match.kwargs.get("study_uid") or request.GET.get("studyUID")
 
 
 def _note(request: HttpRequest, user, study_uid: str) -> list[access.Tally]:
