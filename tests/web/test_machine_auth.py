@@ -12,6 +12,7 @@ from django.http import HttpResponse, JsonResponse
 from django.test import Client, RequestFactory
 from django.urls import path
 
+from tests.asgi import asgi_get
 from viewer.accounts.tokens import issue_token, revoke_token
 from viewer.audit.models import AuditEvent
 from viewer.web import machine_auth
@@ -333,47 +334,16 @@ def test_it_lets_a_token_reach_dicomweb(client, real_urls, alice):
 # Through the server's own ASGI handler (viewer/web/sync_chain.py), as clients meet it.
 
 
-async def _asgi_get(url: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, dict, bytes]:
-    from pacsweb.asgi import application
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": url,
-        "raw_path": url.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), *headers],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
-    sent, pending, never = [], [{"type": "http.request", "body": b""}], asyncio.Event()
-
-    async def receive():
-        if pending:
-            return pending.pop()
-        await never.wait()  # the client stays connected
-
-    async def send(message):
-        sent.append(message)
-
-    await application(scope, receive, send)
-    start = next(message for message in sent if message["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], dict(start["headers"]), body
-
-
 @pytest.mark.django_db(transaction=True)
 def test_it_signs_machines_in_under_asgi(settings):
+    from pacsweb.asgi import application
+
     settings.ROOT_URLCONF = __name__
     alice = get_user_model().objects.create_user("alice", password=PASSWORD)
     _, token = issue_token(alice, "dicomweb-client")
     status, _, body = asyncio.run(
-        _asgi_get("/dicom-web/whoami", [(b"authorization", f"Bearer {token}".encode())])
+        asgi_get(application, "/dicom-web/whoami", [(b"authorization", f"Bearer {token}".encode())])
     )
     assert (status, json.loads(body)["user"]) == (200, "alice")
-    status, headers, _ = asyncio.run(_asgi_get("/dicom-web/whoami", []))
+    status, headers, _ = asyncio.run(asgi_get(application, "/dicom-web/whoami", []))
     assert status == 401 and headers[b"WWW-Authenticate"] == CHALLENGE.encode()

@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
+from tests.asgi import asgi_get
+
 # Requests meet here only if the server runs them all at the same time: more of them
 # than asyncio's default pool holds on a small machine (cores + 4).
 MEETING = 12
@@ -29,37 +31,8 @@ urlpatterns = [path("meet/", meet)]
 
 async def _get(application, url: str) -> tuple[int, bytes]:
     """One GET through the ASGI application, in process; its status and body."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": url,
-        "raw_path": url.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
-    pending = [{"type": "http.request", "body": b"", "more_body": False}]
-    never = asyncio.Event()
-    status, body = [], []
-
-    async def receive():
-        if pending:
-            return pending.pop()
-        await never.wait()
-
-    async def send(message):
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-        elif message["type"] == "http.response.body":
-            body.append(message.get("body", b""))
-
-    await application(scope, receive, send)
-    return status[0], b"".join(body)
+    status, _, body = await asgi_get(application, url)
+    return status, body
 
 
 @pytest.mark.django_db(transaction=True)

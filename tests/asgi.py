@@ -1,0 +1,38 @@
+"""One HTTP GET through an ASGI application in this process, as a client meets it."""
+
+import asyncio
+
+
+async def asgi_get(
+    application, url: str, headers: list[tuple[bytes, bytes]] = ()
+) -> tuple[int, dict, bytes]:
+    """GET ``url`` (a path); the status, the response headers and the body."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": url,
+        "raw_path": url.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), *headers],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    pending = [{"type": "http.request", "body": b"", "more_body": False}]
+    never, sent = asyncio.Event(), []
+
+    async def receive():
+        if pending:
+            return pending.pop()
+        await never.wait()  # the client stays connected
+
+    async def send(message):
+        sent.append(message)
+
+    await application(scope, receive, send)
+    start = next(message for message in sent if message["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], dict(start["headers"]), body
