@@ -13,7 +13,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 from viewer.archive.models import Instance, Patient, Series, Study
-from viewer.archive.search import name_filter, wildcard_filter
+from viewer.archive.search import name_filter, patient_name_filter, wildcard_filter
 
 LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
 
@@ -64,7 +64,12 @@ def _patient_q(identifier: Dataset, prefix: str) -> Q:
     query = Q()
     name = _text(identifier, "PatientName")
     if name and name != "*":
-        query &= name_filter(name, f"{prefix}name_search")
+        # Patients first below the patient level, as the study list: see patient_name_filter.
+        query &= (
+            patient_name_filter(name, prefix.removesuffix("__"))
+            if prefix
+            else name_filter(name, "name_search")
+        )
     patient_id = _text(identifier, "PatientID")
     if patient_id and patient_id != "*":
         query &= wildcard_filter(f"{prefix}patient_id", patient_id)
