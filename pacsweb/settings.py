@@ -174,6 +174,10 @@ if USE_JOB_QUEUE:
 PROCRASTINATE_IMPORT_PATHS = ["viewer.retrieve.tasks"]
 # A worker that misses heartbeats this long is dead and its jobs are queued again.
 PACSWEB_WORKER_HEARTBEAT_SECONDS = env_int("PACSWEB_WORKER_HEARTBEAT_SECONDS", 5)
+# A node that stops answering pauses its jobs, probed with back-off up to this wait
+# between probes, until it has been down this long; then the job ends failed (Retry).
+PACSWEB_NODE_OUTAGE_DEADLINE = env_int("PACSWEB_NODE_OUTAGE_DEADLINE", 900)
+PACSWEB_NODE_BACKOFF_MAX_SECONDS = env_int("PACSWEB_NODE_BACKOFF_MAX_SECONDS", 60)
 PACSWEB_WORKER_STALLED_SECONDS = env_int("PACSWEB_WORKER_STALLED_SECONDS", 30)
 PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": PACSWEB_WORKER_HEARTBEAT_SECONDS,

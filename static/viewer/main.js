@@ -14,6 +14,7 @@ import { FrameDecoder } from './io/decoder.js';
 import { FrameLoader } from './io/loader.js';
 import { LiveStudy } from './io/live.js';
 import { showHeld } from './shell/held.js';
+import { NodeHealthNotice } from './shell/node-health.js';
 import { chooseBudget } from './state/load-plan.js';
 import { OpeningHanging, seriesTitle } from './state/opening.js';
 import { MeasurementPanel } from './shell/measure-panel.js';
@@ -685,6 +686,7 @@ async function removeMeasurement(id) {
 const refreshTimers = new Map();
 const listing = new Set(); // series whose first listing is on its way
 const liveState = document.getElementById('live-state');
+const nodeHealth = new NodeHealthNotice(liveState, text);
 const live = new LiveStudy(studyUid, {
   onState: (state) => {
     liveState.dataset.state = state;
@@ -692,6 +694,7 @@ const live = new LiveStudy(studyUid, {
   },
   onMessage: (message) => {
     if (message.type === 'error') return;
+    nodeHealth.receive(message);
     study.receive(message);
     if (opening.receive(message, study.progress)) scheduleHangings();
     if (message.type === 'snapshot') {

@@ -250,3 +250,31 @@ def test_the_zoom_reads_1x_at_1_to_1_whatever_the_pixel_spacing(browser, server_
         zoom = ".viewport.active [data-o=zoom]"
         page.wait_for_function(f"document.querySelector('{zoom}').textContent.includes('1×')")
         assert page.inner_text(zoom).endswith(" 1×")
+
+
+# A paused retrieve's notice, as the live job message brings it (viewer/shell/node-health).
+OUTAGE = """async () => {
+  const m = await import('/static/viewer/shell/node-health.js');
+  const notice = new m.NodeHealthNotice(document.getElementById('live-state'), {});
+  notice.receive({type: 'job', state: 'running', node: {state: 'unreachable',
+    since: new Date().toISOString(), retry_in: 8, detail: 'cannot connect to the node'}});
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.right, r.width]; };
+  const name = document.querySelector('.patient-banner .patient-name');
+  const id = document.querySelector('.patient-banner .patient-id-line');
+  const shown = document.querySelector('.patient-banner .node-health');
+  return {name: box(name), nameFits: name.scrollWidth <= name.clientWidth + 1, id: box(id),
+    notice: box(shown), text: shown.textContent, width: innerWidth};
+}"""
+
+
+@pytest.mark.parametrize("screen", ["ward-pc", "phone", "phone-landscape"])
+def test_a_node_outage_notice_never_hides_the_patient(browser, server_url, screen):
+    # Regression: on a phone the notice took the banner's line and the name's width fell
+    # to 0; the notice also ran off the screen.
+    with demo(browser, server_url, screen) as (page, errors):
+        seen = page.evaluate(OUTAGE)
+        assert "PACS unreachable since" in seen["text"] and "retrying in 8 s" in seen["text"]
+        assert seen["name"][2] > 50 and seen["nameFits"], seen
+        assert seen["id"][2] > 0 and 0 <= seen["id"][0] and seen["id"][1] <= seen["width"], seen
+        assert 0 <= seen["notice"][0] and seen["notice"][1] <= seen["width"] + 0.5, seen
+        assert errors == []

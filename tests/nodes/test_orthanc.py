@@ -3,6 +3,7 @@ plugin) queried, retrieved from by every method, and verified."""
 
 import dataclasses
 
+import pydicom
 import pytest
 from django.core.management import call_command
 
@@ -125,3 +126,45 @@ def test_verify_fails_a_node_whose_ae_title_orthanc_does_not_answer_to(orthanc):
     result = verify_and_record(dimse_node(orthanc, ae_title="NOT-ORTHANC"))
     assert not result.ok
     assert "called AE title not recognised" in result.summary()
+
+
+JPEG_LS_LOSSLESS = "1.2.840.10008.1.2.4.80"
+
+
+def stored_syntaxes(study_files) -> set[str]:
+    from viewer.archive.models import Instance
+    from viewer.archive.storage import absolute_path
+
+    syntaxes = set()
+    for path in study_files:
+        uid = pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID
+        stored = Instance.objects.get(sop_instance_uid=uid)
+        syntaxes.add(pydicom.dcmread(absolute_path(stored.file_path)).file_meta.TransferSyntaxUID)
+    return syntaxes
+
+
+def test_it_keeps_the_jpeg_ls_orthanc_sends_by_wado_rs_with_the_same_pixels(orthanc, study_files):
+    # Orthanc stores the study uncompressed and transcodes on request.
+    node = web_node(orthanc)
+    assert node.ask_for == RemoteNode.LOSSLESS
+    job, _ = request_retrieve(study_uid(SPEC), node)
+    assert Engine(job.pk, "worker-1").run() == RetrieveJob.DONE, job.error
+    assert stored_syntaxes(study_files) == {JPEG_LS_LOSSLESS}
+    assert_same_images(study_files)
+
+
+def test_it_takes_jpeg_ls_by_c_get_on_its_own_context_with_the_same_pixels(
+    tmp_path_factory, study_files, settings
+):
+    # Orthanc 1.10 does not transcode for C-GET: one that stores JPEG-LS sends it as such
+    # on the context we propose with JPEG-LS alone (a context offering several syntaxes
+    # is accepted with one of Orthanc's choosing).
+    settings.PACSWEB_AE_TITLE = "PACSWEB"  # the calling AE title Orthanc knows
+    config = {"IngestTranscoding": JPEG_LS_LOSSLESS}
+    folder = tmp_path_factory.mktemp("orthanc-jls")
+    with Orthanc(folder, {"PACSWEB": OUR_PORT}, extra_config=config) as peer:
+        peer.upload(study_files)
+        job, _ = request_retrieve(study_uid(SPEC), dimse_node(peer, RemoteNode.C_GET))
+        assert Engine(job.pk, "worker-1").run() == RetrieveJob.DONE, job.error
+    assert stored_syntaxes(study_files) == {JPEG_LS_LOSSLESS}
+    assert_same_images(study_files)

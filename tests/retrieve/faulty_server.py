@@ -17,6 +17,7 @@ SHORT_LENGTH = "short-length"  # Content-Length smaller than the body: a cut fil
 FAIL_TWICE = "fail-twice"  # 503 twice, then OK
 MISSING = "missing"  # 404
 NOT_DICOM = "not-dicom"  # 200 with an HTML page
+SERVER_ERROR = "server-error"  # 500 every time (a file the PACS cannot read)
 
 
 class FaultyServer:
@@ -81,6 +82,8 @@ class FaultyServer:
                     return self._plain(404, b"not found")
                 if fault == NOT_DICOM:
                     return self._plain(200, b"<html>login page</html>", "text/html")
+                if fault == SERVER_ERROR:
+                    return self._plain(500, b"internal error")
                 body = server.bodies[path]
                 count = server._count(path)
                 if fault == FAIL_TWICE and count <= 2:

@@ -206,7 +206,8 @@ def test_the_first_failure_in_series_order_is_the_one_reported():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_job_whose_listing_fails_ends_failed_with_the_reason():
+def test_a_job_whose_listing_fails_ends_failed_with_the_reason(settings):
+    settings.PACSWEB_NODE_OUTAGE_DEADLINE = 0  # a failing listing is the node's: no waiting
     with QidoStub({1: 1, 2: 5}) as stub:
         stub.fail = {1}
         job, _ = request_retrieve(STUDY, node_for(stub))

@@ -88,7 +88,18 @@ class RemoteNodeAdmin(admin.ModelAdmin):
                 for protocol, fieldset in PROTOCOL_FIELDSETS.items()
                 if shown in (None, protocol)
             ),
-            (_("Transfers"), {"fields": ("retrieve_method", "max_transfers")}),
+            # What to ask for concerns both protocols' retrieves (WADO-RS/URI, C-GET).
+            (
+                _("Transfers"),
+                {
+                    "fields": (
+                        "retrieve_method",
+                        "ask_for",
+                        "transfer_syntax_uid",
+                        "max_transfers",
+                    )
+                },
+            ),
             (_("Timeouts"), {"fields": ("connect_timeout", "network_timeout")}),
             *([VERIFICATION_FIELDSET] if obj is not None else []),  # a new node has none
         ]
@@ -96,6 +107,9 @@ class RemoteNodeAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         # Only the retrieve methods of the protocol shown (grouped by protocol if both).
         form = super().get_form(request, obj, change, **kwargs)
+        if "ask_for" in form.base_fields:
+            # A post without it (an older form, a script) keeps the model's default.
+            form.base_fields["ask_for"].required = False
         if "retrieve_method" in form.base_fields:
             form.base_fields["retrieve_method"].choices = _retrieve_choices(
                 _protocol_shown(request, obj)

@@ -1,8 +1,9 @@
 """DICOMweb client: QIDO-RS searches and a verification probe, with errors in words."""
 
+import logging
 import time
 from collections.abc import Collection
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 from pydicom.datadict import tag_for_keyword
@@ -31,6 +32,14 @@ SERIES_FIELDS = [
 
 
 WADO_RS_ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+# Answers to an Accept (or transferSyntax) the node will not serve: ask as stored instead,
+# from now on for the whole job...
+REFUSED_ACCEPT = (400, 406, 415)
+# ... or for this instance only: Orthanc answers 500 to an image it cannot transcode
+# (32-bit RT dose, lossy JPEG 2000) and serves it as stored.
+NOT_TRANSCODED = (500, 501)
+
+logger = logging.getLogger(__name__)
 
 
 class DicomwebError(Exception):
@@ -113,18 +122,27 @@ def study_params(identifier: Dataset) -> dict:
 
 
 def instance_url(
-    node: RemoteNode, study_uid: str, series_uid: str, sop_instance_uid: str
+    node: RemoteNode,
+    study_uid: str,
+    series_uid: str,
+    sop_instance_uid: str,
+    as_stored: bool = False,
 ) -> tuple[str, str]:
-    """The URL and Accept header that fetch one instance by the node's retrieve method."""
+    """The URL and Accept header that fetch one instance by the node's retrieve method,
+    asking for the node's wanted transfer syntaxes unless ``as_stored``."""
+    wanted = () if as_stored else node.wanted_transfer_syntaxes()
     if node.retrieve_method == RemoteNode.WADO_URI:
+        params = {
+            "requestType": "WADO",
+            "studyUID": study_uid,
+            "seriesUID": series_uid,
+            "objectUID": sop_instance_uid,
+            "contentType": "application/dicom",
+        }
+        if wanted:
+            params["transferSyntax"] = wanted[0]  # WADO-URI takes one; a refusal falls back
         query = urlencode(
-            {
-                "requestType": "WADO",
-                "studyUID": study_uid,
-                "seriesUID": series_uid,
-                "objectUID": sop_instance_uid,
-                "contentType": "application/dicom",
-            },
+            params,
             safe="/",  # PACS such as Orthanc refuse contentType=application%2Fdicom
         )
         base = node.wado_uri_url or node.dicomweb_url
@@ -135,7 +153,53 @@ def instance_url(
         )
         return url, "application/dicom, */*"
     path = f"studies/{study_uid}/series/{series_uid}/instances/{sop_instance_uid}"
-    return f"{node.dicomweb_url.rstrip('/')}/{path}", WADO_RS_ACCEPT
+    return f"{node.dicomweb_url.rstrip('/')}/{path}", wado_rs_accept(wanted)
+
+
+def wado_rs_accept(wanted: tuple[str, ...]) -> str:
+    """One Accept header asking for ``wanted`` (best first) with q-values, then as stored.
+
+    The media ranges go worst first: the q-values rank them for a server that reads
+    them, and Orthanc (whose plugin takes the last range and ignores q) gets the best.
+    """
+    ranges = [f"{WADO_RS_ACCEPT}; q=0.1"] if wanted else [WADO_RS_ACCEPT]
+    count = len(wanted)
+    for rank, uid in reversed(list(enumerate(wanted))):
+        quality = "" if rank == 0 else f"; q={0.9 - 0.8 * rank / count:.1f}"
+        ranges.append(
+            f'multipart/related; type="application/dicom"; transfer-syntax={uid}{quality}'
+        )
+    return ", ".join(ranges)
+
+
+def as_stored(url: str, accept: str) -> tuple[str, str] | None:
+    """The same instance request asking as stored (no ``transferSyntax``, any syntax);
+    None if it already does."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    kept = [(k, v) for k, v in query if k != "transferSyntax"]
+    if "transfer-syntax=" in accept and accept != WADO_RS_ACCEPT:
+        accept = WADO_RS_ACCEPT
+    elif kept == query:
+        return None
+    if kept != query:
+        url = urlunsplit(parts._replace(query=urlencode(kept, safe="/")))
+    return url, accept
+
+
+def note_refusal(node: RemoteNode, status: int) -> None:
+    """The node answered ``status`` to a compressed request: after a refusal (400/406/415)
+    ask it as stored for the rest of the job (in memory) and say so once in the log; a
+    500/501 concerns that instance alone (Orthanc's answer to one it cannot transcode)."""
+    if status not in REFUSED_ACCEPT or node.compression_refused:
+        return
+    node.compression_refused = True
+    logger.warning(
+        "node %s refused compressed transfer syntaxes (HTTP %d): asking for the images "
+        "as stored for the rest of this job",
+        node.name,
+        status,
+    )
 
 
 def verify(node: RemoteNode) -> Verification:

@@ -5,7 +5,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .validators import validate_ae_title
+from .validators import validate_ae_title, validate_transfer_syntax_uid
+
+# Lossless compressed, in the order we prefer them: JPEG-LS, JPEG 2000, RLE.
+LOSSLESS_COMPRESSED = ("1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.5")
 
 
 class RemoteNode(models.Model):
@@ -19,6 +22,7 @@ class RemoteNode(models.Model):
         "wado-uri",
         "file-url",
     )
+    AS_STORED, LOSSLESS, EXPLICIT = "stored", "lossless", "explicit"
     DIMSE_METHODS = (C_GET, C_MOVE)
     HTTP_METHODS = (WADO_RS, WADO_URI, FILE_URL)
 
@@ -60,6 +64,27 @@ class RemoteNode(models.Model):
         ],
         default=C_MOVE,
     )
+    ask_for = models.CharField(
+        _("ask for"),
+        max_length=8,
+        choices=[
+            (AS_STORED, _("as stored")),
+            (LOSSLESS, _("lossless compressed")),
+            (EXPLICIT, _("an explicit transfer syntax")),
+        ],
+        default=LOSSLESS,
+        help_text=_(
+            "Lossless compressed asks for JPEG-LS, JPEG 2000 or RLE lossless (fewer bytes, the "
+            "same pixels) and takes the images as stored where the node cannot."
+        ),
+    )
+    transfer_syntax_uid = models.CharField(
+        _("transfer syntax UID"),
+        max_length=64,
+        blank=True,
+        validators=[validate_transfer_syntax_uid],
+        help_text=_("Only for an explicit transfer syntax, e.g. 1.2.840.10008.1.2.4.80."),
+    )
     max_transfers = models.PositiveSmallIntegerField(
         _("maximum concurrent transfers"),
         default=4,
@@ -82,6 +107,10 @@ class RemoteNode(models.Model):
     last_verify_ok = models.BooleanField(_("last verification passed"), null=True, blank=True)
     last_verify_summary = models.TextField(_("last verification"), blank=True)
 
+    # In memory only: set when the node refused a compressed request, so the rest of the
+    # job asks for the images as stored (a new job asks again).
+    compression_refused = False
+
     class Meta:
         verbose_name = _("remote node")
         verbose_name_plural = _("remote nodes")
@@ -102,6 +131,14 @@ class RemoteNode(models.Model):
         """The calling AE title for associations with this node."""
         return self.calling_ae_title or settings.PACSWEB_AE_TITLE
 
+    def wanted_transfer_syntaxes(self) -> tuple[str, ...]:
+        """The transfer syntaxes to ask for, best first; empty means as stored."""
+        if self.compression_refused or self.ask_for == self.AS_STORED:
+            return ()
+        if self.ask_for == self.EXPLICIT:
+            return (self.transfer_syntax_uid,) if self.transfer_syntax_uid else ()
+        return LOSSLESS_COMPRESSED
+
     def clean(self) -> None:
         """A DIMSE node needs an AE title and host; a DICOMweb node needs its URL."""
         from django.core.exceptions import ValidationError
@@ -121,5 +158,9 @@ class RemoteNode(models.Model):
                 errors["retrieve_method"] = _("A DICOMweb node retrieves over HTTP.")
             if self.retrieve_method == self.FILE_URL and "{instance}" not in self.file_url_template:
                 errors["file_url_template"] = _("The template must contain {instance}.")
+        if self.ask_for == self.EXPLICIT and not self.transfer_syntax_uid:
+            errors["transfer_syntax_uid"] = _(
+                "Asking for an explicit transfer syntax needs its UID."
+            )
         if errors:
             raise ValidationError(errors)

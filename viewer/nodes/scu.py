@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
-from pydicom.uid import generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, StoragePresentationContexts, build_role, evt
 from pynetdicom.association import Association
 from pynetdicom.sop_class import (
@@ -298,21 +298,93 @@ def _retrieve_identifier(
     return identifier
 
 
-def open_get_association(node: RemoteNode, store_handler) -> tuple[Association | None, Step | None]:
-    """An association for C-GET; ``store_handler`` receives each C-STORE sent back."""
+# Classes whose pixels a compressed transfer syntax shrinks: each gets a context per
+# syntax asked for. The rest (reports, presentation states, RT plans, waveforms...) get
+# one context, as do these when the node is asked for images as stored.
+PIXEL_CLASSES = (
+    "1.2.840.10008.5.1.4.1.1.2",  # CT
+    "1.2.840.10008.5.1.4.1.1.2.1",  # Enhanced CT
+    "1.2.840.10008.5.1.4.1.1.4",  # MR
+    "1.2.840.10008.5.1.4.1.1.4.1",  # Enhanced MR
+    "1.2.840.10008.5.1.4.1.1.1",  # CR
+    "1.2.840.10008.5.1.4.1.1.1.1",  # DX for presentation
+    "1.2.840.10008.5.1.4.1.1.1.1.1",  # DX for processing
+    "1.2.840.10008.5.1.4.1.1.1.2",  # MG for presentation
+    "1.2.840.10008.5.1.4.1.1.1.2.1",  # MG for processing
+    "1.2.840.10008.5.1.4.1.1.13.1.3",  # breast tomosynthesis
+    "1.2.840.10008.5.1.4.1.1.6.1",  # US
+    "1.2.840.10008.5.1.4.1.1.3.1",  # US multi-frame
+    "1.2.840.10008.5.1.4.1.1.20",  # NM
+    "1.2.840.10008.5.1.4.1.1.128",  # PET
+    "1.2.840.10008.5.1.4.1.1.12.1",  # XA
+    "1.2.840.10008.5.1.4.1.1.12.2",  # XRF
+    "1.2.840.10008.5.1.4.1.1.481.1",  # RT image
+    "1.2.840.10008.5.1.4.1.1.7",  # secondary capture
+    "1.2.840.10008.5.1.4.1.1.7.2",  # multi-frame grayscale byte SC
+    "1.2.840.10008.5.1.4.1.1.7.3",  # multi-frame grayscale word SC
+    "1.2.840.10008.5.1.4.1.1.7.4",  # multi-frame true colour SC
+    "1.2.840.10008.5.1.4.1.1.77.1.4",  # VL photographic
+)
+# Classes without (much) pixel data a study commonly holds: these keep their context
+# before the rarer classes when the 128-context limit is reached.
+COMMON_CLASSES = (
+    "1.2.840.10008.5.1.4.1.1.88.59",  # key object selection
+    "1.2.840.10008.5.1.4.1.1.88.11",  # basic text SR
+    "1.2.840.10008.5.1.4.1.1.88.22",  # enhanced SR
+    "1.2.840.10008.5.1.4.1.1.88.33",  # comprehensive SR
+    "1.2.840.10008.5.1.4.1.1.88.34",  # comprehensive 3D SR
+    "1.2.840.10008.5.1.4.1.1.88.67",  # X-ray radiation dose SR
+    "1.2.840.10008.5.1.4.1.1.11.1",  # grayscale softcopy presentation state
+    "1.2.840.10008.5.1.4.1.1.104.1",  # encapsulated PDF
+    "1.2.840.10008.5.1.4.1.1.66.4",  # segmentation
+    "1.2.840.10008.5.1.4.1.1.481.2",  # RT dose
+    "1.2.840.10008.5.1.4.1.1.481.3",  # RT structure set
+    "1.2.840.10008.5.1.4.1.1.481.5",  # RT plan
+    "1.2.840.10008.5.1.4.1.1.66",  # raw data
+    "1.2.840.10008.5.1.4.1.1.66.1",  # spatial registration
+)
+UNCOMPRESSED = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
+MAX_CONTEXTS = 128  # pynetdicom's limit for one association (PS3.8: 128 odd IDs)
+
+
+def storage_contexts(wanted: tuple[str, ...], room: int = MAX_CONTEXTS - 1) -> list[tuple]:
+    """(SOP class, transfer syntaxes) contexts to take instances back by C-GET, at most ``room``.
+
+    For a class in ``PIXEL_CLASSES``: one context per syntax in ``wanted`` (best first),
+    then one offering every syntax we decode, so the peer can send each instance in any
+    it holds; every other class gets that last one alone, ``COMMON_CLASSES`` first. When
+    ``room`` runs out, the rarest classes (the end of pynetdicom's storage list) go without.
+    """
     from .scp import STORAGE_TRANSFER_SYNTAXES
 
-    # One context per storage class we take back, each with our SCP role proposed;
-    # 127 is the limit beside the C-GET context. Going through ``open_association``
-    # gives C-GET the node's TLS and the same failure words as every other call.
-    storage = [
-        (context.abstract_syntax, STORAGE_TRANSFER_SYNTAXES)
-        for context in StoragePresentationContexts[:127]
+    # The catch-all context lists uncompressed first: an acceptor that takes the first
+    # it supports then sends as stored or decompressed, never recompressed lossily.
+    any_syntax = [
+        *UNCOMPRESSED,
+        *(ts for ts in STORAGE_TRANSFER_SYNTAXES if ts not in UNCOMPRESSED),
     ]
+    compressed = [(uid, [ts]) for uid in PIXEL_CLASSES for ts in wanted]
+    plain = [(uid, any_syntax) for uid in PIXEL_CLASSES]
+    rest = [
+        context.abstract_syntax
+        for context in StoragePresentationContexts
+        if context.abstract_syntax not in (*PIXEL_CLASSES, *COMMON_CLASSES)
+    ]
+    others = [(uid, any_syntax) for uid in (*COMMON_CLASSES, *rest)]
+    return (compressed + plain + others)[:room]
+
+
+def open_get_association(node: RemoteNode, store_handler) -> tuple[Association | None, Step | None]:
+    """An association for C-GET; ``store_handler`` receives each C-STORE sent back."""
+    # Contexts for the storage classes we take back, with our SCP role proposed once per
+    # class, beside the C-GET context. Going through ``open_association`` gives C-GET the
+    # node's TLS and the same failure words as every other call.
+    storage = storage_contexts(node.wanted_transfer_syntaxes())
+    classes = dict.fromkeys(sop_class for sop_class, _ in storage)
     return open_association(
         node,
         [StudyRootQueryRetrieveInformationModelGet, *storage],
-        ext_neg=[build_role(sop_class, scp_role=True) for sop_class, _ in storage],
+        ext_neg=[build_role(sop_class, scp_role=True) for sop_class in classes],
         handlers=[(evt.EVT_C_STORE, store_handler)],
     )
 

@@ -1,7 +1,12 @@
-"""Validation of DICOM application entity titles."""
+"""Validation of DICOM application entity titles and transfer syntax UIDs."""
+
+import re
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from pydicom.uid import UID
+
+_UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 
 
 def validate_ae_title(value: str) -> None:
@@ -19,3 +24,15 @@ def validate_ae_title(value: str) -> None:
         )
     if "\\" in value:
         raise ValidationError(_("An AE title cannot contain a backslash."))
+
+
+def validate_transfer_syntax_uid(value: str) -> None:
+    """A transfer syntax UID pydicom knows (so the imaging pipeline can tell how to decode)."""
+    if not value:
+        return
+    if len(value) > 64 or not _UID.match(value):
+        raise ValidationError(
+            _("A UID is up to 64 digits and dots, with no component starting with 0.")
+        )
+    if not UID(value).is_transfer_syntax:
+        raise ValidationError(_("%(uid)s is not a known transfer syntax UID.") % {"uid": value})

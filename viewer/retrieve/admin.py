@@ -29,6 +29,7 @@ class RetrieveJobAdmin(admin.ModelAdmin):
         "node",
         "state",
         "progress",
+        "note",
         "policy",
         "requested_by",
         "created_at",
@@ -64,6 +65,12 @@ class RetrieveJobAdmin(admin.ModelAdmin):
         failed = sum(row["failed"] for row in rows)
         text = f"{done} / {total}" if total else "—"
         return f"{text} ({failed} failed)" if failed else text
+
+    @admin.display(description=_("note"))
+    def note(self, job: RetrieveJob) -> str:
+        """The error's first line: why it failed, or (running) since when the node is down."""
+        first = job.error.partition("\n")[0]
+        return first if len(first) <= 160 else first[:159] + "…"
 
     @admin.action(description=_("Cancel the selected jobs"))
     def cancel_jobs(self, request, queryset) -> None:

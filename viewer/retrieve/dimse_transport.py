@@ -15,9 +15,9 @@ from viewer.archive.models import Instance
 from viewer.archive.parsing import ParsedInstance
 from viewer.archive.storage import absolute_path
 from viewer.nodes import scu
+from viewer.nodes.errors import NODE, TransferError
 from viewer.nodes.models import RemoteNode
 
-from .http_transport import TransferError
 from .transports import Attempt, InstanceRef, checked
 
 # Statuses after which the instance will not come however often we ask.
@@ -31,7 +31,8 @@ class _Slot:
         self.received: list[bytes] = []
         self.assoc, failure = scu.open_get_association(node, self._store)
         if failure is not None:
-            raise TransferError(failure.message)
+            # Refused, rejected or aborted before a request was made: the node's state.
+            raise TransferError(failure.message, kind=NODE)
 
     def _store(self, event) -> int:
         try:
@@ -58,6 +59,9 @@ class DimseTransport:
         slot.received.clear()
         try:
             outcome = scu.send_get(slot.assoc, ref.study_uid, ref.series_uid, ref.sop_instance_uid)
+        except RuntimeError as exc:
+            # The pooled association went while it was idle (reset, aborted by the peer).
+            raise TransferError(f"the node dropped the association ({exc})", kind=NODE) from exc
         finally:
             self._give_back(slot)
         if not slot.received:
@@ -87,7 +91,10 @@ class DimseTransport:
 
     def _take(self) -> _Slot:
         try:
-            return self._idle.get_nowait()
+            while True:
+                slot = self._idle.get_nowait()
+                if slot.assoc.is_established:
+                    return slot  # else the node dropped it while idle: open another
         except queue.Empty:
             slot = _Slot(self.node)
             with self._lock:
@@ -111,9 +118,12 @@ class DimseTransport:
 
 
 def _failure(service: str, outcome: scu.RetrieveOutcome) -> TransferError:
+    if outcome.code is None:
+        # No final status at all: the association failed, was aborted or timed out.
+        return TransferError(f"{service} brought nothing: {outcome.status}", kind=NODE)
     if outcome.code == 0x0000 and outcome.completed == 0 and outcome.failed == 0:
         return TransferError(f"the node has no such instance ({service})", retryable=False)
-    # Out of resources (A7xx), a failed sub-operation, an abort: worth asking again.
+    # Out of resources (A7xx) or a failed sub-operation: this instance, worth asking again.
     return TransferError(
         f"{service} brought nothing: {outcome.status}", retryable=outcome.code not in _FINAL
     )

@@ -3,6 +3,8 @@
 The scheduler decides; the engine does the I/O around it: it holds the job's lease,
 lists the study once, runs transfers in threads, stores what arrives, records every
 task's state with conditional updates, retries with backoff and publishes progress.
+An error of the node's (not the instance's) pauses the transfers and probes the node
+with backoff until it answers or the outage deadline passes (``health.py``).
 Once every series shows an image, a slot is free as soon as its instance has arrived:
 a store thread takes it (one on SQLite, which has one writer) beside the next transfer.
 """
@@ -17,15 +19,17 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F, Q
+from django.utils import timezone
 
 from viewer.archive.importer import IMPORTED, PRESENT, Importer
 from viewer.archive.models import Study
 from viewer.audit.details import patient_id_of
 from viewer.audit.models import AuditEvent, record
+from viewer.nodes.errors import NODE, TransferError, classify
 
 from . import leases, scheduler
 from .focus import FocusBox
-from .http_transport import TransferError
+from .health import NodeHealth
 from .listing import ListingError, list_tasks
 from .models import RetrieveJob, TransferTask
 from .progress import Progress, Publish, no_publish
@@ -35,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 RESUMABLE_BYTES = 1024 * 1024
 COUNTS_INTERVAL = 1.0
+UNREACHABLE = "unreachable"  # the node stayed down past the deadline
 
 
 class Cancelled(TransferError):
@@ -57,6 +62,7 @@ class _Task:
     etag: str
     bytes: int = 0
     not_before: float = 0.0
+    started: float = 0.0  # when its current attempt began (monotonic)
     last_error: str = ""
     storing: bool = False  # arrived; the archive is taking it and its slot is free
 
@@ -65,6 +71,14 @@ def retry_delay(attempts: int) -> float:
     """Seconds to wait before attempt ``attempts + 1``: doubling, capped."""
     base = settings.PACSWEB_RETRY_BASE_SECONDS
     return min(settings.PACSWEB_RETRY_MAX_SECONDS, base * 2 ** max(attempts - 1, 0))
+
+
+def node_health() -> NodeHealth:
+    """A fresh health record with the configured deadline and longest probe interval."""
+    return NodeHealth(
+        deadline=getattr(settings, "PACSWEB_NODE_OUTAGE_DEADLINE", 900),
+        cap=getattr(settings, "PACSWEB_NODE_BACKOFF_MAX_SECONDS", 60),
+    )
 
 
 class Engine:
@@ -92,6 +106,7 @@ class Engine:
         self._lock = threading.Lock()
         self._storers: ThreadPoolExecutor | None = None
         self.job: RetrieveJob | None = None
+        self.health = node_health()
 
     def run(self) -> str | None:
         """Claim the job and run it; the final state, or None if it was not ours to run."""
@@ -103,10 +118,9 @@ class Engine:
         self.progress = Progress(job.study_uid, self.publish)
         self.progress.job_state(RetrieveJob.RUNNING)
         if not job.tasks.exists():
-            try:
-                list_tasks(job)
-            except ListingError as exc:
-                return self._finish(RetrieveJob.FAILED, str(exc))
+            listed = self._list(job)
+            if listed is not None:
+                return self._interrupted_end(job, listed)
         # Whatever a dead holder left active starts again (its part file resumes).
         job.tasks.filter(state=TransferTask.ACTIVE).update(state=TransferTask.PENDING)
         rows = list(job.tasks.order_by("series_index", "position"))
@@ -131,17 +145,86 @@ class Engine:
             outcome = self._transfer(job, tasks, transport)
         finally:
             transport.close()
-        if outcome == "stopped":
-            leases.release(self.job_id, self.holder)
-        if outcome == RetrieveJob.CANCELLED:
-            _audit_end(job, outcome)
+        if outcome == UNREACHABLE:
+            return self._finish(RetrieveJob.FAILED, self._unreachable_words(tasks))
         if outcome is not None:
-            return outcome
+            return self._interrupted_end(job, outcome)
         failed = [task for task in tasks.values() if task.state == TransferTask.FAILED]
         shutil.rmtree(part_folder, ignore_errors=True)
         if failed:
             return self._finish(RetrieveJob.PARTIAL, _failure_summary(failed))
         return self._finish(RetrieveJob.DONE, "")
+
+    def _interrupted_end(self, job: RetrieveJob, outcome: str) -> str:
+        if outcome == "stopped":
+            leases.release(self.job_id, self.holder)
+        if outcome == RetrieveJob.CANCELLED:
+            _audit_end(job, outcome)
+        return outcome
+
+    def _list(self, job: RetrieveJob) -> str | None:
+        """List the study, waiting out an unreachable node; None once listed, else the end."""
+        while True:
+            started = time.monotonic()
+            try:
+                list_tasks(job)
+            except ListingError as exc:
+                if classify(exc) != NODE:
+                    return self._finish(RetrieveJob.FAILED, str(exc))
+                self._node_failed(str(exc), started)
+                if self.health.expired(time.monotonic()):
+                    return self._finish(RetrieveJob.FAILED, self._unreachable_words())
+                while (wait := self.health.retry_in(time.monotonic())) > 0:
+                    interrupted = self._interrupted()
+                    if interrupted is not None:
+                        return interrupted
+                    self.stop.wait(min(wait, 0.25))
+                continue
+            self._node_answered()
+            return None
+
+    def _node_failed(self, detail: str, started: float) -> None:
+        """A request failed through the node's fault: pause, tell viewers and the admin."""
+        escalated = self.health.failed(time.monotonic(), timezone.now(), detail, started)
+        if not escalated:
+            return  # a transfer begun before the outage: no news
+        report = self.health.report(time.monotonic())
+        logger.warning(
+            "retrieve job %s: node unreachable, next probe in %ss", self.job_id, report["retry_in"]
+        )
+        RetrieveJob.objects.filter(
+            pk=self.job_id, lease_holder=self.holder, state=RetrieveJob.RUNNING
+        ).update(error=self._paused_words())
+        self.progress.job_state(RetrieveJob.RUNNING, self._paused_words(), node=report)
+
+    def _node_answered(self) -> None:
+        """The node answered: if it was down, transfers resume and everyone hears so."""
+        if not self.health.answered():
+            return
+        logger.info("retrieve job %s: node reachable again", self.job_id)
+        RetrieveJob.objects.filter(
+            pk=self.job_id, lease_holder=self.holder, state=RetrieveJob.RUNNING
+        ).update(error="")
+        self.progress.job_state(RetrieveJob.RUNNING, "", node={"state": "reachable"})
+
+    def _paused_words(self) -> str:
+        since = _clock_time(self.health.since)
+        until = _clock_time(self.health.since + self.health.deadline_delta)
+        return (
+            f"the node has been unreachable since {since}; retrying until {until} "
+            f"({self.health.detail})"
+        )
+
+    def _unreachable_words(self, tasks: dict[int, "_Task"] | None = None) -> str:
+        words = (
+            f"{self.health.detail}; the node was unreachable from "
+            f"{_clock_time(self.health.since)}, longer than the "
+            f"{_duration(self.health.deadline)} allowed"
+        )
+        if tasks:
+            left = sum(t.state not in TransferTask.FINISHED for t in tasks.values())
+            words += f"; {left} of {len(tasks)} instances not retrieved (Retry fetches them)"
+        return words
 
     def started(self, progress: Progress) -> None:
         """Hook: the job is listed and about to transfer (the command line draws bars)."""
@@ -168,6 +251,9 @@ class Engine:
     def _loop(self, job, tasks, series_order, running, pool, transport) -> str | None:
         while True:
             interrupted = self._interrupted()
+            if interrupted is None and self.health.expired(time.monotonic()):
+                self._abort.set()  # whatever is still on its way ends at its next bytes
+                interrupted = UNREACHABLE
             if interrupted is None:
                 self._start(job, tasks, series_order, running, pool, transport)
             if not running:
@@ -177,6 +263,8 @@ class Engine:
                 if not waiting:
                     return None
                 earliest = min(t.not_before for t in waiting)
+                if self.health.down:
+                    earliest = max(earliest, self.health.next_probe)
                 time.sleep(min(max(earliest - time.monotonic(), 0.01), 1))
                 continue
             finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
@@ -226,11 +314,18 @@ class Engine:
                 shown.add(task.series_uid)
             elif task.state != TransferTask.FAILED:
                 coming.add(task.series_uid)
+        # While the node is down one probe goes out at a time, when it is due.
+        allowed = self.health.slots(now, job.node.max_transfers, sum(active.values()))
+        if allowed == 0:
+            return
         if coming - shown:
             # Until every series shows an image a store keeps its slot: the next
             # transfers would only slow down the stores of the first images.
             active = {uid: active[uid] + storing[uid] for uid in series_order}
         backlog = sum(storing.values())
+        slots = job.node.max_transfers - max(backlog - job.node.max_transfers, 0)
+        if self.health.down:
+            slots = sum(active.values()) + allowed
         focus_series, focus_slices = self.focus.get()
         state = scheduler.JobState(
             series=[
@@ -239,7 +334,7 @@ class Engine:
             ],
             # More than one store waiting per slot holds slots back: the link must not
             # outrun the archive by more, each one waits in memory.
-            slots=job.node.max_transfers - max(backlog - job.node.max_transfers, 0),
+            slots=slots,
             policy=job.policy,
             order=job.order,
             focus=tuple(uid for uid in focus_series if uid in totals),
@@ -252,6 +347,7 @@ class Engine:
             self._abort.set()  # rows changed under us: someone else holds the job
             return
         for task in picked:
+            task.started = now
             ref = InstanceRef(job.study_uid, task.series_uid, task.sop_instance_uid)
             running[pool.submit(self._fetch, transport, ref, task)] = task
 
@@ -337,14 +433,22 @@ class Engine:
         task.storing = False
         error = future.exception()
         if error is None:
+            self._node_answered()
             size, ours = future.result()
             task.state, task.bytes, task.last_error = TransferTask.DONE, size, ""
             if not ours:
                 self._abort.set()  # someone else holds the job now
             self.progress.instance_ended(task.series_uid, task.sop_instance_uid, task.state)
             return
+        attempts = F("attempts")
         if isinstance(error, Cancelled):
             task.state = TransferTask.PENDING
+        elif isinstance(error, TransferError) and error.is_node:
+            # The node failed, not the instance: the attempt is given back.
+            task.state, task.last_error = TransferTask.PENDING, str(error)
+            task.attempts -= 1
+            attempts = F("attempts") - 1
+            self._node_failed(task.last_error, task.started)
         else:
             message = str(error) if isinstance(error, TransferError) else _unexpected(error)
             retry = (
@@ -355,7 +459,7 @@ class Engine:
             task.state = TransferTask.PENDING if retry else TransferTask.FAILED
             task.not_before = time.monotonic() + retry_delay(task.attempts)
         updated = TransferTask.objects.filter(pk=task.pk, state=TransferTask.ACTIVE).update(
-            state=task.state, bytes=task.bytes, last_error=task.last_error
+            state=task.state, bytes=task.bytes, last_error=task.last_error, attempts=attempts
         )
         if updated != 1:
             self._abort.set()  # someone else holds the job now
@@ -410,6 +514,14 @@ def _mark_active(tasks: list[_Task]) -> bool:
         pk__in=[task.pk for task in tasks], state=TransferTask.PENDING
     ).update(state=TransferTask.ACTIVE, attempts=F("attempts") + 1)
     return changed == len(tasks)
+
+
+def _clock_time(moment) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 def _unexpected(error: BaseException) -> str:

@@ -13,15 +13,14 @@ from pathlib import Path
 
 import httpx
 
+from viewer.nodes.dicomweb import NOT_TRANSCODED, REFUSED_ACCEPT, as_stored
+from viewer.nodes.errors import NODE, TransferError
+
+__all__ = ["Downloaded", "TransferError", "download", "single_part"]  # the old home, kept
+
+# Busy, or a gateway in front of a PACS that is down: the node's, not the instance's.
+NODE_DOWN_STATUSES = (429, 502, 503, 504)
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-
-
-class TransferError(Exception):
-    """A transfer failed; ``retryable`` says whether another attempt may succeed."""
-
-    def __init__(self, message: str, retryable: bool = True) -> None:
-        super().__init__(message)
-        self.retryable = retryable
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,14 @@ class Downloaded:
     etag: str
 
 
+class _AskAgain(Exception):
+    """The node refused the syntax asked for (``status``); ``url`` and ``accept`` ask as stored."""
+
+    def __init__(self, status: int, url: str, accept: str) -> None:
+        super().__init__(url)
+        self.status, self.url, self.accept = status, url, accept
+
+
 def download(
     client: httpx.Client,
     url: str,
@@ -42,38 +49,74 @@ def download(
     etag: str = "",
     on_bytes: Callable[[int], None] | None = None,
     on_etag: Callable[[str], None] | None = None,
+    on_refused: Callable[[int], None] | None = None,
 ) -> Downloaded:
     """Fetch ``url`` into ``part``, continuing from the bytes already there.
 
     ``etag`` is the validator seen when the part file was started: it goes out as
     ``If-Range`` so a changed resource comes back whole instead of spliced. The
     client's read timeout is an idle timeout (per read), never a whole-transfer limit.
+    When the node answers 400/406/415/500/501 to a transfer syntax asked for, the
+    request is made once more as stored, and ``on_refused`` hears the status.
     """
+    options = {"etag": etag, "on_bytes": on_bytes, "on_etag": on_etag}
+    try:
+        return _download(client, url, part, accept=accept, ask_again=True, **options)
+    except _AskAgain as again:
+        if on_refused is not None:
+            on_refused(again.status)
+        part.unlink(missing_ok=True)  # bytes of another representation: never resumed
+        return _download(client, again.url, part, accept=again.accept, **options)
+
+
+def _download(
+    client: httpx.Client,
+    url: str,
+    part: Path,
+    *,
+    accept: str,
+    etag: str,
+    on_bytes: Callable[[int], None] | None,
+    on_etag: Callable[[str], None] | None,
+    ask_again: bool = False,
+) -> Downloaded:
     offset = part.stat().st_size if part.exists() else 0
-    headers = {"Accept": accept, "Accept-Encoding": "identity"}
+    # gzip only from byte 0: what lands on disk is decoded, so an interrupted body is a
+    # prefix of the plain resource and resumes with a plain (identity) Range request.
+    headers = {"Accept": accept, "Accept-Encoding": "identity" if offset else "gzip"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
         if etag:
             headers["If-Range"] = etag
     try:
         with client.stream("GET", url, headers=headers) as response:
+            refused = response.status_code in (*REFUSED_ACCEPT, *NOT_TRANSCODED)
+            again = as_stored(url, accept) if ask_again and refused else None
+            if again is not None:
+                raise _AskAgain(response.status_code, *again)
             start, total = _start_and_total(response, offset, part)
+            if _is_encoded(response):
+                total = None  # Content-Length counts the gzip bytes; the parse checks the rest
             new_etag = response.headers.get("ETag", "") if not _is_weak(response) else ""
             if on_etag is not None and start == 0:
                 on_etag(new_etag)
             received = _write_body(response, part, start, on_bytes)
             content_type = response.headers.get("Content-Type", "")
     except httpx.ConnectTimeout as exc:
-        raise TransferError(f"the node did not accept a connection in time ({_kind(exc)})") from exc
+        raise TransferError(
+            f"the node did not accept a connection in time ({_kind(exc)})", kind=NODE
+        ) from exc
     except httpx.ConnectError as exc:
-        # Refused or unreachable: nothing was transferred, so nothing can resume.
-        raise TransferError(f"cannot connect to the node ({_kind(exc)})") from exc
+        # Refused or unreachable: nothing was sent, so there is nothing to resume.
+        raise TransferError(f"cannot connect to the node ({_kind(exc)})", kind=NODE) from exc
     except httpx.TimeoutException as exc:
-        raise TransferError(f"the server stalled ({_kind(exc)}); what came is kept") from exc
+        raise TransferError(
+            f"the node stalled mid-transfer ({_kind(exc)}); what came is kept", kind=NODE
+        ) from exc
     except (httpx.TransportError, httpx.StreamError) as exc:
         # A dropped connection or a body shorter than its Content-Length: keep the part.
         raise TransferError(
-            f"the connection broke mid-transfer ({_kind(exc)}); what came is kept"
+            f"the connection broke mid-transfer ({_kind(exc)}); what came is kept", kind=NODE
         ) from exc
     size = start + received
     if total is not None and size != total:
@@ -118,8 +161,12 @@ def _start_and_total(response: httpx.Response, offset: int, part: Path) -> tuple
         raise TransferError(
             "the node cannot send this instance as DICOM (HTTP 406)", retryable=False
         )
-    if status == 429 or status >= 500:
-        raise TransferError(f"the node is busy or failing (HTTP {status}); will retry")
+    if status in NODE_DOWN_STATUSES:
+        raise TransferError(f"the node is busy or unavailable (HTTP {status})", kind=NODE)
+    if status >= 500:
+        # A 500 is usually this instance's (a file the PACS cannot read or transcode)
+        # while others come: it uses the instance's attempts, it does not pause the node.
+        raise TransferError(f"the node failed to send this instance (HTTP {status})")
     raise TransferError(f"the node answered HTTP {status}", retryable=False)
 
 
@@ -131,12 +178,16 @@ def _write_body(
     with part.open("r+b" if start and part.exists() else "wb", buffering=0) as sink:
         sink.seek(start)
         sink.truncate()
-        for chunk in response.iter_raw():
+        for chunk in response.iter_bytes():  # decoded when the node gzipped it
             sink.write(chunk)
             received += len(chunk)
             if on_bytes is not None:
                 on_bytes(len(chunk))
     return received
+
+
+def _is_encoded(response: httpx.Response) -> bool:
+    return response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
 
 
 def _is_weak(response: httpx.Response) -> bool:

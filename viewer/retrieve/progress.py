@@ -93,6 +93,11 @@ class Progress:
         for message in messages:
             self.publish(self.study_uid, message)
 
-    def job_state(self, state: str, error: str = "") -> None:
-        """Tell viewers the job changed state."""
-        self.publish(self.study_uid, {"type": "job", "state": state, "error": error})
+    def job_state(self, state: str, error: str = "", node: dict | None = None) -> None:
+        """Tell viewers the job changed state, or (``node``) that its node went or came back:
+        ``{"state": "unreachable", "since": iso, "retry_in": s, "detail": ...}`` or
+        ``{"state": "reachable"}``."""
+        message = {"type": "job", "state": state, "error": error}
+        if node is not None:
+            message["node"] = node
+        self.publish(self.study_uid, message)

@@ -12,11 +12,12 @@ from pathlib import Path
 import httpx
 
 from viewer.archive.parsing import ParsedInstance, RejectedFile, parse_instance
-from viewer.nodes.dicomweb import instance_url
+from viewer.nodes.dicomweb import instance_url, note_refusal
+from viewer.nodes.errors import TransferError
 from viewer.nodes.models import RemoteNode
 from viewer.nodes.tls import tls_context
 
-from .http_transport import TransferError, download, single_part
+from .http_transport import download, single_part
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class HttpTransport:
             etag=attempt.etag,
             on_bytes=attempt.on_bytes,
             on_etag=attempt.on_etag,
+            on_refused=lambda status: note_refusal(self.node, status),
         )
         try:
             content = single_part(part.read_bytes(), got.content_type)

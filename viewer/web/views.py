@@ -298,6 +298,8 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         "badLayout": _("Rows x columns, each from 1 to 4, e.g. 2x3"),
         "measure": _("Measure"),
         "viewportOf": _("%(n)s of %(total)s"),
+        "nodeUnreachable": _("PACS unreachable since %(since)s — retrying in %(seconds)s s"),
+        "nodeRetrying": _("PACS unreachable since %(since)s — retrying now"),
         "arriving": _("Image %(n)s of %(total)s has not arrived yet"),
         "inBrowser": _("In browser"),
         "heldTitle": _("%(held)s of %(total)s images in this browser (%(megabytes)s MB)"),

@@ -1,0 +1,158 @@
+"""Bytes on the wire from Orthanc: a study retrieved as stored and lossless compressed.
+
+Run: .venv/bin/python bench/retrieve_orthanc.py [--mbps 10] [--rounds 2] [--method wado-rs]
+
+Debian's Orthanc (with its DICOMweb plugin) holds the demo CT (256x256 16-bit, 101
+images; ``--full`` for the 512x512, 401-image one) uncompressed; the real engine
+retrieves it by WADO-RS (or C-GET) through a TCP proxy that limits what Orthanc sends
+to ``--mbps`` megabytes per second and counts it. Each round runs "as stored" and
+"lossless compressed" (JPEG-LS asked for, Orthanc transcodes; gzip accepted), in a
+rotated order; medians of the time from job start to done and the bytes are printed.
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import cached_study  # noqa: E402
+
+MB = 1_000_000
+
+
+class ThrottledProxy:
+    """Forward 127.0.0.1:port to ``target``; the answers share one ``rate`` bytes/s."""
+
+    def __init__(self, target: int, rate: float) -> None:
+        self.target, self.rate = target, rate
+        self.sent = 0
+        self._lock = threading.Lock()
+        self._next = time.monotonic()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self._listener.accept()
+            server = socket.create_connection(("127.0.0.1", self.target))
+            threading.Thread(target=self._pipe, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, True), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, throttled: bool) -> None:
+        try:
+            while chunk := source.recv(16384):
+                if throttled:
+                    self._wait(len(chunk))
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _wait(self, size: int) -> None:
+        with self._lock:
+            self.sent += size
+            now = time.monotonic()
+            self._next = max(self._next, now) + size / self.rate
+            delay = self._next - now
+        if delay > 0:
+            time.sleep(delay)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mbps", type=float, default=10.0, help="link bandwidth, MB/s")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--method", default="wado-rs", choices=["wado-rs", "c-get"])
+    parser.add_argument("--full", action="store_true", help="the 512x512, 401-image study")
+    parser.add_argument(
+        "--cache", type=Path, default=Path(tempfile.gettempdir()) / "pacsweb-bench-retrieve"
+    )
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="pacsweb-bench-"))
+    os.environ["PACSWEB_DATA"] = str(work / "data")
+    os.environ["PACSWEB_STORAGE"] = str(work / "data" / "archive")
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.setdefault("PACSWEB_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pacsweb.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from tests.orthanc import Orthanc
+    from viewer.archive.models import Patient
+    from viewer.demo.ct_study import DemoCTSpec, study_uid
+    from viewer.nodes.models import RemoteNode
+    from viewer.retrieve.engine import Engine
+    from viewer.retrieve.jobs import request_retrieve
+    from viewer.retrieve.models import RetrieveJob
+
+    call_command("migrate", verbosity=0)
+    settings.PACSWEB_AE_TITLE = "PACSWEB"
+    spec = (
+        DemoCTSpec()
+        if args.full
+        else DemoCTSpec(matrix=256, thick_slices=30, thin_slices=60, coronal_slices=10)
+    )
+    files = sorted(cached_study(args.cache, spec).rglob("*.dcm"))
+    size = sum(path.stat().st_size for path in files)
+    print(f"study: {len(files)} files, {size / MB:.1f} MB as stored; link {args.mbps:g} MB/s")
+    results: dict[str, list[tuple[float, int]]] = {
+        RemoteNode.AS_STORED: [],
+        RemoteNode.LOSSLESS: [],
+    }
+    with Orthanc(work / "orthanc", {"PACSWEB": 1}) as orthanc:
+        orthanc.upload(files)
+        for round_number in range(args.rounds):
+            order = list(results)
+            for ask_for in order[round_number % 2 :] + order[: round_number % 2]:
+                Patient.objects.all().delete()
+                web = args.method == "wado-rs"
+                proxy = ThrottledProxy(
+                    orthanc.http_port if web else orthanc.dicom_port, args.mbps * MB
+                )
+                node = RemoteNode.objects.create(
+                    name=f"orthanc-{round_number}-{ask_for}",
+                    protocol=RemoteNode.DICOMWEB if web else RemoteNode.DIMSE,
+                    dicomweb_url=f"http://127.0.0.1:{proxy.port}/dicom-web" if web else "",
+                    ae_title="" if web else Orthanc.aet,
+                    host="127.0.0.1",
+                    port=proxy.port,
+                    retrieve_method=args.method,
+                    ask_for=ask_for,
+                    max_transfers=4,
+                )
+                job, _ = request_retrieve(study_uid(spec), node)
+                start = time.perf_counter()
+                state = Engine(job.pk, "bench").run()
+                elapsed = time.perf_counter() - start
+                assert state == RetrieveJob.DONE, (state, job.error)
+                results[ask_for].append((elapsed, proxy.sent))
+                sent = proxy.sent / MB
+                print(f"  round {round_number + 1} {ask_for:9s} {elapsed:6.2f} s {sent:7.2f} MB")
+    (stored_s, stored_b), (lossless_s, lossless_b) = (
+        (statistics.median(t for t, _ in runs), statistics.median(b for _, b in runs))
+        for runs in results.values()
+    )
+    print(f"as stored:           {stored_s:6.2f} s, {stored_b / MB:7.2f} MB on the wire")
+    print(f"lossless compressed: {lossless_s:6.2f} s, {lossless_b / MB:7.2f} MB on the wire")
+    time_ratio, byte_ratio = lossless_s / stored_s, lossless_b / stored_b
+    print(f"ratio (lossless / as stored): time {time_ratio:.2f}x, bytes {byte_ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
