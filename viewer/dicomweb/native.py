@@ -14,7 +14,7 @@ from pydicom.pixels import get_decoder
 
 from viewer.imaging import frame_stream
 from viewer.imaging.frame_codec import CODECS, JPEG_LS
-from viewer.imaging.frames import Frame, UndecodableFrame, number_of_frames
+from viewer.imaging.frames import Frame, UndecodableFrame, number_of_frames, open_image
 
 # Photometrics whose decoded values pydicom (raw=True) gives as stored. YBR_FULL_422
 # comes back upsampled, YBR_ICT/YBR_RCT as RGB, YBR_PARTIAL_420 upsampled: none of them
@@ -94,7 +94,7 @@ def native_pixel_data(path: Path, store: frame_stream.Store | None = None) -> by
     """The whole PixelData value in native form (WADO-RS bulk data of 7FE00010): stored
     uncompressed, the value itself (little endian); else every frame decoded, in order.
     1-bit frames run on bit after bit, as in a stored value."""
-    dataset = _open(path)
+    dataset = open_image(path)
     layout = PixelLayout.of(dataset)
     if not _is_encapsulated(dataset):
         value = _little_endian_value(dataset, layout)
@@ -113,26 +113,12 @@ def native_pixel_data(path: Path, store: frame_stream.Store | None = None) -> by
     return np.packbits(np.concatenate(bits), bitorder="little").tobytes()
 
 
-def _open(path: Path) -> Dataset:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            dataset = pydicom.dcmread(path)
-        except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds on bad files
-            raise UndecodableFrame(
-                f"the stored file cannot be read ({type(exc).__name__})"
-            ) from exc
-    if "PixelData" not in dataset:
-        raise UndecodableFrame("this object has no pixel data")
-    return dataset
-
-
 def _is_encapsulated(dataset: Dataset) -> bool:
     return dataset.file_meta.TransferSyntaxUID.is_encapsulated
 
 
 def _native_one(path: Path, number: int) -> bytes:
-    dataset = _open(path)
+    dataset = open_image(path)
     layout = PixelLayout.of(dataset)
     if not 1 <= number <= layout.frames:
         raise UndecodableFrame(f"frame {number} does not exist (the image has {layout.frames})")

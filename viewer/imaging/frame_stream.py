@@ -23,7 +23,14 @@ import pydicom
 from pydicom.encaps import get_frame
 
 from .frame_codec import Codec
-from .frames import Frame, UndecodableFrame, number_of_frames, read_frame, read_frames
+from .frames import (
+    Frame,
+    UndecodableFrame,
+    number_of_frames,
+    open_image,
+    read_frame,
+    read_frames,
+)
 
 CONTENT_TYPE = 'multipart/related; type="application/octet-stream"; boundary={boundary}'
 # Parts coded one by one: JPEG-LS where the codec takes the frame (others raw, gzipped).
@@ -280,16 +287,11 @@ def stored_frame(path: Path, number: int) -> bytes:
     Raises ``UndecodableFrame`` if the file cannot be read, is not encapsulated or has
     no such frame.
     """
+    dataset = open_image(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            dataset = pydicom.dcmread(path)
-        except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds on bad files
-            raise UndecodableFrame(
-                f"the stored file cannot be read ({type(exc).__name__})"
-            ) from exc
         syntax = getattr(dataset.file_meta, "TransferSyntaxUID", None)
-        if "PixelData" not in dataset or syntax is None or not syntax.is_encapsulated:
+        if syntax is None or not syntax.is_encapsulated:
             raise UndecodableFrame("the stored pixel data is not encapsulated")
         frames = number_of_frames(dataset)
         if not 1 <= number <= frames:

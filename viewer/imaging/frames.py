@@ -96,7 +96,7 @@ def read_frame(path: Path, index: int | None) -> Frame:
 
     Raises ``UndecodableFrame`` saying why when it cannot be decoded.
     """
-    dataset = _open(path)
+    dataset = open_image(path)
     frames = number_of_frames(dataset)
     if index is None:
         index = frames // 2
@@ -110,12 +110,14 @@ def read_frames(path: Path) -> Iterator[Frame]:
 
     Raises ``UndecodableFrame`` saying why at the first frame that cannot be decoded.
     """
-    dataset = _open(path)
+    dataset = open_image(path)
     for index in range(number_of_frames(dataset)):
         yield _decode(dataset, index)
 
 
-def _open(path: Path) -> Dataset:
+def open_image(path: Path) -> Dataset:
+    """The stored file, read whole; ``UndecodableFrame`` if it cannot be read or has no
+    pixel data."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
