@@ -5,8 +5,9 @@ import io
 
 import pytest
 
-from viewer.dicomweb import stow
-from viewer.dicomweb.stow import MalformedBody, StowError, iter_parts, request_boundary
+from viewer.dicomweb import parts as multipart_parts
+from viewer.dicomweb.parts import MalformedBody, iter_parts
+from viewer.dicomweb.stow import StowError, request_boundary
 
 BOUNDARY = "b0und4ry"
 READ_SIZES = [1, 7, 64 * 1024]
@@ -168,14 +169,14 @@ def test_it_refuses_other_content_types(content_type, status, words):
 
 def test_it_holds_no_more_than_the_size_limit_and_one_read(monkeypatch):
     sizes = []
-    fill = stow._Scanner.fill
+    fill = multipart_parts._Scanner.fill
 
     def measured_fill(scanner) -> bool:
         more = fill(scanner)
         sizes.append(len(scanner.buf))
         return more
 
-    monkeypatch.setattr(stow._Scanner, "fill", measured_fill)
+    monkeypatch.setattr(multipart_parts._Scanner, "fill", measured_fill)
     found = parts(body(b"a" * 3000, b"x" * 200_000, b"b" * 3000), read_size=1000, limit=5000)
     assert [len(p.content) for p in found] == [3000, 0, 3000]
     assert max(sizes) < 5000 + 1000 + 64

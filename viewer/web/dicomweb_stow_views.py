@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from viewer.audit.models import client_address
 from viewer.dicomweb import stow
 from viewer.dicomweb.negotiation import NotAcceptable, accepted_types
+from viewer.dicomweb.parts import MalformedBody, iter_parts
 
 _ANSWERS = (stow.DICOM_JSON, "application/json")
 
@@ -51,11 +52,11 @@ def _store(request: HttpRequest, study_uid: str | None) -> HttpResponse:
             parts = stow.single_part(request.read, limit)
         else:
             # request.read, never request.body: the body is read a part at a time.
-            parts = stow.iter_parts(request.read, boundary, limit)
+            parts = iter_parts(request.read, boundary, limit)
         result = stow.store_parts(parts, study_uid)
     except NotAcceptable as exc:
         return JsonResponse({"detail": str(exc)}, status=406)
-    except stow.StowError as exc:
+    except (stow.StowError, MalformedBody) as exc:
         return JsonResponse({"detail": exc.detail}, status=exc.status)
     stow.audit_arrival(result, request.user, client_address(request))
     base_url = request.build_absolute_uri(reverse("dicomweb_store")).removesuffix("/studies")
