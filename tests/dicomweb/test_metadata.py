@@ -1,12 +1,15 @@
 """WADO-RS metadata (PS3.18 10.4.1.1.2) and bulk data behind its BulkDataURIs."""
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from pydicom.dataset import Dataset
 
 from tests.dicomweb.test_frames import filed, multipart_parts, stored, url_of
 from viewer.archive.models import Instance, Series
+from viewer.archive.storage import absolute_path
 from viewer.dicomweb.metadata import MetadataSource, instance_metadata, metadata_array
 
 PRIVATE_BLOB = bytes(range(256)) * 8  # 2 kB: over the bulk data threshold
@@ -17,6 +20,17 @@ def with_gb18030_name_and_a_private_blob(dataset: Dataset) -> None:
     dataset.PatientName = "Wang^XiaoDong=王^小东"
     block = dataset.private_block(0x0041, "PACSWEB TEST", create=True)
     block.add_new(0x10, "OB", PRIVATE_BLOB)
+
+
+@pytest.fixture(autouse=True)
+def cache_root(tmp_path, settings) -> Path:
+    """Kept metadata goes with the frames, in this test's own folder."""
+    settings.PACSWEB_FRAME_CACHE = tmp_path / "frame-cache"
+    return settings.PACSWEB_FRAME_CACHE
+
+
+def entries(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
 @pytest.fixture
@@ -123,3 +137,78 @@ def test_it_refuses_a_bad_bulk_data_tag_and_answers_404_for_a_missing_one(alice_
     response = alice_client.get(f"{url_of(ct)}/bulkdata/xyz")
     assert (response.status_code, response.json()["parameter"]) == (400, "tag")
     assert alice_client.get(f"{url_of(ct)}/bulkdata/00100010").status_code == 404
+
+
+def series_url() -> str:
+    series = Series.objects.get(description="Axial 1.0 mm")
+    return f"/dicom-web/studies/{series.study.study_uid}/series/{series.series_uid}/metadata"
+
+
+def raw(client, url: str, **headers) -> bytes:
+    response = client.get(url, **headers)
+    assert response.status_code == 200, response.content
+    return b"".join(response.streaming_content)
+
+
+def test_it_answers_again_from_the_cache_byte_for_byte(alice_client, small_ct, cache_root):
+    url = series_url()
+    first = raw(alice_client, url)
+    kept = entries(cache_root)
+    assert len(kept) == Series.objects.get(description="Axial 1.0 mm").instances.count()
+    second = raw(alice_client, url)
+    assert second == first
+    assert entries(cache_root) == kept
+
+
+def test_it_keeps_no_host_in_the_cache(alice_client, ct, cache_root):
+    raw(alice_client, f"{url_of(ct)}/metadata")
+    [entry] = entries(cache_root)
+    assert b"testserver" not in entry.read_bytes()
+    assert b"/bulkdata/7FE00010" in entry.read_bytes()
+
+
+def test_it_gives_each_host_its_own_bulk_data_uris(alice_client, ct, settings):
+    settings.ALLOWED_HOSTS = ["testserver", "viewer.example"]
+    url = f"{url_of(ct)}/metadata"
+    here = f"http://testserver{url_of(ct)}"
+    there = f"https://viewer.example{url_of(ct)}"
+    other = {"HTTP_HOST": "viewer.example", "secure": True}
+    [ours] = metadata(alice_client, url)  # kept here
+    for _ in range(2):  # answered from what the first host left, then again
+        [theirs] = metadata(alice_client, url, **other)
+        assert theirs["7FE00010"]["BulkDataURI"] == f"{there}/bulkdata/7FE00010"
+        assert theirs["00411010"]["BulkDataURI"] == f"{there}/bulkdata/00411010"
+        assert here not in json.dumps(theirs)
+    [again] = metadata(alice_client, url)
+    assert again == ours
+    assert ours["7FE00010"]["BulkDataURI"] == f"{here}/bulkdata/7FE00010"
+
+
+def test_it_answers_after_the_cache_folder_is_deleted(alice_client, small_ct, cache_root):
+    url = series_url()
+    first = raw(alice_client, url)
+    shutil.rmtree(cache_root)
+    assert raw(alice_client, url) == first
+    assert entries(cache_root)
+
+
+def test_it_makes_a_damaged_entry_again(alice_client, ct, cache_root):
+    url = f"{url_of(ct)}/metadata"
+    first = raw(alice_client, url)
+    [entry] = entries(cache_root)
+    whole = entry.read_bytes()
+    entry.write_bytes(whole[: len(whole) // 2])
+    assert raw(alice_client, url) == first
+    assert entry.read_bytes() == whole
+
+
+def test_it_sends_the_same_json_without_a_cache(alice_client, ct):
+    [item] = metadata(alice_client, f"{url_of(ct)}/metadata")
+    source = MetadataSource(
+        absolute_path(ct.file_path),
+        f"http://testserver{url_of(ct)}",
+        ct.transfer_syntax_uid,
+        True,
+    )
+    assert json.loads(b"".join(metadata_array([source]))) == [item]
+    assert item == instance_metadata(source)

@@ -1,17 +1,21 @@
 """WADO-RS metadata (PS3.18 10.4.1.1.2): each instance's header as DICOM JSON (Annex F),
 bulk data values replaced by a BulkDataURI, and those values read back for bulkdata."""
 
+import functools
 import json
 import logging
+import uuid
 import warnings
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.tag import Tag
+
+from viewer.imaging import frame_stream
 
 from .negotiation import ANY, AcceptedType, NotAcceptable
 
@@ -23,6 +27,11 @@ BULK_DATA_THRESHOLD = 1024
 PIXEL_DATA = 0x7FE00010
 AVAILABLE_TRANSFER_SYNTAX = "00083002"
 TRANSFER_SYNTAX = "00020010"
+# The kept JSON text of an instance, in the frame cache; bump when the JSON changes.
+CACHE_KIND = "wado-metadata-v1"
+# Stands for the instance's URL in the kept text. json.dumps escapes every control
+# character inside strings, so a raw NUL never occurs in DICOM JSON text otherwise.
+URL_PLACEHOLDER = "\x00"
 
 
 @dataclass(frozen=True)
@@ -144,18 +153,48 @@ _NATIVE = frozenset(
 )
 
 
-def metadata_array(sources: Iterable[MetadataSource]) -> Iterator[bytes]:
+def instance_json(source: MetadataSource, store: frame_stream.Store | None = None) -> bytes:
+    """``instance_metadata`` as UTF-8 JSON text, kept in ``store`` (the frame cache).
+
+    The text is kept with ``URL_PLACEHOLDER`` for the instance's URL, which depends on
+    the request's host and scheme, and answered with ``source.url`` put back, so every
+    host gets its own BulkDataURIs. Raises ``ValueError`` if unreadable.
+    """
+    # Part of the key besides the file: they come from the archive's row, not the file.
+    kind = f"{CACHE_KIND};{source.transfer_syntax};{int(source.has_pixels)}"
+    make = functools.partial(_placeholder_json, source)
+    text = store(source.path, 0, kind, make) if store else make()
+    url = json.dumps(source.url, ensure_ascii=False)[1:-1].encode()
+    return text.replace(URL_PLACEHOLDER.encode(), url)
+
+
+def _placeholder_json(source: MetadataSource) -> bytes:
+    """The instance's JSON text with ``URL_PLACEHOLDER`` where its URL goes.
+
+    The URLs are built from a random marker drawn now (so no stored file holds it), and
+    the marker is then swapped for the placeholder, which json.dumps would have escaped.
+    """
+    marker = f"pacsweb-instance-url-{uuid.uuid4().hex}"
+    item = instance_metadata(replace(source, url=marker))
+    text = json.dumps(item, ensure_ascii=False)
+    return text.replace(marker, URL_PLACEHOLDER).encode()
+
+
+def metadata_array(
+    sources: Iterable[MetadataSource], store: frame_stream.Store | None = None
+) -> Iterator[bytes]:
     """A JSON array of ``instance_metadata`` objects, one piece an instance, so the first
-    bytes go out after one header is read. An unreadable instance is left out (logged)."""
+    bytes go out after one header is read (or one kept text). An unreadable instance is
+    left out (logged)."""
     yield b"["
     first = True
     for source in sources:
         try:
-            item = instance_metadata(source)
+            item = instance_json(source, store)
         except ValueError as exc:
             logger.warning("WADO-RS metadata: an instance was left out: %s", exc)
             continue
-        yield (b"" if first else b",") + json.dumps(item, ensure_ascii=False).encode()
+        yield (b"" if first else b",") + item
         first = False
     yield b"]"
 
@@ -187,6 +226,7 @@ __all__ = [
     "MetadataSource",
     "bulk_data_uri",
     "bulk_value",
+    "instance_json",
     "instance_metadata",
     "json_type",
     "metadata_array",

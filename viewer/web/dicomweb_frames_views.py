@@ -112,8 +112,10 @@ def _metadata(request: HttpRequest, study_uid: str, rows, missing: str) -> HttpR
         )
         for row in rows
     ]
-    # A sync iterator: AsyncStreamingMiddleware runs it in a thread under ASGI.
-    response = StreamingHttpResponse(metadata_array(sources), content_type=media_type)
+    # A sync iterator: AsyncStreamingMiddleware runs it in a thread under ASGI. Each
+    # instance's JSON is kept with the frames, so a header is read and converted once.
+    body = metadata_array(sources, _frame_store())
+    response = StreamingHttpResponse(body, content_type=media_type)
     patch_vary_headers(response, ["Accept"])
     return response
 
