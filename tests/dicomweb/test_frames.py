@@ -221,6 +221,16 @@ def test_it_answers_404_for_a_frame_beyond_the_count(alice_client, dose):
     assert "16" in response.json()["detail"]
 
 
+def test_it_refuses_an_answer_too_large_to_make_in_memory(alice_client, ct, monkeypatch):
+    # Regression: a list repeating one frame thousands of times was built whole in memory.
+    frame_bytes = ct.rows * ct.columns * 4
+    monkeypatch.setattr("viewer.dicomweb.frames.MAX_ANSWER_BYTES", frame_bytes * 10)
+    response = alice_client.get(f"{url_of(ct)}/frames/" + ",".join(["1"] * 11))
+    assert response.status_code == 413
+    assert "fewer frames" in response.json()["detail"]
+    assert alice_client.get(f"{url_of(ct)}/frames/" + ",".join(["1"] * 10)).status_code == 200
+
+
 def test_it_answers_404_for_an_unknown_instance(alice_client, ct):
     response = alice_client.get(url_of(ct).replace(ct.sop_instance_uid, "1.2.3.4") + "/frames/1")
     assert response.status_code == 404

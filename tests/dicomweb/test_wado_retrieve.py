@@ -3,6 +3,7 @@ WADO-URI, over the archive through the Django test client."""
 
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 import pydicom
@@ -22,6 +23,7 @@ from viewer.dicomweb.transcode import (
     RLE_LOSSLESS,
     CannotTranscode,
     instance_bytes,
+    refusal,
 )
 
 STUDY = generate_uid(entropy_srcs=["wado-retrieve", "study"])
@@ -155,6 +157,8 @@ def test_it_decompresses_a_lossy_instance_on_request(alice_client, mixed_study):
     dataset = as_dataset(body)
     assert dataset.file_meta.TransferSyntaxUID == EXPLICIT_VR_LE
     assert np.array_equal(dataset.pixel_array, stored_pixels(lossy))
+    # Regression: the decoded copy read as an original; it must still say lossy.
+    assert dataset.LossyImageCompression == "01"
 
 
 @pytest.mark.parametrize("wanted", [JPEG_LS_LOSSLESS, RLE_LOSSLESS, JPEG_2000_LOSSLESS])
@@ -243,6 +247,16 @@ def test_it_keeps_transcoded_instances_in_the_cache(mixed_study, frame_cache):
     first = instance_bytes(path, EXPLICIT_VR_LE, cache_root=frame_cache)
     assert [p for p in frame_cache.rglob("*") if p.is_file()]
     assert instance_bytes(path, EXPLICIT_VR_LE, cache_root=frame_cache) == first
+
+
+def test_it_refuses_to_change_the_byte_order_of_a_big_endian_instance(tmp_path):
+    # Regression: the plan took a big-endian file as convertible, pydicom refused as the
+    # study streamed, and the instance was missing from a 200 answer.
+    assert "big endian" in refusal(EXPLICIT_VR_LE, "1.2.840.10008.1.2.2")
+    assert refusal("*", "1.2.840.10008.1.2.2") is None
+    path = pydicom.data.get_testdata_file("MR_small_bigendian.dcm")
+    with pytest.raises(CannotTranscode, match="big endian"):
+        instance_bytes(Path(path), EXPLICIT_VR_LE)
 
 
 def test_it_says_why_it_cannot_transcode(mixed_study):

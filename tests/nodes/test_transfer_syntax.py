@@ -64,6 +64,10 @@ def test_it_needs_the_uid_of_an_explicit_syntax():
         ("JPEG-LS", "digits and dots"),
         ("1." + "2" * 70, "up to 64"),
         ("1.2.840.10008.5.1.4.1.1.2", "not a known transfer syntax"),  # a SOP class
+        # Regression: an explicit lossy syntax made every retrieved study lossy for all.
+        ("1.2.840.10008.1.2.4.50", "may lose pixel values"),  # JPEG baseline
+        ("1.2.840.10008.1.2.4.91", "may lose pixel values"),  # JPEG 2000
+        ("1.2.840.10008.1.2.4.81", "may lose pixel values"),  # JPEG-LS near-lossless
     ],
 )
 def test_it_refuses_what_is_no_transfer_syntax_uid(value, words):

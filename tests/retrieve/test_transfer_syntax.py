@@ -136,3 +136,21 @@ def test_a_node_that_refuses_the_syntax_still_gives_the_whole_study(small_ct_fol
         job, _ = request_retrieve(study_uid, node)
         assert Engine(job.pk, "worker-1").run() == RetrieveJob.DONE, job.error
     assert_byte_identical(sources, list(sources))
+
+
+def test_it_never_resumes_a_part_file_in_another_representation(tmp_path):
+    # Regression: JPEG-LS bytes, then (compression refused meanwhile) an as-stored resume
+    # by Range would have joined two encodings into one file.
+    from viewer.retrieve.transports import _keep_one_representation
+
+    part = tmp_path / "1.2.3.download"
+    _keep_one_representation(part, "url\njls")
+    part.write_bytes(b"jpeg-ls prefix")
+    _keep_one_representation(part, "url\njls")
+    assert part.read_bytes() == b"jpeg-ls prefix"  # the same request: resumed
+    _keep_one_representation(part, "url\nas stored")
+    assert not part.exists()
+    legacy = tmp_path / "4.5.6.download"
+    legacy.write_bytes(b"an older version's part")
+    _keep_one_representation(legacy, "url\nas stored")
+    assert legacy.exists()

@@ -202,6 +202,17 @@ def test_it_still_checks_csrf_for_a_session(alice):
     assert client.post("/dicom-web/whoami", b"", "application/dicom").status_code == 403
 
 
+def test_it_checks_csrf_when_a_browser_sends_basic_credentials_with_its_session(alice):
+    # Found in review: a browser resends cached Basic credentials cross-site on its own,
+    # with its session cookie; such a request keeps its CSRF check.
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post(
+        "/dicom-web/whoami", b"", "application/dicom", HTTP_AUTHORIZATION=basic("alice", PASSWORD)
+    )
+    assert response.status_code == 403
+
+
 @pytest.mark.parametrize("url", ["/dicom-web/whoami", "/wado", "/dicom-web/no-such-route"])
 def test_it_challenges_anonymous_callers(client, url):
     assert_challenged(get(client, url=url), "authentication required")

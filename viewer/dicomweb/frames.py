@@ -38,6 +38,24 @@ STORED_MEDIA_TYPES = {
 # The older name of RLE's media type, which some clients still send.
 _ALIASES = {"image/x-dicom-rle": RLE}
 MAX_FRAMES = 10_000  # frames in one list: more is a mistake, not a request
+# An answer's frames are made in memory before it goes out; beyond this many bytes the
+# client is asked for fewer at once (a list repeating a large frame, a huge PixelData).
+MAX_ANSWER_BYTES = 512 * 1024**2
+# Bytes a pixel may take uncompressed, at most, for that estimate (RGB 8-bit: 3; 32-bit: 4).
+_PIXEL_BYTES = 4
+
+
+def answer_too_large(rows: int, columns: int, frames: int) -> str | None:
+    """Why ``frames`` frames of ``rows`` x ``columns`` are too many for one answer, or None."""
+    estimate = rows * columns * _PIXEL_BYTES * frames
+    if estimate <= MAX_ANSWER_BYTES:
+        return None
+    return (
+        f"{frames} frames of {rows}x{columns} may be {estimate // 1024**2} MB, more than the "
+        f"{MAX_ANSWER_BYTES // 1024**2} MB one answer may hold: ask for fewer frames at once"
+    )
+
+
 MAX_SIDE = 4096  # a rendered side, as for WADO-URI
 THUMBNAIL_SIDE = 128
 

@@ -179,7 +179,8 @@ def iter_parts(
         end = found if found >= 0 else len(scanner.buf)
         size = dropped + end
         too_large = too_large or size > limit
-        content = b"" if too_large else bytes(scanner.buf[:end])
+        # One copy: a slice of the bytearray would be a second.
+        content = b"" if too_large else bytes(memoryview(scanner.buf)[:end])
         # Out of the buffer before it is handed on: a part is held once, not twice.
         del scanner.buf[:end]
         if too_large:

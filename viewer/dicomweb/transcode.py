@@ -34,6 +34,7 @@ JPEG_2000_LOSSLESS = "1.2.840.10008.1.2.4.90"
 # Lossless syntaxes we encode to (pydicom's encoders: pyjpegls, pydicom/pylibjpeg-rle,
 # pylibjpeg-openjpeg).
 LOSSLESS_ENCODED = (JPEG_LS_LOSSLESS, RLE_LOSSLESS, JPEG_2000_LOSSLESS)
+EXPLICIT_VR_BE = "1.2.840.10008.1.2.2"
 # Syntaxes that keep every pixel value; any other compressed syntax is taken as lossy
 # (JPEG 2000 .91 and HTJ2K .203 may be lossless, but nothing in the UID says so).
 _LOSSLESS = frozenset(
@@ -41,7 +42,7 @@ _LOSSLESS = frozenset(
         *UNCOMPRESSED,
         *LOSSLESS_ENCODED,
         "1.2.840.10008.1.2.1.99",  # Deflated Explicit VR Little Endian
-        "1.2.840.10008.1.2.2",  # Explicit VR Big Endian (retired)
+        EXPLICIT_VR_BE,  # retired
         "1.2.840.10008.1.2.4.57",  # JPEG Lossless
         "1.2.840.10008.1.2.4.70",  # JPEG Lossless SV1
         "1.2.840.10008.1.2.4.201",  # HTJ2K Lossless
@@ -71,6 +72,10 @@ def refusal(wanted: str, stored_ts: str, has_pixels: bool = True) -> str | None:
         return f"the instance has no pixel data to send in {wanted}; ask for an uncompressed syntax"
     if wanted not in UNCOMPRESSED and wanted not in LOSSLESS_ENCODED:
         return f"we do not encode {wanted}; only as stored ({stored_ts}) or {_encodable()}"
+    if stored_ts == EXPLICIT_VR_BE:
+        # pydicom will not re-encode between byte orders: refused here, so a study retrieve
+        # leaves it out with a 206 and a Warning, not silently after the 200.
+        return f"the instance is stored big endian ({stored_ts}); ask for it as stored"
     if _encapsulated(stored_ts) and not _decodable(stored_ts):
         return (
             f"the stored transfer syntax {stored_ts} cannot be decoded here; ask for it as stored"
@@ -163,6 +168,10 @@ def _transcoded(path: Path, transfer_syntax: str) -> bytes:
             # UID would make it another instance to the client.
             if has_pixels and _encapsulated(stored_ts):
                 dataset.decompress(generate_instance_uid=False)
+                if is_lossy(stored_ts) and "LossyImageCompression" not in dataset:
+                    # Decoded pixels are still lossy ones (PS3.3 C.7.6.1.1.5): say so,
+                    # or the receiver takes them for the original.
+                    dataset.LossyImageCompression = "01"
             if transfer_syntax in LOSSLESS_ENCODED:
                 dataset.compress(transfer_syntax, generate_instance_uid=False)
             dataset.file_meta.TransferSyntaxUID = transfer_syntax

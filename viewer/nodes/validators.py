@@ -26,6 +26,23 @@ def validate_ae_title(value: str) -> None:
         raise ValidationError(_("An AE title cannot contain a backslash."))
 
 
+# Transfer syntaxes that keep every pixel value (uncompressed and lossless compressed).
+KEEPS_EVERY_VALUE = frozenset(
+    {
+        "1.2.840.10008.1.2",  # Implicit VR Little Endian
+        "1.2.840.10008.1.2.1",  # Explicit VR Little Endian
+        "1.2.840.10008.1.2.1.99",  # Deflated Explicit VR Little Endian
+        "1.2.840.10008.1.2.4.57",  # JPEG Lossless
+        "1.2.840.10008.1.2.4.70",  # JPEG Lossless SV1
+        "1.2.840.10008.1.2.4.80",  # JPEG-LS Lossless
+        "1.2.840.10008.1.2.4.90",  # JPEG 2000 Lossless Only
+        "1.2.840.10008.1.2.4.201",  # HTJ2K Lossless
+        "1.2.840.10008.1.2.4.202",  # HTJ2K Lossless RPCL
+        "1.2.840.10008.1.2.5",  # RLE Lossless
+    }
+)
+
+
 def validate_transfer_syntax_uid(value: str) -> None:
     """A transfer syntax UID pydicom knows (so the imaging pipeline can tell how to decode)."""
     if not value:
@@ -36,3 +53,10 @@ def validate_transfer_syntax_uid(value: str) -> None:
         )
     if not UID(value).is_transfer_syntax:
         raise ValidationError(_("%(uid)s is not a known transfer syntax UID.") % {"uid": value})
+    if value not in KEEPS_EVERY_VALUE:
+        # What a retrieve brings is kept and shown to everyone: never ask a PACS to
+        # compress it lossily.
+        raise ValidationError(
+            _("%(uid)s may lose pixel values: choose an uncompressed or lossless one.")
+            % {"uid": value}
+        )

@@ -77,6 +77,7 @@ class HttpTransport:
         """Download (resuming), unwrap, check; the part file goes once it is checked."""
         url, accept = self.url(ref)
         part = self.part_path(ref)
+        _keep_one_representation(part, f"{url}\n{accept}")
         got = download(
             self.client,
             url,
@@ -98,11 +99,24 @@ class HttpTransport:
 
     def done(self, ref: InstanceRef) -> None:
         """The instance is in the archive: its part file is no longer needed."""
-        self.part_path(ref).unlink(missing_ok=True)
+        part = self.part_path(ref)
+        part.unlink(missing_ok=True)
+        part.with_suffix(".asked").unlink(missing_ok=True)
 
     def close(self) -> None:
         """Close the connection pool."""
         self.client.close()
+
+
+def _keep_one_representation(part: Path, asked: str) -> None:
+    """Drop a part file begun with another URL or Accept (the node's transfer syntax
+    changed meanwhile): bytes of two encodings must never be joined by a resume. A part
+    without a record (an older version's: as stored) is kept."""
+    record = part.with_suffix(".asked")
+    if part.exists() and record.exists() and record.read_text() != asked:
+        part.unlink()
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(asked)
 
 
 def transport_for(node: RemoteNode, part_folder: Path):

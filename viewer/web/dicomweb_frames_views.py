@@ -36,6 +36,7 @@ _FIELDS = (
     "series__series_uid",
     "transfer_syntax_uid",
     "rows",
+    "columns",
     "number_of_frames",
     "file_path",
 )
@@ -156,6 +157,8 @@ def _frames_response(
 
     ``whole`` (PixelData as bulk data): uncompressed frames go out as one part.
     """
+    if too_large := wado_frames.answer_too_large(row["rows"], row["columns"] or 0, len(numbers)):
+        return _detail(413, too_large)
     try:
         choices = wado_frames.frame_media(
             accepted_types(request.headers.get("Accept")), row["transfer_syntax_uid"]

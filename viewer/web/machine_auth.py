@@ -23,6 +23,7 @@ MACHINE_PATHS = re.compile(r"^/(dicom-web|wado)(/|$)")
 CHALLENGE = 'Basic realm="PACSweb", charset="UTF-8"'
 # A verified user name and password is trusted this long without hashing it again.
 CACHE_SECONDS = 300
+DIRECTORY_SECONDS = 30
 CACHE_SIZE = 4096
 _LOCKED_OUT = "too many wrong passwords for this user name from this address; try again later"
 
@@ -104,7 +105,10 @@ class CredentialCache:
                 self._entries = {k: v for k, v in self._entries.items() if v.until >= now}
                 if len(self._entries) >= self.size:
                     self._entries.clear()
-            self._entries[key] = _Verified(user.pk, user.password, now + self.seconds)
+            # A directory account's local hash never changes: its password change or
+            # lock is seen only when the entry ends, so it ends sooner.
+            seconds = self.seconds if user.has_usable_password() else DIRECTORY_SECONDS
+            self._entries[key] = _Verified(user.pk, user.password, now + seconds)
 
     def clear(self) -> None:
         """Forget every verification (tests)."""
@@ -177,9 +181,11 @@ def _signed_in(request: HttpRequest, user) -> None:
 
     request.user = request._cached_user = user
     request.auser = auser
-    # Credentials in a header are not sent by a browser on its own (unlike cookies), so
-    # there is no cross-site forgery to stop; session requests keep their CSRF check.
-    request._dont_enforce_csrf_checks = True
+    # A machine sends its credentials itself and no cookies: nothing to forge. A browser
+    # may resend cached Basic credentials cross-site, and it sends its session cookie:
+    # a request carrying one keeps its CSRF check.
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        request._dont_enforce_csrf_checks = True
 
 
 def _sign_in(request: HttpRequest) -> HttpResponseBase | None:
