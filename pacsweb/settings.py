@@ -106,6 +106,10 @@ CORS_EXPOSE_HEADERS = [
     "WWW-Authenticate",
 ]
 
+# Messages wait in the session (the database), not in a cookie: an API token is shown
+# once through one, and a cookie is signed, not encrypted.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 ROOT_URLCONF = "pacsweb.urls"
 # Threads that run HTTP requests side by side (viewer/web/sync_chain.py); a request
 # waiting on a slow peer holds one.

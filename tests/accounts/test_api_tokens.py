@@ -177,6 +177,22 @@ def test_it_revokes_selected_tokens_in_the_admin(client, admin_user, alice):
     assert user_for_token(first_text) is None and user_for_token(second_text) == alice
 
 
+def test_it_never_puts_the_token_in_a_cookie(client, admin_user, alice):
+    # Found in review: the message showing it went into the messages cookie (signed, so
+    # readable), on the way from the add form to the list.
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:viewer_apitoken_add"), {"user": alice.pk, "name": "PACS", "expires": ""}
+    )
+    assert response.status_code == 302
+    (token,) = ApiToken.objects.all()
+    # Cookie values may be compressed: no messages cookie at all, the message is kept in
+    # the session (server side) until the page shows it.
+    assert "messages" not in response.cookies, response.cookies
+    page = client.get(response["Location"]).content.decode()
+    assert token.key_prefix in page and TOKEN.search(page)
+
+
 def test_it_does_not_delete_tokens_in_the_admin(client, admin_user, alice):
     token, _ = issue_token(alice, "one")
     client.force_login(admin_user)
