@@ -187,6 +187,25 @@ def test_an_outage_past_the_deadline_fails_the_job_with_words(settings, web_node
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_paused_job_makes_way_for_a_job_from_another_node(quick_probes, web_node, proxy, sources):
+    # Found in CI: a worker runs one job at a time, so a job waiting out a dead node held
+    # up every other retrieve for the whole deadline (the browser tests' next study).
+    job, _ = request_retrieve(study_of(sources), node_behind(proxy, web_node))
+    proxy.down()
+    other_node = RemoteNode.objects.create(
+        name="answering", protocol=RemoteNode.DICOMWEB, dicomweb_url=web_node.base_url
+    )
+    waiting = RetrieveJob.objects.create(
+        study_uid="1.2.3.4", node=other_node, state=RetrieveJob.QUEUED
+    )
+    assert Engine(job.pk, "worker-1").run() == RetrieveJob.FAILED
+    job.refresh_from_db()
+    assert "made way" in job.error and "Retry takes it up again" in job.error
+    waiting.refresh_from_db()
+    assert waiting.state == RetrieveJob.QUEUED  # the worker takes it next
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_outage_past_the_deadline_mid_retrieve_keeps_what_came(
     settings, web_node, proxy, sources
 ):

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 RESUMABLE_BYTES = 1024 * 1024
 COUNTS_INTERVAL = 1.0
 UNREACHABLE = "unreachable"  # the node stayed down past the deadline
+# How often a paused job looks for jobs of other nodes waiting behind it.
+WAITING_CHECK_SECONDS = 2.0
 
 
 class Cancelled(TransferError):
@@ -107,6 +109,8 @@ class Engine:
         self._storers: ThreadPoolExecutor | None = None
         self.job: RetrieveJob | None = None
         self.health = node_health()
+        self._waiting_checked = -WAITING_CHECK_SECONDS
+        self._gave_way = False
 
     def run(self) -> str | None:
         """Claim the job and run it; the final state, or None if it was not ours to run."""
@@ -172,7 +176,7 @@ class Engine:
                 if classify(exc) != NODE:
                     return self._finish(RetrieveJob.FAILED, str(exc))
                 self._node_failed(str(exc), started)
-                if self.health.expired(time.monotonic()):
+                if self.health.expired(time.monotonic()) or self._gives_way(job):
                     return self._finish(RetrieveJob.FAILED, self._unreachable_words())
                 while (wait := self.health.retry_in(time.monotonic())) > 0:
                     interrupted = self._interrupted()
@@ -215,12 +219,36 @@ class Engine:
             f"({self.health.detail})"
         )
 
-    def _unreachable_words(self, tasks: dict[int, "_Task"] | None = None) -> str:
-        words = (
-            f"{self.health.detail}; the node was unreachable from "
-            f"{_clock_time(self.health.since)}, longer than the "
-            f"{_duration(self.health.deadline)} allowed"
+    def _gives_way(self, job: RetrieveJob) -> bool:
+        """While its node is down, does a job from another node wait for this worker?
+
+        A worker runs one job at a time: a paused job must not hold up retrieves from
+        nodes that answer (checked every few seconds; Retry resumes this one).
+        """
+        now = time.monotonic()
+        if now - self._waiting_checked < WAITING_CHECK_SECONDS:
+            return self._gave_way
+        self._waiting_checked = now
+        self._gave_way = (
+            RetrieveJob.objects.filter(state=RetrieveJob.QUEUED)
+            .exclude(node_id=job.node_id)
+            .exists()
         )
+        return self._gave_way
+
+    def _unreachable_words(self, tasks: dict[int, "_Task"] | None = None) -> str:
+        if self._gave_way:
+            words = (
+                f"{self.health.detail}; the node has been unreachable since "
+                f"{_clock_time(self.health.since)}, and a retrieve from another node was "
+                "waiting, so this one made way for it (Retry takes it up again)"
+            )
+        else:
+            words = (
+                f"{self.health.detail}; the node was unreachable from "
+                f"{_clock_time(self.health.since)}, longer than the "
+                f"{_duration(self.health.deadline)} allowed"
+            )
         if tasks:
             left = sum(t.state not in TransferTask.FINISHED for t in tasks.values())
             words += f"; {left} of {len(tasks)} instances not retrieved (Retry fetches them)"
@@ -251,7 +279,9 @@ class Engine:
     def _loop(self, job, tasks, series_order, running, pool, transport) -> str | None:
         while True:
             interrupted = self._interrupted()
-            if interrupted is None and self.health.expired(time.monotonic()):
+            if interrupted is None and (
+                self.health.expired(time.monotonic()) or (self.health.down and self._gives_way(job))
+            ):
                 self._abort.set()  # whatever is still on its way ends at its next bytes
                 interrupted = UNREACHABLE
             if interrupted is None:
