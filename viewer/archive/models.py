@@ -92,6 +92,11 @@ class Series(models.Model):
     def __str__(self) -> str:
         return self.series_uid
 
+    def middle_image(self) -> "Instance | None":
+        """The series' middle image in the default order (its thumbnail); None without."""
+        images = list(self.instances.filter(rows__isnull=False).only("series", "file_path"))
+        return images[len(images) // 2] if images else None
+
 
 class Instance(models.Model):
     """One stored SOP instance; ``file_path`` is relative to the storage root."""

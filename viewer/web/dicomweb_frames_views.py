@@ -335,14 +335,10 @@ def instance_thumbnail(
 
 
 def _representative(study_uid: str, series_uid: str) -> Path | None:
-    """The series' middle image, as ``views.series_thumbnail`` picks it."""
-    # Same choice as viewer/web/views.py series_thumbnail (the Instance default order).
-    files = list(
-        Instance.objects.filter(
-            series__series_uid=series_uid, series__study__study_uid=study_uid, rows__isnull=False
-        ).values_list("file_path", flat=True)
-    )
-    return absolute_path(files[len(files) // 2]) if files else None
+    """The series' middle image, as our own series thumbnail picks it."""
+    series = Series.objects.filter(series_uid=series_uid, study__study_uid=study_uid).first()
+    middle = series.middle_image() if series else None
+    return absolute_path(middle.file_path) if middle else None
 
 
 def _thumbnail(request: HttpRequest, file: Path | None) -> HttpResponse:

@@ -433,15 +433,15 @@ def series_thumbnail(request: HttpRequest, study_uid: str, series_uid: str) -> H
     """
     study = _get_study_for_user(request, study_uid)
     series = get_object_or_404(Series, study=study, series_uid=series_uid)
-    instances = list(series.instances.filter(rows__isnull=False).only("file_path"))
-    if not instances:
+    middle = series.middle_image()
+    if middle is None:
         # A report or document (or anything else without pixels): an icon, never a broken image.
         kinds = {
             document_kind(uid) for uid in series.instances.values_list("sop_class_uid", flat=True)
         }
         png = document_icon(128, _icon_label(kinds))
     else:
-        png = render_thumbnail(absolute_path(instances[len(instances) // 2].file_path))
+        png = render_thumbnail(absolute_path(middle.file_path))
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, no-cache"
     return response
