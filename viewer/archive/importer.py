@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pydicom
 from django.db import DatabaseError, IntegrityError, transaction
@@ -18,6 +19,10 @@ from .search import normalize_name
 logger = logging.getLogger(__name__)
 
 IMPORTED, PRESENT, REJECTED = "imported", "already present", "rejected"
+# The instance contradicts what the archive holds: its study is filed under another
+# patient, its series under another study, or its SOP Instance UID under another series.
+# Unlike a REJECTED file that could not be written, sending it again cannot succeed.
+CONFLICT = "conflict"
 _BATCH = 100
 _BATCH_BYTES = 256 * 1024**2
 _MAX_FILE_BYTES = 2 * 1024**3
@@ -179,7 +184,10 @@ class Importer:
         """Write the files (fsync each, then each folder once), then index them together.
 
         A file's row is committed only after its rename is durable, so the index never
-        points at a file that a crash could lose.
+        points at a file that a crash could lose. An instance whose patient is not the
+        patient its study is filed under is refused as a CONFLICT before anything is
+        written (see ``patient_conflict``), as is one that would move a series or an
+        instance to another study or series.
         """
         existing = {
             instance.sop_instance_uid: instance
@@ -192,6 +200,19 @@ class Importer:
                 series_uid__in={parsed.series_uid for parsed in batch}
             ).values_list("series_uid", "study__study_uid")
         )
+        # Read from the database for every batch, never from this importer's cache: the
+        # cache may predate another importer filing the study.
+        study_patient = {
+            study_uid: PatientIdentity(key, patient_id, issuer)
+            for study_uid, key, patient_id, issuer in Study.objects.filter(
+                study_uid__in={parsed.study_uid for parsed in batch}
+            ).values_list(
+                "study_uid",
+                "patient__patient_key",
+                "patient__patient_id",
+                "patient__issuer_of_patient_id",
+            )
+        }
         outcomes: list[tuple[str, str]] = []
         to_index: list[tuple[int, ParsedInstance, str]] = []
         folders: set[Path] = set()
@@ -199,7 +220,12 @@ class Importer:
         for parsed in batch:
             # Checked against the index and the files before it in this batch.
             if series_study.setdefault(parsed.series_uid, parsed.study_uid) != parsed.study_uid:
-                outcomes.append((REJECTED, "Series Instance UID already belongs to another study"))
+                outcomes.append((CONFLICT, "Series Instance UID already belongs to another study"))
+                continue
+            stored = study_patient.setdefault(parsed.study_uid, identity_of(parsed))
+            conflict = patient_conflict(stored, parsed)
+            if conflict:
+                outcomes.append((CONFLICT, conflict))
                 continue
             outcome, relative = self._write(parsed, existing.get(parsed.sop_instance_uid), seen)
             outcomes.append(outcome)
@@ -231,7 +257,7 @@ class Importer:
             with transaction.atomic():
                 rows = [self._instance_row(parsed, relative) for _, parsed, relative in to_index]
                 Instance.objects.bulk_create(rows)
-        except DatabaseError:
+        except (DatabaseError, _Conflict):
             self._series.clear()
             self._studies.clear()
             self._patients.clear()
@@ -240,9 +266,17 @@ class Importer:
         return True
 
     def _instance_row(self, parsed: ParsedInstance, relative: str) -> Instance:
+        series = self._series_for(parsed)
+        # Checked again as the row is made: another importer (the SCP, a worker) may have
+        # filed the study or the series since ``store_batch`` looked.
+        if series.study.study_uid != parsed.study_uid:
+            raise _Conflict("Series Instance UID already belongs to another study")
+        conflict = patient_conflict(_identity_of_row(series.study.patient), parsed)
+        if conflict:
+            raise _Conflict(conflict)
         return Instance(
             sop_instance_uid=parsed.sop_instance_uid,
-            series=self._series_for(parsed),
+            series=series,
             sop_class_uid=parsed.sop_class_uid,
             instance_number=parsed.instance_number,
             transfer_syntax_uid=parsed.transfer_syntax_uid,
@@ -262,7 +296,7 @@ class Importer:
         seen.add(parsed.sop_instance_uid)
         if existing is not None:
             if existing.series.series_uid != parsed.series_uid:
-                return (REJECTED, "SOP Instance UID already stored in another series"), None
+                return (CONFLICT, "SOP Instance UID already stored in another series"), None
             if storage.absolute_path(existing.file_path, self.root).exists():
                 self.report.study_uids.add(parsed.study_uid)
                 return (PRESENT, ""), None
@@ -286,6 +320,13 @@ class Importer:
             # Another importer (the SCP, a worker) indexed it between our check and insert.
             self._forget_cached(parsed)
             return PRESENT, ""
+        except _Conflict as exc:
+            # Nothing of it may stay: the file written for it is taken back out, even if
+            # another importer's row names the same path (one SOP Instance UID stored at
+            # once for two patients): a missing image is safer than another patient's.
+            self._forget_cached(parsed)
+            storage.absolute_path(relative, self.root).unlink(missing_ok=True)
+            return CONFLICT, str(exc)
         except DatabaseError as exc:
             # The file is whole but cannot be indexed: take it back out, report, go on.
             self._forget_cached(parsed)
@@ -301,7 +342,9 @@ class Importer:
 
     def _count(self, source: str, outcome: str, reason: str) -> None:
         self.report.add(outcome, source, reason)
-        if outcome == REJECTED:
+        if outcome == CONFLICT:
+            logger.warning("refused a file: %s", reason)
+        elif outcome == REJECTED:
             logger.debug("rejected a file: %s", reason)
 
     def _series_for(self, parsed: ParsedInstance) -> Series:
@@ -393,3 +436,45 @@ def patient_key(parsed: ParsedInstance) -> str:
     if parsed.patient_id:
         return f"id:{parsed.issuer_of_patient_id}|{parsed.patient_id}"
     return f"name:{parsed.patient_name}|{parsed.birth_date or ''}"
+
+
+class PatientIdentity(NamedTuple):
+    """Who a study is filed under: the patient's key and the attributes it is made of."""
+
+    key: str
+    patient_id: str
+    issuer: str
+
+
+class _Conflict(Exception):
+    """The instance contradicts the archive; the message is the reason, without values."""
+
+
+def identity_of(parsed: ParsedInstance) -> PatientIdentity:
+    """The identity of the patient an instance names."""
+    return PatientIdentity(patient_key(parsed), parsed.patient_id, parsed.issuer_of_patient_id)
+
+
+def _identity_of_row(patient: Patient) -> PatientIdentity:
+    return PatientIdentity(patient.patient_key, patient.patient_id, patient.issuer_of_patient_id)
+
+
+def patient_conflict(stored: PatientIdentity, parsed: ParsedInstance) -> str:
+    """Why ``parsed`` may not join a study filed under ``stored``; empty when it may.
+
+    The rule: the instance's ``patient_key`` must equal the stored patient's key. With a
+    Patient ID that means the same issuer and ID (names may differ in spelling or
+    character set); an instance without an ID never joins the study of a patient with
+    one, nor the other way round, as name and birth date cannot prove the same person.
+    The reason names the attribute that differs, never its values (it reaches logs).
+    """
+    if stored.key == patient_key(parsed):
+        return ""
+    if stored.patient_id != parsed.patient_id:
+        what = "Patient ID differs"
+    elif stored.issuer != parsed.issuer_of_patient_id:
+        what = "Issuer of Patient ID differs"
+    else:
+        what = "name or birth date differs"
+    # Short enough for a C-STORE Error Comment (LO, 64 characters) whole.
+    return f"study filed under another patient ({what})"

@@ -12,7 +12,7 @@ import pydicom
 from django.conf import settings
 from pydicom.dataset import Dataset
 
-from viewer.archive.importer import IMPORTED, PRESENT, Importer
+from viewer.archive.importer import CONFLICT, IMPORTED, PRESENT, Importer
 from viewer.archive.parsing import RejectedFile, parse_instance
 from viewer.audit.models import AuditEvent, record
 from viewer.nodes.ingest import INGEST_BUDGET_BYTES, ByteBudget
@@ -34,6 +34,10 @@ CANNOT_UNDERSTAND = 0xC000
 # A 0xCxxx "cannot understand" code, used by dcm4chee-arc for this case too: the instance
 # is not of the study the request's path names.
 STUDY_UID_MISMATCH = 0xC409
+# The instance contradicts the archive (its study is filed under another patient, its
+# series under another study): the C-STORE status our SCP answers for it, a Cxxx code as
+# a resend cannot succeed.
+ARCHIVE_CONFLICT = 0xC778
 
 DICOM = "application/dicom"
 DICOM_JSON = "application/dicom+json"
@@ -193,7 +197,9 @@ def _store_part(part: Part, study_uid: str | None, importer: Importer) -> tuple[
             outcome.failure = OUT_OF_RESOURCES
             outcome.reason = "the archive could not store the instance"
             return outcome, _fresh_importer(importer)
-    if stored not in (IMPORTED, PRESENT):
+    if stored == CONFLICT:
+        outcome.failure, outcome.reason = ARCHIVE_CONFLICT, reason
+    elif stored not in (IMPORTED, PRESENT):
         outcome.failure = OUT_OF_RESOURCES if "write" in reason else CANNOT_UNDERSTAND
         outcome.reason = reason
     outcome.present = stored == PRESENT

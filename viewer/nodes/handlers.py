@@ -9,8 +9,9 @@ from django.conf import settings
 from django.db import close_old_connections
 from pydicom.dataset import Dataset
 from pynetdicom import build_context
+from pynetdicom.sop_class import Verification
 
-from viewer.archive.importer import IMPORTED, PRESENT
+from viewer.archive.importer import CONFLICT, IMPORTED, PRESENT
 from viewer.archive.parsing import RejectedFile, parse_instance
 from viewer.archive.storage import absolute_path
 from viewer.audit.details import patient_id_of
@@ -26,6 +27,11 @@ logger = logging.getLogger(__name__)
 SUCCESS = 0x0000
 OUT_OF_RESOURCES = 0xA700  # Storage: Refused, out of resources
 CANNOT_UNDERSTAND = 0xC000  # Storage: Error, cannot understand
+# Storage: Error, cannot understand (PS3.4 B.2.3, Cxxx: a resend cannot succeed, where
+# A7xx "out of resources" invites one): the instance contradicts the archive, e.g. its
+# study is filed under another patient. The subcode follows dcm4chee-arc's 0xA778
+# (conflicting Patient ID); the Error Comment says which conflict.
+ARCHIVE_CONFLICT = 0xC778
 SOP_CLASS_NOT_SUPPORTED = 0x0122  # Refused: SOP Class not supported
 PROCESSING_FAILURE = 0x0110
 NOT_AUTHORISED = 0x0124  # PS3.7 C.5: Refused, not authorized
@@ -43,8 +49,9 @@ def handle_store(event, sessions: StoreSessions, peers: Peers | None = None) -> 
     """C-STORE: check, write atomically and index before answering success.
 
     A duplicate is answered with success and not stored twice; a malformed data set, an
-    instance over the size cap or, with ``PACSWEB_SCP_STORE_FROM=known``, one from a
-    caller that is not a configured node gets a failure status with the reason.
+    instance over the size cap, one that conflicts with the archive (its study is filed
+    under another patient) or, with ``PACSWEB_SCP_STORE_FROM=known``, one from a caller
+    that is not a configured node gets a failure status with the reason.
     """
     if peers is not None and settings.PACSWEB_SCP_STORE_FROM != ANY:
         if not peers.is_known(event.assoc):
@@ -93,6 +100,8 @@ def _store(event, path: Path | None, sessions: StoreSessions) -> Dataset:
     if outcome in (IMPORTED, PRESENT):
         return _status(SUCCESS)
     logger.info("C-STORE refused: %s", reason)
+    if outcome == CONFLICT:
+        return _status(ARCHIVE_CONFLICT, reason)
     return _status(OUT_OF_RESOURCES if "write" in reason else CANNOT_UNDERSTAND, reason)
 
 
@@ -198,6 +207,44 @@ def _matched_instances(identifier: Dataset) -> list:
         close_old_connections()
 
 
+def _decoded_identifier(event) -> Dataset:
+    """The request's identifier with every element decoded now.
+
+    pydicom decodes an element when it is first read: a malformed identifier would
+    otherwise raise half way through the query, as an exception in pynetdicom's hands.
+    """
+    identifier = event.identifier
+    for _element in identifier.iterall():
+        pass
+    return identifier
+
+
+def _retrieve(event, kind: str, service: str) -> tuple[list, Dataset | None]:
+    """The instances a C-GET or C-MOVE names, or the failure status that answers it.
+
+    As ``handle_find``: an identifier we cannot understand is 0xA900, and one we cannot
+    decode or the archive cannot answer is 0xC000, each with its reason; audited.
+    """
+    try:
+        identifier = _decoded_identifier(event)
+    except Exception:
+        logger.info("%s refused: its identifier cannot be decoded", service)
+        detail = f"{service} refused: identifier not decoded"
+        _audit(event, kind, detail, "", AuditEvent.FAILURE)
+        return [], _status(UNABLE_TO_PROCESS, "the identifier cannot be decoded")
+    try:
+        return _matched_instances(identifier), None
+    except QueryError as exc:
+        refusal = _status(IDENTIFIER_DOES_NOT_MATCH, str(exc))
+        detail = f"{service} refused: identifier not understood"
+    except Exception:
+        logger.exception("%s failed", service)
+        refusal = _status(UNABLE_TO_PROCESS, "the archive could not answer")
+        detail = f"{service} failed"
+    _audit(event, kind, detail, named_study(identifier), AuditEvent.FAILURE)
+    return [], refusal
+
+
 def _send_instances(event, instances: list, kind: str, service: str):
     """Yield each instance for a C-GET or C-MOVE, auditing each study as it ends."""
     sent: dict[str, int] = {}
@@ -222,19 +269,28 @@ def _send_instances(event, instances: list, kind: str, service: str):
 
 
 def handle_get(event):
-    """C-GET: send every matched instance back over the same association."""
-    try:
-        instances = _matched_instances(event.identifier)
-    except QueryError as exc:
-        yield 0
-        yield _status(IDENTIFIER_DOES_NOT_MATCH, str(exc)), None
+    """C-GET: send every matched instance back over the same association.
+
+    An identifier we cannot understand gets a failure status, not a success with
+    nothing sent.
+    """
+    instances, refusal = _retrieve(event, AuditEvent.RETRIEVED, "C-GET")
+    if refusal is not None:
+        # pynetdicom answers zero sub-operations with Success without asking us for a
+        # status: one announced sub-operation lets the failure be the answer.
+        yield 1
+        yield refusal, None
         return
     yield len(instances)
     yield from _send_instances(event, instances, AuditEvent.RETRIEVED, "C-GET")
 
 
 def handle_move(event):
-    """C-MOVE: send every matched instance to a configured node, by its AE title."""
+    """C-MOVE: send every matched instance to a configured node, by its AE title.
+
+    An unknown destination gets 0xA801, and an identifier we cannot understand a
+    failure status, not a success with nothing sent.
+    """
     destination = str(event.move_destination).strip()
     close_old_connections()
     try:
@@ -244,17 +300,23 @@ def handle_move(event):
     finally:
         close_old_connections()
     if node is None:
-        study_uid = named_study(event.identifier)
+        try:
+            study_uid = named_study(_decoded_identifier(event))
+        except Exception:
+            study_uid = ""
         detail = f"C-MOVE refused: destination {destination} unknown"
         _audit(event, AuditEvent.EXPORTED, detail, study_uid, AuditEvent.FAILURE)
         yield None, None  # pynetdicom answers 0xA801 Move destination unknown
         return
-    try:
-        instances = _matched_instances(event.identifier)
-    except QueryError as exc:
-        yield node.host, node.port
-        yield 0
-        yield _status(IDENTIFIER_DOES_NOT_MATCH, str(exc)), None
+    service = f"C-MOVE to {destination}"
+    instances, refusal = _retrieve(event, AuditEvent.EXPORTED, service)
+    if refusal is not None:
+        # As for C-GET, the failure needs one announced sub-operation; pynetdicom then
+        # opens (and releases) an association with the destination before asking for
+        # it (unreachable, that answers 0xA801), offering Verification. Nothing is sent.
+        yield node.host, node.port, {"contexts": [build_context(Verification)]}
+        yield 1
+        yield refusal, None
         return
     contexts = sorted({(i.sop_class_uid, i.transfer_syntax_uid) for i in instances})
     yield (
@@ -263,7 +325,6 @@ def handle_move(event):
         {"contexts": [build_context(sop_class, [syntax]) for sop_class, syntax in contexts[:128]]},
     )
     yield len(instances)
-    service = f"C-MOVE to {destination}"
     yield from _send_instances(event, instances, AuditEvent.EXPORTED, service)
 
 

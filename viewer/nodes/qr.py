@@ -274,9 +274,30 @@ def responses(identifier: Dataset, offset: int = 0, limit: int | None = None) ->
         yield builder.build(row)
 
 
+# The unique key a C-GET or C-MOVE names at each level (PS3.4 C.4.2.2.1, C.4.3.2.1).
+UNIQUE_KEYS = {
+    "PATIENT": "PatientID",
+    "STUDY": "StudyInstanceUID",
+    "SERIES": "SeriesInstanceUID",
+    "IMAGE": "SOPInstanceUID",
+}
+
+
 def instances_for(identifier: Dataset) -> QuerySet:
-    """Every stored instance below the matched patients, studies, series or instances."""
+    """Every stored instance below the matched patients, studies, series or instances.
+
+    A retrieve names its level's unique key (a value or a list of them, no wildcards):
+    raises ``QueryError`` otherwise, rather than retrieve all of the level's rows.
+    """
     level = _text(identifier, "QueryRetrieveLevel").upper()
+    if not level:
+        raise QueryError("no Query/Retrieve Level")
+    if level not in LEVELS:
+        raise QueryError(f"unknown Query/Retrieve Level {level!r}")
+    key = UNIQUE_KEYS[level]
+    values = _uid_list(identifier, key)
+    if not values or any("*" in value or "?" in value for value in values):
+        raise QueryError(f"{level} level retrieve needs {key} without wildcards")
     rows = matches(identifier)
     if level == "PATIENT":
         query = Q(series__study__patient__in=rows)
