@@ -4,16 +4,18 @@ STOW-RS POSTs to the paths QIDO-RS and WADO-RS answer GETs at, and Django resolv
 path to one pattern whatever the method: ``with_store`` sends those POSTs here.
 """
 
+from collections.abc import Iterable, Iterator
+
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, path, reverse
 from django.urls.resolvers import ResolverMatch
 from django.views.decorators.http import require_POST
 
-from viewer.audit.models import client_address
+from viewer.audit.models import AuditEvent, client_address, record
 from viewer.dicomweb import stow
 from viewer.dicomweb.negotiation import NotAcceptable, accepted_types
-from viewer.dicomweb.parts import MalformedBody, iter_parts
+from viewer.dicomweb.parts import MalformedBody, Part, iter_parts
 
 _ANSWERS = (stow.DICOM_JSON, "application/json")
 
@@ -37,10 +39,9 @@ STORE_PERMISSION = "viewer.add_instance"
 
 def _store(request: HttpRequest, study_uid: str | None) -> HttpResponse:
     if not request.user.has_perm(STORE_PERMISSION):
-        return JsonResponse(
-            {"detail": "Storing instances needs the permission 'Can add instance'."},
-            status=403,
-        )
+        detail = "Storing instances needs the permission 'Can add instance'."
+        return _refused(request, study_uid, 403, detail)
+    stopped: list[stow.StowError | MalformedBody] = []
     try:
         _check_accept(request.headers.get("Accept"))
         limit = stow.max_part_bytes()
@@ -53,12 +54,18 @@ def _store(request: HttpRequest, study_uid: str | None) -> HttpResponse:
         else:
             # request.read, never request.body: the body is read a part at a time.
             parts = iter_parts(request.read, boundary, limit)
-        result = stow.store_parts(parts, study_uid)
+        result = stow.store_parts(_until_refused(parts, stopped), study_uid)
     except NotAcceptable as exc:
-        return JsonResponse({"detail": str(exc)}, status=406)
+        return _refused(request, study_uid, 406, str(exc))
     except (stow.StowError, MalformedBody) as exc:
-        return JsonResponse({"detail": exc.detail}, status=exc.status)
+        # The body's own error, not "no instances", when it ended the parts at once.
+        refusal = stopped[0] if stopped else exc
+        return _refused(request, study_uid, refusal.status, refusal.detail)
     stow.audit_arrival(result, request.user, client_address(request))
+    if stopped:
+        # The parts before the malformed one are stored (and audited just above); the
+        # request is still answered as malformed, as it always was.
+        return _refused(request, study_uid, stopped[0].status, stopped[0].detail)
     base_url = request.build_absolute_uri(reverse("dicomweb_store")).removesuffix("/studies")
     answer = stow.response_dataset(result, base_url, study_uid)
     response = JsonResponse(
@@ -67,6 +74,30 @@ def _store(request: HttpRequest, study_uid: str | None) -> HttpResponse:
     if warning := stow.warning_header(result):
         response["Warning"] = warning
     return response
+
+
+def _until_refused(
+    parts: Iterable[Part], stopped: list[stow.StowError | MalformedBody]
+) -> Iterator[Part]:
+    """``parts`` until the body turns out malformed; the error goes into ``stopped`` so
+    that what was stored before it is still audited."""
+    try:
+        yield from parts
+    except (stow.StowError, MalformedBody) as exc:
+        stopped.append(exc)
+
+
+def _refused(request: HttpRequest, study_uid: str | None, status: int, detail: str) -> JsonResponse:
+    """The answer to a request refused as a whole, recorded as a failed Data Import."""
+    address = client_address(request) or "an unknown address"
+    record(
+        AuditEvent.IMPORTED,
+        request=request,
+        study_uid=study_uid or "",
+        outcome=AuditEvent.FAILURE,
+        detail=f"STOW-RS request refused ({status}): {detail}; from {address}",
+    )
+    return JsonResponse({"detail": detail}, status=status)
 
 
 def _check_accept(header: str | None) -> None:

@@ -1,5 +1,6 @@
 """Sign-in for machines on /dicom-web/ and /wado: HTTP Basic (a password or an API token)
-or a bearer API token on every request, no session. Browser pages stay session-only."""
+or a bearer API token on every request, no session. Browser pages stay session-only.
+Refused credentials and verified sign-ins are recorded in the audit trail."""
 
 import base64
 import binascii
@@ -15,8 +16,11 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.utils import timezone
 
-from viewer.accounts.tokens import is_token, user_for_token
+from viewer.accounts.models import ApiToken
+from viewer.accounts.tokens import TOKEN_PREFIX, is_token, token_hash, user_for_token
+from viewer.audit.models import AuditEvent, client_address, record
 
 # The paths machines use (PS3.18 DICOMweb and WADO-URI); CORS_URLS_REGEX matches them too.
 MACHINE_PATHS = re.compile(r"^/(dicom-web|wado)(/|$)")
@@ -26,6 +30,12 @@ CACHE_SECONDS = 300
 DIRECTORY_SECONDS = 30
 CACHE_SIZE = 4096
 _LOCKED_OUT = "too many wrong passwords for this user name from this address; try again later"
+_BAD_TOKEN = "invalid, expired or revoked API token"
+_WRONG_PASSWORD = "wrong user name or password"
+# How the trail names this way in, beside the sign-in page's rows.
+_TRAIL = "DICOMweb/WADO sign-in"
+# A token's public start (its ApiToken.key_prefix): the only part of one the trail keeps.
+_PUBLIC_PREFIX = re.compile(re.escape(TOKEN_PREFIX) + r"[0-9a-f]{8}(?=_)")
 
 
 def is_machine_path(path: str) -> bool:
@@ -41,11 +51,23 @@ def unauthorized(detail: str) -> JsonResponse:
 
 
 class Refused(Exception):
-    """Credentials that were sent and are not accepted: the answer's status and detail."""
+    """Credentials that were sent and are not accepted: the answer's status and detail;
+    for the trail, the user name tried and why (``reason``, which may say more than the
+    client is told), or ``audited`` when the sign-in backends recorded it already."""
 
-    def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        retry_after: int | None = None,
+        *,
+        username: str = "",
+        reason: str = "",
+        audited: bool = False,
+    ) -> None:
         super().__init__(detail)
         self.status, self.detail, self.retry_after = status, detail, retry_after
+        self.username, self.reason, self.audited = username, reason or detail, audited
 
     def response(self) -> JsonResponse:
         if self.status == 401:
@@ -119,6 +141,44 @@ class CredentialCache:
 CACHE = CredentialCache()
 
 
+class SignInTrail:
+    """When each API token's sign-in was last recorded: a token is checked on every
+    request, yet its client's thousands of frame requests make one User Authentication
+    row per ``seconds``, as a password's verification does (``CredentialCache``)."""
+
+    def __init__(self, seconds: float = CACHE_SECONDS, size: int = CACHE_SIZE) -> None:
+        self.seconds, self.size = seconds, size
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def due(self, key: str) -> bool:
+        """Whether a sign-in under ``key`` is to be recorded now; it then counts as done."""
+        now = time.monotonic()
+        with self._lock:
+            if self._until.get(key, 0.0) > now:
+                return False
+            if len(self._until) >= self.size:
+                self._until = {k: v for k, v in self._until.items() if v > now}
+                if len(self._until) >= self.size:
+                    self._until.clear()
+            self._until[key] = now + self.seconds
+            return True
+
+    def clear(self) -> None:
+        """Forget every recorded sign-in (tests)."""
+        with self._lock:
+            self._until.clear()
+
+
+TOKEN_SIGN_INS = SignInTrail()
+
+
+def _public_prefix(token_text: str) -> str:
+    """The token's public start (``pwt_`` and 8 hex digits), or empty if it has none."""
+    match = _PUBLIC_PREFIX.match(token_text)
+    return match.group() if match else ""
+
+
 def _basic_credentials(value: str) -> tuple[str, str]:
     try:
         raw = base64.b64decode(value.strip(), validate=True)
@@ -134,14 +194,42 @@ def _basic_credentials(value: str) -> tuple[str, str]:
     return username, password
 
 
-def _token_user(token_text: str, username: str | None = None):
-    user = user_for_token(token_text.strip())
-    # A user name sent with a token must be its owner's (or empty): no confusing trail.
-    if user is not None and username and username.casefold() != user.get_username().casefold():
-        user = None
+def _token_user(request: HttpRequest, token_text: str, username: str | None = None):
+    text = token_text.strip()
+    user = user_for_token(text)
     if user is None:
-        raise Refused(401, "invalid, expired or revoked API token")
+        raise _token_refusal(text, username or "")
+    # A user name sent with a token must be its owner's (or empty): no confusing trail.
+    if username and username.casefold() != user.get_username().casefold():
+        reason = f"API token {_public_prefix(text)} sent with another account's user name"
+        raise Refused(401, _BAD_TOKEN, username=username, reason=reason)
+    if TOKEN_SIGN_INS.due(f"{user.pk}:{token_hash(text)}"):
+        detail = f"{_TRAIL}: API token {_public_prefix(text)}"
+        record(AuditEvent.LOGIN, user=user, address=client_address(request), detail=detail)
     return user
+
+
+def _token_refusal(text: str, username: str) -> Refused:
+    """The refusal of a token ``user_for_token`` did not take. The client learns nothing
+    more; the trail says whose token it was (when it ever was one) and why."""
+    token = None
+    if is_token(text) and len(text) <= 200:
+        token = ApiToken.objects.select_related("user").filter(key_hash=token_hash(text)).first()
+    if token is None:
+        prefix = _public_prefix(text)
+        reason = f"unknown API token {prefix}".rstrip()
+    else:
+        if token.revoked is not None:
+            why = "revoked"
+        elif token.expires is not None and token.expires <= timezone.now():
+            why = "expired"
+        elif not token.user.is_active:
+            why = "of an inactive account"
+        else:
+            why = "not accepted"  # changed between the two looks
+        reason = f"API token {token.key_prefix} {why}"
+        username = username or token.user.get_username()
+    return Refused(401, _BAD_TOKEN, username=username, reason=reason)
 
 
 def _password_user(request: HttpRequest, username: str, password: str):
@@ -149,29 +237,54 @@ def _password_user(request: HttpRequest, username: str, password: str):
         return user
     # Through the backends: django-axes counts failures and locks out, LDAP applies.
     user = authenticate(request, username=username, password=password)
+    # A refusal here is in the trail already: authenticate() sent user_login_failed,
+    # which viewer.audit.signals records (a wrong password and a lockout alike).
     if user is None:
         if getattr(request, "axes_locked_out", False):
             cool_off = getattr(settings, "AXES_COOLOFF_TIME", None)
             seconds = int(cool_off.total_seconds()) if hasattr(cool_off, "total_seconds") else None
-            raise Refused(429, _LOCKED_OUT, retry_after=seconds)
-        raise Refused(401, "wrong user name or password")
+            raise Refused(429, _LOCKED_OUT, retry_after=seconds, audited=True)
+        raise Refused(401, _WRONG_PASSWORD, audited=True)
+    # Once per verification, not per request: cache hits above are not sign-ins.
+    detail = f"{_TRAIL}: HTTP Basic with a password"
+    record(AuditEvent.LOGIN, user=user, address=client_address(request), detail=detail)
     CACHE.remember(username, password, user)
     return user
 
 
 def user_for_header(request: HttpRequest, header: str):
-    """The user an ``Authorization`` header proves; raises Refused otherwise."""
+    """The user an ``Authorization`` header proves; raises Refused otherwise. Refusals
+    and verified sign-ins are recorded in the audit trail."""
+    try:
+        return _user_for_header(request, header)
+    except Refused as refused:
+        if not refused.audited:
+            # Not the request's user: a browser's session may ride along with the header.
+            record(
+                AuditEvent.LOGIN_FAILED,
+                username=refused.username,
+                outcome=AuditEvent.FAILURE,
+                address=client_address(request),
+                detail=f"{_TRAIL}: {refused.reason}",
+            )
+        raise
+
+
+def _user_for_header(request: HttpRequest, header: str):
     scheme, _, value = header.strip().partition(" ")
     scheme = scheme.lower()
     if scheme == "bearer" and value.strip():
-        return _token_user(value)
+        return _token_user(request, value)
     if scheme == "basic":
         username, password = _basic_credentials(value)
         if is_token(password):
-            return _token_user(password, username)
+            return _token_user(request, password, username)
         if not username or not password:
-            raise Refused(401, "wrong user name or password")
+            raise Refused(
+                401, _WRONG_PASSWORD, username=username, reason="empty user name or password"
+            )
         return _password_user(request, username, password)
+    # The scheme is not named in the trail: a header without one may be a bare secret.
     raise Refused(401, "unsupported Authorization scheme: use Basic or Bearer")
 
 
