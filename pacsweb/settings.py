@@ -272,6 +272,9 @@ PACSWEB_RETRY_BASE_SECONDS = env_int("PACSWEB_RETRY_BASE_SECONDS", 1)
 PACSWEB_RETRY_MAX_SECONDS = env_int("PACSWEB_RETRY_MAX_SECONDS", 60)
 # Run the retrieve worker inside ``manage.py serve`` (the embedded default).
 PACSWEB_EMBEDDED_WORKER = env_bool("PACSWEB_EMBEDDED_WORKER", True)
+# Retrieve jobs a worker runs at once (each within its node's shared slots): a study
+# opened in a viewer need not wait for a long prefetch or a paused job to end.
+PACSWEB_WORKER_JOBS = env_int("PACSWEB_WORKER_JOBS", 4)
 # The demo remote node that ``serve`` starts: a throttled link, like a hospital's.
 PACSWEB_DEMO_NODE_PORT = env_int("PACSWEB_DEMO_NODE_PORT", 8042)
 # Megabytes (10^6 bytes) a second, as the name says.

@@ -1,10 +1,11 @@
-"""Retrieve jobs in the admin: their state, what failed and why; cancel and retry."""
+"""Retrieve jobs in the admin: state, priority, node slots, what failed and why; cancel, retry."""
 
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .jobs import cancel, retry, series_progress
-from .models import RetrieveJob, TransferTask
+from .models import NodeSlot, RetrieveJob, TransferTask
 
 
 class UnfinishedTaskInline(admin.TabularInline):
@@ -28,13 +29,15 @@ class RetrieveJobAdmin(admin.ModelAdmin):
         "study_uid",
         "node",
         "state",
+        "priority",
+        "slots_held",
         "progress",
         "note",
         "policy",
         "requested_by",
         "created_at",
     )
-    list_filter = ("state", "node", "policy")
+    list_filter = ("state", "priority", "node", "policy")
     search_fields = ("study_uid",)
     readonly_fields = (
         "study_uid",
@@ -50,7 +53,8 @@ class RetrieveJobAdmin(admin.ModelAdmin):
         "finished_at",
         "updated_at",
     )
-    fields = ("policy", "order", *readonly_fields)
+    # Priority may be changed by hand (a running job reads it as its transfers end).
+    fields = ("priority", "policy", "order", *readonly_fields)
     inlines = [UnfinishedTaskInline]
     actions = ["cancel_jobs", "retry_jobs"]
 
@@ -65,6 +69,14 @@ class RetrieveJobAdmin(admin.ModelAdmin):
         failed = sum(row["failed"] for row in rows)
         text = f"{done} / {total}" if total else "—"
         return f"{text} ({failed} failed)" if failed else text
+
+    @admin.display(description=_("node slots"))
+    def slots_held(self, job: RetrieveJob) -> str:
+        """How many of its node's transfer slots the job holds now, of the node's limit."""
+        if not job.is_active:
+            return "—"
+        held = NodeSlot.objects.filter(job=job, expires_at__gte=timezone.now()).count()
+        return f"{held} / {job.node.max_transfers}"
 
     @admin.display(description=_("note"))
     def note(self, job: RetrieveJob) -> str:

@@ -5,7 +5,6 @@ node's configuration; C-MOVE needs the node to know our AE title and our SCP to 
 listening, and the instance is matched to its task by its UID in the archive.
 """
 
-import queue
 import threading
 from pathlib import Path
 
@@ -43,27 +42,25 @@ class _Slot:
 
 
 class DimseTransport:
-    """Fetch instances with C-GET (a pool of associations) or C-MOVE to our SCP."""
+    """Fetch instances with C-GET (one association per node slot the job holds, released
+    when the slot is given back) or C-MOVE to our SCP."""
 
     def __init__(self, node: RemoteNode, part_folder: Path) -> None:
         self.node = node
-        self._idle: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
-        self._all: list[_Slot] = []
+        self._slots: dict[int, _Slot] = {}
         self._lock = threading.Lock()
 
     def fetch(self, ref: InstanceRef, attempt: Attempt) -> ParsedInstance:
         """Retrieve one instance and return it checked."""
         if self.node.retrieve_method == RemoteNode.C_MOVE:
             return self._move(ref)
-        slot = self._take()
+        slot = self._association(attempt.slot)
         slot.received.clear()
         try:
             outcome = scu.send_get(slot.assoc, ref.study_uid, ref.series_uid, ref.sop_instance_uid)
         except RuntimeError as exc:
-            # The pooled association went while it was idle (reset, aborted by the peer).
+            # The kept association went while it was idle (reset, aborted by the peer).
             raise TransferError(f"the node dropped the association ({exc})", kind=NODE) from exc
-        finally:
-            self._give_back(slot)
         if not slot.received:
             raise _failure("C-GET", outcome)
         content = slot.received[0]
@@ -89,32 +86,34 @@ class DimseTransport:
         except OSError as exc:
             raise TransferError(f"the moved instance cannot be read back: {exc.strerror}") from exc
 
-    def _take(self) -> _Slot:
-        try:
-            while True:
-                slot = self._idle.get_nowait()
-                if slot.assoc.is_established:
-                    return slot  # else the node dropped it while idle: open another
-        except queue.Empty:
-            slot = _Slot(self.node)
-            with self._lock:
-                self._all.append(slot)
+    def _association(self, number: int) -> _Slot:
+        """Node slot ``number``'s association, opened anew if the node dropped it."""
+        with self._lock:
+            slot = self._slots.get(number)
+        if slot is not None and slot.assoc.is_established:
             return slot
+        slot = _Slot(self.node)
+        with self._lock:
+            self._slots[number] = slot
+        return slot
 
-    def _give_back(self, slot: _Slot) -> None:
-        if slot.assoc.is_established:
-            self._idle.put(slot)
+    def release(self, number: int) -> None:
+        """Release the association of a slot the job gives back."""
+        with self._lock:
+            slot = self._slots.pop(number, None)
+        if slot is not None and slot.assoc.is_established:
+            slot.assoc.release()
 
     def done(self, ref: InstanceRef) -> None:
         """Nothing to tidy: DIMSE keeps no part files."""
 
     def close(self) -> None:
-        """Release every association of the pool."""
+        """Release every association."""
         with self._lock:
-            for slot in self._all:
-                if slot.assoc.is_established:
-                    slot.assoc.release()
-            self._all.clear()
+            slots, self._slots = list(self._slots.values()), {}
+        for slot in slots:
+            if slot.assoc.is_established:
+                slot.assoc.release()
 
 
 def _failure(service: str, outcome: scu.RetrieveOutcome) -> TransferError:

@@ -21,7 +21,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from viewer.archive.importer import IMPORTED, PRESENT, Importer
+from viewer.archive.importer import CONFLICT, IMPORTED, PRESENT, Importer
 from viewer.archive.models import Study
 from viewer.audit.details import patient_id_of
 from viewer.audit.models import AuditEvent, record
@@ -33,6 +33,7 @@ from .health import NodeHealth
 from .listing import ListingError, list_tasks
 from .models import RetrieveJob, TransferTask
 from .progress import Progress, Publish, no_publish
+from .slots import SlotBook
 from .transports import Attempt, InstanceRef, transport_for
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class _Task:
     started: float = 0.0  # when its current attempt began (monotonic)
     last_error: str = ""
     storing: bool = False  # arrived; the archive is taking it and its slot is free
+    slot: int | None = None  # the node slot its transfer runs in
 
 
 def retry_delay(attempts: int) -> float:
@@ -111,6 +113,11 @@ class Engine:
         self.health = node_health()
         self._waiting_checked = -WAITING_CHECK_SECONDS
         self._gave_way = False
+        self.slots: SlotBook | None = None
+        self._spare: set[int] = set()  # node slots held whose transfer has ended
+        # Whether the worker running this job has room for another (then a paused job
+        # need not make way); set by the worker.
+        self.worker_has_room = lambda: False
 
     def run(self) -> str | None:
         """Claim the job and run it; the final state, or None if it was not ours to run."""
@@ -118,6 +125,13 @@ class Engine:
             return None
         job = RetrieveJob.objects.select_related("node", "requested_by").get(pk=self.job_id)
         self.job = job
+        self.slots = SlotBook(job, self.holder)
+        try:
+            return self._run(job)
+        finally:
+            self.slots.give_back_all()
+
+    def _run(self, job: RetrieveJob) -> str | None:
         _audit(job, AuditEvent.RETRIEVE_BEGAN, "resumed" if job.tasks.exists() else "began")
         self.progress = Progress(job.study_uid, self.publish)
         self.progress.job_state(RetrieveJob.RUNNING)
@@ -169,10 +183,14 @@ class Engine:
     def _list(self, job: RetrieveJob) -> str | None:
         """List the study, waiting out an unreachable node; None once listed, else the end."""
         while True:
+            interrupted = self._await_slot()
+            if interrupted is not None:
+                return interrupted
             started = time.monotonic()
             try:
                 list_tasks(job)
             except ListingError as exc:
+                self.slots.give_back_all()
                 if classify(exc) != NODE:
                     return self._finish(RetrieveJob.FAILED, str(exc))
                 self._node_failed(str(exc), started)
@@ -184,8 +202,19 @@ class Engine:
                         return interrupted
                     self.stop.wait(min(wait, 0.25))
                 continue
+            self.slots.give_back_all()
             self._node_answered()
             return None
+
+    def _await_slot(self) -> str | None:
+        """Wait for one of the node's slots, for the listing; the reason to stop, if any."""
+        self.slots.want(1)
+        while not (self.slots.share() >= 1 and self.slots.take(1)):
+            interrupted = self._interrupted()
+            if interrupted is not None:
+                return interrupted
+            self.stop.wait(0.2)
+        return None
 
     def _node_failed(self, detail: str, started: float) -> None:
         """A request failed through the node's fault: pause, tell viewers and the admin."""
@@ -229,7 +258,7 @@ class Engine:
         if now - self._waiting_checked < WAITING_CHECK_SECONDS:
             return self._gave_way
         self._waiting_checked = now
-        self._gave_way = (
+        self._gave_way = not self.worker_has_room() and (
             RetrieveJob.objects.filter(state=RetrieveJob.QUEUED)
             .exclude(node_id=job.node_id)
             .exists()
@@ -300,6 +329,10 @@ class Engine:
             finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
             for future in finished:
                 task = running.pop(future)
+                if task.slot is not None:
+                    # The transfer has ended: its slot takes the next one, or goes back.
+                    self._spare.add(task.slot)
+                    task.slot = None
                 if task.storing or future.exception() is not None:
                     self._record(task, future, transport)
                 else:
@@ -318,6 +351,7 @@ class Engine:
         self._lease_checked = now
         state = leases.renew(self.job_id, self.holder)
         if state == RetrieveJob.RUNNING:
+            self.slots.renew()
             return None
         self._abort.set()
         return state or "lease lost"
@@ -344,9 +378,11 @@ class Engine:
                 shown.add(task.series_uid)
             elif task.state != TransferTask.FAILED:
                 coming.add(task.series_uid)
+        ready = sum(len(positions) for positions in pending.values())
         # While the node is down one probe goes out at a time, when it is due.
         allowed = self.health.slots(now, job.node.max_transfers, sum(active.values()))
         if allowed == 0:
+            self._share_slots([], _busy(tasks), transport, ready)
             return
         if coming - shown:
             # Until every series shows an image a store keeps its slot: the next
@@ -370,16 +406,45 @@ class Engine:
             focus=tuple(uid for uid in focus_series if uid in totals),
             focus_slice={uid: index for uid, index in focus_slices.items() if uid in totals},
         )
-        picked = [by_position[pick] for pick in scheduler.schedule(state)]
+        wanted = [by_position[pick] for pick in scheduler.schedule(state)]
+        numbers = self._share_slots(wanted, _busy(tasks), transport, ready)
+        picked = wanted[: len(numbers)]
         if not picked:
             return
         if not _mark_active(picked):
+            self._spare.update(numbers)
             self._abort.set()  # rows changed under us: someone else holds the job
             return
-        for task in picked:
+        for task, number in zip(picked, numbers, strict=True):
             task.started = now
+            task.slot = number
             ref = InstanceRef(job.study_uid, task.series_uid, task.sop_instance_uid)
             running[pool.submit(self._fetch, transport, ref, task)] = task
+
+    def _share_slots(self, wanted: list[_Task], busy: int, transport, ready: int) -> list[int]:
+        """The node slots for as many of ``wanted`` as this job's share allows.
+
+        Ended transfers' slots are used first (their connection stays open); what is not
+        used now goes back to the node, its connection closed first, so another job
+        (a study opened in a viewer) gets it within one transfer.
+        """
+        # What it could use: every instance ready to go, even those held back a moment
+        # (a store keeping its slot, a store backlog): a lower priority must not slip in.
+        self.slots.want(busy + ready)
+        if not wanted and not self._spare:
+            return []  # nothing to take or give back: no need to read the shares
+        room = max(self.slots.share() - busy, 0)
+        count = min(room, len(wanted))
+        numbers = sorted(self._spare)[:count]
+        self._spare -= set(numbers)
+        if len(numbers) < count:
+            numbers += self.slots.take(count - len(numbers))
+        if self._spare:
+            for number in self._spare:
+                transport.release(number)
+            self.slots.give_back(self._spare)
+            self._spare.clear()
+        return numbers
 
     def _fetch(self, transport, ref: InstanceRef, task: _Task) -> Future:
         """In a slot's thread: fetch and check one instance; the future of its store."""
@@ -401,14 +466,15 @@ class Engine:
         def on_etag(etag: str) -> None:
             validator["etag"] = etag
 
-        parsed = transport.fetch(ref, Attempt(task.etag, on_bytes, on_etag))
+        parsed = transport.fetch(ref, Attempt(task.etag, on_bytes, on_etag, slot=task.slot))
         return self._storers.submit(self._store, transport, ref, task, parsed)
 
     def _store(self, transport, ref: InstanceRef, task: _Task, parsed) -> tuple[int, bool]:
         """In a store thread: write and index one instance, record it done; size, ours."""
         outcome, reason = self._importer().store(parsed)
         if outcome not in (IMPORTED, PRESENT):
-            raise TransferError(f"the archive refused the instance: {reason}")
+            retryable = outcome != CONFLICT  # another attempt meets the same conflict
+            raise TransferError(f"the archive refused the instance: {reason}", retryable)
         transport.done(ref)
         # Recorded here, in the store thread's connection, so the loop has no write to
         # wait for; counted only if the row was still ours.
@@ -544,6 +610,11 @@ def _mark_active(tasks: list[_Task]) -> bool:
         pk__in=[task.pk for task in tasks], state=TransferTask.PENDING
     ).update(state=TransferTask.ACTIVE, attempts=F("attempts") + 1)
     return changed == len(tasks)
+
+
+def _busy(tasks: dict[int, _Task]) -> int:
+    """How many node slots the job's transfers in flight hold."""
+    return sum(task.slot is not None for task in tasks.values())
 
 
 def _clock_time(moment) -> str:

@@ -1,6 +1,7 @@
 """Creating, cancelling and retrying retrieve jobs: one active job per study."""
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -17,21 +18,59 @@ def request_retrieve(
     *,
     policy: str = "hybrid",
     order: str = "sequential",
+    priority: int = RetrieveJob.REQUESTED,
 ) -> tuple[RetrieveJob, bool]:
-    """The study's active job, created and queued if there is none; the flag says if new."""
+    """The study's active job, created and queued if there is none; the flag says if new.
+
+    An existing job is raised to ``priority`` if it had less (a prefetched study that
+    someone now opens); it is never lowered.
+    """
     existing = RetrieveJob.objects.filter(study_uid=study_uid, state__in=RetrieveJob.ACTIVE).first()
     if existing is not None:
+        raise_priority(study_uid, priority)
         return existing, False
     try:
         with transaction.atomic():
             job = RetrieveJob.objects.create(
-                study_uid=study_uid, node=node, requested_by=user, policy=policy, order=order
+                study_uid=study_uid,
+                node=node,
+                requested_by=user,
+                policy=policy,
+                order=order,
+                priority=priority,
             )
     except IntegrityError:
         # Someone else asked at the same moment: theirs is the job.
+        raise_priority(study_uid, priority)
         return RetrieveJob.objects.get(study_uid=study_uid, state__in=RetrieveJob.ACTIVE), False
     queue.enqueue(job)
     return job, True
+
+
+def raise_priority(study_uid: str, priority: int) -> bool:
+    """Raise the study's active job to ``priority`` (never lower it); True if raised.
+
+    A running job's engine reads it with its node's shares; a queued one is claimed sooner.
+    """
+    raised = RetrieveJob.objects.filter(
+        study_uid=study_uid, state__in=RetrieveJob.ACTIVE, priority__lt=priority
+    ).update(priority=priority)
+    if raised and settings.USE_JOB_QUEUE:
+        job = RetrieveJob.objects.filter(study_uid=study_uid, state=RetrieveJob.QUEUED).first()
+        if job is not None:
+            _raise_queued_task(job)
+    return bool(raised)
+
+
+def _raise_queued_task(job: RetrieveJob) -> None:
+    """Procrastinate's waiting task for the job takes its new priority (its models are
+    read-only, so by SQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET priority = %s WHERE queueing_lock = %s "
+            "AND status = 'todo'",
+            [job.priority, f"retrieve-job-{job.pk}"],
+        )
 
 
 def cancel(job: RetrieveJob) -> bool:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from viewer.archive.storage import local_process_gone
 
+from . import slots
 from .models import RetrieveJob
 
 
@@ -64,15 +65,17 @@ def expire_dead_local_leases(jobs: QuerySet | None = None) -> int:
             ended += RetrieveJob.objects.filter(
                 pk=job_id, state=RetrieveJob.RUNNING, lease_holder=holder
             ).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+            # Its node slots too: the node's other jobs need not wait for them to expire.
+            slots.expire_holder(holder)
     return ended
 
 
 def claim_next(holder: str) -> int | None:
-    """The oldest job ``holder`` could claim and did, or None."""
+    """The most urgent (then oldest) job ``holder`` could claim and did, or None."""
     expire_dead_local_leases()
     for job_id in (
         RetrieveJob.objects.filter(_claimable(holder))
-        .order_by("created_at")
+        .order_by("-priority", "created_at")
         .values_list("pk", flat=True)[:10]
     ):
         if claim(job_id, holder):

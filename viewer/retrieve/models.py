@@ -33,6 +33,13 @@ class RetrieveJob(models.Model):
         ("depth", _("depth first")),
     ]
     ORDERS = [("sequential", _("sequential")), ("interleaved", _("interleaved"))]
+    # Who is waiting decides who gets a node's slots first (higher first).
+    BACKGROUND, REQUESTED, VIEWING = 0, 1, 2
+    PRIORITIES = [
+        (VIEWING, _("open in a viewer")),
+        (REQUESTED, _("requested")),
+        (BACKGROUND, _("background prefetch")),
+    ]
 
     study_uid = models.CharField(_("Study Instance UID"), max_length=64, db_index=True)
     node = models.ForeignKey(RemoteNode, on_delete=models.PROTECT, related_name="jobs")
@@ -40,6 +47,12 @@ class RetrieveJob(models.Model):
     policy = models.CharField(_("policy"), max_length=8, choices=POLICIES, default="hybrid")
     order = models.CharField(_("order"), max_length=12, choices=ORDERS, default="sequential")
     error = models.TextField(_("error"), blank=True)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=PRIORITIES, default=REQUESTED, db_index=True
+    )
+    # How many of its node's slots the running job could use now: what the node's
+    # other jobs read to share the slots (``slots.fair_shares``).
+    wants_slots = models.PositiveSmallIntegerField(_("slots wanted"), default=0)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -114,3 +127,27 @@ class TransferTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sop_instance_uid}: {self.state}"
+
+
+class NodeSlot(models.Model):
+    """One of a node's transfer slots: held by one job's transfer (or listing) at a time,
+    so a node's limit holds across all its jobs and workers. Taken and given back with
+    conditional updates; a holder that died loses it when ``expires_at`` passes."""
+
+    node = models.ForeignKey(RemoteNode, on_delete=models.CASCADE, related_name="slots")
+    number = models.PositiveSmallIntegerField(_("slot"))
+    job = models.ForeignKey(
+        RetrieveJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="slots"
+    )
+    holder = models.CharField(_("holder"), max_length=128, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("node slot")
+        verbose_name_plural = _("node slots")
+        constraints = [
+            models.UniqueConstraint(fields=["node", "number"], name="one_row_per_node_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id}#{self.number}: {self.job_id or 'free'}"

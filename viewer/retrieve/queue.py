@@ -25,7 +25,9 @@ def enqueue(job: RetrieveJob) -> None:
         # A savepoint: a refused duplicate must not spoil the caller's transaction.
         with transaction.atomic():
             run_retrieve_job.configure(
-                lock=f"retrieve-study-{job.study_uid}", queueing_lock=f"retrieve-job-{job.pk}"
+                lock=f"retrieve-study-{job.study_uid}",
+                queueing_lock=f"retrieve-job-{job.pk}",
+                priority=job.priority,  # higher is taken first, as in our claims
             ).defer(retrieve_job_id=job.pk)
     except AlreadyEnqueued:
         pass  # it is already waiting in the queue

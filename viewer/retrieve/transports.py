@@ -5,6 +5,7 @@ writes to the archive. Whatever it got must parse as DICOM and carry the UIDs as
 for, or it is thrown away and the attempt fails.
 """
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ class Attempt:
     etag: str = ""
     on_bytes: Callable[[int], None] | None = None
     on_etag: Callable[[str], None] | None = None
+    slot: int = 0  # the node slot it runs in: its connection is that slot's
 
 
 def checked(content: bytes, ref: InstanceRef) -> ParsedInstance:
@@ -51,19 +53,30 @@ def checked(content: bytes, ref: InstanceRef) -> ParsedInstance:
 
 
 class HttpTransport:
-    """Fetch instances over HTTP with a keep-alive pool as large as the node's slots."""
+    """Fetch instances over HTTP: one keep-alive connection per node slot the job holds,
+    closed when the slot is given back, so the node never sees more than its limit."""
 
     def __init__(self, node: RemoteNode, part_folder: Path, idle_timeout: float | None = None):
         self.node = node
         self.part_folder = part_folder
         part_folder.mkdir(parents=True, exist_ok=True)
-        idle = idle_timeout or node.network_timeout
-        self.client = httpx.Client(
-            verify=tls_context(),
-            timeout=httpx.Timeout(idle, connect=node.connect_timeout),
-            limits=httpx.Limits(max_connections=node.max_transfers),
-            follow_redirects=True,
-        )
+        self._idle = idle_timeout or node.network_timeout
+        self._clients: dict[int, httpx.Client] = {}
+        self._lock = threading.Lock()
+
+    def client(self, slot: int = 0) -> httpx.Client:
+        """The connection of node slot ``slot`` (opened when first used)."""
+        with self._lock:
+            client = self._clients.get(slot)
+            if client is None:
+                client = httpx.Client(
+                    verify=tls_context(),
+                    timeout=httpx.Timeout(self._idle, connect=self.node.connect_timeout),
+                    limits=httpx.Limits(max_connections=1),
+                    follow_redirects=True,
+                )
+                self._clients[slot] = client
+            return client
 
     def part_path(self, ref: InstanceRef) -> Path:
         """Where the instance's bytes collect until they are whole."""
@@ -79,7 +92,7 @@ class HttpTransport:
         part = self.part_path(ref)
         _keep_one_representation(part, f"{url}\n{accept}")
         got = download(
-            self.client,
+            self.client(attempt.slot),
             url,
             part,
             accept=accept,
@@ -103,9 +116,19 @@ class HttpTransport:
         part.unlink(missing_ok=True)
         part.with_suffix(".asked").unlink(missing_ok=True)
 
+    def release(self, slot: int) -> None:
+        """Close the connection of a slot the job gives back."""
+        with self._lock:
+            client = self._clients.pop(slot, None)
+        if client is not None:
+            client.close()
+
     def close(self) -> None:
-        """Close the connection pool."""
-        self.client.close()
+        """Close every connection."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
 
 
 def _keep_one_representation(part: Path, asked: str) -> None:

@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from . import leases, queue
 from .engine import Engine
@@ -24,7 +24,7 @@ def holder_name() -> str:
 
 
 class Worker:
-    """Runs retrieve jobs one after another, with focus and progress wired in."""
+    """Runs retrieve jobs, ``jobs`` at once, with focus and progress wired in."""
 
     def __init__(
         self,
@@ -34,14 +34,20 @@ class Worker:
         watch: Callable[[str], FocusBox] | None = None,
         unwatch: Callable[[str], None] | None = None,
         stop: threading.Event | None = None,
+        jobs: int = 1,
     ) -> None:
         self.holder = holder or holder_name()
+        self.jobs = max(1, jobs)
+        self._running = 0
+        self._count_lock = threading.Lock()
         self.publish = publish
         self.watch = watch or (lambda study_uid: FocusBox())
         self.unwatch = unwatch or (lambda study_uid: None)
         self.stop = stop or threading.Event()
 
-    def run_job(self, job_id: int, wait_for_lease: bool = False) -> str | None:
+    def run_job(
+        self, job_id: int, wait_for_lease: bool = False, holder: str | None = None
+    ) -> str | None:
         """Run one job if it can be claimed; its final state, or None.
 
         With ``wait_for_lease``, a job another worker holds is watched until it ends or
@@ -53,11 +59,15 @@ class Worker:
         if study_uid is None:
             return None
         focus = self.watch(study_uid)
+        with self._count_lock:
+            self._running += 1
         try:
             while True:
-                state = Engine(
-                    job_id, self.holder, focus=focus, publish=self.publish, stop=self.stop
-                ).run()
+                engine = Engine(
+                    job_id, holder or self.holder, focus=focus, publish=self.publish, stop=self.stop
+                )
+                engine.worker_has_room = self.has_room
+                state = engine.run()
                 if state is not None or not wait_for_lease:
                     return state
                 job = RetrieveJob.objects.filter(pk=job_id).first()
@@ -66,26 +76,61 @@ class Worker:
                 if self.stop.wait(1.0):
                     return "stopped"
         finally:
+            with self._count_lock:
+                self._running -= 1
             self.unwatch(study_uid)
 
-    def run_once(self) -> bool:
-        """Claim and run the oldest claimable job; True if there was one (more may wait)."""
+    def has_room(self) -> bool:
+        """Whether this worker could take another job now."""
+        with self._count_lock:
+            return self._running < self.jobs
+
+    def run_once(self, holder: str | None = None) -> bool:
+        """Claim and run the most urgent claimable job; True if there was one (more may wait).
+
+        Each of the worker's loops claims under its own ``holder``: a job one loop holds
+        is not "already ours" to another.
+        """
+        holder = holder or self.holder
         close_old_connections()
         try:
-            job_id = leases.claim_next(self.holder)
+            job_id = leases.claim_next(holder)
             if job_id is None:
                 return False
-            state = self.run_job(job_id)
+            state = self.run_job(job_id, holder=holder)
             logger.info("retrieve job %s ended: %s", job_id, state)
             return True
         finally:
             close_old_connections()
 
     def run_forever(self, idle_seconds: float = 1.0) -> None:
-        """Loop until ``stop`` is set; an error in one job does not end the loop."""
+        """Run ``jobs`` loops at once until ``stop`` is set; each claims the most urgent job
+        waiting, so a study opened in a viewer does not queue behind a long prefetch."""
+        loops = [
+            threading.Thread(
+                target=self._loop, args=(idle_seconds, f"{self.holder}-{n}"), name=f"retrieve-{n}"
+            )
+            for n in range(1, self.jobs)
+        ]
+        for loop in loops:
+            loop.start()
+        try:
+            self._claim_and_run(idle_seconds, self.holder)
+        finally:
+            for loop in loops:
+                loop.join()
+
+    def _loop(self, idle_seconds: float, holder: str) -> None:
+        try:
+            self._claim_and_run(idle_seconds, holder)
+        finally:
+            connection.close()  # the extra thread's own
+
+    def _claim_and_run(self, idle_seconds: float, holder: str) -> None:
+        """Claim and run jobs one after another; an error in one does not end the loop."""
         while not self.stop.is_set():
             try:
-                busy = self.run_once()
+                busy = self.run_once(holder)
             except Exception:
                 logger.exception("retrieve worker step failed")
                 busy = False

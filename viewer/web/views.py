@@ -36,6 +36,7 @@ from viewer.reading.protocols import hangings
 from viewer.retrieve.jobs import (
     cancel,
     latest_job,
+    raise_priority,
     request_retrieve,
     retry,
     series_progress,
@@ -173,7 +174,8 @@ def remote_series(request: HttpRequest, node_id: int, study_uid: str, series_uid
 def retrieve_study(request: HttpRequest, node_id: int, study_uid: str) -> HttpResponse:
     """Ask for a remote study to be brought into the archive (one job per study)."""
     node = get_object_or_404(RemoteNode, pk=node_id, enabled=True)
-    job, created = request_retrieve(study_uid, node, request.user)
+    # The person goes straight to the viewer: the study is one open in a viewer.
+    job, created = request_retrieve(study_uid, node, request.user, priority=RetrieveJob.VIEWING)
     if created:
         messages.success(request, _("Retrieve requested: the study is queued."))
     else:
@@ -269,6 +271,8 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
     """The image viewer for a study, also while it is being retrieved; opening is audited."""
     study = Study.objects.select_related("patient").filter(study_uid=study_uid).first()
     job = latest_job(study_uid)
+    # Someone is looking at it: its retrieve goes before requested and prefetched ones.
+    raise_priority(study_uid, RetrieveJob.VIEWING)
     if study is None:
         waiting = job or latest_job(study_uid, listed=False)
         if waiting is None:

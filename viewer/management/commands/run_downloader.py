@@ -24,14 +24,23 @@ class Command(BaseCommand):
             "--once", action="store_true", help="run the jobs waiting now, then exit"
         )
         parser.add_argument(
-            "--jobs", type=int, default=2, help="jobs run at once (each uses its node's slots)"
+            "--jobs",
+            type=int,
+            default=settings.PACSWEB_WORKER_JOBS,
+            help="jobs run at once (sharing their nodes' slots)",
         )
 
     def handle(self, **options):
         say_reconciled(self.stdout, reconcile())
         stop = threading.Event()
         link = WorkerLink.in_own_thread()
-        worker = Worker(publish=link.publish, watch=link.watch, unwatch=link.unwatch, stop=stop)
+        worker = Worker(
+            publish=link.publish,
+            watch=link.watch,
+            unwatch=link.unwatch,
+            stop=stop,
+            jobs=options["jobs"],
+        )
         self.stdout.write(f"Download worker {worker.holder} waiting for jobs.")
         self.stdout.flush()
         if settings.USE_JOB_QUEUE:

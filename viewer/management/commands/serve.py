@@ -82,7 +82,13 @@ class Command(BaseCommand):
         worker_thread = None
         if settings.PACSWEB_EMBEDDED_WORKER:
             link = WorkerLink(asyncio.get_running_loop())
-            worker = Worker(publish=link.publish, watch=link.watch, unwatch=link.unwatch, stop=stop)
+            worker = Worker(
+                publish=link.publish,
+                watch=link.watch,
+                unwatch=link.unwatch,
+                stop=stop,
+                jobs=settings.PACSWEB_WORKER_JOBS,
+            )
             worker_thread = threading.Thread(
                 target=worker.run_forever, name="retrieve-worker", daemon=True
             )
