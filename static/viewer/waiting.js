@@ -12,7 +12,9 @@ const live = new LiveStudy(page.dataset.studyUid, {
   onMessage: (message) => {
     const arrived = (message.type === 'progress' && message.done > 0)
       || (message.type === 'snapshot' && (message.series || []).some((s) => s.done > 0));
-    if (arrived || (message.type === 'job' && message.state !== 'running')) {
+    // Queued again (its worker gave way) is not an end: keep waiting.
+    const ended = message.type === 'job' && !['running', 'queued'].includes(message.state);
+    if (arrived || ended) {
       live.close();
       window.location.reload();
     }

@@ -1,5 +1,6 @@
 """Node-wide slots: a node's limit holds across its jobs; a study open in a viewer first."""
 
+import collections
 import threading
 import time
 
@@ -48,7 +49,10 @@ def two_jobs(server, sources, tmp_path, slots: int):
 
 
 def copied_study(sources, folder) -> dict:
-    """The small CT again as another study (every UID new), written below ``folder``."""
+    """The small CT again as another study (every UID new), written below ``folder``
+    (in a folder of its own: the test's archive is below ``tmp_path`` too)."""
+    folder = folder / "copied"
+    folder.mkdir()
     study_uid, series_uids = generate_uid(), {}
     for path, parsed in sources.values():
         dataset = pydicom.dcmread(path)
@@ -238,3 +242,49 @@ def test_on_postgresql_raising_a_queued_job_raises_its_queued_task(server, sourc
             [f"retrieve-job-{job.pk}"],
         )
         assert cursor.fetchall() == [(RetrieveJob.VIEWING,)]
+
+
+def test_a_full_worker_gives_way_to_a_more_urgent_job_and_resumes_after(server, sources, tmp_path):
+    node = make_node(server, slots=2)
+    background = make_job(server, sources, node=node)
+    RetrieveJob.objects.filter(pk=background.pk).update(priority=RetrieveJob.BACKGROUND)
+    for path in server.bodies:
+        server.faults[path] = faults.TRICKLE
+    messages: list[tuple[str, dict]] = []
+    worker = Worker(
+        jobs=1, publish=lambda study_uid, message: messages.append((study_uid, message))
+    )
+    thread = threading.Thread(target=worker.run_forever, args=(0.1,))
+    thread.start()
+    try:
+        assert wait_until(lambda: background.tasks.filter(state="done").count() >= 2, 60)
+        opened_sources = copied_study(sources, tmp_path)
+        opened = make_job(server, opened_sources, node=node)
+        RetrieveJob.objects.filter(pk=opened.pk).update(priority=RetrieveJob.VIEWING)
+        assert wait_until(
+            lambda: not RetrieveJob.objects.get(pk=opened.pk).is_active, 120
+        )
+        assert RetrieveJob.objects.get(pk=opened.pk).state == RetrieveJob.DONE, (
+            RetrieveJob.objects.get(pk=opened.pk).error
+        )
+        # The background job waited in the queue meanwhile, and said so.
+        assert RetrieveJob.objects.get(pk=background.pk).state != RetrieveJob.DONE
+        assert (
+            background.study_uid,
+            {
+                "type": "job",
+                "state": "queued",
+                "error": "waiting while a more urgent retrieve runs",
+            },
+        ) in messages
+        assert wait_until(
+            lambda: RetrieveJob.objects.get(pk=background.pk).state == RetrieveJob.DONE, 120
+        )
+    finally:
+        worker.stop.set()
+        thread.join(30)
+    # Nothing it had finished before giving way was fetched again.
+    fetched = collections.Counter(
+        path for path, range_header, _ in server.requests if not range_header
+    )
+    assert all(fetched[f"/files/{uid}"] == 1 for uid in sources)

@@ -20,6 +20,11 @@ def dose(thin, tmp_path) -> Instance:
     """pydicom's 15-frame uint32 RT dose filed in the thin series: a multi-frame image
     there (and one JPEG-LS cannot carry)."""
     dataset = pydicom.dcmread(sample("rtdose.dcm"))
+    patient = thin.study.patient
+    # The study's own patient: the archive refuses another patient's image in it.
+    dataset.PatientID, dataset.PatientName = patient.patient_id, patient.patient_name
+    dataset.IssuerOfPatientID = patient.issuer_of_patient_id
+    dataset.PatientBirthDate = patient.birth_date.strftime("%Y%m%d") if patient.birth_date else ""
     dataset.StudyInstanceUID = thin.study.study_uid
     dataset.SeriesInstanceUID = thin.series_uid
     dataset.SOPInstanceUID = generate_uid(entropy_srcs=["frames", "dose"])

@@ -118,6 +118,11 @@ class Engine:
         # Whether the worker running this job has room for another (then a paused job
         # need not make way); set by the worker.
         self.worker_has_room = lambda: False
+        # Whether to give the job back to the queue for a more urgent one (the worker is
+        # full); asked every few seconds, set by the worker.
+        self.should_hand_back = lambda: False
+        self._hand_back_checked = -WAITING_CHECK_SECONDS
+        self._handing_back = False
 
     def run(self) -> str | None:
         """Claim the job and run it; the final state, or None if it was not ours to run."""
@@ -174,8 +179,14 @@ class Engine:
         return self._finish(RetrieveJob.DONE, "")
 
     def _interrupted_end(self, job: RetrieveJob, outcome: str) -> str:
-        if outcome == "stopped":
-            leases.release(self.job_id, self.holder)
+        if outcome == "stopped" and leases.release(self.job_id, self.holder):
+            # Back in the queue: viewers hear why nothing arrives for now.
+            why = (
+                "waiting while a more urgent retrieve runs"
+                if self._handing_back
+                else "waiting for a download worker"
+            )
+            self.progress.job_state(RetrieveJob.QUEUED, why)
         if outcome == RetrieveJob.CANCELLED:
             _audit_end(job, outcome)
         return outcome
@@ -346,15 +357,22 @@ class Engine:
             self._abort.set()
             return "stopped"
         now = time.monotonic()
-        if now - self._lease_checked < settings.PACSWEB_LEASE_SECONDS / 3:
-            return None
-        self._lease_checked = now
-        state = leases.renew(self.job_id, self.holder)
-        if state == RetrieveJob.RUNNING:
+        if now - self._lease_checked >= settings.PACSWEB_LEASE_SECONDS / 3:
+            self._lease_checked = now
+            state = leases.renew(self.job_id, self.holder)
+            if state != RetrieveJob.RUNNING:
+                self._abort.set()
+                return state or "lease lost"
             self.slots.renew()
-            return None
-        self._abort.set()
-        return state or "lease lost"
+        return "stopped" if self._hands_back(now) else None
+
+    def _hands_back(self, now: float) -> bool:
+        """Whether the job goes back to the queue for a more urgent one; the transfers
+        begun finish first (no abort), and it resumes from there when a worker has room."""
+        if not self._handing_back and now - self._hand_back_checked >= WAITING_CHECK_SECONDS:
+            self._hand_back_checked = now
+            self._handing_back = self.should_hand_back()
+        return self._handing_back
 
     def _start(self, job, tasks, series_order, running, pool, transport) -> None:
         now = time.monotonic()

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 
 from django.db import close_old_connections, connection
+from django.db.models import Max
 
 from . import leases, queue
 from .engine import Engine
@@ -39,6 +40,8 @@ class Worker:
         self.holder = holder or holder_name()
         self.jobs = max(1, jobs)
         self._running = 0
+        self._here: set[int] = set()  # the jobs this worker runs now
+        self._handing_back: int | None = None  # the one giving way to a more urgent job
         self._count_lock = threading.Lock()
         self.publish = publish
         self.watch = watch or (lambda study_uid: FocusBox())
@@ -61,12 +64,14 @@ class Worker:
         focus = self.watch(study_uid)
         with self._count_lock:
             self._running += 1
+            self._here.add(job_id)
         try:
             while True:
                 engine = Engine(
                     job_id, holder or self.holder, focus=focus, publish=self.publish, stop=self.stop
                 )
                 engine.worker_has_room = self.has_room
+                engine.should_hand_back = lambda: self._should_hand_back(job_id)
                 state = engine.run()
                 if state is not None or not wait_for_lease:
                     return state
@@ -78,12 +83,39 @@ class Worker:
         finally:
             with self._count_lock:
                 self._running -= 1
+                self._here.discard(job_id)
+                if self._handing_back == job_id:
+                    self._handing_back = None
             self.unwatch(study_uid)
 
     def has_room(self) -> bool:
         """Whether this worker could take another job now."""
         with self._count_lock:
             return self._running < self.jobs
+
+    def _should_hand_back(self, job_id: int) -> bool:
+        """Whether ``job_id`` should go back to the queue now: this worker is full, a job
+        more urgent than it waits, and it is the least urgent (then newest) here. One job
+        at a time gives way; it finishes the transfers it has begun."""
+        with self._count_lock:
+            if self._running < self.jobs or self._handing_back is not None:
+                return False
+            here = set(self._here)
+        urgent = RetrieveJob.objects.filter(state=RetrieveJob.QUEUED).aggregate(
+            most=Max("priority")
+        )["most"]
+        if urgent is None:
+            return False
+        priorities = dict(RetrieveJob.objects.filter(pk__in=here).values_list("pk", "priority"))
+        least = min(here, key=lambda pk: (priorities.get(pk, 0), -pk))
+        if least != job_id or priorities.get(job_id, 0) >= urgent:
+            return False
+        with self._count_lock:
+            if self._handing_back is not None:
+                return False
+            self._handing_back = job_id
+        logger.info("retrieve job %s gives way to a more urgent one", job_id)
+        return True
 
     def run_once(self, holder: str | None = None) -> bool:
         """Claim and run the most urgent claimable job; True if there was one (more may wait).

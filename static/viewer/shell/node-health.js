@@ -44,6 +44,17 @@ export function outageFrom(message, now) {
   return { since: node.since, retryAt: now + 1000 * (Number(node.retry_in) || 0) };
 }
 
+/**
+ * The words of a job message that puts the job back in the queue (its worker gave way
+ * to a more urgent retrieve, or stopped), or undefined for any other message.
+ * @param {object} message a live message
+ * @returns {string|undefined}
+ */
+export function waitingWords(message) {
+  if (message.type !== 'job' || message.state !== 'queued') return undefined;
+  return message.error || '';
+}
+
 /** @param {Date} date */
 function hoursMinutes(date) {
   return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
@@ -70,6 +81,11 @@ export class NodeHealthNotice {
     if (message.type === 'snapshot') {
       const job = message.job;
       this.show(null, job && job.state === 'running' ? job.error || '' : '');
+      return;
+    }
+    const words = waitingWords(message);
+    if (words !== undefined) {
+      this.show(null, words);
       return;
     }
     const outage = outageFrom(message, Date.now());

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeNotice, outageFrom } from '../../../static/viewer/shell/node-health.js';
+import { nodeNotice, outageFrom, waitingWords } from '../../../static/viewer/shell/node-health.js';
 
 const clock = (date) => date.toISOString().slice(11, 16);
 const text = {
@@ -37,4 +37,12 @@ test('a job message with an unreachable node starts an outage; reachable or an e
 test('messages that say nothing about the node leave the notice as it is', () => {
   assert.equal(outageFrom({ type: 'progress', series: '1.2', done: 1, total: 2 }, 0), undefined);
   assert.equal(outageFrom({ type: 'job', state: 'running', error: '' }, 0), undefined);
+});
+
+test('a job put back in the queue shows its words; other messages are not its business', () => {
+  const queued = { type: 'job', state: 'queued', error: 'waiting while a more urgent retrieve runs' };
+  assert.equal(waitingWords(queued), 'waiting while a more urgent retrieve runs');
+  assert.equal(waitingWords({ type: 'job', state: 'queued' }), '');
+  assert.equal(waitingWords({ type: 'job', state: 'running', error: 'x' }), undefined);
+  assert.equal(waitingWords({ type: 'progress', series: 'a' }), undefined);
 });
