@@ -18,6 +18,7 @@ FAIL_TWICE = "fail-twice"  # 503 twice, then OK
 MISSING = "missing"  # 404
 NOT_DICOM = "not-dicom"  # 200 with an HTML page
 SERVER_ERROR = "server-error"  # 500 every time (a file the PACS cannot read)
+BUSY_ALWAYS = "busy-always"  # 503 every time, for this file only
 
 
 class FaultyServer:
@@ -82,6 +83,8 @@ class FaultyServer:
                     return self._plain(404, b"not found")
                 if fault == NOT_DICOM:
                     return self._plain(200, b"<html>login page</html>", "text/html")
+                if fault == BUSY_ALWAYS:
+                    return self._plain(503, b"busy")
                 if fault == SERVER_ERROR:
                     return self._plain(500, b"internal error")
                 body = server.bodies[path]

@@ -69,6 +69,9 @@ class _Task:
     last_error: str = ""
     storing: bool = False  # arrived; the archive is taking it and its slot is free
     slot: int | None = None  # the node slot its transfer runs in
+    # When a node-kind error last met this one (monotonic; 0: never): if an instance
+    # asked for after that has arrived, the node answers and the error is this one's.
+    node_failed_at: float = 0.0
 
 
 def retry_delay(attempts: int) -> float:
@@ -115,6 +118,7 @@ class Engine:
         self._gave_way = False
         self.slots: SlotBook | None = None
         self._spare: set[int] = set()  # node slots held whose transfer has ended
+        self._answered = 0.0  # when the latest transfer that succeeded was begun
         # Whether the worker running this job has room for another (then a paused job
         # need not make way); set by the worker.
         self.worker_has_room = lambda: False
@@ -396,6 +400,7 @@ class Engine:
                 shown.add(task.series_uid)
             elif task.state != TransferTask.FAILED:
                 coming.add(task.series_uid)
+        _others_first(pending, by_position, self._answered)
         ready = sum(len(positions) for positions in pending.values())
         # While the node is down one probe goes out at a time, when it is due.
         allowed = self.health.slots(now, job.node.max_transfers, sum(active.values()))
@@ -548,6 +553,7 @@ class Engine:
         error = future.exception()
         if error is None:
             self._node_answered()
+            self._answered = max(self._answered, task.started)
             size, ours = future.result()
             task.state, task.bytes, task.last_error = TransferTask.DONE, size, ""
             if not ours:
@@ -557,14 +563,19 @@ class Engine:
         attempts = F("attempts")
         if isinstance(error, Cancelled):
             task.state = TransferTask.PENDING
-        elif isinstance(error, TransferError) and error.is_node:
+        elif isinstance(error, TransferError) and error.is_node and not self._node_answers(task):
             # The node failed, not the instance: the attempt is given back.
             task.state, task.last_error = TransferTask.PENDING, str(error)
             task.attempts -= 1
             attempts = F("attempts") - 1
+            task.node_failed_at = time.monotonic()
             self._node_failed(task.last_error, task.started)
         else:
             message = str(error) if isinstance(error, TransferError) else _unexpected(error)
+            if isinstance(error, TransferError) and error.is_node:
+                # Again, while other instances arrive: this instance's, so it uses its
+                # attempts rather than pausing the job (until the outage deadline) for it.
+                message += " (again, while the node sends other instances)"
             retry = (
                 getattr(error, "retryable", False)
                 and task.attempts < settings.PACSWEB_RETRY_ATTEMPTS
@@ -579,6 +590,11 @@ class Engine:
             self._abort.set()  # someone else holds the job now
         if task.state == TransferTask.FAILED:
             self.progress.instance_ended(task.series_uid, task.sop_instance_uid, task.state)
+
+    def _node_answers(self, task: _Task) -> bool:
+        """Whether an instance asked for after a node-kind error last met this one has
+        arrived (transfers begun before it say nothing about the node now)."""
+        return 0 < task.node_failed_at < self._answered
 
     def _finish(self, state: str, error: str) -> str:
         self.progress.flush(force=True)
@@ -628,6 +644,21 @@ def _mark_active(tasks: list[_Task]) -> bool:
         pk__in=[task.pk for task in tasks], state=TransferTask.PENDING
     ).update(state=TransferTask.ACTIVE, attempts=F("attempts") + 1)
     return changed == len(tasks)
+
+
+def _others_first(
+    pending: dict[str, set[int]], by_position: dict[tuple[str, int], _Task], answered: float
+) -> None:
+    """Hold back the instances a node-kind error met since the node last answered a
+    request begun after it, while any other waits: the next request (the probe, when the
+    node is down) tells whether the node or the instance fails. Otherwise an instance the
+    node always fails on goes first each time, and the job waits out the deadline for it."""
+    fresh = {
+        uid: {p for p in positions if by_position[(uid, p)].node_failed_at <= answered}
+        for uid, positions in pending.items()
+    }
+    if any(fresh.values()):
+        pending.update(fresh)
 
 
 def _busy(tasks: dict[int, _Task]) -> int:
