@@ -53,7 +53,9 @@ first, and the rest of the study after it. Columns:
   backing stores and external strings, where the frames' values live).
   ``performance.memory`` is bucketed to 10 MB steps in this chromium and is not used.
   held MB: the peak of ``stats().bytes``, the frames' values the loader holds.
-DX: ``/studies/<dx>/view/?series=<its series>`` (one image); first as above; loaded:
+DX: ``/studies/<dx>/view/?series=<its series>`` (one image); first as above (a reduced
+preview counts: the viewer shows one for a large image, labelled as such); full: until
+a viewport shows a full-resolution frame (``data-reduced`` '1'); loaded:
 until the loader is idle; wire MB: its frame requests' encoded bytes; bound: those /
 the link's rate; x bound, x link: first against them; JLS MB: the frame JPEG-LS
 lossless, as above.
@@ -130,8 +132,8 @@ LINKS = (Link("4G", 30, 5, 10), Link("ward LAN", 100, 100, 2))
 # navigation started).
 INIT_SCRIPT = r"""
 (() => {
-  const marks = { ready: null, complete: null, idle: null, origin: performance.timeOrigin,
-    peakHeld: 0, series: null, stats: null };
+  const marks = { ready: null, full: null, complete: null, idle: null,
+    origin: performance.timeOrigin, peakHeld: 0, series: null, stats: null };
   window.__lastMile = marks;
   const wanted = new URLSearchParams(location.search).get('series');
   document.addEventListener('DOMContentLoaded', () => {
@@ -144,6 +146,10 @@ INIT_SCRIPT = r"""
       root, { attributes: true, attributeFilter: ['data-ready'] });
     check();
     const timer = setInterval(() => {
+      if (marks.full === null
+          && document.querySelector('.viewport[data-ready="true"][data-reduced="1"]')) {
+        marks.full = performance.now();
+      }
       const loader = window.pacsweb && window.pacsweb.loader;
       if (!loader) return;
       const stats = loader.stats();
@@ -228,6 +234,7 @@ class Run:
     encoding: str
     round_no: int
     first: float | None = None
+    full: float | None = None  # a full-resolution frame on screen (not a reduced preview)
     complete: float | None = None
     idle: float | None = None
     series_bytes: int = 0
@@ -491,6 +498,7 @@ class Bench:
                 run.notes.append(f"not idle within {self.args.timeout:g} s")
             if marks:
                 run.first = marks["ready"] / 1000 if marks["ready"] is not None else None
+                run.full = marks["full"] / 1000 if marks.get("full") is not None else None
                 run.complete = marks["complete"] / 1000 if marks["complete"] is not None else None
                 run.idle = marks["idle"] / 1000 if marks["idle"] is not None else None
                 run.held_peak = marks["peakHeld"]
@@ -702,7 +710,8 @@ def report(args, ct, dx, ct_info: dict, dx_info: dict, loads, measured: dict) ->
         f" ({dx_info['raw'] / MB:.1f} MB of values)"
     )
     print(
-        f"{'link':<9}{'enc':<5}{'r':>2}{'first':>7}{'loaded':>8}{'wire MB':>9}{'bound':>7}"
+        f"{'link':<9}{'enc':<5}{'r':>2}{'first':>7}{'full':>7}{'loaded':>8}{'wire MB':>9}"
+        f"{'bound':>7}"
         f"{'x bound':>8}{'x link':>7}{'JLS MB':>8}{'wire/JLS':>9}"
     )
     for run in dx:
@@ -710,7 +719,7 @@ def report(args, ct, dx, ct_info: dict, dx_info: dict, loads, measured: dict) ->
         dx_bound = run.frame_bytes / run.link.rate
         print(
             f"{run.link.name:<9}{run.encoding:<5}{run.round_no:>2}{fmt(run.first):>7}"
-            f"{fmt(run.idle):>8}{run.frame_bytes / MB:>9.2f}"
+            f"{fmt(run.full):>7}{fmt(run.idle):>8}{run.frame_bytes / MB:>9.2f}"
             f"{fmt(run.frame_bytes / run.link.rate if run.frame_bytes else None):>7}"
             f"{fmt(run.first / dx_bound if dx_bound and run.first else None) + 'x':>8}"
             f"{x_link(run, run.first, run.frame_bytes):>7}"

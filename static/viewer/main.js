@@ -79,6 +79,11 @@ const loader = new FrameLoader({
     overrideMb: Number(query.get('budget')) || undefined,
   }),
   fetchFrame: (sopUid, frame, signal) => fetchFrame(studyUid, sopUid, frame, signal, working()),
+  // A large image on screen comes reduced first (?preview=off asks for the frame alone).
+  fetchReduced: query.get('preview') === 'off' ? undefined
+    : (sopUid, frame, signal, onArrived) => fetchFrame(
+      studyUid, sopUid, frame, signal, working(), { reduce: true, onArrived },
+    ),
   fetchBatch: (seriesUid, sopUids, onFrame, signal, onFailure) => fetchInstanceFrames(
     studyUid, seriesUid, sopUids, onFrame, signal, onFailure, working(),
   ),

@@ -9,7 +9,7 @@ import { VIEWPORT_CORNERS } from './math/corners.js';
 import { edgeLabels } from './math/orientation.js';
 import { fixed, readable, significant } from './math/readable.js';
 import {
-  canvasToImage, defaultPlacement, imageToCanvas, rotate, zoomAt,
+  canvasToImage, defaultPlacement, imageExtent, imageToCanvas, reducedMatrix, rotate, zoomAt,
 } from './math/transform.js';
 import { dragWindow, initialWindow, voiFunctionCode } from './math/voi.js';
 import { cornersTemplate, fitCorners } from './render/overlay-corners.js';
@@ -100,8 +100,25 @@ export class Viewport {
     const { frame, series, index, placement } = this.state;
     if (!frame) return [1, 0, 0, 1, 0, 0];
     const geometry = series.instances[index] || {};
-    const image = { columns: frame.columns, rows: frame.rows, spacing: geometry.pixel_spacing };
+    // A reduced rendition is placed as its full image: points and lengths stay in the
+    // full image's pixels, and the spacing applies to them as it is.
+    const image = { ...imageExtent(frame), spacing: geometry.pixel_spacing };
     return imageToCanvas(image, this.canvas, placement);
+  }
+
+  /** The reduction factor of the frame on screen: 1 when it is the full image. */
+  reducedBy() {
+    return this.state.frame?.reducedBy || 1;
+  }
+
+  /** The frame whose values may be read out (ROI statistics, probe): never a preview. */
+  valuesFrame() {
+    return this.reducedBy() > 1 ? null : this.state.frame;
+  }
+
+  /** What a label says in place of values the preview does not have, else ''. */
+  pendingValues() {
+    return this.reducedBy() > 1 ? this.options.text.valueAtFull || '' : '';
   }
 
   draw() {
@@ -114,7 +131,7 @@ export class Viewport {
       this.canvas.width = width;
       this.canvas.height = height;
     }
-    this.renderer.draw(this.state.view, this.matrix());
+    this.renderer.draw(this.state.view, reducedMatrix(this.matrix(), this.renderer.frame?.reducedBy));
     this.updateOverlays();
     this.drawAnnotations();
   }
@@ -189,7 +206,9 @@ export class Viewport {
     const { series, index, frame, placement } = this.state;
     const shown = series?.instances[index];
     const onScreen = sameImage(shown, entry);
-    const marks = this.measurementsOn(entry).map((m) => ({ kind: m.kind, points: m.points, text: labelFor(m, entry, onScreen ? frame : null, series.modality) }));
+    const values = onScreen && this.reducedBy() === 1 ? frame : null;
+    const pending = onScreen ? this.pendingValues() : '';
+    const marks = this.measurementsOn(entry).map((m) => ({ kind: m.kind, points: m.points, text: labelFor(m, entry, values, series.modality, pending) }));
     return { marks, rotation: placement.rotation, flipH: placement.flipH, flipV: placement.flipV };
   }
 
@@ -212,7 +231,7 @@ export class Viewport {
         add('circle', { cx, cy, r: 4, class: 'handle' });
       }
     }
-    const text = labelFor(measurement, entry, this.state.frame, this.state.series.modality);
+    const text = labelFor(measurement, entry, this.valuesFrame(), this.state.series.modality, this.pendingValues());
     if (text) {
       const [x, y] = screen[screen.length - 1];
       add('text', { x: x + 6, y: y - 6, class: 'label' }).textContent = text;
@@ -255,12 +274,16 @@ export class Viewport {
     this.text('zoom', frame && zoom ? `${t.zoom} ${zoom}×` : '');
     // Say once which calibration the measurements use (labels name it too).
     this.text('calibration', frame && geometry.us_regions?.length ? t.usRegions : '');
+    // Never a reduced preview as if it were the image.
+    const reduced = this.reducedBy();
+    this.text('quality', reduced > 1 ? (t.reducedPreview || 'Reduced preview 1:%(factor)s').replace('%(factor)s', String(reduced)) : '');
     // Markers only where the header states the orientation; never a guess.
     const labels = frame ? edgeLabels(geometry.orientation, m) : null;
     for (const edge of ['left', 'right', 'top', 'bottom']) this.text(edge, labels ? labels[edge] : '');
     this.fitOverlays();
     this.element.dataset.index = String(index);
     this.element.dataset.ready = frame ? 'true' : 'false';
+    this.element.dataset.reduced = String(reduced);
     this.element.dataset.seriesUid = series.series_uid;
     this.options.onChange?.(this);
   }
@@ -333,20 +356,14 @@ export class Viewport {
       const now = state.series?.instances[state.index];
       return !sameImage(now, entry);
     };
+    const call = { keepWindow, entry };
     try {
-      const frame = await this.loadFrame(wanted);
+      const full = this.loadFrame(wanted);
+      // A large image shows its reduced rendition while the frame is on its way.
+      if (!this.options.loader.heldFrame?.(entry)) this.showPreview(call, movedOn);
+      const frame = await full;
       if (movedOn()) return;
-      state.frame = frame;
-      state.error = '';
-      if (!state.windowSet || !keepWindow) {
-        state.view = {
-          ...state.view, ...initialWindow(frame), ...this.hungWindow, fn: voiFunctionCode(frame.voiFunction),
-        };
-        this.hungWindow = null;
-        state.view.invert = frame.photometric === 'MONOCHROME1';
-        state.windowSet = true;
-      }
-      this.renderer.setFrame(frame);
+      this.display(frame, call);
     } catch (error) {
       if (movedOn()) return;
       state.frame = null;
@@ -356,8 +373,50 @@ export class Viewport {
     this.draw();
   }
 
+  /**
+   * Put ``frame`` (of ``call.entry``) on screen; the window is set from it when none is
+   * yet, when ``call.keepWindow`` is false, or when the one set came from a preview
+   * and the person has not changed it since (the full frame's own range is the truer).
+   */
+  display(frame, call) {
+    const { state } = this;
+    const reduced = (frame.reducedBy || 1) > 1;
+    state.frame = frame;
+    state.frameOf = call.entry;
+    state.error = '';
+    if (!state.windowSet || !call.keepWindow || state.windowSet === 'preview') {
+      state.view = {
+        ...state.view, ...initialWindow(frame), ...this.hungWindow, fn: voiFunctionCode(frame.voiFunction),
+      };
+      // A protocol's window waits for the full frame too, which sets the window again.
+      if (!reduced) this.hungWindow = null;
+      state.view.invert = frame.photometric === 'MONOCHROME1';
+      state.windowSet = reduced ? 'preview' : true;
+    }
+    // The full frame keeps a window the preview set, once the person has changed it.
+    if (reduced) call.keepWindow = true;
+    this.renderer.setFrame(frame);
+  }
+
+  /** Show the reduced rendition of ``call.entry``'s frame if it comes before the frame. */
+  async showPreview(call, movedOn) {
+    let frame = null;
+    try {
+      frame = await this.options.loader.preview?.(call.entry);
+    } catch {
+      return; // the frame came first, or the preview failed: the frame is awaited anyway
+    }
+    const { state } = this;
+    const fullShown = state.frame && (state.frame.reducedBy || 1) === 1 && sameImage(state.frameOf, call.entry);
+    if (!frame || movedOn() || fullShown) return;
+    this.display(frame, call);
+    this.draw();
+  }
+
   setWindow(center, width) {
     this.state.view = { ...this.state.view, center, width: Math.max(width, 1) };
+    // The person's (or a protocol's) window: the full frame keeps it.
+    if (this.state.frame) this.state.windowSet = true;
     this.draw();
   }
 
@@ -415,7 +474,7 @@ export class Viewport {
   readImage() {
     this.draw();
     const m = this.matrix();
-    const { columns, rows } = this.state.frame;
+    const { columns, rows } = imageExtent(this.state.frame);
     const corners = [[0, 0], [columns, 0], [0, rows], [columns, rows]]
       .map(([u, v]) => [m[0] * u + m[2] * v + m[4], m[1] * u + m[3] * v + m[5]]);
     const xs = corners.map((c) => c[0]);

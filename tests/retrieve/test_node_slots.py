@@ -261,9 +261,7 @@ def test_a_full_worker_gives_way_to_a_more_urgent_job_and_resumes_after(server, 
         opened_sources = copied_study(sources, tmp_path)
         opened = make_job(server, opened_sources, node=node)
         RetrieveJob.objects.filter(pk=opened.pk).update(priority=RetrieveJob.VIEWING)
-        assert wait_until(
-            lambda: not RetrieveJob.objects.get(pk=opened.pk).is_active, 120
-        )
+        assert wait_until(lambda: not RetrieveJob.objects.get(pk=opened.pk).is_active, 120)
         assert RetrieveJob.objects.get(pk=opened.pk).state == RetrieveJob.DONE, (
             RetrieveJob.objects.get(pk=opened.pk).error
         )

@@ -10,6 +10,7 @@ Content-Type instead; a frame the codec cannot take is sent raw, gzip-compressed
 own and marked ``Content-Encoding: gzip``, so the body as a whole is never compressed.
 """
 
+import dataclasses
 import functools
 import json
 import secrets
@@ -23,6 +24,7 @@ import pydicom
 from pydicom.encaps import get_frame
 
 from .frame_codec import Codec
+from .frame_reduce import reduce_frame
 from .frames import (
     Frame,
     UndecodableFrame,
@@ -175,6 +177,40 @@ def _raw_one(path: Path, number: int, compressed: bool) -> bytes:
         "application/octet-stream", coding, frame.wire_headers(), body, _frame_count(path)
     )
     return encoded.to_bytes()
+
+
+# Suffix of the cache entry names of reduced renditions (frame_reduce).
+REDUCED = "+reduced"
+
+
+def reduced_frame(
+    path: Path, number: int, codec: Codec | None, compressed: bool, store: Store = _unkept
+) -> EncodedFrame:
+    """The reduced rendition of frame ``number`` (1-based), coded as ``encoded_frame``
+    (with ``codec``) or ``raw_frame`` (without) would code the full one, kept in
+    ``store``; its headers carry ``X-Reduced-By`` (1 when the image is small enough as
+    it is), ``X-Full-Rows`` and ``X-Full-Columns``.
+
+    Raises ``UndecodableFrame`` saying why when it cannot be decoded.
+    """
+    name = codec.name if codec is not None else (RAW_GZIP if compressed else RAW)
+    make = functools.partial(_reduced_one, path, number, codec, compressed)
+    return EncodedFrame.from_bytes(store(path, number, name + REDUCED, make))
+
+
+def _reduced_one(path: Path, number: int, codec: Codec | None, compressed: bool) -> bytes:
+    reduced = reduce_frame(read_frame(path, number - 1))
+    frames = _frame_count(path)
+    if codec is not None:
+        encoded = encode_frame(reduced.frame, frames, codec)
+    else:
+        body = reduced.frame.to_bytes()
+        if compressed:
+            body = zlib.compress(body, 1, wbits=16 + zlib.MAX_WBITS)
+        coding = "gzip" if compressed else ""
+        encoded = EncodedFrame("application/octet-stream", coding, {}, body, frames)
+    headers = reduced.wire_headers()
+    return dataclasses.replace(encoded, wire_headers=headers).to_bytes()
 
 
 def _encode_one(path: Path, number: int, codec: Codec) -> bytes:

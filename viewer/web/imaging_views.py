@@ -64,11 +64,12 @@ def _frame_etag(request, study_uid: str, sop_instance_uid: str, frame: int) -> s
 
 
 def _raw_frame_etag(request, study_uid: str, sop_instance_uid: str, frame: int) -> str | None:
-    """As ``_frame_etag`` (``encoding=jls`` is in it); none for a bad encoding, whose 400
-    must not become a 304."""
+    """As ``_frame_etag`` (``encoding=jls`` and ``reduce=1`` are in it); none for a bad
+    encoding or reduction, whose 400 must not become a 304."""
     try:
         requested_codec(request.GET)
-    except BadEncoding:
+        requested_reduction(request.GET)
+    except (BadEncoding, BadReduction):
         return None
     return _frame_etag(request, study_uid, sop_instance_uid, frame)
 
@@ -87,6 +88,18 @@ def requested_codec(query: QueryDict) -> Codec | None:
     return codec
 
 
+class BadReduction(ValueError):
+    """A ``?reduce=`` other than 0 or 1."""
+
+
+def requested_reduction(query: QueryDict) -> bool:
+    """Whether ``?reduce=1`` asks for the frame's reduced rendition (frame_reduce)."""
+    value = query.get("reduce", "0")
+    if value not in ("0", "1"):
+        raise BadReduction("reduce is 1 (a reduced rendition of a large image) or 0")
+    return value == "1"
+
+
 def _frame_store() -> frame_stream.Store:
     """The on-disk cache of encoded frames, read from the settings at each request."""
     return functools.partial(cached_frame, root=Path(settings.PACSWEB_FRAME_CACHE))
@@ -102,15 +115,23 @@ def frame_raw(request: HttpRequest, study_uid: str, sop_instance_uid: str, frame
     """Stored values of frame ``frame`` (1-based) as a little-endian typed array.
 
     ``?encoding=jls`` sends them as a JPEG-LS codestream (``image/jls``, never gzipped)
-    when the codec takes the frame, else as without it.
+    when the codec takes the frame, else as without it. ``?reduce=1`` sends a large
+    image's reduced rendition (block means of the stored values, the longest side at
+    most 1024), coded the same way, its own size in ``X-Rows``/``X-Columns`` and the
+    full image's in ``X-Full-Rows``/``X-Full-Columns``, the factor in ``X-Reduced-By``
+    (1: the image is small and comes whole).
     """
     path = _instance_file(study_uid, sop_instance_uid)
     try:
         codec = requested_codec(request.GET)
-    except BadEncoding as exc:
+        reduced = requested_reduction(request.GET)
+    except (BadEncoding, BadReduction) as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
     try:
-        if codec is not None:
+        if reduced:
+            compressed = codec is None and _accepts_gzip(request)
+            encoded = frame_stream.reduced_frame(path, frame, codec, compressed, _frame_store())
+        elif codec is not None:
             encoded = frame_stream.encoded_frame(path, frame, codec, _frame_store())
         else:
             # Kept as it is sent, so a frame is decoded (and compressed) once.

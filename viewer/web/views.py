@@ -305,6 +305,8 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         "nodeUnreachable": _("PACS unreachable since %(since)s — retrying in %(seconds)s s"),
         "nodeRetrying": _("PACS unreachable since %(since)s — retrying now"),
         "arriving": _("Image %(n)s of %(total)s has not arrived yet"),
+        "reducedPreview": _("Reduced preview 1:%(factor)s — loading full resolution"),
+        "valueAtFull": _("value not available until full resolution"),
         "inBrowser": _("In browser"),
         "heldTitle": _("%(held)s of %(total)s images in this browser (%(megabytes)s MB)"),
         "live": _("Live"),
@@ -324,6 +326,9 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "notExported": _("Nothing exported"),
         },
         "noImageToExport": _("There is no image in the active viewport to save"),
+        "previewNotExported": _(
+            "The full-resolution image is still loading: it can be saved once it is shown"
+        ),
         "exportFailed": _("The image could not be saved"),
         "printFailed": _("The film could not be printed"),
         "filmSummary": _("Images: %(images)s · pages: %(pages)s"),

@@ -64,6 +64,11 @@ function bindPng(studyUid, text, active, mpr) {
     const burnIn = $('png-burn-in').checked;
     try {
       // With MPR on screen, the pane the person works in; else the active viewport.
+      // A reduced preview is never saved as if it were the image.
+      if (!mpr() && active()?.reducedBy?.() > 1) {
+        error.textContent = text.previewNotExported;
+        return;
+      }
       const exported = mpr() ? await mprExport(mpr(), burnIn) : await viewportExport(active(), burnIn);
       if (!exported) {
         error.textContent = text.noImageToExport;

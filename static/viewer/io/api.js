@@ -46,7 +46,11 @@ export async function fetchStudyHangings(studyUid) {
  * @typedef {{values: ArrayLike<number>, rows: number, columns: number, samples: number,
  *   dataType: string, photometric: string, slope: number, intercept: number,
  *   windows: Array<{center: number, width: number}>, voiFunction: string,
- *   min: number, max: number}} Frame
+ *   min: number, max: number, reducedBy: number, fullRows: number,
+ *   fullColumns: number}} Frame
+ * ``reducedBy`` > 1: a reduced rendition (``rows`` x ``columns``) of a frame of
+ * ``fullRows`` x ``fullColumns``, each of its pixels the mean of a ``reducedBy``-square
+ * block; its values are never to be read out as the image's.
  */
 
 /**
@@ -56,16 +60,24 @@ export async function fetchStudyHangings(studyUid) {
  * @param {AbortSignal} [signal]
  * @param {import('./decoder.js').FrameDecoder} [decoder] given, the frame comes as
  *   JPEG-LS lossless where the server can encode it, and is decoded in a worker
+ * @param {{reduce?: boolean, onArrived?: () => void}} [options] ``reduce``: a large
+ *   image's reduced rendition; ``onArrived`` is called once the body is in, before it
+ *   is decoded (the link is free for the next request)
  * @returns {Promise<Frame>}
  */
-export async function fetchFrame(studyUid, sopUid, frameNumber = 1, signal = undefined, decoder = null) {
-  const query = decoder ? '?encoding=jls' : '';
-  const url = `/api/studies/${studyUid}/instances/${sopUid}/frames/${frameNumber}/raw${query}`;
+export async function fetchFrame(studyUid, sopUid, frameNumber = 1, signal = undefined, decoder = null, { reduce = false, onArrived = null } = {}) {
+  const query = new URLSearchParams();
+  if (decoder) query.set('encoding', 'jls');
+  if (reduce) query.set('reduce', '1');
+  const search = query.toString();
+  const url = `/api/studies/${studyUid}/instances/${sopUid}/frames/${frameNumber}/raw${search ? `?${search}` : ''}`;
   const response = await fetch(url, { credentials: 'same-origin', signal });
   if (!response.ok) throw await refusal(response);
   // The browser has already undone the answer's own Content-Encoding.
   const header = (name) => (name === 'Content-Encoding' ? '' : response.headers.get(name) || '');
-  return framePart(header, new Uint8Array(await response.arrayBuffer()), decoder);
+  const body = new Uint8Array(await response.arrayBuffer());
+  onArrived?.();
+  return framePart(header, body, decoder);
 }
 
 /**
@@ -122,10 +134,15 @@ export function decodeFrame(header, buffer) {
     if (v > max) max = v;
   }
   const [lo, hi] = [min * slope + intercept, max * slope + intercept].sort((a, b) => a - b);
+  const rows = Number(header('X-Rows'));
+  const columns = Number(header('X-Columns'));
   return {
     values,
-    rows: Number(header('X-Rows')),
-    columns: Number(header('X-Columns')),
+    rows,
+    columns,
+    reducedBy: Number(header('X-Reduced-By')) || 1,
+    fullRows: Number(header('X-Full-Rows')) || rows,
+    fullColumns: Number(header('X-Full-Columns')) || columns,
     samples: Number(header('X-Samples-Per-Pixel') || 1),
     dataType,
     photometric: header('X-Photometric-Interpretation'),

@@ -5,7 +5,7 @@
  */
 import { expandFrames } from '../tools/stack.js';
 import {
-  ON_SCREEN, SHOWN_SERIES, estimatedBytes, frameKey, loadPlan,
+  ON_SCREEN, SHOWN_SERIES, estimatedBytes, frameKey, loadPlan, previewKey, wantsPreview,
 } from '../state/load-plan.js';
 
 // A request that failed this often for a frame gives up on it and says why.
@@ -21,7 +21,12 @@ export class FrameLoader {
    *     onFrame: (sopUid: string, frame: number, decoded: object) => void, signal: AbortSignal,
    *     onFailure: (sopUid: string, frame: number, why: string) => void) => Promise<void>,
    *   listSeries?: (seriesUid: string) => Promise<object>,
+   *   fetchReduced?: (sopUid: string, frame: number, signal: AbortSignal,
+   *     onArrived: () => void) => Promise<object>,
    *   maxRequests?: number, batchSize?: number, onChange?: () => void}} options
+   *   ``fetchReduced`` a large image's reduced rendition (``reducedBy`` > 1, or 1 when
+   *   the server sent the frame whole); without it no rendition is asked for.
+   *   ``onArrived``: its bytes are in (the frame's request may go while it decodes)
    *   ``listSeries`` lists a series (and hands the listing to setSeries); ``start`` lists
    *   every series of the strip with it
    *   ``maxRequests`` stays below the browser's six connections a host, leaving room for
@@ -34,7 +39,7 @@ export class FrameLoader {
     this.extra = []; // series listed that the strip did not name
     this.series = new Map();
     this.shown = [];
-    this.held = new Map(); // key → {frame, bytes, uid}
+    this.held = new Map(); // key → {frame, bytes, uid, reduced}
     this.waiting = new Map(); // key → {promise, resolve, reject}
     this.requests = new Set(); // {keys: Set, controller, rank}
     this.inFlight = new Map(); // key → request
@@ -152,7 +157,30 @@ export class FrameLoader {
     if (failures.length) throw new Error(failures[0]);
   }
 
-  /** The frame if it is held now, else undefined. */
+  /**
+   * The reduced rendition of a large image's frame while the frame itself is not here:
+   * now if held, else when it arrives; null when there is none to wait for (the frame
+   * is held, the image is small, or the rendition failed). Rejects (AbortError) when
+   * the frame arrived first.
+   */
+  preview(entry) {
+    const key = previewKey(entry);
+    const held = this.held.get(key);
+    if (held) return Promise.resolve(held.frame);
+    if (!this.options.fetchReduced || !wantsPreview(entry) || this.held.has(frameKey(entry))
+      || this.failed.has(key)) {
+      return Promise.resolve(null);
+    }
+    if (!this.waiting.has(key)) {
+      const waiter = {};
+      waiter.promise = new Promise((resolve, reject) => Object.assign(waiter, { resolve, reject }));
+      this.waiting.set(key, waiter);
+    }
+    this.schedule();
+    return this.waiting.get(key).promise;
+  }
+
+  /** The frame if it is held now, else undefined (never a reduced rendition). */
   heldFrame(entry) {
     return this.held.get(frameKey(entry))?.frame;
   }
@@ -164,15 +192,18 @@ export class FrameLoader {
       series[uid] = { held: 0, images: entries.filter((e) => e.rows !== null).length, bytes: 0 };
     }
     let bytes = 0;
-    for (const { uid, bytes: size } of this.held.values()) {
-      bytes += size;
-      if (series[uid]) {
+    let previews = 0;
+    for (const { uid, bytes: size, reduced } of this.held.values()) {
+      bytes += size; // a reduced rendition counts against the budget too
+      if (reduced) {
+        previews += 1;
+      } else if (series[uid]) {
         series[uid].held += 1;
         series[uid].bytes += size;
       }
     }
     return {
-      budget: this.budget, bytes, frames: this.held.size, requests: this.requests.size,
+      budget: this.budget, bytes, frames: this.held.size - previews, previews, requests: this.requests.size,
       unlisted: this.order.filter((uid) => !this.knows(uid)).length,
       wanted: this.plan.filter((p) => !this.held.has(p.key)).length, series,
     };
@@ -194,12 +225,15 @@ export class FrameLoader {
       series,
       shown: this.shown,
       budget: this.budget,
-      bytes: (key, entry) => this.held.get(key)?.bytes ?? estimatedBytes(entry),
+      bytes: (key, entry, reduced) => this.held.get(key)?.bytes ?? estimatedBytes(entry, reduced),
       skip: (key) => this.failed.has(key),
+      // Without a way to ask for reduced renditions, none is planned.
+      held: (key) => !this.options.fetchReduced || this.held.has(key),
       listing: this.patient && this.listing.size > 0,
     });
     const rank = new Map(this.plan.map((p, n) => [p.key, n]));
-    // Farthest from what is shown goes first: whatever the plan no longer holds.
+    // Farthest from what is shown goes first: whatever the plan no longer holds (and a
+    // reduced rendition once its frame is here).
     for (const key of this.held.keys()) if (!rank.has(key)) this.held.delete(key);
     for (const [key, waiter] of this.waiting) {
       if (!rank.has(key) && !this.inFlight.has(key)) {
@@ -212,7 +246,17 @@ export class FrameLoader {
     for (const request of this.requests) {
       if (request.keys.size && ![...request.keys].some((key) => rank.has(key))) request.controller.abort();
     }
-    const wanted = this.plan.filter((p) => !this.held.has(p.key) && !this.inFlight.has(p.key) && !this.cooling.has(p.key));
+    // A frame waits for its reduced rendition, planned or on the way: they would share
+    // the link, and the rendition is what the person sees first (the frame comes as
+    // soon either way). Not once the rendition's bytes are in (it is being decoded),
+    // nor for one that failed and waits to be asked again.
+    const previewFirst = (p) => {
+      const key = previewKey(p.entry);
+      return !p.reduced && rank.has(key) && !this.held.has(key) && !this.cooling.has(key)
+        && !this.inFlight.get(key)?.arrived;
+    };
+    const wanted = this.plan.filter((p) => !this.held.has(p.key) && !this.inFlight.has(p.key)
+      && !this.cooling.has(p.key) && !previewFirst(p));
     // Something on screen waits behind the study's tail: the worst request makes room.
     if (wanted[0]?.phase === ON_SCREEN && this.requests.size >= this.options.maxRequests) {
       const worst = [...this.requests].reduce((a, b) => (b.rank > a.rank ? b : a));
@@ -241,6 +285,10 @@ export class FrameLoader {
   }
 
   send(batch, rank) {
+    if (batch[0].reduced) {
+      this.sendPreview(batch[0], rank);
+      return;
+    }
     const controller = new AbortController();
     const [{ entry, uid }] = batch;
     const single = batch.length === 1 && (entry.frames || 1) === 1 && batch[0].phase < SHOWN_SERIES;
@@ -266,16 +314,48 @@ export class FrameLoader {
     done.then(() => this.finish(request, null), (error) => this.finish(request, error));
   }
 
-  receive(request, key, uid, decoded) {
-    this.held.set(key, { frame: decoded, bytes: decoded.values.byteLength, uid });
-    request.keys.delete(key);
-    if (this.inFlight.get(key) === request) this.inFlight.delete(key);
-    this.attempts.delete(key);
+  /** Ask for one large image's reduced rendition, alone. */
+  sendPreview(item, rank) {
+    const controller = new AbortController();
+    const request = { keys: new Set([item.key]), controller, rank: rank.get(item.key), phase: item.phase };
+    this.requests.add(request);
+    this.inFlight.set(item.key, request);
+    const { entry, uid } = item;
+    const arrived = () => {
+      request.arrived = true;
+      this.schedule();
+    };
+    const done = this.options.fetchReduced(entry.sop_instance_uid, entry.frame ?? 1, controller.signal, arrived)
+      .then((decoded) => {
+        if ((decoded.reducedBy || 1) > 1) {
+          this.receive(request, item.key, uid, decoded, true);
+          return;
+        }
+        // The server found the image small enough: this is the frame itself.
+        this.receive(request, frameKey(entry), uid, decoded);
+        request.keys.delete(item.key);
+        this.inFlight.delete(item.key);
+        this.failed.set(item.key, 'not reduced');
+        this.settle(item.key, null);
+      });
+    done.then(() => this.finish(request, null), (error) => this.finish(request, error));
+  }
+
+  /** Resolve whoever waits for ``key``. */
+  settle(key, value) {
     const waiter = this.waiting.get(key);
     if (waiter) {
       this.waiting.delete(key);
-      waiter.resolve(decoded);
+      waiter.resolve(value);
     }
+  }
+
+  receive(request, key, uid, decoded, reduced = false) {
+    this.held.set(key, { frame: decoded, bytes: decoded.values.byteLength, uid, reduced });
+    request.keys.delete(key);
+    if (this.inFlight.get(key) === request) this.inFlight.delete(key);
+    this.attempts.delete(key);
+    this.settle(key, decoded);
     this.options.onChange?.();
   }
 

@@ -30,7 +30,11 @@ export const VIEWPORT_CORNERS = Object.freeze({
   'bottom-left': Object.freeze([
     line('image', 70, true), line('position', 30, true), line('thickness', 40, true), line('plane', 80),
   ]),
-  'bottom-right': Object.freeze([line('window', 75, true), line('zoom', 25, true), line('calibration', 65)]),
+  // 'quality': a reduced preview says so until the full image is in (kept before all
+  // but the patient's identity: the image must not pass for full resolution).
+  'bottom-right': Object.freeze([
+    line('quality', 85), line('window', 75, true), line('zoom', 25, true), line('calibration', 65),
+  ]),
 });
 
 /** An MPR pane's corners, lines top to bottom. */

@@ -104,3 +104,27 @@ export function zoomAt(placement, factor, canvas, x, y) {
 export function rotate(placement, degrees) {
   return { ...placement, rotation: (((placement.rotation + degrees) % 360) + 360) % 360 };
 }
+
+/**
+ * The size of the image a frame shows, in its own pixels: a reduced rendition's full
+ * image (io/api.js Frame ``fullColumns``, ``fullRows``), else the frame's.
+ * @param {{columns: number, rows: number, fullColumns?: number, fullRows?: number}} frame
+ * @returns {{columns: number, rows: number}}
+ */
+export function imageExtent(frame) {
+  return { columns: frame.fullColumns || frame.columns, rows: frame.fullRows || frame.rows };
+}
+
+/**
+ * The matrix that draws a reduced rendition over its full image: rendition pixel
+ * (u, v) covers the full image's pixels from (u * factor, v * factor), so it lies
+ * where they do, at the same zoom and pan (a partial block at an edge overhangs the
+ * image by less than ``factor`` pixels).
+ * @param {number[]} m the full image's matrix, from imageToCanvas
+ * @param {number} factor the rendition's ``reducedBy``; 1 gives ``m``
+ * @returns {number[]}
+ */
+export function reducedMatrix(m, factor) {
+  if (!(factor > 1)) return m;
+  return [m[0] * factor, m[1] * factor, m[2] * factor, m[3] * factor, m[4], m[5]];
+}

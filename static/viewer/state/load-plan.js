@@ -30,10 +30,45 @@ export function loadable(entry) {
   return Boolean(entry) && !entry.missing && entry.rows !== null;
 }
 
-/** Bytes the frame's stored values take as a typed array, estimated from its listing. */
-export function estimatedBytes(entry) {
+/**
+ * Bytes the frame's stored values take as a typed array, estimated from its listing;
+ * ``reduced``: its reduced rendition's.
+ */
+export function estimatedBytes(entry, reduced = false) {
   if (!entry?.rows || !entry?.columns) return UNKNOWN_FRAME_BYTES;
+  if (reduced) {
+    const { rows, columns } = reducedSize(entry.rows, entry.columns);
+    return rows * columns * 2;
+  }
   return entry.rows * entry.columns * 2;
+}
+
+/** The longest side of a reduced rendition (the server's viewer/imaging/frame_reduce.py). */
+export const PREVIEW_SIDE = 1024;
+
+/**
+ * The whole factor the server reduces an image of this size by: the smallest that
+ * brings its longest side to ``PREVIEW_SIDE`` or less; 1 for an image not reduced.
+ */
+export function reductionFactor(rows, columns) {
+  const side = Math.max(rows || 0, columns || 0);
+  return side > PREVIEW_SIDE ? Math.ceil(side / PREVIEW_SIDE) : 1;
+}
+
+/** The size of an image's reduced rendition: each side's blocks, a partial one counted. */
+export function reducedSize(rows, columns) {
+  const factor = reductionFactor(rows, columns);
+  return { rows: Math.ceil(rows / factor), columns: Math.ceil(columns / factor), factor };
+}
+
+/** Whether a stack entry is large enough that a reduced rendition is shown first. */
+export function wantsPreview(entry) {
+  return reductionFactor(entry?.rows, entry?.columns) > 1;
+}
+
+/** The key of a frame's reduced rendition (held beside, and dropped for, the frame's). */
+export function previewKey(entry) {
+  return `${frameKey(entry)}/reduced`;
 }
 
 /** The index a series opens on (the middle image, as the viewport does). */
@@ -60,37 +95,49 @@ export function* nearestFirst(start, count, direction = 1) {
 
 /**
  * The frames to hold, best first, as far as ``budget`` bytes go; what is on screen is
- * always held, even beyond the budget (it is what the person is looking at).
+ * always held, even beyond the budget (it is what the person is looking at). A large
+ * image on screen whose frame is not held yet gets its reduced rendition first (an
+ * item with ``reduced: true``), so something shows while the frame is on its way; once
+ * the frame is held the rendition leaves the plan (and the loader lets it go).
  * @param {{series: Array<{uid: string, entries: object[]}>,
  *   shown: Array<{uid: string, index: number, direction?: number}>,
- *   budget: number, bytes?: (key: string, entry: object) => number,
- *   skip?: (key: string) => boolean, listing?: boolean}} study series in strip order;
+ *   budget: number, bytes?: (key: string, entry: object, reduced: boolean) => number,
+ *   skip?: (key: string) => boolean, held?: (key: string) => boolean,
+ *   listing?: boolean}} study series in strip order;
  *   shown active first; ``bytes`` the known size of a held frame; ``skip`` frames that
- *   cannot be loaded; ``listing`` while some series' listings are on their way, the plan
- *   holds only what is on screen (the first images then go in strip order, before the rest)
- * @returns {Array<{key: string, uid: string, index: number, phase: number, entry: object}>}
+ *   cannot be loaded; ``held`` frames in the browser; ``listing`` while some series'
+ *   listings are on their way, the plan holds only what is on screen (the first images
+ *   then go in strip order, before the rest)
+ * @returns {Array<{key: string, uid: string, index: number, phase: number, entry: object,
+ *   reduced?: boolean}>}
  */
 export function loadPlan({
-  series, shown, budget, bytes = (key, entry) => estimatedBytes(entry), skip = () => false, listing = false,
+  series, shown, budget, bytes = (key, entry, reduced) => estimatedBytes(entry, reduced),
+  skip = () => false, held = () => false, listing = false,
 }) {
   const byUid = new Map(series.map((s) => [s.uid, s]));
   const plan = [];
   const taken = new Set();
   let total = 0;
   // False once the budget is spent: the plan is a prefix, so what is dropped is the tail.
-  const take = (uid, index, phase) => {
+  const take = (uid, index, phase, reduced = false) => {
     const entry = byUid.get(uid)?.entries[index];
     if (!loadable(entry)) return true;
-    const key = frameKey(entry);
+    const key = reduced ? previewKey(entry) : frameKey(entry);
     if (taken.has(key) || skip(key)) return true;
-    const size = bytes(key, entry);
+    const size = bytes(key, entry, reduced);
     if (phase !== ON_SCREEN && total + size > budget) return false;
     taken.add(key);
     total += size;
-    plan.push({ key, uid, index, phase, entry });
+    plan.push(reduced ? { key, uid, index, phase, entry, reduced } : { key, uid, index, phase, entry });
     return true;
   };
   const visible = shown.filter((view) => byUid.has(view.uid));
+  // Every viewport's preview before any full frame: each shows something soonest.
+  for (const view of visible) {
+    const entry = byUid.get(view.uid).entries[view.index];
+    if (wantsPreview(entry) && !held(frameKey(entry))) take(view.uid, view.index, ON_SCREEN, true);
+  }
   for (const view of visible) take(view.uid, view.index, ON_SCREEN);
   if (listing) return plan;
   const start = new Map(series.map((s) => [s.uid, openingIndex(s.entries.length)]));

@@ -58,9 +58,11 @@ export function pointerUp(draft) {
  *   us_regions?: object[]}} geometry
  * @param {object | null} frame the image's values, for ROI statistics and the probe
  * @param {string} modality
+ * @param {string} [pending] what to say in place of values the image on screen does not
+ *   have yet (a reduced preview: its values are block means, not the image's)
  * @returns {string}
  */
-export function labelFor(measurement, geometry, frame, modality) {
+export function labelFor(measurement, geometry, frame, modality, pending = '') {
   const { draw, points: count, label } = kindOf(measurement.kind);
   // An angle still being drawn has nothing to say yet.
   if (draw === 'click' && measurement.points.length < count) return '';
@@ -70,5 +72,6 @@ export function labelFor(measurement, geometry, frame, modality) {
     unit: modality === 'CT' ? ' HU' : '',
     regions: geometry?.us_regions,
     frame,
+    pending,
   });
 }

@@ -18,6 +18,8 @@ import { usArea, usCalibration, usLength } from '../math/usregions.js';
  * @property {string} unit ' HU' for CT, else ''
  * @property {object[] | undefined} regions ultrasound regions
  * @property {object | null} frame the image's values, for ROI statistics and the probe
+ * @property {string} [pending] said in place of values the image on screen does not have
+ *   yet (a reduced preview), '' otherwise
  */
 
 /**
@@ -66,7 +68,9 @@ function angular(points, { spacing, regions }) {
 }
 
 /** An ROI's area, then its statistics in modality units when the image has one sample. */
-function roiLabel({ kind, points }, { spacing, detector, unit, regions, frame }) {
+function roiLabel({ kind, points }, {
+  spacing, detector, unit, regions, frame, pending,
+}) {
   const usSize = usArea(kind, points, regions);
   const area = usSize || areaOf(kind, points, spacing);
   const text = [usSize ? `${format(area.value)} ${area.unit} (${usSize.note})`
@@ -76,6 +80,8 @@ function roiLabel({ kind, points }, { spacing, detector, unit, regions, frame })
   if (stats) {
     text.push(`mean ${format(stats.mean)}${unit} SD ${format(stats.sd)}`);
     text.push(`min ${format(stats.min)} max ${format(stats.max)}${unit}`);
+  } else if (pending) {
+    text.push(pending);
   }
   return text.join(' · ');
 }
@@ -200,8 +206,10 @@ export const KINDS = Object.freeze({
   }),
   probe: Object.freeze({
     ...ONE_POINT,
-    label: ({ points }, { unit, frame }) => {
+    label: ({ points }, { unit, frame, pending }) => {
       const [column, row] = points[0].map(Math.round);
+      // A preview's values are block means: no value is read from them.
+      if (pending) return `(${column}, ${row}) ${pending}`;
       if (!frame || frame.samples !== 1 || column < 0 || row < 0 || column >= frame.columns
         || row >= frame.rows) return '';
       const stored = frame.values[row * frame.columns + column];

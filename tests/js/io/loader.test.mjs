@@ -240,3 +240,84 @@ test('it names the first image a volume could not have', async () => {
   request.resolve();
   await assert.rejects(volume, /image a\.2, frame 1: cannot decode JPEG Extended/);
 });
+
+test('it brings a large image reduced first, then whole, and lets the reduced one go', async () => {
+  const peer = server();
+  const asked = [];
+  let answerPreview;
+  const fetchReduced = (sop, frame, signal) => new Promise((resolve) => {
+    asked.push(sop);
+    answerPreview = () => resolve({ values: new Uint16Array(4), reducedBy: 3 });
+    signal.addEventListener('abort', () => resolve({ values: new Uint16Array(4), reducedBy: 3 }));
+  });
+  const loader = new FrameLoader({ seriesUids: ['dx'], budget: 10 ** 9, ...peer, fetchReduced });
+  loader.setSeries(listing('dx', 1, () => ({ rows: 3000, columns: 3000 })));
+  loader.setShown([{ uid: 'dx', index: 0 }]);
+  const entry = { sop_instance_uid: 'dx.0', frame: 1, rows: 3000, columns: 3000 };
+  const full = loader.frame(entry);
+  const preview = loader.preview(entry);
+  await tick();
+  assert.deepEqual(asked, ['dx.0']);
+  assert.equal(peer.requests.length, 0, 'the frame waits for its rendition: they would share the link');
+  answerPreview();
+  assert.equal((await preview).reducedBy, 3);
+  let stats = loader.stats();
+  assert.equal(stats.previews, 1);
+  assert.equal(stats.frames, 0, 'a rendition is no frame of the series');
+  assert.equal(stats.bytes, 8, 'but it counts against the budget');
+  assert.equal(stats.series.dx.held, 0);
+  await tick();
+  assert.deepEqual(peer.requests.map((r) => r.sops), [['dx.0']], 'then the frame itself');
+  await peer.answerAll();
+  await full;
+  await tick();
+  stats = loader.stats();
+  assert.deepEqual([stats.frames, stats.previews, stats.bytes], [1, 0, 32], 'the rendition dropped');
+  assert.equal(await loader.preview(entry), null, 'no rendition once the frame is here');
+});
+
+test('it takes a rendition the server did not reduce as the frame itself', async () => {
+  const peer = server();
+  const fetchReduced = async () => ({ values: new Int16Array(16), reducedBy: 1 });
+  const loader = new FrameLoader({ seriesUids: ['dx'], budget: 10 ** 9, ...peer, fetchReduced });
+  loader.setSeries(listing('dx', 1, () => ({ rows: 2048, columns: 2048 })));
+  loader.setShown([{ uid: 'dx', index: 0 }]);
+  const entry = { sop_instance_uid: 'dx.0', frame: 1, rows: 2048, columns: 2048 };
+  const full = loader.frame(entry);
+  assert.equal(await loader.preview(entry), null);
+  assert.equal((await full).values.length, 16);
+  await tick();
+  assert.equal(peer.requests.length, 0, 'nothing asked twice');
+  assert.equal(loader.stats().previews, 0);
+});
+
+test('it asks for no rendition of a small image, nor without a way to ask', async () => {
+  const peer = server();
+  const asked = [];
+  const fetchReduced = async (sop) => { asked.push(sop); return { values: new Int16Array(1), reducedBy: 2 }; };
+  const loader = new FrameLoader({ seriesUids: ['ct'], budget: 10 ** 9, ...peer, fetchReduced });
+  loader.setSeries(listing('ct', 3));
+  loader.setShown([{ uid: 'ct', index: 1 }]);
+  assert.equal(await loader.preview({ sop_instance_uid: 'ct.1', frame: 1, rows: 4, columns: 4 }), null);
+  const plain = new FrameLoader({ seriesUids: ['dx'], budget: 10 ** 9, ...peer });
+  plain.setSeries(listing('dx', 1, () => ({ rows: 3000, columns: 3000 })));
+  plain.setShown([{ uid: 'dx', index: 0 }]);
+  assert.equal(await plain.preview({ sop_instance_uid: 'dx.0', frame: 1, rows: 3000, columns: 3000 }), null);
+  await tick();
+  assert.deepEqual(asked, []);
+  assert.ok(peer.requests.some((r) => r.sops.includes('dx.0')), 'the frame is asked for at once');
+});
+
+test('it sends a large image’s frame as soon as its rendition’s bytes are in, while it decodes', async () => {
+  const peer = server();
+  let arrive;
+  const fetchReduced = (sop, frame, signal, onArrived) => new Promise(() => { arrive = onArrived; });
+  const loader = new FrameLoader({ seriesUids: ['dx'], budget: 10 ** 9, ...peer, fetchReduced });
+  loader.setSeries(listing('dx', 1, () => ({ rows: 3000, columns: 3000 })));
+  loader.setShown([{ uid: 'dx', index: 0 }]);
+  await tick();
+  assert.equal(peer.requests.length, 0);
+  arrive();
+  await tick();
+  assert.deepEqual(peer.requests.map((r) => r.sops), [['dx.0']]);
+});

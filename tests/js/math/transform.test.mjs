@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  canvasToImage, defaultPlacement, imageToCanvas, rotate, zoomAt,
+  canvasToImage, defaultPlacement, imageExtent, imageToCanvas, reducedMatrix, rotate, zoomAt,
 } from '../../../static/viewer/math/transform.js';
 
 const image = { columns: 200, rows: 100, spacing: [1, 1] };
@@ -77,4 +77,21 @@ test('it puts each image pixel on one canvas pixel at 1:1, even on an odd canvas
     assert.ok(Number.isInteger(m[4]) && Number.isInteger(m[5]), `${m}`);
     assert.ok([m[0], m[1], m[2], m[3]].every((v) => Math.abs(Math.abs(v) - 1) < 1e-9 || Math.abs(v) < 1e-9));
   }
+});
+
+test('it draws a reduced rendition over the same millimetres as its full image', () => {
+  const canvas = { width: 900, height: 700 };
+  const placement = { ...defaultPlacement(), zoom: 1.7, panX: 31, panY: -12, rotation: 90, flipH: true };
+  const preview = { columns: 1000, rows: 1000, fullColumns: 3000, fullRows: 3000, reducedBy: 3 };
+  assert.deepEqual(imageExtent(preview), { columns: 3000, rows: 3000 });
+  assert.deepEqual(imageExtent({ columns: 512, rows: 400 }), { columns: 512, rows: 400 });
+  const full = imageToCanvas({ ...imageExtent(preview), spacing: [0.143, 0.143] }, canvas, placement);
+  const reduced = reducedMatrix(full, preview.reducedBy);
+  const at = (m, u, v) => [m[0] * u + m[2] * v + m[4], m[1] * u + m[3] * v + m[5]];
+  // Rendition pixel (u, v) starts where full pixel (3u, 3v) does; its corners are the image's.
+  for (const [u, v] of [[0, 0], [1000, 1000], [250, 731]]) {
+    at(reduced, u, v).forEach((x, n) => assert.ok(Math.abs(x - at(full, 3 * u, 3 * v)[n]) < 1e-9));
+  }
+  assert.equal(reducedMatrix(full, 1), full);
+  assert.equal(reducedMatrix(full, undefined), full);
 });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BREADTH, FIRST_IMAGES, ON_SCREEN, SHOWN_SERIES, chooseBudget, frameKey, loadPlan, nearestFirst,
+  BREADTH, FIRST_IMAGES, ON_SCREEN, SHOWN_SERIES, chooseBudget, estimatedBytes, frameKey, loadPlan,
+  nearestFirst, previewKey, reducedSize, reductionFactor, wantsPreview,
 } from '../../../static/viewer/state/load-plan.js';
 
 const MB = 1024 * 1024;
@@ -102,4 +103,43 @@ test('it waits for every series’ listing before the rest, so each one’s firs
   assert.deepEqual(plan.map((p) => p.phase), [ON_SCREEN]);
   const later = loadPlan({ series: study, shown: [{ uid: 'a', index: 0 }], budget: plenty });
   assert.equal(later.length, 5);
+});
+
+test('it asks for a large image’s reduced rendition before its frame, and only while the frame is not held', () => {
+  const big = series('dx', 2, () => ({ rows: 3000, columns: 3000 }));
+  const small = series('ct', 3);
+  const shown = [{ uid: 'dx', index: 0 }, { uid: 'ct', index: 1 }];
+  const plan = loadPlan({ series: [big, small], shown, budget: plenty, held: () => false });
+  assert.deepEqual(plan.slice(0, 3).map((p) => [p.key, p.phase, Boolean(p.reduced)]), [
+    [previewKey(big.entries[0]), ON_SCREEN, true],
+    [frameKey(big.entries[0]), ON_SCREEN, false],
+    [frameKey(small.entries[1]), ON_SCREEN, false],
+  ]);
+  assert.equal(plan.filter((p) => p.reduced).length, 1, 'only what is on screen comes reduced');
+  const after = loadPlan({
+    series: [big, small], shown, budget: plenty, held: (key) => key === frameKey(big.entries[0]),
+  });
+  assert.ok(!after.some((p) => p.reduced), 'once the frame is held the rendition leaves the plan');
+});
+
+test('it counts a reduced rendition against the budget at its own size', () => {
+  const big = series('dx', 2, () => ({ rows: 3000, columns: 3000 }));
+  const full = estimatedBytes(big.entries[0]);
+  const reduced = estimatedBytes(big.entries[0], true);
+  assert.equal(full, 3000 * 3000 * 2);
+  assert.equal(reduced, 1000 * 1000 * 2);
+  // Room for the shown image, its rendition and nothing more: the other image waits.
+  const plan = loadPlan({ series: [big], shown: [{ uid: 'dx', index: 0 }], budget: full + reduced });
+  assert.deepEqual(plan.map((p) => p.key), [previewKey(big.entries[0]), frameKey(big.entries[0])]);
+});
+
+test('it reduces by the smallest whole factor that fits 1024, as the server does', () => {
+  assert.equal(reductionFactor(1024, 800), 1);
+  assert.equal(reductionFactor(3000, 3000), 3);
+  assert.equal(reductionFactor(2050, 1030), 3);
+  assert.equal(reductionFactor(4100, 2000), 5);
+  assert.deepEqual(reducedSize(2050, 1030), { rows: 684, columns: 344, factor: 3 });
+  assert.equal(wantsPreview({ rows: 512, columns: 512 }), false);
+  assert.equal(wantsPreview({ rows: 2500, columns: 2048 }), true);
+  assert.equal(wantsPreview({ sop_instance_uid: 'x', missing: true }), false);
 });

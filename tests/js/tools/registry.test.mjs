@@ -152,3 +152,14 @@ test('it marks the ellipse, rectangle and freehand as ROIs, and only they grab b
   const angle = { id: 1, kind: 'angle', points: [[0, 0], [20, 0], [0, 20]] };
   assert.equal(hitTest([angle], [5, 5], 1, { selected: 1 }), null);
 });
+
+test('a probe on a reduced preview reads no value and says so', () => {
+  const frame = { samples: 1, columns: 2, rows: 1, values: [7, 9], slope: 1, intercept: 0 };
+  const probe = { kind: 'probe', points: [[1, 0]] };
+  assert.match(labelFor(probe, { pixel_spacing: [1, 1] }, frame, 'CT'), /stored 9 = 9\.0 HU/);
+  const pending = 'value not available until full resolution';
+  assert.equal(labelFor(probe, { pixel_spacing: [1, 1] }, null, 'CT', pending), `(1, 0) ${pending}`);
+  const box = { kind: 'rectangle', points: [[0, 0], [2, 2]] };
+  const text = labelFor(box, { pixel_spacing: [0.5, 0.5] }, null, 'CT', pending);
+  assert.ok(text.startsWith('1.0 mm²') && text.endsWith(pending) && !/mean/.test(text));
+});
