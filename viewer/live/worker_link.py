@@ -17,6 +17,11 @@ from .schema import focus_group_name, group_name
 
 logger = logging.getLogger(__name__)
 
+# Messages waiting to be sent while the channel layer is slow (Redis away): beyond
+# this, new ones are dropped; viewers catch up from the next snapshot.
+OUTBOX_SIZE = 2000
+SEND_SECONDS = 5
+
 
 class WorkerLink:
     """Progress out to each study's viewers; focus in from them, per watched study."""
@@ -26,6 +31,8 @@ class WorkerLink:
         self.layer = get_channel_layer()
         self._watching: dict[str, tuple[FocusBox, asyncio.Future]] = {}
         self._lock = threading.Lock()
+        self._outbox: asyncio.Queue | None = None  # made on the loop, with its sender
+        self._dropped = 0
 
     @classmethod
     def in_own_thread(cls) -> "WorkerLink":
@@ -35,16 +42,38 @@ class WorkerLink:
         return cls(loop)
 
     def publish(self, study_uid: str, message: dict) -> None:
-        """Send a live message to everyone watching the study (from any thread)."""
-        event = {"type": "retrieve.progress", "message": message}
-        future = asyncio.run_coroutine_threadsafe(
-            self.layer.group_send(group_name(study_uid), event), self.loop
-        )
+        """Queue a live message for everyone watching the study (from any thread).
+
+        Never waits: the engine must not stall on a slow channel layer. One sender on the
+        loop sends them in the order they were published.
+        """
         try:
-            future.result(timeout=5)
-        except Exception:
-            # Viewers miss a message and catch up on the next one or on reconnect.
-            logger.warning("a progress message could not be published")
+            self.loop.call_soon_threadsafe(self._queue, study_uid, message)
+        except RuntimeError:
+            logger.warning("a progress message could not be published: the link is closed")
+
+    def _queue(self, study_uid: str, message: dict) -> None:
+        if self._outbox is None:
+            self._outbox = asyncio.Queue(OUTBOX_SIZE)
+            self._sender = self.loop.create_task(self._send_in_order(self._outbox))
+        try:
+            self._outbox.put_nowait((study_uid, message))
+        except asyncio.QueueFull:
+            self._dropped += 1
+            if self._dropped % 100 == 1:
+                logger.warning("live messages dropped: the channel layer is not keeping up")
+
+    async def _send_in_order(self, outbox: asyncio.Queue) -> None:
+        while True:
+            study_uid, message = await outbox.get()
+            event = {"type": "retrieve.progress", "message": message}
+            try:
+                await asyncio.wait_for(
+                    self.layer.group_send(group_name(study_uid), event), SEND_SECONDS
+                )
+            except Exception:
+                # Viewers miss a message and catch up on the next one or on reconnect.
+                logger.warning("a progress message could not be published")
 
     def watch(self, study_uid: str) -> FocusBox:
         """Start hearing focus messages for the study; the box holds the latest."""
