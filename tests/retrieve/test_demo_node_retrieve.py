@@ -75,6 +75,28 @@ def test_the_retrieve_command_names_unknown_nodes(db):
         call_command("retrieve", "nowhere", "1.2.3")
 
 
+def test_the_retrieve_command_queues_a_prefetch_at_background_priority(web_node, sources):
+    node_for(web_node, RemoteNode.WADO_RS, name="ward")
+    study_uid = next(iter(sources.values()))[1].study_uid
+    call_command("retrieve", "ward", study_uid, "--priority", "background")
+    assert RetrieveJob.objects.get(study_uid=study_uid).priority == RetrieveJob.BACKGROUND
+
+
+def test_the_retrieve_command_tells_viewers_as_it_runs(web_node, sources, monkeypatch):
+    from viewer.live.worker_link import WorkerLink
+
+    published: list[tuple[str, dict]] = []
+    monkeypatch.setattr(
+        WorkerLink, "publish", lambda link, uid, message: published.append((uid, message))
+    )
+    node_for(web_node, RemoteNode.WADO_RS, name="ward")
+    study_uid = next(iter(sources.values()))[1].study_uid
+    call_command("retrieve", "ward", study_uid, "--wait")
+    kinds = {message["type"] for uid, message in published if uid == study_uid}
+    assert {"job", "progress"} <= kinds
+    assert published[-1][1] == {"type": "job", "state": RetrieveJob.DONE, "error": ""}
+
+
 def test_without_wait_the_command_only_queues(web_node, sources, capsys):
     node_for(web_node, RemoteNode.WADO_RS, name="ward")
     study_uid = next(iter(sources.values()))[1].study_uid

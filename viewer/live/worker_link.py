@@ -12,6 +12,7 @@ import threading
 from channels.layers import get_channel_layer
 
 from viewer.retrieve.focus import FocusBox
+from viewer.retrieve.worker import Worker
 
 from .schema import focus_group_name, group_name
 
@@ -105,3 +106,18 @@ class WorkerLink:
                     box.forget(event.get("viewer", ""))
         finally:
             await self.layer.group_discard(group, channel)
+
+
+def build_worker(
+    stop: threading.Event,
+    *,
+    jobs: int = 1,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> Worker:
+    """The download worker wired to viewers: progress out, focus in, over ``loop`` (the
+    ASGI server's own) or a link thread of its own. Used by ``serve`` and
+    ``run_downloader``; ``retrieve --wait`` uses the same link."""
+    link = WorkerLink(loop) if loop is not None else WorkerLink.in_own_thread()
+    return Worker(
+        publish=link.publish, watch=link.watch, unwatch=link.unwatch, stop=stop, jobs=jobs
+    )

@@ -5,12 +5,19 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from viewer.live.worker_link import WorkerLink
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.jobs import request_retrieve
 from viewer.retrieve.models import RetrieveJob
 from viewer.retrieve.worker import holder_name
 
 from ._nodes import node_named
+
+PRIORITIES = {
+    "viewing": RetrieveJob.VIEWING,
+    "requested": RetrieveJob.REQUESTED,
+    "background": RetrieveJob.BACKGROUND,
+}
 
 
 class _BarsEngine(Engine):
@@ -58,6 +65,13 @@ class Command(BaseCommand):
             help="order inside a series; interleaved: middle, ends, every 4th, then the gaps",
         )
         parser.add_argument(
+            "--priority",
+            choices=list(PRIORITIES),
+            default="requested",
+            help="its share of the node's slots beside other jobs: viewing > requested > "
+            "background (prefetch); default requested",
+        )
+        parser.add_argument(
             "--wait",
             action="store_true",
             help="run it here with progress bars; exit 1 unless complete",
@@ -66,7 +80,11 @@ class Command(BaseCommand):
     def handle(self, **options):
         node = node_named(options["node"])
         job, created = request_retrieve(
-            options["study_uid"], node, policy=options["policy"], order=options["order"]
+            options["study_uid"],
+            node,
+            policy=options["policy"],
+            order=options["order"],
+            priority=PRIORITIES[options["priority"]],
         )
         if not created:
             self.stdout.write(f"Job {job.pk} for this study is already {job.state}.")
@@ -74,11 +92,15 @@ class Command(BaseCommand):
             self.stdout.write(f"Queued job {job.pk}; a download worker will run it.")
         if not options["wait"]:
             return
-        engine = _BarsEngine(job.pk, holder_name())
+        # Viewers with the study open see it arrive and steer it, as from any worker.
+        link = WorkerLink.in_own_thread()
+        focus = link.watch(job.study_uid)
+        engine = _BarsEngine(job.pk, holder_name(), focus=focus, publish=link.publish)
         try:
             state = engine.run()
         finally:
             engine.close_bars()
+            link.unwatch(job.study_uid)
         if state is None:
             self.stdout.write("Another worker holds the job; waiting for it to end.")
             state = self._wait_for(job)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from viewer.archive.reconcile import reconcile, say_reconciled
-from viewer.live.worker_link import WorkerLink
+from viewer.live.worker_link import build_worker
 from viewer.retrieve.worker import Worker
 
 
@@ -33,14 +33,7 @@ class Command(BaseCommand):
     def handle(self, **options):
         say_reconciled(self.stdout, reconcile())
         stop = threading.Event()
-        link = WorkerLink.in_own_thread()
-        worker = Worker(
-            publish=link.publish,
-            watch=link.watch,
-            unwatch=link.unwatch,
-            stop=stop,
-            jobs=options["jobs"],
-        )
+        worker = build_worker(stop, jobs=options["jobs"])
         self.stdout.write(f"Download worker {worker.holder} waiting for jobs.")
         self.stdout.flush()
         if settings.USE_JOB_QUEUE:

@@ -12,9 +12,8 @@ from django.core.management.base import BaseCommand
 from viewer.archive.reconcile import reconcile, say_reconciled
 from viewer.audit.activity import application_activity
 from viewer.demo.startup import DemoSetup
-from viewer.live.worker_link import WorkerLink
+from viewer.live.worker_link import build_worker
 from viewer.nodes.scp import listening_host, start_server
-from viewer.retrieve.worker import Worker
 
 
 class Command(BaseCommand):
@@ -81,13 +80,8 @@ class Command(BaseCommand):
         stop = threading.Event()
         worker_thread = None
         if settings.PACSWEB_EMBEDDED_WORKER:
-            link = WorkerLink(asyncio.get_running_loop())
-            worker = Worker(
-                publish=link.publish,
-                watch=link.watch,
-                unwatch=link.unwatch,
-                stop=stop,
-                jobs=settings.PACSWEB_WORKER_JOBS,
+            worker = build_worker(
+                stop, jobs=settings.PACSWEB_WORKER_JOBS, loop=asyncio.get_running_loop()
             )
             worker_thread = threading.Thread(
                 target=worker.run_forever, name="retrieve-worker", daemon=True
