@@ -16,6 +16,8 @@ DATA_DIR = Path(env_str("PACSWEB_DATA", str(BASE_DIR / "var"))).resolve()
 PACSWEB_STORAGE = Path(env_str("PACSWEB_STORAGE", str(DATA_DIR / "archive"))).resolve()
 # Frames encoded for the browser (JPEG-LS), kept so each is encoded once; disposable.
 PACSWEB_FRAME_CACHE = Path(env_str("PACSWEB_FRAME_CACHE", str(DATA_DIR / "frame-cache"))).resolve()
+# Its size limit in MB (0: none); the least recently used entries go beyond it.
+PACSWEB_FRAME_CACHE_MB = env_int("PACSWEB_FRAME_CACHE_MB", 10_000)
 
 DEBUG = env_bool("PACSWEB_DEBUG", False)
 SECRET_KEY = env_secret("PACSWEB_SECRET_KEY", DATA_DIR / "secret_key")

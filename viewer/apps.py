@@ -21,3 +21,11 @@ class ViewerConfig(AppConfig):
         # logger to WARNING on import, so quieten it after that.
         logging.getLogger("pydicom").setLevel(logging.CRITICAL)
         pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+
+        from django.conf import settings
+
+        from viewer.imaging import frame_cache
+
+        frame_cache.set_limit(
+            settings.PACSWEB_FRAME_CACHE, settings.PACSWEB_FRAME_CACHE_MB * 1_000_000
+        )

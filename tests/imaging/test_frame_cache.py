@@ -3,10 +3,11 @@
 import errno
 import logging
 import os
+import time
 
 import pytest
 
-from viewer.imaging.frame_cache import cached_frame, entry_path
+from viewer.imaging.frame_cache import cached_frame, entry_path, set_limit, trim
 
 
 class Maker:
@@ -35,6 +36,17 @@ def root(tmp_path):
 
 def kept_entries(root) -> list:
     return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def cache_size(root) -> int:
+    """The bytes kept, counting only entries still there (a trim may be removing some)."""
+    total = 0
+    for path in root.rglob("*"):
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except FileNotFoundError:
+            pass
+    return total
 
 
 def test_it_makes_an_entry_once(stored, root):
@@ -126,3 +138,44 @@ def test_a_missing_stored_file_is_left_to_make(tmp_path, root):
     make = Maker(b"what make says")
     assert cached_frame(tmp_path / "gone.dcm", 1, "jls", make, root=root) == b"what make says"
     assert make.calls == 1 and not root.exists()
+
+
+def test_it_trims_the_least_recently_used_entries_past_its_limit(stored, root):
+    for number in range(10):
+        cached_frame(stored, number, "jls", lambda: b"x" * 1000, root=root)
+    entries = sorted(kept_entries(root), key=lambda path: path.stat().st_mtime)
+    for age, entry in enumerate(reversed(entries)):
+        os.utime(entry, (1_000_000 - age * 1000, 1_000_000 - age * 1000))  # oldest last made
+    oldest = sorted(entries, key=lambda path: path.stat().st_mtime)
+    size = oldest[0].stat().st_size
+    removed = trim(root, limit=size * 6)
+    left = set(kept_entries(root))
+    assert removed == size * len(oldest) - size * len(left)
+    assert len(left) * size <= size * 6 * 0.9
+    assert left == set(oldest[len(oldest) - len(left) :])  # the newest stayed
+
+
+def test_it_leaves_a_cache_within_its_limit_alone(stored, root):
+    cached_frame(stored, 0, "jls", lambda: b"x" * 1000, root=root)
+    assert trim(root, limit=10_000) == 0
+    assert len(kept_entries(root)) == 1
+
+
+def test_writing_past_the_limit_trims_in_the_background(stored, root):
+    set_limit(root, 20_000)
+    try:
+        for number in range(40):
+            cached_frame(stored, number, "jls", lambda: b"x" * 1000, root=root)
+        # A trim runs at most once per twentieth of the limit written: the cache may pass
+        # the limit by that much (and an entry) until the next write.
+        slack = 20_000 + 20_000 // 20 + 1020
+        for _ in range(100):
+            if cache_size(root) <= slack:
+                break
+            time.sleep(0.05)
+        assert cache_size(root) <= slack
+        # What is left still answers without making again.
+        kept = kept_entries(root)
+        assert kept
+    finally:
+        set_limit(root, 0)
