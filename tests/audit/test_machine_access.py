@@ -7,6 +7,7 @@ import base64
 import pydicom
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from tests.base import sample
 from tests.dicomweb import conftest as dicomweb
@@ -205,3 +206,16 @@ def test_it_does_not_record_a_permitted_store_as_refused(machine_user, instance)
     response = post(basic(MACHINE_USER, MACHINE_PASSWORD), multipart(instance))
     assert response.status_code == 200
     assert not refused_imports().exists()
+
+
+@pytest.mark.parametrize("password", ["", "anything"])
+def test_a_token_sent_as_the_user_name_signs_in_and_never_reaches_the_trail(
+    machine_user, api_token, password
+):
+    # Regression: ``curl -u TOKEN:`` went through the password sign-in, and the trail
+    # recorded the whole token as the user name tried.
+    assert get(basic(api_token, password)).status_code == 200
+    ApiToken.objects.filter(user=machine_user).update(revoked=timezone.now())
+    machine_auth.TOKEN_SIGN_INS.clear()
+    assert get(basic(api_token, password)).status_code == 401
+    assert_nowhere_in_the_trail(api_token.split("_", 2)[2])

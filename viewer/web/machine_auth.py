@@ -279,6 +279,10 @@ def _user_for_header(request: HttpRequest, header: str):
         username, password = _basic_credentials(value)
         if is_token(password):
             return _token_user(request, password, username)
+        if is_token(username):
+            # The token as the user name (``curl -u TOKEN:``): a token, never a name to
+            # try as a password sign-in, which would put the secret in the trail.
+            return _token_user(request, username)
         if not username or not password:
             raise Refused(
                 401, _WRONG_PASSWORD, username=username, reason="empty user name or password"
