@@ -154,6 +154,10 @@ def test_it_shows_a_reduced_preview_first_then_the_full_frame(browser, server_ur
         page.click("#png-save")
         assert "still loading" in page.locator("#png-error").text_content()
         page.keyboard.press("Escape")
+        reveal(page, "#print-film").click()
+        page.click("#film-print")
+        assert "still loading" in page.locator("#film-error").text_content()
+        page.keyboard.press("Escape")
 
         # The full frame now: it replaces the preview, and the note goes.
         for route in held:

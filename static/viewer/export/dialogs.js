@@ -161,6 +161,11 @@ function bindPrint(studyUid, text, active, viewports, layout, mpr) {
   $('film-step').addEventListener('input', summarise);
   button.addEventListener('click', async () => {
     error.textContent = '';
+    // A film takes its window and labels from the viewports: never from a preview's.
+    if (!mpr() && viewports().some((viewport) => viewport.reducedBy?.() > 1)) {
+      error.textContent = text.previewNotExported;
+      return;
+    }
     button.disabled = true;
     button.setAttribute('aria-busy', 'true');
     try {

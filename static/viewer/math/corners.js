@@ -14,6 +14,10 @@ export const CORNERS = Object.freeze(['top-left', 'top-right', 'bottom-left', 'b
 /** The lines that name the patient: kept longest, and shown cut rather than dropped. */
 export const IDENTITY = Object.freeze(['patient-name', 'patient-id']);
 
+/** Lines shown cut rather than dropped for want of width: the patient's identity, and
+ * the note that the image is a reduced preview (it must never pass for the image). */
+const NEVER_DROPPED_FOR_WIDTH = Object.freeze([...IDENTITY, 'quality']);
+
 /**
  * @typedef {object} LineSpec
  * @property {string} name the line's overlay name (its data-o)
@@ -85,7 +89,7 @@ function fill(corners, band, room, column, lineHeight, frame) {
   const fits = (item) => {
     if (!(item.width > 0)) return false;
     if (item.whole) return item.width + frame.slack <= column;
-    return IDENTITY.includes(item.name) ? column > 0 : column >= Math.min(item.width, frame.minText);
+    return NEVER_DROPPED_FOR_WIDTH.includes(item.name) ? column > 0 : column >= Math.min(item.width, frame.minText);
   };
   // Stable: equal priorities keep their order.
   const candidates = band.flatMap((corner) => corners[corner] || []).filter(fits)

@@ -191,3 +191,13 @@ test('it puts no two texts over each other at any viewport size', () => {
     }
   }
 });
+
+test('a reduced preview note is shown cut rather than dropped in a narrow viewport', () => {
+  // Regression: in a viewport too narrow for its text, the note went and the preview
+  // passed for the image.
+  const widths = { ...DEMO, quality: 330 };
+  const plan = cornerLines(linesOf(widths), { width: 60, height: 600 }, LINE);
+  assert.ok(plan.shown['bottom-right'].includes('quality'), JSON.stringify(plan.shown));
+  const wide = cornerLines(linesOf(widths), { width: 1200, height: 600 }, LINE);
+  assert.equal(wide.shown['bottom-right'][0], 'quality');
+});
