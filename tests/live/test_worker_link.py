@@ -71,3 +71,18 @@ async def test_it_drops_what_a_full_outbox_cannot_hold_and_says_so(monkeypatch, 
         link.publish(STUDY, {"type": "progress", "done": n})
     await asyncio.sleep(0.05)  # the loop queues them
     assert "live messages dropped" in caplog.text
+
+
+async def test_flush_waits_until_what_was_published_has_gone_out(monkeypatch):
+    # Regression: ``retrieve --wait`` exited with its last job message still queued.
+    link = WorkerLink.in_own_thread()
+    sent: list[dict] = []
+
+    async def slow_send(group: str, event: dict) -> None:
+        await asyncio.sleep(0.2)
+        sent.append(event["message"])
+
+    monkeypatch.setattr(link.layer, "group_send", slow_send)
+    link.publish(STUDY, {"type": "job", "state": "done", "error": ""})
+    await asyncio.to_thread(link.flush)
+    assert sent == [{"type": "job", "state": "done", "error": ""}]

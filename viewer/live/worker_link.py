@@ -75,6 +75,22 @@ class WorkerLink:
             except Exception:
                 # Viewers miss a message and catch up on the next one or on reconnect.
                 logger.warning("a progress message could not be published")
+            finally:
+                outbox.task_done()
+
+    def flush(self, timeout: float = SEND_SECONDS) -> None:
+        """Wait (up to ``timeout``) until every message published so far has been sent:
+        a command about to exit must not take its last job message with it."""
+
+        async def drained() -> None:
+            if self._outbox is not None:
+                await self._outbox.join()
+
+        try:
+            # Queued behind the publishes already made, so their messages are in the outbox.
+            asyncio.run_coroutine_threadsafe(drained(), self.loop).result(timeout)
+        except Exception:
+            logger.warning("live messages still unsent at exit")
 
     def watch(self, study_uid: str) -> FocusBox:
         """Start hearing focus messages for the study; the box holds the latest."""
@@ -119,5 +135,10 @@ def build_worker(
     ``run_downloader``; ``retrieve --wait`` uses the same link."""
     link = WorkerLink(loop) if loop is not None else WorkerLink.in_own_thread()
     return Worker(
-        publish=link.publish, watch=link.watch, unwatch=link.unwatch, stop=stop, jobs=jobs
+        publish=link.publish,
+        watch=link.watch,
+        unwatch=link.unwatch,
+        stop=stop,
+        jobs=jobs,
+        flush=link.flush,
     )

@@ -36,6 +36,7 @@ class Worker:
         unwatch: Callable[[str], None] | None = None,
         stop: threading.Event | None = None,
         jobs: int = 1,
+        flush: Callable[[], None] | None = None,
     ) -> None:
         self.holder = holder or holder_name()
         self.jobs = max(1, jobs)
@@ -47,6 +48,8 @@ class Worker:
         self.watch = watch or (lambda study_uid: FocusBox())
         self.unwatch = unwatch or (lambda study_uid: None)
         self.stop = stop or threading.Event()
+        # Waits until the live messages published so far have gone out (before exit).
+        self.flush = flush or (lambda: None)
 
     def run_job(
         self, job_id: int, wait_for_lease: bool = False, holder: str | None = None

@@ -101,6 +101,7 @@ class Command(BaseCommand):
         finally:
             engine.close_bars()
             link.unwatch(job.study_uid)
+            link.flush()  # the job's last message reaches viewers before we exit
         if state is None:
             self.stdout.write("Another worker holds the job; waiting for it to end.")
             state = self._wait_for(job)

@@ -40,6 +40,7 @@ class Command(BaseCommand):
             asyncio.run(self._run_queue(worker, stop, options))
         else:
             self._run_polling(worker, stop, options)
+        worker.flush()  # "waiting for a download worker" reaches the jobs' viewers
         self.stdout.write("Download worker stopped.")
 
     def _run_polling(self, worker: Worker, stop: threading.Event, options) -> None:
