@@ -1,4 +1,5 @@
-"""Bytes on the wire from Orthanc: a study retrieved as stored and lossless compressed.
+"""Bytes on the wire from Orthanc: a study retrieved as stored and lossless compressed;
+or by C-MOVE against a bare parallel GET.
 
 Run: .venv/bin/python bench/retrieve_orthanc.py [--mbps 10] [--rounds 2] [--method wado-rs]
 
@@ -8,7 +9,11 @@ retrieves it by WADO-RS (or C-GET) through a TCP proxy that limits what Orthanc 
 to ``--mbps`` megabytes per second and counts it. Each round runs "as stored" and
 "lossless compressed" (JPEG-LS asked for, Orthanc transcodes; gzip accepted), in a
 rotated order; medians of the time from job start to done and the bytes are printed.
-"""
+
+``--method c-move``: Orthanc knows PACSWEB and moves each instance to our SCP (running
+in this process) through a proxy on the same link; each round runs the engine's C-MOVE
+(as stored) and a bare parallel GET of the same files (Orthanc's REST ``/file``, one
+connection per transfer slot, no engine), and the ratio of their medians is printed."""
 
 import argparse
 import os
@@ -28,10 +33,23 @@ MB = 1_000_000
 
 
 class ThrottledProxy:
-    """Forward 127.0.0.1:port to ``target``; the answers share one ``rate`` bytes/s."""
+    """Forward 127.0.0.1:port to ``target``; the answers share one ``rate`` bytes/s.
 
-    def __init__(self, target: int, rate: float) -> None:
+    With ``requests`` it is what the clients send that is limited (Orthanc's C-STORE to
+    our SCP); proxies given one ``link`` share its rate and its count of bytes ``sent``.
+    """
+
+    def __init__(
+        self,
+        target: int,
+        rate: float,
+        *,
+        requests: bool = False,
+        link: "ThrottledProxy | None" = None,
+    ) -> None:
         self.target, self.rate = target, rate
+        self.requests = requests
+        self.link = link or self
         self.sent = 0
         self._lock = threading.Lock()
         self._next = time.monotonic()
@@ -43,14 +61,21 @@ class ThrottledProxy:
         while True:
             client, _ = self._listener.accept()
             server = socket.create_connection(("127.0.0.1", self.target))
-            threading.Thread(target=self._pipe, args=(client, server, False), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(server, client, True), daemon=True).start()
+            # A link forwards at once; Nagle here would stall DIMSE's small PDUs.
+            for end in (client, server):
+                end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(
+                target=self._pipe, args=(client, server, self.requests), daemon=True
+            ).start()
+            threading.Thread(
+                target=self._pipe, args=(server, client, not self.requests), daemon=True
+            ).start()
 
     def _pipe(self, source: socket.socket, sink: socket.socket, throttled: bool) -> None:
         try:
             while chunk := source.recv(16384):
                 if throttled:
-                    self._wait(len(chunk))
+                    self.link._wait(len(chunk))
                 sink.sendall(chunk)
         except OSError:
             pass
@@ -71,11 +96,111 @@ class ThrottledProxy:
             time.sleep(delay)
 
 
+def bare_get(orthanc, proxy: ThrottledProxy, slots: int) -> float:
+    """Seconds to GET every file Orthanc holds through ``proxy``, ``slots`` at a time."""
+    import httpx
+
+    ids = httpx.get(f"{orthanc.url}/instances", timeout=30).json()
+    base = f"http://127.0.0.1:{proxy.port}"
+    # Identity, as the instances are stored: Orthanc gzips for a client that lets it.
+    clients = [
+        httpx.Client(base_url=base, timeout=60, headers={"Accept-Encoding": "identity"})
+        for _ in range(slots)
+    ]
+    queue = list(ids)
+    lock = threading.Lock()
+
+    def worker(client: httpx.Client) -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                orthanc_id = queue.pop()
+            response = client.get(f"/instances/{orthanc_id}/file")
+            response.raise_for_status()
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    for client in clients:
+        client.close()
+    return elapsed
+
+
+def bench_c_move(args, work: Path, files: list[Path], spec) -> None:
+    """C-MOVE by the engine against a bare parallel GET, rounds in rotated order."""
+    from django.conf import settings
+
+    from bench.common import free_port
+    from tests.orthanc import Orthanc
+    from viewer.archive.models import Patient
+    from viewer.demo.ct_study import study_uid
+    from viewer.nodes.models import RemoteNode
+    from viewer.nodes.scp import start_server
+    from viewer.retrieve.engine import Engine
+    from viewer.retrieve.jobs import request_retrieve
+    from viewer.retrieve.models import RetrieveJob
+
+    slots = 4
+    rate = args.mbps * MB
+    our_port = free_port()
+    scp = start_server("127.0.0.1", our_port, ae_title=settings.PACSWEB_AE_TITLE)
+    results: dict[str, list[tuple[float, int]]] = {"bare GET": [], "C-MOVE": []}
+    try:
+        # What Orthanc sends us goes through one link, whichever way it is asked for.
+        stores = ThrottledProxy(our_port, rate, requests=True)
+        with Orthanc(work / "orthanc", {"PACSWEB": stores.port}) as orthanc:
+            orthanc.upload(files)
+            answers = ThrottledProxy(orthanc.dicom_port, rate, link=stores)
+            web = ThrottledProxy(orthanc.http_port, rate, link=stores)
+            for round_number in range(args.rounds):
+                order = list(results)
+                for way in order[round_number % 2 :] + order[: round_number % 2]:
+                    stores.sent = 0
+                    if way == "bare GET":
+                        elapsed = bare_get(orthanc, web, slots)
+                    else:
+                        Patient.objects.all().delete()
+                        node = RemoteNode.objects.create(
+                            name=f"orthanc-move-{round_number}",
+                            protocol=RemoteNode.DIMSE,
+                            ae_title=Orthanc.aet,
+                            host="127.0.0.1",
+                            port=answers.port,
+                            retrieve_method=RemoteNode.C_MOVE,
+                            ask_for=RemoteNode.AS_STORED,
+                            max_transfers=slots,
+                        )
+                        job, _ = request_retrieve(study_uid(spec), node)
+                        start = time.perf_counter()
+                        state = Engine(job.pk, "bench").run()
+                        elapsed = time.perf_counter() - start
+                        job.refresh_from_db()
+                        assert state == RetrieveJob.DONE, (state, job.error)
+                    results[way].append((elapsed, stores.sent))
+                    sent = stores.sent / MB
+                    print(f"  round {round_number + 1} {way:8s} {elapsed:6.2f} s {sent:7.2f} MB")
+    finally:
+        scp.shutdown()
+    medians = {
+        way: (statistics.median(t for t, _ in runs), statistics.median(b for _, b in runs))
+        for way, runs in results.items()
+    }
+    for way, (seconds, sent) in medians.items():
+        print(f"{way:8s} {seconds:6.2f} s, {sent / MB:7.2f} MB on the wire")
+    ratio = medians["C-MOVE"][0] / medians["bare GET"][0]
+    print(f"ratio C-MOVE / bare parallel GET ({slots} slots): {ratio:.2f}x (aim <= 1.15x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mbps", type=float, default=10.0, help="link bandwidth, MB/s")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--method", default="wado-rs", choices=["wado-rs", "c-get"])
+    parser.add_argument("--method", default="wado-rs", choices=["wado-rs", "c-get", "c-move"])
     parser.add_argument("--full", action="store_true", help="the 512x512, 401-image study")
     parser.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "pacsweb-bench-retrieve"
@@ -111,6 +236,9 @@ def main() -> None:
     files = sorted(cached_study(args.cache, spec).rglob("*.dcm"))
     size = sum(path.stat().st_size for path in files)
     print(f"study: {len(files)} files, {size / MB:.1f} MB as stored; link {args.mbps:g} MB/s")
+    if args.method == "c-move":
+        bench_c_move(args, work, files, spec)
+        return
     results: dict[str, list[tuple[float, int]]] = {
         RemoteNode.AS_STORED: [],
         RemoteNode.LOSSLESS: [],

@@ -19,6 +19,7 @@ MISSING = "missing"  # 404
 NOT_DICOM = "not-dicom"  # 200 with an HTML page
 SERVER_ERROR = "server-error"  # 500 every time (a file the PACS cannot read)
 BUSY_ALWAYS = "busy-always"  # 503 every time, for this file only
+LIMITED = "limited"  # 429 (rate limited) four times, then OK
 
 
 class FaultyServer:
@@ -91,6 +92,8 @@ class FaultyServer:
                 count = server._count(path)
                 if fault == FAIL_TWICE and count <= 2:
                     return self._plain(503, b"busy")
+                if fault == LIMITED and count <= 4:
+                    return self._plain(429, b"too many requests")
                 start = 0
                 match = re.match(r"bytes=(\d+)-$", range_header)
                 if match and fault == RANGE_416:

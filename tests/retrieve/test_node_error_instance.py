@@ -40,3 +40,12 @@ def test_a_busy_answer_to_every_instance_is_still_the_nodes(server, sources, set
     assert "unreachable" in job.error
     # No instance was given up on its own: they wait for Retry.
     assert not job.tasks.filter(state=TransferTask.FAILED).exists()
+
+
+def test_a_rate_limited_instance_is_never_blamed_however_many_others_arrive(server, sources):
+    uids = list(sources)
+    limited = uids[len(uids) // 2]
+    job = make_job(server, sources, slots=2, fault_for={limited: faults.LIMITED})
+    assert Engine(job.pk, "worker").run() == RetrieveJob.DONE
+    assert job.tasks.get(sop_instance_uid=limited).attempts <= 1
+    assert_byte_identical(sources, uids)

@@ -3,12 +3,15 @@
 import collections
 import threading
 import time
+from datetime import timedelta
 
 import pydicom
 import pytest
+from django.utils import timezone
 from pydicom.uid import generate_uid
 
 from tests.link_proxy import LinkProxy, wait_until
+from viewer.nodes.models import RemoteNode
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.models import NodeSlot, RetrieveJob
 from viewer.retrieve.slots import SlotBook, fair_shares
@@ -84,11 +87,12 @@ def test_it_frees_a_slot_whose_holder_stopped_renewing(server, sources, tmp_path
 
 def test_it_reads_its_share_from_the_nodes_running_jobs(server, sources, tmp_path):
     _, background, opened = two_jobs(server, sources, tmp_path, slots=4)
+    leased = timezone.now() + timedelta(minutes=1)
     RetrieveJob.objects.filter(pk=background.pk).update(
-        state=RetrieveJob.RUNNING, priority=RetrieveJob.BACKGROUND
+        state=RetrieveJob.RUNNING, priority=RetrieveJob.BACKGROUND, lease_expires_at=leased
     )
     RetrieveJob.objects.filter(pk=opened.pk).update(
-        state=RetrieveJob.RUNNING, priority=RetrieveJob.VIEWING
+        state=RetrieveJob.RUNNING, priority=RetrieveJob.VIEWING, lease_expires_at=leased
     )
     low, high = SlotBook(background, "a"), SlotBook(opened, "b")
     low.want(4)
@@ -96,6 +100,9 @@ def test_it_reads_its_share_from_the_nodes_running_jobs(server, sources, tmp_pat
     high.want(3)
     assert low.share() == 1
     assert high.share() == 3
+    # A job whose worker died (its lease ran out) holds no share any more.
+    RetrieveJob.objects.filter(pk=opened.pk).update(lease_expires_at=timezone.now())
+    assert low.share() == 4
 
 
 def test_two_jobs_on_a_node_never_hold_more_connections_than_its_limit(server, sources, tmp_path):
@@ -286,3 +293,34 @@ def test_a_full_worker_gives_way_to_a_more_urgent_job_and_resumes_after(server, 
         path for path, range_header, _ in server.requests if not range_header
     )
     assert all(fetched[f"/files/{uid}"] == 1 for uid in sources)
+
+
+def test_the_listing_queries_no_more_at_once_than_the_slots_it_holds(
+    server, sources, small_ct_folder, tmp_path
+):
+    # Regression: the listing took one slot and then queried 4 series at once.
+    from viewer.demo.webnode import DemoWebNode
+    from viewer.retrieve.jobs import request_retrieve
+
+    with (
+        DemoWebNode(small_ct_folder, latency=0.05) as web_node,
+        LinkProxy(web_node.address) as proxy,
+    ):
+        node = RemoteNode.objects.create(
+            name="behind-proxy",
+            protocol=RemoteNode.DICOMWEB,
+            dicomweb_url=web_node.base_url.replace(
+                f"{web_node.address[0]}:{web_node.address[1]}", f"127.0.0.1:{proxy.port}"
+            ),
+            retrieve_method=RemoteNode.WADO_RS,
+            max_transfers=4,
+        )
+        # Another job's transfers hold 3 of the node's 4 slots.
+        other = make_job(server, copied_study(sources, tmp_path), node=node)
+        RetrieveJob.objects.filter(pk=other.pk).update(state=RetrieveJob.RUNNING)
+        assert len(SlotBook(other, "other").take(3)) == 3
+        study_uid = next(iter(sources.values()))[1].study_uid
+        job, _ = request_retrieve(study_uid, node)
+        assert Engine(job.pk, "lister").run() == RetrieveJob.DONE
+    assert len({parsed.series_uid for _, parsed in sources.values()}) >= 3
+    assert proxy.most_open == 1

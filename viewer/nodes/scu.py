@@ -1,10 +1,11 @@
-"""Our SCU calls to remote nodes: verification by C-ECHO, C-FIND and C-MOVE probes."""
+"""Our SCU calls to remote nodes: verification by C-ECHO, C-FIND and C-MOVE probes, and
+the C-GET and C-MOVE requests of retrieves."""
 
 import errno
 import socket
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
@@ -84,6 +85,18 @@ def probe_tcp(host: str, port: int, timeout: float) -> Step:
     return Step("connect", True, f"{host}:{port} accepts connections", _ms(start))
 
 
+def _read_timeout(event, seconds: float) -> None:
+    """Give our end's socket a read timeout: pynetdicom turns it off once connected, so a
+    link that goes silent in the middle of a PDU left its reader waiting for ever (and
+    the association's abort, which waits for that reader, with it)."""
+    sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
+    if sock is not None:
+        try:
+            sock.settimeout(seconds)
+        except OSError:
+            pass  # already closing
+
+
 def associate(
     node: RemoteNode, contexts: list, ext_neg: list | None = None, handlers: list | None = None
 ) -> tuple[Association, Step | None]:
@@ -113,6 +126,7 @@ def associate(
         evt_handlers=[
             (evt.EVT_DATA_RECV, _keep_first_pdu, [received]),
             (evt.EVT_CONN_OPEN, handle_connection_open),
+            (evt.EVT_CONN_OPEN, _read_timeout, [node.network_timeout]),
             *(handlers or []),
         ],
     )
@@ -269,6 +283,9 @@ class RetrieveOutcome:
     status: str
     ok: bool
     code: int | None = None
+    # The peer answered the request with an A-ABORT (it refused it), rather than the
+    # link breaking or a status coming back.
+    aborted_by_peer: bool = False
 
 
 def _outcome(service: str, final: Dataset | None) -> RetrieveOutcome:
@@ -416,17 +433,22 @@ def get_study(node: RemoteNode, study_uid: str, store_handler) -> RetrieveOutcom
             assoc.release()
 
 
-def move(
-    node: RemoteNode,
+def open_move_association(node: RemoteNode) -> tuple[Association | None, Step | None]:
+    """An association for C-MOVE requests, kept for as many moves as the caller sends."""
+    return open_association(node, [StudyRootQueryRetrieveInformationModelMove])
+
+
+def send_move(
+    assoc: Association,
     destination_ae: str,
     study_uid: str,
     series_uid: str = "",
     sop_instance_uid: str = "",
 ) -> RetrieveOutcome:
-    """Ask the node to C-MOVE a study, or one instance, to ``destination_ae``."""
-    assoc, failure = open_association(node, [StudyRootQueryRetrieveInformationModelMove])
-    if failure is not None:
-        return RetrieveOutcome(0, 0, 0, failure.message, False)
+    """Ask the node to C-MOVE a study, or one instance, to ``destination_ae`` over an
+    open association; raises RuntimeError if the association went while idle."""
+    received: list[int] = []  # the type of each PDU the peer sends while we wait
+    assoc.bind(evt.EVT_DATA_RECV, _note_pdu_type, [received])
     final = None
     try:
         for status, _identifier in assoc.send_c_move(
@@ -436,9 +458,38 @@ def move(
         ):
             final = status
     finally:
+        assoc.unbind(evt.EVT_DATA_RECV, _note_pdu_type)
+    if final is None or "Status" not in final:
+        outcome = _outcome("C-MOVE", None)
+        return replace(outcome, aborted_by_peer=_A_ABORT in received)
+    return _outcome("C-MOVE", final)
+
+
+_A_ABORT = 0x07  # PDU type of an A-ABORT
+
+
+def _note_pdu_type(event, received: list[int]) -> None:
+    if event.data:
+        received.append(event.data[0])
+
+
+def move(
+    node: RemoteNode,
+    destination_ae: str,
+    study_uid: str,
+    series_uid: str = "",
+    sop_instance_uid: str = "",
+) -> RetrieveOutcome:
+    """Ask the node to C-MOVE a study, or one instance, to ``destination_ae`` over an
+    association of its own."""
+    assoc, failure = open_move_association(node)
+    if failure is not None:
+        return RetrieveOutcome(0, 0, 0, failure.message, False)
+    try:
+        return send_move(assoc, destination_ae, study_uid, series_uid, sop_instance_uid)
+    finally:
         if assoc.is_established:
             assoc.release()
-    return _outcome("C-MOVE", final)
 
 
 def move_study(node: RemoteNode, study_uid: str, destination_ae: str) -> RetrieveOutcome:

@@ -1,18 +1,20 @@
-"""DIMSE transport: C-GET one instance at a time over a pool of associations, or C-MOVE.
+"""DIMSE transport: C-GET or C-MOVE one instance at a time over a pool of associations.
 
 C-GET sends the instance back over our own association, so it needs nothing from the
-node's configuration; C-MOVE needs the node to know our AE title and our SCP to be
-listening, and the instance is matched to its task by its UID in the archive.
+node's configuration. C-MOVE needs the node to know our AE title as a destination and
+our SCP to be listening; our SCP stores and indexes each instance before the node sends
+its final status, so a moved instance is matched to its task by its archive row and
+never read back.
 """
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
 from viewer.archive.models import Instance
 from viewer.archive.parsing import ParsedInstance
-from viewer.archive.storage import absolute_path
 from viewer.nodes import scu
 from viewer.nodes.errors import NODE, TransferError
 from viewer.nodes.models import RemoteNode
@@ -21,17 +23,35 @@ from .transports import Attempt, InstanceRef, checked
 
 # Statuses after which the instance will not come however often we ask.
 _FINAL = {0xA900, 0xA801, 0x0122, 0xC000}
+MOVE_DESTINATION_UNKNOWN = 0xA801
+# ``scu.associate``'s words for an A-ASSOCIATE-RJ of our calling AE title.
+_CALLING_AE_REFUSED = "calling AE title not recognised"
+
+
+@dataclass(frozen=True)
+class AlreadyStored:
+    """An instance our SCP stored and indexed while the node moved it: nothing to import."""
+
+    sop_instance_uid: str
+    size: int
 
 
 class _Slot:
-    """One association and the place its C-STORE handler drops what arrives."""
+    """One association; for C-GET also the place its C-STORE handler drops what arrives."""
 
-    def __init__(self, node: RemoteNode) -> None:
+    def __init__(self, node: RemoteNode, move: bool) -> None:
         self.received: list[bytes] = []
-        self.assoc, failure = scu.open_get_association(node, self._store)
-        if failure is not None:
-            # Refused, rejected or aborted before a request was made: the node's state.
-            raise TransferError(failure.message, kind=NODE)
+        if move:
+            self.assoc, failure = scu.open_move_association(node)
+        else:
+            self.assoc, failure = scu.open_get_association(node, self._store)
+        if failure is None:
+            return
+        if move and _CALLING_AE_REFUSED in failure.message:
+            # Every association will be refused alike until the node is configured.
+            raise TransferError(_unknown_to_node(node, failure.message), retryable=False)
+        # Refused, rejected or aborted before a request was made: the node's state.
+        raise TransferError(failure.message, kind=NODE)
 
     def _store(self, event) -> int:
         try:
@@ -42,18 +62,24 @@ class _Slot:
 
 
 class DimseTransport:
-    """Fetch instances with C-GET (one association per node slot the job holds, released
-    when the slot is given back) or C-MOVE to our SCP."""
+    """Fetch instances with C-GET or C-MOVE over one association per node slot the job
+    holds, kept for the job's requests and released when the slot is given back."""
 
     def __init__(self, node: RemoteNode, part_folder: Path) -> None:
         self.node = node
+        self._moves = node.retrieve_method == RemoteNode.C_MOVE
         self._slots: dict[int, _Slot] = {}
         self._lock = threading.Lock()
+        # Once the node has refused us as a move destination, the job's other instances
+        # fail at once with the same words instead of each asking the node again.
+        self._refusal: str | None = None
+        self._moved = False  # a C-MOVE has brought an instance: the node knows us
 
-    def fetch(self, ref: InstanceRef, attempt: Attempt) -> ParsedInstance:
-        """Retrieve one instance and return it checked."""
-        if self.node.retrieve_method == RemoteNode.C_MOVE:
-            return self._move(ref)
+    def fetch(self, ref: InstanceRef, attempt: Attempt) -> ParsedInstance | AlreadyStored:
+        """Retrieve one instance: checked and parsed (C-GET), or already in the archive
+        (C-MOVE)."""
+        if self._moves:
+            return self._move(ref, attempt)
         slot = self._association(attempt.slot)
         slot.received.clear()
         try:
@@ -68,23 +94,69 @@ class DimseTransport:
             attempt.on_bytes(len(content))
         return checked(content, ref)
 
-    def _move(self, ref: InstanceRef) -> ParsedInstance:
-        outcome = scu.move(
-            self.node,
-            settings.PACSWEB_AE_TITLE,
-            ref.study_uid,
-            ref.series_uid,
-            ref.sop_instance_uid,
-        )
-        # Our SCP stored and indexed the instance before it answered the node's C-STORE,
-        # so the archive is where the arrival is matched to this task.
-        stored = Instance.objects.filter(sop_instance_uid=ref.sop_instance_uid).first()
-        if stored is None:
-            raise _failure("C-MOVE", outcome)
+    def _move(self, ref: InstanceRef, attempt: Attempt) -> AlreadyStored:
+        if self._refusal is not None:
+            raise TransferError(self._refusal, retryable=False)
         try:
-            return checked(absolute_path(stored.file_path).read_bytes(), ref)
-        except OSError as exc:
-            raise TransferError(f"the moved instance cannot be read back: {exc.strerror}") from exc
+            slot = self._association(attempt.slot)
+        except TransferError as exc:
+            if not exc.retryable:
+                self._refusal = str(exc)
+            raise
+        try:
+            outcome = scu.send_move(
+                slot.assoc,
+                settings.PACSWEB_AE_TITLE,
+                ref.study_uid,
+                ref.series_uid,
+                ref.sop_instance_uid,
+            )
+        except RuntimeError as exc:
+            raise TransferError(f"the node dropped the association ({exc})", kind=NODE) from exc
+        # Our SCP stored and indexed the instance before it answered the node's C-STORE,
+        # so the archive row is the arrival.
+        stored = (
+            Instance.objects.filter(sop_instance_uid=ref.sop_instance_uid)
+            .values_list("series__series_uid", "series__study__study_uid", "file_size")
+            .first()
+        )
+        if stored is None:
+            raise self._move_failure(outcome)
+        series_uid, study_uid, size = stored
+        if (study_uid, series_uid) != (ref.study_uid, ref.series_uid):
+            raise TransferError(
+                "the node sent an instance of another series or study than the one asked for",
+                retryable=False,
+            )
+        self._moved = True
+        if attempt.on_bytes is not None:
+            attempt.on_bytes(size)
+        return AlreadyStored(ref.sop_instance_uid, size)
+
+    def _move_failure(self, outcome: scu.RetrieveOutcome) -> TransferError:
+        """Why a C-MOVE brought nothing; a node that will not move to us is said once."""
+        refused = outcome.code == MOVE_DESTINATION_UNKNOWN or (
+            # Orthanc aborts a C-MOVE from an AE title it does not know. Once a move has
+            # worked the node knows us, and an abort is the node's trouble.
+            outcome.aborted_by_peer and not self._moved
+        )
+        if refused:
+            reason = (
+                outcome.status
+                if outcome.code is not None
+                else "the node aborted the association in answer to our C-MOVE request"
+            )
+            self._refusal = _unknown_to_node(self.node, reason)
+            return TransferError(self._refusal, retryable=False)
+        hint = ""
+        if outcome.completed == 0:
+            # Nothing reached our SCP: the node's entry for us is the likely cause.
+            hint = (
+                f"; nothing reached our SCP: check that the node has "
+                f"{settings.PACSWEB_AE_TITLE} as a move destination with this server's "
+                f"address and port {settings.PACSWEB_DICOM_PORT}, and that our SCP runs"
+            )
+        return _failure("C-MOVE", outcome, hint)
 
     def _association(self, number: int) -> _Slot:
         """Node slot ``number``'s association, opened anew if the node dropped it."""
@@ -92,7 +164,7 @@ class DimseTransport:
             slot = self._slots.get(number)
         if slot is not None and slot.assoc.is_established:
             return slot
-        slot = _Slot(self.node)
+        slot = _Slot(self.node, self._moves)
         with self._lock:
             self._slots[number] = slot
         return slot
@@ -116,13 +188,25 @@ class DimseTransport:
                 slot.assoc.release()
 
 
-def _failure(service: str, outcome: scu.RetrieveOutcome) -> TransferError:
+def _failure(service: str, outcome: scu.RetrieveOutcome, hint: str = "") -> TransferError:
     if outcome.code is None:
         # No final status at all: the association failed, was aborted or timed out.
-        return TransferError(f"{service} brought nothing: {outcome.status}", kind=NODE)
+        return TransferError(f"{service} brought nothing: {outcome.status}{hint}", kind=NODE)
     if outcome.code == 0x0000 and outcome.completed == 0 and outcome.failed == 0:
         return TransferError(f"the node has no such instance ({service})", retryable=False)
     # Out of resources (A7xx) or a failed sub-operation: this instance, worth asking again.
     return TransferError(
-        f"{service} brought nothing: {outcome.status}", retryable=outcome.code not in _FINAL
+        f"{service} brought nothing: {outcome.status}{hint}", retryable=outcome.code not in _FINAL
+    )
+
+
+def _unknown_to_node(node: RemoteNode, reason: str) -> str:
+    """The words for a node that will not move instances to us, and what to do."""
+    destination = settings.PACSWEB_AE_TITLE
+    calling = node.our_ae_title
+    also = f" (and {calling} as a calling AE title)" if calling != destination else ""
+    return (
+        f"the node does not know our AE title {destination} as a move destination{also} "
+        f"({reason}): add {destination} with this server's address and port "
+        f"{settings.PACSWEB_DICOM_PORT} on the node, or retrieve from it by C-GET"
     )

@@ -30,7 +30,7 @@ from viewer.nodes.errors import NODE, TransferError, classify
 from . import leases, scheduler
 from .focus import FocusBox
 from .health import NodeHealth
-from .listing import ListingError, list_tasks
+from .listing import MAX_QUERIES, ListingError, list_tasks
 from .models import RetrieveJob, TransferTask
 from .progress import Progress, Publish, no_publish
 from .slots import SlotBook
@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 RESUMABLE_BYTES = 1024 * 1024
 COUNTS_INTERVAL = 1.0
 UNREACHABLE = "unreachable"  # the node stayed down past the deadline
+# How often a job with nothing running looks again for a slot another job held.
+SLOT_WAIT_SECONDS = 0.25
 # How often a paused job looks for jobs of other nodes waiting behind it.
 WAITING_CHECK_SECONDS = 2.0
 
@@ -69,6 +71,7 @@ class _Task:
     last_error: str = ""
     storing: bool = False  # arrived; the archive is taking it and its slot is free
     slot: int | None = None  # the node slot its transfer runs in
+    fetched: float = 0.0  # when its transfer's answer was whole (monotonic)
     # When a node-kind error last met this one (monotonic; 0: never): if an instance
     # asked for after that has arrived, the node answers and the error is this one's.
     node_failed_at: float = 0.0
@@ -119,6 +122,7 @@ class Engine:
         self.slots: SlotBook | None = None
         self._spare: set[int] = set()  # node slots held whose transfer has ended
         self._answered = 0.0  # when the latest transfer that succeeded was begun
+        self._starved = False  # transfers wait for slots the node's other jobs hold
         # Whether the worker running this job has room for another (then a paused job
         # need not make way); set by the worker.
         self.worker_has_room = lambda: False
@@ -203,7 +207,8 @@ class Engine:
                 return interrupted
             started = time.monotonic()
             try:
-                list_tasks(job)
+                # As many queries at once as the job holds node slots for, no more.
+                list_tasks(job, queries=len(self.slots.held))
             except ListingError as exc:
                 self.slots.give_back_all()
                 if classify(exc) != NODE:
@@ -222,13 +227,15 @@ class Engine:
             return None
 
     def _await_slot(self) -> str | None:
-        """Wait for one of the node's slots, for the listing; the reason to stop, if any."""
-        self.slots.want(1)
+        """Wait for one of the node's slots for the listing, and take up to as many as it
+        can query with at once if they are free; the reason to stop, if any."""
+        self.slots.want(MAX_QUERIES)
         while not (self.slots.share() >= 1 and self.slots.take(1)):
             interrupted = self._interrupted()
             if interrupted is not None:
                 return interrupted
             self.stop.wait(0.2)
+        self.slots.take(min(MAX_QUERIES, self.slots.share()) - 1)
         return None
 
     def _node_failed(self, detail: str, started: float) -> None:
@@ -245,9 +252,10 @@ class Engine:
         ).update(error=self._paused_words())
         self.progress.job_state(RetrieveJob.RUNNING, self._paused_words(), node=report)
 
-    def _node_answered(self) -> None:
-        """The node answered: if it was down, transfers resume and everyone hears so."""
-        if not self.health.answered():
+    def _node_answered(self, at: float | None = None) -> None:
+        """The node answered (its answer whole at ``at``): if it was down, transfers
+        resume and everyone hears so."""
+        if not self.health.answered(at):
             return
         logger.info("retrieve job %s: node reachable again", self.job_id)
         RetrieveJob.objects.filter(
@@ -339,6 +347,9 @@ class Engine:
                 earliest = min(t.not_before for t in waiting)
                 if self.health.down:
                     earliest = max(earliest, self.health.next_probe)
+                if self._starved:
+                    # Waiting for the node's other jobs to free a slot: look now and then.
+                    earliest = max(earliest, time.monotonic() + SLOT_WAIT_SECONDS)
                 time.sleep(min(max(earliest - time.monotonic(), 0.01), 1))
                 continue
             finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
@@ -352,6 +363,7 @@ class Engine:
                     self._record(task, future, transport)
                 else:
                     task.storing = True  # its store runs; its slot takes the next transfer
+                    task.fetched = time.monotonic()
                     running[future.result()] = task
             self.progress.flush()
 
@@ -447,26 +459,32 @@ class Engine:
     def _share_slots(self, wanted: list[_Task], busy: int, transport, ready: int) -> list[int]:
         """The node slots for as many of ``wanted`` as this job's share allows.
 
-        Ended transfers' slots are used first (their connection stays open); what is not
-        used now goes back to the node, its connection closed first, so another job
-        (a study opened in a viewer) gets it within one transfer.
+        Ended transfers' slots are used first (their connection stays open). Spare slots
+        stay held while the job has instances ready that its stores hold back a moment
+        (the first images), within its share; the rest go back to the node, their
+        connection closed first, so another job (a study opened in a viewer) gets them
+        within one transfer.
         """
         # What it could use: every instance ready to go, even those held back a moment
         # (a store keeping its slot, a store backlog): a lower priority must not slip in.
         self.slots.want(busy + ready)
+        self._starved = False
         if not wanted and not self._spare:
             return []  # nothing to take or give back: no need to read the shares
-        room = max(self.slots.share() - busy, 0)
-        count = min(room, len(wanted))
+        share = self.slots.share()
+        count = min(max(share - busy, 0), len(wanted))
         numbers = sorted(self._spare)[:count]
         self._spare -= set(numbers)
         if len(numbers) < count:
             numbers += self.slots.take(count - len(numbers))
-        if self._spare:
-            for number in self._spare:
+        self._starved = len(numbers) < len(wanted)
+        keep = max(0, min(share - busy - len(numbers), ready - len(numbers)))
+        going = sorted(self._spare)[keep:]
+        if going:
+            for number in going:
                 transport.release(number)
-            self.slots.give_back(self._spare)
-            self._spare.clear()
+            self.slots.give_back(going)
+            self._spare -= set(going)
         return numbers
 
     def _fetch(self, transport, ref: InstanceRef, task: _Task) -> Future:
@@ -493,18 +511,25 @@ class Engine:
         return self._storers.submit(self._store, transport, ref, task, parsed)
 
     def _store(self, transport, ref: InstanceRef, task: _Task, parsed) -> tuple[int, bool]:
-        """In a store thread: write and index one instance, record it done; size, ours."""
-        outcome, reason = self._importer().store(parsed)
-        if outcome not in (IMPORTED, PRESENT):
-            retryable = outcome != CONFLICT  # another attempt meets the same conflict
-            raise TransferError(f"the archive refused the instance: {reason}", retryable)
+        """In a store thread: write and index one instance (unless our SCP already did,
+        for C-MOVE), record it done; size, ours."""
+        from .dimse_transport import AlreadyStored
+
+        if isinstance(parsed, AlreadyStored):
+            size = parsed.size  # stored and indexed by our SCP as the node moved it
+        else:
+            outcome, reason = self._importer().store(parsed)
+            if outcome not in (IMPORTED, PRESENT):
+                retryable = outcome != CONFLICT  # another attempt meets the same conflict
+                raise TransferError(f"the archive refused the instance: {reason}", retryable)
+            size = len(parsed.content)
         transport.done(ref)
         # Recorded here, in the store thread's connection, so the loop has no write to
         # wait for; counted only if the row was still ours.
         ours = TransferTask.objects.filter(pk=task.pk, state=TransferTask.ACTIVE).update(
-            state=TransferTask.DONE, bytes=len(parsed.content), last_error=""
+            state=TransferTask.DONE, bytes=size, last_error=""
         )
-        return len(parsed.content), ours == 1
+        return size, ours == 1
 
     def _importer(self) -> Importer:
         """This store thread's importer: its cache of patient, study and series rows."""
@@ -552,7 +577,9 @@ class Engine:
         task.storing = False
         error = future.exception()
         if error is None:
-            self._node_answered()
+            # When the answer came, not when its store ended: an answer whole before an
+            # outage began says nothing about the node now.
+            self._node_answered(task.fetched or None)
             self._answered = max(self._answered, task.started)
             size, ours = future.result()
             task.state, task.bytes, task.last_error = TransferTask.DONE, size, ""
@@ -563,7 +590,11 @@ class Engine:
         attempts = F("attempts")
         if isinstance(error, Cancelled):
             task.state = TransferTask.PENDING
-        elif isinstance(error, TransferError) and error.is_node and not self._node_answers(task):
+        elif (
+            isinstance(error, TransferError)
+            and error.is_node
+            and (getattr(error, "rate_limited", False) or not self._node_answers(task))
+        ):
             # The node failed, not the instance: the attempt is given back.
             task.state, task.last_error = TransferTask.PENDING, str(error)
             task.attempts -= 1

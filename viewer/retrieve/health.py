@@ -55,8 +55,14 @@ class NodeHealth:
         self.next_probe = now + backoff_delay(self.failures, self.cap)
         return True
 
-    def answered(self) -> bool:
-        """The node answered; True if this ends an outage."""
+    def answered(self, at: float | None = None) -> bool:
+        """The node answered (its answer complete at ``at``); True if this ends an outage.
+
+        An answer complete before the outage began (an instance still being stored when
+        another transfer failed) says nothing about the node now: the outage goes on.
+        """
+        if at is not None and self.down_at is not None and at < self.down_at:
+            return False
         was_down = self.down
         self.failures, self.down_at, self.since, self.detail = 0, None, None, ""
         return was_down

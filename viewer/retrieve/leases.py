@@ -64,7 +64,7 @@ def expire_dead_local_leases(jobs: QuerySet | None = None) -> int:
         if pid.isdigit() and local_process_gone(int(pid)):
             ended += RetrieveJob.objects.filter(
                 pk=job_id, state=RetrieveJob.RUNNING, lease_holder=holder
-            ).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+            ).update(lease_expires_at=timezone.now() - timedelta(seconds=1), wants_slots=0)
             # Its node slots too: the node's other jobs need not wait for them to expire.
             slots.expire_holder(holder)
     return ended
@@ -105,6 +105,7 @@ def finish(job_id: int, holder: str, state: str, error: str) -> bool:
             updated_at=timezone.now(),
             lease_holder="",
             lease_expires_at=None,
+            wants_slots=0,
         )
         == 1
     )
@@ -119,6 +120,7 @@ def release(job_id: int, holder: str) -> bool:
             state=RetrieveJob.QUEUED,
             lease_holder="",
             lease_expires_at=None,
+            wants_slots=0,
             updated_at=timezone.now(),
         )
         == 1

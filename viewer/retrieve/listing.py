@@ -26,13 +26,14 @@ class ListingError(Exception):
     """The node could not list the study; the message says why."""
 
 
-def list_tasks(job: RetrieveJob) -> int:
-    """Ask the node for every series and instance of the study and record them as tasks.
+def list_tasks(job: RetrieveJob, queries: int | None = None) -> int:
+    """Ask the node for every series and instance of the study and record them as tasks,
+    with at most ``queries`` at once (the node slots the job holds; default its limit).
 
     Instances the archive already holds are recorded as present and never fetched.
     Returns the number of tasks.
     """
-    listed = list_study(job.node, job.study_uid)
+    listed = list_study(job.node, job.study_uid, queries)
     tasks: list[TransferTask] = []
     seen: set[str] = set()
     for series_index, (series, instances) in enumerate(listed):
@@ -66,8 +67,11 @@ def list_tasks(job: RetrieveJob) -> int:
     return len(tasks)
 
 
-def list_study(node: RemoteNode, study_uid: str) -> list[tuple[RemoteSeries, list[RemoteInstance]]]:
-    """Every series of the study with its instances, in the node's order; one session."""
+def list_study(
+    node: RemoteNode, study_uid: str, queries: int | None = None
+) -> list[tuple[RemoteSeries, list[RemoteInstance]]]:
+    """Every series of the study with its instances, in the node's order; one session,
+    at most ``queries`` (default the node's limit, 4 at most) at once."""
     with query_session(node) as session:
         try:
             series_list = find_series(node, study_uid, session=session)
@@ -86,7 +90,7 @@ def list_study(node: RemoteNode, study_uid: str) -> list[tuple[RemoteSeries, lis
                     f"({series.series_uid}): {exc}"
                 ) from exc
 
-        workers = max(1, min(MAX_QUERIES, node.max_transfers, len(series_list)))
+        workers = max(1, min(MAX_QUERIES, queries or node.max_transfers, len(series_list)))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listing")
         try:
             # map keeps the series order and raises the first failure in that order.

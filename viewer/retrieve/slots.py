@@ -70,8 +70,12 @@ class SlotBook:
     def share(self) -> int:
         """How many slots this job may hold now, read afresh from its node's running jobs
         (the engine asks only when a slot could be taken or kept)."""
+        # A job whose lease ran out has no worker (it died): it wants nothing any more.
         running = RetrieveJob.objects.filter(
-            node_id=self.node_id, state=RetrieveJob.RUNNING, wants_slots__gt=0
+            node_id=self.node_id,
+            state=RetrieveJob.RUNNING,
+            wants_slots__gt=0,
+            lease_expires_at__gt=timezone.now(),
         ).exclude(pk=self.job_id)
         jobs = [
             (job_id, priority, wants)
