@@ -90,7 +90,7 @@ def test_it_still_imports_the_same_patient_under_another_spelling(tmp_path, arch
     ],
 )
 def test_it_refuses_a_missing_id_or_another_issuer(tmp_path, archive_root, changes, reason):
-    first = instance_of(tmp_path, "PAT-A")
+    first = instance_of(tmp_path, "PAT-A", IssuerOfPatientID="HOSPITAL")
     Importer().run([first])
     report = Importer().run([instance_of(tmp_path / "b", "PAT-A", **changes)])
     assert [text for _, text in report.rejected] == [reason]
@@ -141,3 +141,17 @@ def test_it_refuses_a_study_another_importer_files_meanwhile(tmp_path, archive_r
     # The importer's cache does not keep the refused rows: the right patient still imports.
     parsed = importer.read_file(instance_of(tmp_path / "c", "PAT-A"))
     assert importer.store(parsed)[0] == IMPORTED
+
+
+def test_it_takes_the_same_id_when_one_side_names_no_issuer(tmp_path, archive_root):
+    # A modality sends the ID alone; the PACS it went to sends it with its issuer.
+    Importer().run([instance_of(tmp_path, "PAT-A")])
+    report = Importer().run([instance_of(tmp_path / "b", "PAT-A", IssuerOfPatientID="PACS")])
+    assert report.imported == 1 and not report.rejected
+    assert Patient.objects.count() == 1
+
+
+def test_it_takes_the_same_name_spelt_otherwise_when_neither_has_an_id(tmp_path, archive_root):
+    Importer().run([instance_of(tmp_path, "", "Doe^Jane")])
+    report = Importer().run([instance_of(tmp_path / "b", "", "DOE^JANE^^")])
+    assert report.imported == 1 and not report.rejected

@@ -418,7 +418,11 @@ def _cached_get_or_create(cache: dict, model, field: str, key: str, defaults: Ca
     """The row whose ``field`` is ``key``, from the run's cache, the database, or created."""
     row = cache.get(key)
     if row is None:
-        row, _ = model.objects.get_or_create(**{field: key}, defaults=defaults())
+        # Looked up first: ``defaults`` makes the parent rows, wanted only for a new one
+        # (a study filed under a patient named otherwise must not leave a stray patient).
+        row = model.objects.filter(**{field: key}).first()
+        if row is None:
+            row, _ = model.objects.get_or_create(**{field: key}, defaults=defaults())
         cache[key] = row
     return row
 
@@ -459,16 +463,36 @@ def _identity_of_row(patient: Patient) -> PatientIdentity:
     return PatientIdentity(patient.patient_key, patient.patient_id, patient.issuer_of_patient_id)
 
 
+def _same_name(stored_key: str, parsed: ParsedInstance) -> bool:
+    """Whether a patient filed without an ID (key ``name:NAME|BIRTH``) has the
+    instance's name, as search compares names (case, spaces, carets), and birth date."""
+    name, _, birth = stored_key.removeprefix("name:").rpartition("|")
+    return normalize_name(name) == normalize_name(parsed.patient_name) and birth == str(
+        parsed.birth_date or ""
+    )
+
+
 def patient_conflict(stored: PatientIdentity, parsed: ParsedInstance) -> str:
     """Why ``parsed`` may not join a study filed under ``stored``; empty when it may.
 
-    The rule: the instance's ``patient_key`` must equal the stored patient's key. With a
-    Patient ID that means the same issuer and ID (names may differ in spelling or
+    The rule: the instance names the stored patient. With a Patient ID that means the
+    same ID, and the same issuer when both name one (names may differ in spelling or
     character set); an instance without an ID never joins the study of a patient with
-    one, nor the other way round, as name and birth date cannot prove the same person.
+    one, nor the other way round, as name and birth date cannot prove the same person;
+    without IDs on either side, the same name (as search compares names) and birth date.
     The reason names the attribute that differs, never its values (it reaches logs).
     """
     if stored.key == patient_key(parsed):
+        return ""
+    if (
+        stored.patient_id
+        and stored.patient_id == parsed.patient_id
+        and not (stored.issuer and parsed.issuer_of_patient_id)
+    ):
+        # One side names no issuer: the same ID in the same study (its UID is unique)
+        # is the same patient, as when a PACS adds its issuer to a modality's IDs.
+        return ""
+    if not stored.patient_id and not parsed.patient_id and _same_name(stored.key, parsed):
         return ""
     if stored.patient_id != parsed.patient_id:
         what = "Patient ID differs"
