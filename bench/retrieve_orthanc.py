@@ -6,9 +6,10 @@ Run: .venv/bin/python bench/retrieve_orthanc.py [--mbps 10] [--rounds 2] [--meth
 Debian's Orthanc (with its DICOMweb plugin) holds the demo CT (256x256 16-bit, 101
 images; ``--full`` for the 512x512, 401-image one) uncompressed; the real engine
 retrieves it by WADO-RS (or C-GET) through a TCP proxy that limits what Orthanc sends
-to ``--mbps`` megabytes per second and counts it. Each round runs "as stored" and
-"lossless compressed" (JPEG-LS asked for, Orthanc transcodes; gzip accepted), in a
-rotated order; medians of the time from job start to done and the bytes are printed.
+to ``--mbps`` megabytes per second and counts it. Each round runs "as stored",
+"lossless compressed" (JPEG-LS asked for, Orthanc transcodes; gzip accepted) and a bare
+parallel GET of the files as stored (identity, 4 at a time, no engine), in a rotated
+order; medians of the time from job start to done and the bytes are printed.
 
 ``--method c-move``: Orthanc knows PACSWEB and moves each instance to our SCP (running
 in this process) through a proxy on the same link; each round runs the engine's C-MOVE
@@ -239,17 +240,28 @@ def main() -> None:
     if args.method == "c-move":
         bench_c_move(args, work, files, spec)
         return
+    bare = "bare GET"  # identity, 4 at a time: the yardstick the issue names
     results: dict[str, list[tuple[float, int]]] = {
         RemoteNode.AS_STORED: [],
         RemoteNode.LOSSLESS: [],
+        bare: [],
     }
     with Orthanc(work / "orthanc", {"PACSWEB": 1}) as orthanc:
         orthanc.upload(files)
         for round_number in range(args.rounds):
             order = list(results)
-            for ask_for in order[round_number % 2 :] + order[: round_number % 2]:
+            for ask_for in order[round_number % 3 :] + order[: round_number % 3]:
                 Patient.objects.all().delete()
                 web = args.method == "wado-rs"
+                if ask_for == bare:
+                    proxy = ThrottledProxy(orthanc.http_port, args.mbps * MB)
+                    elapsed = bare_get(orthanc, proxy, 4)
+                    results[bare].append((elapsed, proxy.sent))
+                    print(
+                        f"  round {round_number + 1} {bare:9s} {elapsed:6.2f} s"
+                        f" {proxy.sent / MB:7.2f} MB"
+                    )
+                    continue
                 proxy = ThrottledProxy(
                     orthanc.http_port if web else orthanc.dicom_port, args.mbps * MB
                 )
@@ -272,14 +284,19 @@ def main() -> None:
                 results[ask_for].append((elapsed, proxy.sent))
                 sent = proxy.sent / MB
                 print(f"  round {round_number + 1} {ask_for:9s} {elapsed:6.2f} s {sent:7.2f} MB")
-    (stored_s, stored_b), (lossless_s, lossless_b) = (
+    (stored_s, stored_b), (lossless_s, lossless_b), (bare_s, bare_b) = (
         (statistics.median(t for t, _ in runs), statistics.median(b for _, b in runs))
         for runs in results.values()
     )
+    print(f"bare GET, identity:  {bare_s:6.2f} s, {bare_b / MB:7.2f} MB on the wire")
     print(f"as stored:           {stored_s:6.2f} s, {stored_b / MB:7.2f} MB on the wire")
     print(f"lossless compressed: {lossless_s:6.2f} s, {lossless_b / MB:7.2f} MB on the wire")
     time_ratio, byte_ratio = lossless_s / stored_s, lossless_b / stored_b
     print(f"ratio (lossless / as stored): time {time_ratio:.2f}x, bytes {byte_ratio:.2f}x")
+    print(
+        f"ratio (lossless / bare identity GET): time {lossless_s / bare_s:.2f}x,"
+        f" bytes {lossless_b / bare_b:.2f}x (aim <= 0.6x time)"
+    )
 
 
 if __name__ == "__main__":
