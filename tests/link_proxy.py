@@ -108,16 +108,20 @@ class LinkProxy:
         except OSError:
             pass
         finally:
-            with self._lock:
-                known = source in self._open
-                self._open -= {source, sink}
-            if known:
-                for sock in (source, sink):
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-                    sock.close()
+            self._close_pair(source, sink)
+
+    def _close_pair(self, source: socket.socket, sink: socket.socket) -> None:
+        """One direction ended: close both ends of its connection (once)."""
+        with self._lock:
+            known = source in self._open
+            self._open -= {source, sink}
+        if known:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
 
 
 def _reset(sock: socket.socket) -> None:

@@ -86,16 +86,7 @@ class SlowLinkProxy(LinkProxy):
         except OSError:
             pass
         finally:
-            with self._lock:
-                known = source in self._open
-                self._open -= {source, sink}
-            if known:
-                for sock in (source, sink):
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-                    sock.close()
+            self._close_pair(source, sink)
 
     def _wait(self, size: int) -> None:
         with self._rate_lock:

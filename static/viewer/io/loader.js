@@ -112,12 +112,8 @@ export class FrameLoader {
     if (changed) this.schedule();
   }
 
-  /** The frame of this stack entry, now if it is held, else when it arrives. */
-  frame(entry) {
-    const key = frameKey(entry);
-    const held = this.held.get(key);
-    if (held) return Promise.resolve(held.frame);
-    if (this.failed.has(key)) return Promise.reject(new Error(this.failed.get(key)));
+  /** The promise of what arrives under ``key`` (made on the first ask); plans again. */
+  waitFor(key) {
     if (!this.waiting.has(key)) {
       const waiter = {};
       waiter.promise = new Promise((resolve, reject) => Object.assign(waiter, { resolve, reject }));
@@ -125,6 +121,15 @@ export class FrameLoader {
     }
     this.schedule();
     return this.waiting.get(key).promise;
+  }
+
+  /** The frame of this stack entry, now if it is held, else when it arrives. */
+  frame(entry) {
+    const key = frameKey(entry);
+    const held = this.held.get(key);
+    if (held) return Promise.resolve(held.frame);
+    if (this.failed.has(key)) return Promise.reject(new Error(this.failed.get(key)));
+    return this.waitFor(key);
   }
 
   /**
@@ -171,13 +176,7 @@ export class FrameLoader {
       || this.failed.has(key)) {
       return Promise.resolve(null);
     }
-    if (!this.waiting.has(key)) {
-      const waiter = {};
-      waiter.promise = new Promise((resolve, reject) => Object.assign(waiter, { resolve, reject }));
-      this.waiting.set(key, waiter);
-    }
-    this.schedule();
-    return this.waiting.get(key).promise;
+    return this.waitFor(key);
   }
 
   /** The frame if it is held now, else undefined (never a reduced rendition). */
