@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.base import SMALL_CT, free_port, stop_process
+from tests.base import SMALL_CT, free_port, stop_process, wait_listening
 from viewer.audit.models import AuditEvent
 from viewer.demo.ct_study import write_demo_ct
 from viewer.retrieve.models import RetrieveJob, TransferTask
@@ -176,6 +176,8 @@ def test_ctrl_c_on_serve_hands_the_job_back_quietly(server, sources, tmp_path, s
             workers=[serve],
         )
         # A static file too: Django warned on every one that it read it whole first.
+        # The worker starts before the server listens (seen in CI): wait for the port.
+        wait_listening(port, serve)
         response = httpx.get(f"http://127.0.0.1:{port}/static/viewer/main.js")
         assert response.status_code == 200 and b"import" in response.content
         serve.send_signal(stop_signal)
