@@ -193,3 +193,14 @@ def show_strip(page) -> None:
     if page.get_attribute("#viewer", "data-strip") != "open":
         reveal(page, "#series-toggle").click()
     page.locator("#series-strip").wait_for(state="visible")
+
+
+def saved(page, count: int) -> list[dict]:
+    """The page's measurements, once there are ``count`` of them."""
+    page.wait_for_function(f"window.pacsweb.measurements.length === {count}")
+    return page.evaluate("window.pacsweb.measurements")
+
+
+def labels(page) -> list[str]:
+    """The texts of the measurement labels on the viewports."""
+    return page.eval_on_selector_all(".viewport text.label", "ts => ts.map(t => t.textContent)")

@@ -9,7 +9,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import choose_tool, delete_measurement
+from .conftest import choose_tool, delete_measurement, labels, saved
 
 pytestmark = pytest.mark.browser
 
@@ -38,15 +38,6 @@ def drag(page, start, end) -> None:
     page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, steps=3)
     page.mouse.move(*end, steps=3)
     page.mouse.up()
-
-
-def saved(page, count: int) -> list[dict]:
-    page.wait_for_function(f"window.pacsweb.measurements.length === {count}")
-    return page.evaluate("window.pacsweb.measurements")
-
-
-def labels(page) -> list[str]:
-    return page.eval_on_selector_all(".viewport text.label", "ts => ts.map(t => t.textContent)")
 
 
 def test_each_tool_draws_saves_and_comes_back(page, server_url, small_ct_folder, screenshot_dir):

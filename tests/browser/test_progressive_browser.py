@@ -10,7 +10,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import DigitalXRayImageStorageForPresentation, ExplicitVRLittleEndian, generate_uid
 
-from .conftest import choose_tool, delete_measurement, reveal, signed_in_page
+from .conftest import choose_tool, delete_measurement, labels, reveal, saved, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -62,15 +62,6 @@ def drag(page, start, end) -> None:
     page.mouse.down()
     page.mouse.move(*end, steps=4)
     page.mouse.up()
-
-
-def saved(page, count: int) -> list[dict]:
-    page.wait_for_function(f"window.pacsweb.measurements.length === {count}")
-    return page.evaluate("window.pacsweb.measurements")
-
-
-def labels(page) -> list[str]:
-    return page.eval_on_selector_all(".viewport text.label", "ts => ts.map(t => t.textContent)")
 
 
 def test_it_shows_a_reduced_preview_first_then_the_full_frame(browser, server_url, radiograph):

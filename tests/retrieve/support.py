@@ -101,3 +101,18 @@ def spawn_command(log: Path, command: str, *args: str, **env: str) -> subprocess
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
+
+
+def node_behind(proxy, web_node, slots: int = 2) -> RemoteNode:
+    """A DICOMweb node for the demo web node, reached through ``proxy``."""
+    return RemoteNode.objects.create(
+        name="behind-proxy",
+        protocol=RemoteNode.DICOMWEB,
+        dicomweb_url=web_node.base_url.replace(
+            f"{web_node.address[0]}:{web_node.address[1]}", f"127.0.0.1:{proxy.port}"
+        ),
+        retrieve_method=RemoteNode.WADO_RS,
+        max_transfers=slots,
+        connect_timeout=2,
+        network_timeout=5,
+    )

@@ -23,7 +23,7 @@ from viewer.retrieve.listing import ListingError
 from viewer.retrieve.models import RetrieveJob, TransferTask
 
 from . import faulty_server as faults
-from .support import assert_byte_identical, make_job
+from .support import assert_byte_identical, make_job, node_behind
 
 
 @pytest.fixture
@@ -42,20 +42,6 @@ def web_node(small_ct_folder):
 def proxy(web_node):
     with LinkProxy(web_node.address) as running:
         yield running
-
-
-def node_behind(proxy: LinkProxy, web_node: DemoWebNode) -> RemoteNode:
-    return RemoteNode.objects.create(
-        name="behind-proxy",
-        protocol=RemoteNode.DICOMWEB,
-        dicomweb_url=web_node.base_url.replace(
-            f"{web_node.address[0]}:{web_node.address[1]}", f"127.0.0.1:{proxy.port}"
-        ),
-        retrieve_method=RemoteNode.WADO_RS,
-        max_transfers=2,
-        connect_timeout=2,
-        network_timeout=5,
-    )
 
 
 def node_messages(messages: list[dict]) -> list[dict]:

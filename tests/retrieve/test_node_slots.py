@@ -11,14 +11,13 @@ from django.utils import timezone
 from pydicom.uid import generate_uid
 
 from tests.link_proxy import LinkProxy, wait_until
-from viewer.nodes.models import RemoteNode
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.models import NodeSlot, RetrieveJob
 from viewer.retrieve.slots import SlotBook, fair_shares
 from viewer.retrieve.worker import Worker
 
 from . import faulty_server as faults
-from .support import make_job, make_node, read_sources
+from .support import make_job, make_node, node_behind, read_sources
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -306,15 +305,7 @@ def test_the_listing_queries_no_more_at_once_than_the_slots_it_holds(
         DemoWebNode(small_ct_folder, latency=0.05) as web_node,
         LinkProxy(web_node.address) as proxy,
     ):
-        node = RemoteNode.objects.create(
-            name="behind-proxy",
-            protocol=RemoteNode.DICOMWEB,
-            dicomweb_url=web_node.base_url.replace(
-                f"{web_node.address[0]}:{web_node.address[1]}", f"127.0.0.1:{proxy.port}"
-            ),
-            retrieve_method=RemoteNode.WADO_RS,
-            max_transfers=4,
-        )
+        node = node_behind(proxy, web_node, slots=4)
         # Another job's transfers hold 3 of the node's 4 slots.
         other = make_job(server, copied_study(sources, tmp_path), node=node)
         RetrieveJob.objects.filter(pk=other.pk).update(state=RetrieveJob.RUNNING)

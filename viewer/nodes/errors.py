@@ -31,14 +31,23 @@ _NODE_WORDS = (
 
 class TransferError(Exception):
     """A request to a node failed; ``kind`` says whose fault, ``retryable`` whether
-    another attempt at the same instance may succeed."""
+    another attempt at the same instance may succeed, ``rate_limited`` that the node
+    limits its rate (never one instance's fault, however many others it sends)."""
 
-    def __init__(self, message: str, retryable: bool = True, kind: str = INSTANCE) -> None:
+    def __init__(
+        self,
+        message: str,
+        retryable: bool = True,
+        kind: str = INSTANCE,
+        *,
+        rate_limited: bool = False,
+    ) -> None:
         super().__init__(message)
         if kind not in (NODE, INSTANCE):
             raise ValueError(f"unknown error kind: {kind!r}")
         self.retryable = retryable
         self.kind = kind
+        self.rate_limited = rate_limited
 
     @property
     def is_node(self) -> bool:

@@ -593,7 +593,7 @@ class Engine:
         elif (
             isinstance(error, TransferError)
             and error.is_node
-            and (getattr(error, "rate_limited", False) or not self._node_answers(task))
+            and (error.rate_limited or not self._node_answers(task))
         ):
             # The node failed, not the instance: the attempt is given back.
             task.state, task.last_error = TransferTask.PENDING, str(error)

@@ -162,11 +162,12 @@ def _start_and_total(response: httpx.Response, offset: int, part: Path) -> tuple
             "the node cannot send this instance as DICOM (HTTP 406)", retryable=False
         )
     if status in NODE_DOWN_STATUSES:
-        error = TransferError(f"the node is busy or unavailable (HTTP {status})", kind=NODE)
-        # A node limiting its rate (or saying when to come back) is never one instance's
-        # fault, however many others it sends meanwhile.
-        error.rate_limited = status == 429 or "retry-after" in response.headers
-        raise error
+        raise TransferError(
+            f"the node is busy or unavailable (HTTP {status})",
+            kind=NODE,
+            # Limiting its rate, or saying when to come back.
+            rate_limited=status == 429 or "retry-after" in response.headers,
+        )
     if status >= 500:
         # A 500 is usually this instance's (a file the PACS cannot read or transcode)
         # while others come: it uses the instance's attempts, it does not pause the node.
