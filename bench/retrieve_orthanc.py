@@ -18,7 +18,6 @@ connection per transfer slot, no engine), and the ratio of their medians is prin
 
 import argparse
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -29,72 +28,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import cached_study  # noqa: E402
+from bench.link import ThrottledProxy  # noqa: E402
 
 MB = 1_000_000
-
-
-class ThrottledProxy:
-    """Forward 127.0.0.1:port to ``target``; the answers share one ``rate`` bytes/s.
-
-    With ``requests`` it is what the clients send that is limited (Orthanc's C-STORE to
-    our SCP); proxies given one ``link`` share its rate and its count of bytes ``sent``.
-    """
-
-    def __init__(
-        self,
-        target: int,
-        rate: float,
-        *,
-        requests: bool = False,
-        link: "ThrottledProxy | None" = None,
-    ) -> None:
-        self.target, self.rate = target, rate
-        self.requests = requests
-        self.link = link or self
-        self.sent = 0
-        self._lock = threading.Lock()
-        self._next = time.monotonic()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            client, _ = self._listener.accept()
-            server = socket.create_connection(("127.0.0.1", self.target))
-            # A link forwards at once; Nagle here would stall DIMSE's small PDUs.
-            for end in (client, server):
-                end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(
-                target=self._pipe, args=(client, server, self.requests), daemon=True
-            ).start()
-            threading.Thread(
-                target=self._pipe, args=(server, client, not self.requests), daemon=True
-            ).start()
-
-    def _pipe(self, source: socket.socket, sink: socket.socket, throttled: bool) -> None:
-        try:
-            while chunk := source.recv(16384):
-                if throttled:
-                    self.link._wait(len(chunk))
-                sink.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def _wait(self, size: int) -> None:
-        with self._lock:
-            self.sent += size
-            now = time.monotonic()
-            self._next = max(self._next, now) + size / self.rate
-            delay = self._next - now
-        if delay > 0:
-            time.sleep(delay)
 
 
 def bare_get(orthanc, proxy: ThrottledProxy, slots: int) -> float:

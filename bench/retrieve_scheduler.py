@@ -32,6 +32,9 @@ Definitions (all times from the engine's clock, ``time.perf_counter``):
   arrival only.
 - interleaving table: every-4th times from t0 of the series nobody focuses, hybrid with
   sequential against interleaved order, with the scripted focus and without any.
+``--peer orthanc``: Debian's Orthanc (with its DICOMweb plugin) holds the study instead,
+reached through a TCP proxy (``bench/link.py``) that limits its answers to ``--mbps`` and
+delays them by ``--latency-ms``; ``--ask-for lossless`` lets Orthanc transcode to JPEG-LS.
 Bandwidth is in megabytes per second (``manage.py demo_node`` takes megabits). The
 first run writes the study into ``--cache`` (~45 s); with the defaults the runs take
 about 3.5 minutes on 2 cores.
@@ -47,6 +50,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,6 +128,18 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="a 256x256, 171-image study: a smoke run"
     )
+    parser.add_argument(
+        "--peer",
+        choices=["demo", "orthanc"],
+        default="demo",
+        help="the demo DICOMweb node, or Debian's Orthanc behind a throttling proxy",
+    )
+    parser.add_argument(
+        "--ask-for",
+        choices=["as-stored", "lossless"],
+        default="as-stored",
+        help="what the node is asked for (Orthanc transcodes for 'lossless')",
+    )
     args = parser.parse_args()
     focus_after = args.focus_after
     if focus_after is None:
@@ -142,7 +158,6 @@ def main() -> None:
 
     from viewer.archive.models import Patient
     from viewer.demo.ct_study import DemoCTSpec, study_uid
-    from viewer.demo.webnode import DemoWebNode
     from viewer.nodes.models import RemoteNode
     from viewer.retrieve.engine import Engine
     from viewer.retrieve.focus import FocusBox
@@ -211,7 +226,7 @@ def main() -> None:
         Patient.objects.all().delete()
         shutil.rmtree(settings.PACSWEB_STORAGE, ignore_errors=True)
 
-    def run_once(config: Config, web: DemoWebNode) -> Run:
+    def run_once(config: Config, web) -> Run:
         fresh_archive()
         job, _ = request_retrieve(
             study_uid(spec), node_row, policy=config.policy, order=config.order
@@ -290,12 +305,13 @@ def main() -> None:
     study_mb = sum(p.stat().st_size for p in files) / MB
     runs: dict[Config, list[Run]] = {config: [] for config in CONFIGS}
     try:
-        with DemoWebNode(source, bandwidth=bandwidth, latency=latency) as web:
+        with serving_peer(args.peer, source, work, bandwidth, latency) as web:
             node_row = RemoteNode.objects.create(
                 name="bench",
                 protocol=RemoteNode.DICOMWEB,
                 dicomweb_url=web.base_url,
                 retrieve_method=RemoteNode.WADO_RS,
+                ask_for=RemoteNode.LOSSLESS if args.ask_for == "lossless" else RemoteNode.AS_STORED,
                 max_transfers=args.slots,
             )
             started = time.perf_counter()
@@ -313,6 +329,38 @@ def main() -> None:
     report(args, spec, len(files), study_mb, focus_after, runs)
 
 
+class _ProxiedOrthanc:
+    """Orthanc holding the study, reached through a throttled link (``bytes_sent``)."""
+
+    def __init__(self, proxy) -> None:
+        self.base_url = f"http://127.0.0.1:{proxy.port}/dicom-web"
+        self.proxy = proxy
+
+    @property
+    def bytes_sent(self) -> int:
+        return self.proxy.sent
+
+
+@contextmanager
+def serving_peer(peer: str, source: Path, work: Path, bandwidth: float, latency: float):
+    """The node the engine retrieves from: ``base_url`` and a count of ``bytes_sent``."""
+    if peer == "demo":
+        from viewer.demo.webnode import DemoWebNode
+
+        with DemoWebNode(source, bandwidth=bandwidth, latency=latency) as web:
+            yield web
+        return
+    from bench.link import ThrottledProxy
+    from tests.orthanc import Orthanc
+
+    # No gzip: the bounds count the bytes of the files that arrive (as stored or JPEG-LS),
+    # and gzip would put fewer on the wire than that.
+    with Orthanc(work / "orthanc", extra_config={"HttpCompressionEnabled": False}) as orthanc:
+        orthanc.upload(sorted(source.rglob("*.dcm")))
+        proxy = ThrottledProxy(orthanc.http_port, bandwidth, latency=latency)
+        yield _ProxiedOrthanc(proxy)
+
+
 def med(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
@@ -322,6 +370,7 @@ def report(args, spec, files: int, study_mb: float, focus_after: float, runs) ->
     print(
         f"study: {files} images ({study_mb:.0f} MB, {spec.matrix}x{spec.matrix}); link "
         f"{args.mbps:g} MB/s shared, {args.latency_ms:g} ms latency; {args.slots} slots; "
+        f"peer {args.peer}, asked for {args.ask_for}; "
         f"focus on the thin series' middle slice at t0+{focus_after:g} s; "
         f"rounds: {args.rounds} (medians)"
     )

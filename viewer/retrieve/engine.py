@@ -14,11 +14,10 @@ import shutil
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from viewer.archive.importer import CONFLICT, IMPORTED, PRESENT, Importer
@@ -28,6 +27,7 @@ from viewer.audit.models import AuditEvent, record
 from viewer.nodes.errors import NODE, TransferError, classify
 
 from . import leases, scheduler
+from .book import Task, TaskBook
 from .focus import FocusBox
 from .health import NodeHealth
 from .listing import MAX_QUERIES, ListingError, list_tasks
@@ -52,29 +52,6 @@ class Cancelled(TransferError):
 
     def __init__(self) -> None:
         super().__init__("cancelled", retryable=False)
-
-
-@dataclass
-class _Task:
-    """The engine's working copy of one TransferTask row."""
-
-    pk: int
-    series_uid: str
-    position: int
-    sop_instance_uid: str
-    state: str
-    attempts: int
-    etag: str
-    bytes: int = 0
-    not_before: float = 0.0
-    started: float = 0.0  # when its current attempt began (monotonic)
-    last_error: str = ""
-    storing: bool = False  # arrived; the archive is taking it and its slot is free
-    slot: int | None = None  # the node slot its transfer runs in
-    fetched: float = 0.0  # when its transfer's answer was whole (monotonic)
-    # When a node-kind error last met this one (monotonic; 0: never): if an instance
-    # asked for after that has arrived, the node answers and the error is this one's.
-    node_failed_at: float = 0.0
 
 
 def retry_delay(attempts: int) -> float:
@@ -120,6 +97,7 @@ class Engine:
         self._waiting_checked = -WAITING_CHECK_SECONDS
         self._gave_way = False
         self.slots: SlotBook | None = None
+        self.book: TaskBook | None = None
         self._spare: set[int] = set()  # node slots held whose transfer has ended
         self._answered = 0.0  # when the latest transfer that succeeded was begun
         self._starved = False  # transfers wait for slots the node's other jobs hold
@@ -155,32 +133,20 @@ class Engine:
         # Whatever a dead holder left active starts again (its part file resumes).
         job.tasks.filter(state=TransferTask.ACTIVE).update(state=TransferTask.PENDING)
         rows = list(job.tasks.order_by("series_index", "position"))
-        tasks = {
-            row.pk: _Task(
-                row.pk,
-                row.series_uid,
-                row.position,
-                row.sop_instance_uid,
-                row.state,
-                row.attempts,
-                row.etag,
-                row.bytes,
-            )
-            for row in rows
-        }
+        book = self.book = TaskBook(rows)
         self.progress.set_series(rows)
         self.started(self.progress)
         part_folder = settings.PACSWEB_STORAGE / ".incoming" / str(job.pk)
         transport = transport_for(job.node, part_folder)
         try:
-            outcome = self._transfer(job, tasks, transport)
+            outcome = self._transfer(job, book, transport)
         finally:
             transport.close()
         if outcome == UNREACHABLE:
-            return self._finish(RetrieveJob.FAILED, self._unreachable_words(tasks))
+            return self._finish(RetrieveJob.FAILED, self._unreachable_words(book))
         if outcome is not None:
             return self._interrupted_end(job, outcome)
-        failed = [task for task in tasks.values() if task.state == TransferTask.FAILED]
+        failed = book.failed()
         shutil.rmtree(part_folder, ignore_errors=True)
         if failed:
             return self._finish(RetrieveJob.PARTIAL, _failure_summary(failed))
@@ -288,7 +254,7 @@ class Engine:
         )
         return self._gave_way
 
-    def _unreachable_words(self, tasks: dict[int, "_Task"] | None = None) -> str:
+    def _unreachable_words(self, book: TaskBook | None = None) -> str:
         if self._gave_way:
             words = (
                 f"{self.health.detail}; the node has been unreachable since "
@@ -301,34 +267,38 @@ class Engine:
                 f"{_clock_time(self.health.since)}, longer than the "
                 f"{_duration(self.health.deadline)} allowed"
             )
-        if tasks:
-            left = sum(t.state not in TransferTask.FINISHED for t in tasks.values())
-            words += f"; {left} of {len(tasks)} instances not retrieved (Retry fetches them)"
+        if book is not None and book.tasks:
+            words += (
+                f"; {book.left()} of {len(book.tasks)} instances not retrieved (Retry fetches them)"
+            )
         return words
 
     def started(self, progress: Progress) -> None:
         """Hook: the job is listed and about to transfer (the command line draws bars)."""
 
-    def _transfer(self, job: RetrieveJob, tasks: dict[int, _Task], transport) -> str | None:
-        """Keep every slot busy until nothing is left; None when all tasks have ended."""
-        series_order = list(dict.fromkeys(task.series_uid for task in tasks.values()))
-        running: dict[Future, _Task] = {}  # transfers, then the stores they handed on
+    def _transfer(self, job: RetrieveJob, book: TaskBook, transport) -> str | None:
+        """Keep every slot busy until nothing is left; None when all tasks have ended.
+
+        Each task runs fetch (in a slot's thread) -> store (a store thread renames it into
+        the archive and indexes it) -> record (here); the slot is free once fetched.
+        """
+        fetching: dict[Future, Task] = {}  # future of the parsed instance
+        storing: dict[Future, Task] = {}  # future of (size, ours)
         slots = job.node.max_transfers
         # SQLite lets one writer in at a time: more store threads would only queue for it.
         writers = 1 if connection.vendor == "sqlite" else slots
         with ThreadPoolExecutor(slots) as pool, ThreadPoolExecutor(writers) as storers:
             self._storers = storers
             try:
-                return self._loop(job, tasks, series_order, running, pool, transport)
+                return self._loop(job, book, fetching, storing, pool, transport)
             finally:
-                for future, task in running.items():
-                    if future.exception() is None and not task.storing:
-                        future.result().exception()  # the store this transfer handed on
+                for future in storing:
+                    future.exception()  # a store under way ends before the threads close
                 self._close_threads(pool, slots)
                 self._close_threads(storers, writers)
                 self._refresh_counts(job.study_uid)
 
-    def _loop(self, job, tasks, series_order, running, pool, transport) -> str | None:
+    def _loop(self, job, book: TaskBook, fetching, storing, pool, transport) -> str | None:
         while True:
             interrupted = self._interrupted()
             if interrupted is None and (
@@ -337,11 +307,11 @@ class Engine:
                 self._abort.set()  # whatever is still on its way ends at its next bytes
                 interrupted = UNREACHABLE
             if interrupted is None:
-                self._start(job, tasks, series_order, running, pool, transport)
-            if not running:
+                self._start(job, book, fetching, pool, transport)
+            if not fetching and not storing:
                 if interrupted is not None:
                     return interrupted
-                waiting = [t for t in tasks.values() if t.state == TransferTask.PENDING]
+                waiting = book.pending()
                 if not waiting:
                     return None
                 earliest = min(t.not_before for t in waiting)
@@ -352,19 +322,24 @@ class Engine:
                     earliest = max(earliest, time.monotonic() + SLOT_WAIT_SECONDS)
                 time.sleep(min(max(earliest - time.monotonic(), 0.01), 1))
                 continue
-            finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+            finished, _ = wait([*fetching, *storing], timeout=0.25, return_when=FIRST_COMPLETED)
             for future in finished:
-                task = running.pop(future)
+                if future in storing:
+                    self._record(storing.pop(future), future)
+                    continue
+                task = fetching.pop(future)
                 if task.slot is not None:
                     # The transfer has ended: its slot takes the next one, or goes back.
                     self._spare.add(task.slot)
                     task.slot = None
-                if task.storing or future.exception() is not None:
-                    self._record(task, future, transport)
-                else:
-                    task.storing = True  # its store runs; its slot takes the next transfer
-                    task.fetched = time.monotonic()
-                    running[future.result()] = task
+                if future.exception() is not None:
+                    self._record(task, future)
+                    continue
+                task.storing = True  # its store runs; its slot takes the next transfer
+                task.fetched = time.monotonic()
+                ref = _ref(job, task)
+                store = self._storers.submit(self._store, transport, ref, task, future.result())
+                storing[store] = task
             self.progress.flush()
 
     def _interrupted(self) -> str | None:
@@ -390,73 +365,55 @@ class Engine:
             self._handing_back = self.should_hand_back()
         return self._handing_back
 
-    def _start(self, job, tasks, series_order, running, pool, transport) -> None:
+    def _start(self, job, book: TaskBook, fetching, pool, transport) -> None:
         now = time.monotonic()
-        pending: dict[str, set[int]] = {uid: set() for uid in series_order}
-        totals = dict.fromkeys(series_order, 0)
-        active = dict.fromkeys(series_order, 0)
-        storing = dict.fromkeys(series_order, 0)
-        shown: set[str] = set()  # series with an image in the archive
-        coming: set[str] = set()  # series with images still to come
-        by_position: dict[tuple[str, int], _Task] = {}
-        for task in tasks.values():
-            totals[task.series_uid] += 1
-            by_position[(task.series_uid, task.position)] = task
-            if task.state == TransferTask.PENDING and task.not_before <= now:
-                pending[task.series_uid].add(task.position)
-            elif task.storing:
-                storing[task.series_uid] += 1
-            elif task.state == TransferTask.ACTIVE:
-                active[task.series_uid] += 1
-            if task.state in TransferTask.FINISHED:
-                shown.add(task.series_uid)
-            elif task.state != TransferTask.FAILED:
-                coming.add(task.series_uid)
-        _others_first(pending, by_position, self._answered)
-        ready = sum(len(positions) for positions in pending.values())
+        counts = book.counts(now)
+        ready = {uid: series.ready for uid, series in counts.items()}
+        _others_first(ready, book, self._answered)
+        ready_count = sum(len(positions) for positions in ready.values())
+        active = {uid: series.active for uid, series in counts.items()}
         # While the node is down one probe goes out at a time, when it is due.
         allowed = self.health.slots(now, job.node.max_transfers, sum(active.values()))
         if allowed == 0:
-            self._share_slots([], _busy(tasks), transport, ready)
+            self._share_slots([], book.busy_slots(), transport, ready_count)
             return
-        if coming - shown:
+        if any(series.coming and not series.shown for series in counts.values()):
             # Until every series shows an image a store keeps its slot: the next
             # transfers would only slow down the stores of the first images.
-            active = {uid: active[uid] + storing[uid] for uid in series_order}
-        backlog = sum(storing.values())
+            active = {uid: active[uid] + counts[uid].storing for uid in counts}
+        backlog = sum(series.storing for series in counts.values())
         slots = job.node.max_transfers - max(backlog - job.node.max_transfers, 0)
         if self.health.down:
             slots = sum(active.values()) + allowed
         focus_series, focus_slices = self.focus.get()
         state = scheduler.JobState(
             series=[
-                scheduler.SeriesState(uid, totals[uid], frozenset(pending[uid]), active[uid])
-                for uid in series_order
+                scheduler.SeriesState(uid, series.total, frozenset(ready[uid]), active[uid])
+                for uid, series in counts.items()
             ],
             # More than one store waiting per slot holds slots back: the link must not
             # outrun the archive by more, each one waits in memory.
             slots=slots,
             policy=job.policy,
             order=job.order,
-            focus=tuple(uid for uid in focus_series if uid in totals),
-            focus_slice={uid: index for uid, index in focus_slices.items() if uid in totals},
+            focus=tuple(uid for uid in focus_series if uid in counts),
+            focus_slice={uid: index for uid, index in focus_slices.items() if uid in counts},
         )
-        wanted = [by_position[pick] for pick in scheduler.schedule(state)]
-        numbers = self._share_slots(wanted, _busy(tasks), transport, ready)
+        wanted = [book.by_position[pick] for pick in scheduler.schedule(state)]
+        numbers = self._share_slots(wanted, book.busy_slots(), transport, ready_count)
         picked = wanted[: len(numbers)]
         if not picked:
             return
-        if not _mark_active(picked):
+        if not book.begin(picked):
             self._spare.update(numbers)
             self._abort.set()  # rows changed under us: someone else holds the job
             return
         for task, number in zip(picked, numbers, strict=True):
             task.started = now
             task.slot = number
-            ref = InstanceRef(job.study_uid, task.series_uid, task.sop_instance_uid)
-            running[pool.submit(self._fetch, transport, ref, task)] = task
+            fetching[pool.submit(self._fetch, transport, _ref(job, task), task)] = task
 
-    def _share_slots(self, wanted: list[_Task], busy: int, transport, ready: int) -> list[int]:
+    def _share_slots(self, wanted: list[Task], busy: int, transport, ready: int) -> list[int]:
         """The node slots for as many of ``wanted`` as this job's share allows.
 
         Ended transfers' slots are used first (their connection stays open). Spare slots
@@ -487,8 +444,8 @@ class Engine:
             self._spare -= set(going)
         return numbers
 
-    def _fetch(self, transport, ref: InstanceRef, task: _Task) -> Future:
-        """In a slot's thread: fetch and check one instance; the future of its store."""
+    def _fetch(self, transport, ref: InstanceRef, task: Task):
+        """In a slot's thread: fetch and check one instance (parsed, or AlreadyStored)."""
         received = 0
         validator = {"etag": "", "saved": False}
 
@@ -507,10 +464,9 @@ class Engine:
         def on_etag(etag: str) -> None:
             validator["etag"] = etag
 
-        parsed = transport.fetch(ref, Attempt(task.etag, on_bytes, on_etag, slot=task.slot))
-        return self._storers.submit(self._store, transport, ref, task, parsed)
+        return transport.fetch(ref, Attempt(task.etag, on_bytes, on_etag, slot=task.slot))
 
-    def _store(self, transport, ref: InstanceRef, task: _Task, parsed) -> tuple[int, bool]:
+    def _store(self, transport, ref: InstanceRef, task: Task, parsed) -> tuple[int, bool]:
         """In a store thread: write and index one instance (unless our SCP already did,
         for C-MOVE), record it done; size, ours."""
         from .dimse_transport import AlreadyStored
@@ -524,12 +480,7 @@ class Engine:
                 raise TransferError(f"the archive refused the instance: {reason}", retryable)
             size = len(parsed.content)
         transport.done(ref)
-        # Recorded here, in the store thread's connection, so the loop has no write to
-        # wait for; counted only if the row was still ours.
-        ours = TransferTask.objects.filter(pk=task.pk, state=TransferTask.ACTIVE).update(
-            state=TransferTask.DONE, bytes=size, last_error=""
-        )
-        return size, ours == 1
+        return size, self.book.stored(task, size)
 
     def _importer(self) -> Importer:
         """This store thread's importer: its cache of patient, study and series rows."""
@@ -573,8 +524,8 @@ class Engine:
             # Stale counts must not fail a job whose instances are all stored.
             logger.warning("retrieve: could not refresh the study's counts", exc_info=True)
 
-    def _record(self, task: _Task, future: Future, transport) -> None:
-        task.storing = False
+    def _record(self, task: Task, future: Future) -> None:
+        """Record how a fetch (that failed) or a store ended, and what comes next."""
         error = future.exception()
         if error is None:
             # When the answer came, not when its store ended: an answer whole before an
@@ -582,24 +533,23 @@ class Engine:
             self._node_answered(task.fetched or None)
             self._answered = max(self._answered, task.started)
             size, ours = future.result()
-            task.state, task.bytes, task.last_error = TransferTask.DONE, size, ""
+            self.book.done(task, size)
             if not ours:
                 self._abort.set()  # someone else holds the job now
             self.progress.instance_ended(task.series_uid, task.sop_instance_uid, task.state)
             return
-        attempts = F("attempts")
         if isinstance(error, Cancelled):
-            task.state = TransferTask.PENDING
+            ours = self.book.ended_attempt(task, TransferTask.PENDING, task.last_error)
         elif (
             isinstance(error, TransferError)
             and error.is_node
             and (error.rate_limited or not self._node_answers(task))
         ):
             # The node failed, not the instance: the attempt is given back.
-            task.state, task.last_error = TransferTask.PENDING, str(error)
-            task.attempts -= 1
-            attempts = F("attempts") - 1
             task.node_failed_at = time.monotonic()
+            ours = self.book.ended_attempt(
+                task, TransferTask.PENDING, str(error), attempt_counts=False
+            )
             self._node_failed(task.last_error, task.started)
         else:
             message = str(error) if isinstance(error, TransferError) else _unexpected(error)
@@ -611,18 +561,15 @@ class Engine:
                 getattr(error, "retryable", False)
                 and task.attempts < settings.PACSWEB_RETRY_ATTEMPTS
             )
-            task.last_error = message
-            task.state = TransferTask.PENDING if retry else TransferTask.FAILED
             task.not_before = time.monotonic() + retry_delay(task.attempts)
-        updated = TransferTask.objects.filter(pk=task.pk, state=TransferTask.ACTIVE).update(
-            state=task.state, bytes=task.bytes, last_error=task.last_error, attempts=attempts
-        )
-        if updated != 1:
+            state = TransferTask.PENDING if retry else TransferTask.FAILED
+            ours = self.book.ended_attempt(task, state, message)
+        if not ours:
             self._abort.set()  # someone else holds the job now
         if task.state == TransferTask.FAILED:
             self.progress.instance_ended(task.series_uid, task.sop_instance_uid, task.state)
 
-    def _node_answers(self, task: _Task) -> bool:
+    def _node_answers(self, task: Task) -> bool:
         """Whether an instance asked for after a node-kind error last met this one has
         arrived (transfers begun before it say nothing about the node now)."""
         return 0 < task.node_failed_at < self._answered
@@ -666,35 +613,21 @@ def _audit_end(job: RetrieveJob, state: str) -> None:
     _audit(job, AuditEvent.RETRIEVED, detail, outcome)
 
 
-def _mark_active(tasks: list[_Task]) -> bool:
-    """Pending to active in one UPDATE, counting the attempt; False unless every row was."""
-    for task in tasks:
-        task.attempts += 1
-        task.state = TransferTask.ACTIVE
-    changed = TransferTask.objects.filter(
-        pk__in=[task.pk for task in tasks], state=TransferTask.PENDING
-    ).update(state=TransferTask.ACTIVE, attempts=F("attempts") + 1)
-    return changed == len(tasks)
-
-
-def _others_first(
-    pending: dict[str, set[int]], by_position: dict[tuple[str, int], _Task], answered: float
-) -> None:
+def _others_first(pending: dict[str, set[int]], book: TaskBook, answered: float) -> None:
     """Hold back the instances a node-kind error met since the node last answered a
     request begun after it, while any other waits: the next request (the probe, when the
     node is down) tells whether the node or the instance fails. Otherwise an instance the
     node always fails on goes first each time, and the job waits out the deadline for it."""
     fresh = {
-        uid: {p for p in positions if by_position[(uid, p)].node_failed_at <= answered}
+        uid: {p for p in positions if book.by_position[(uid, p)].node_failed_at <= answered}
         for uid, positions in pending.items()
     }
     if any(fresh.values()):
         pending.update(fresh)
 
 
-def _busy(tasks: dict[int, _Task]) -> int:
-    """How many node slots the job's transfers in flight hold."""
-    return sum(task.slot is not None for task in tasks.values())
+def _ref(job: RetrieveJob, task: Task) -> InstanceRef:
+    return InstanceRef(job.study_uid, task.series_uid, task.sop_instance_uid)
 
 
 def _clock_time(moment) -> str:
@@ -710,7 +643,7 @@ def _unexpected(error: BaseException) -> str:
     return f"unexpected error: {type(error).__name__}"
 
 
-def _failure_summary(failed: list[_Task]) -> str:
+def _failure_summary(failed: list[Task]) -> str:
     lines = [f"{len(failed)} instance(s) could not be retrieved:"]
     lines += [f"{task.sop_instance_uid}: {task.last_error}" for task in failed[:50]]
     if len(failed) > 50:

@@ -1,0 +1,144 @@
+"""The task book: one job's transfer tasks in memory, counted per series, and the
+conditional updates that record each change of state in the database."""
+
+from dataclasses import dataclass
+
+from django.db.models import F
+
+from .models import TransferTask
+
+
+@dataclass
+class Task:
+    """The engine's working copy of one TransferTask row."""
+
+    pk: int
+    series_uid: str
+    position: int  # the listing position: its place in the series as the node listed it
+    sop_instance_uid: str
+    state: str
+    attempts: int
+    etag: str
+    bytes: int = 0
+    not_before: float = 0.0
+    started: float = 0.0  # when its current attempt began (monotonic)
+    last_error: str = ""
+    storing: bool = False  # arrived; the archive is taking it and its slot is free
+    slot: int | None = None  # the node slot its transfer runs in
+    fetched: float = 0.0  # when its transfer's answer was whole (monotonic)
+    # When a node-kind error last met this one (monotonic; 0: never): if an instance
+    # asked for after that has arrived, the node answers and the error is this one's.
+    node_failed_at: float = 0.0
+
+
+@dataclass
+class SeriesCounts:
+    """What the scheduler needs of one series at a moment."""
+
+    total: int
+    ready: set[int]  # listing positions pending and due
+    active: int  # transfers in flight
+    storing: int  # arrived, the archive still taking them
+    shown: bool  # an image of it is in the archive
+    coming: bool  # images of it are still to come
+
+
+class TaskBook:
+    """The job's tasks by primary key and by (series, listing position).
+
+    Every change of a task's state goes through here: the row is updated only if it is
+    still in the state the book expects, and the caller learns whether it counted (it
+    did not when another worker took the job over).
+    """
+
+    def __init__(self, rows: list[TransferTask]) -> None:
+        self.tasks = {
+            row.pk: Task(
+                row.pk,
+                row.series_uid,
+                row.position,
+                row.sop_instance_uid,
+                row.state,
+                row.attempts,
+                row.etag,
+                row.bytes,
+            )
+            for row in rows
+        }
+        self.series_order = list(dict.fromkeys(task.series_uid for task in self.tasks.values()))
+        self.by_position = {(t.series_uid, t.position): t for t in self.tasks.values()}
+
+    def counts(self, now: float) -> dict[str, SeriesCounts]:
+        """Each series' counts at ``now``, in the order the node listed the series."""
+        counts = {uid: SeriesCounts(0, set(), 0, 0, False, False) for uid in self.series_order}
+        for task in self.tasks.values():
+            series = counts[task.series_uid]
+            series.total += 1
+            if task.state == TransferTask.PENDING and task.not_before <= now:
+                series.ready.add(task.position)
+            elif task.storing:
+                series.storing += 1
+            elif task.state == TransferTask.ACTIVE:
+                series.active += 1
+            if task.state in TransferTask.FINISHED:
+                series.shown = True
+            elif task.state != TransferTask.FAILED:
+                series.coming = True
+        return counts
+
+    def pending(self) -> list[Task]:
+        """The tasks still to transfer, due or not."""
+        return [task for task in self.tasks.values() if task.state == TransferTask.PENDING]
+
+    def failed(self) -> list[Task]:
+        return [task for task in self.tasks.values() if task.state == TransferTask.FAILED]
+
+    def left(self) -> int:
+        """How many instances have not ended yet."""
+        return sum(task.state not in TransferTask.FINISHED for task in self.tasks.values())
+
+    def busy_slots(self) -> int:
+        """How many node slots the job's transfers in flight hold."""
+        return sum(task.slot is not None for task in self.tasks.values())
+
+    def begin(self, tasks: list[Task]) -> bool:
+        """Pending to active in one UPDATE, counting the attempt; False unless every row
+        was still pending (someone else holds the job)."""
+        for task in tasks:
+            task.attempts += 1
+            task.state = TransferTask.ACTIVE
+        changed = TransferTask.objects.filter(
+            pk__in=[task.pk for task in tasks], state=TransferTask.PENDING
+        ).update(state=TransferTask.ACTIVE, attempts=F("attempts") + 1)
+        return changed == len(tasks)
+
+    def stored(self, task: Task, size: int) -> bool:
+        """Record an instance stored; False if the row was no longer ours.
+
+        Called from a store thread (its own connection), so the engine's loop has no write
+        to wait for; the in-memory state follows when the loop hears of it (``done``)."""
+        ours = TransferTask.objects.filter(pk=task.pk, state=TransferTask.ACTIVE).update(
+            state=TransferTask.DONE, bytes=size, last_error=""
+        )
+        return ours == 1
+
+    def done(self, task: Task, size: int) -> None:
+        """The in-memory side of ``stored``."""
+        task.state, task.bytes, task.last_error, task.storing = TransferTask.DONE, size, "", False
+
+    def ended_attempt(
+        self, task: Task, state: str, error: str, *, attempt_counts: bool = True
+    ) -> bool:
+        """An attempt that did not store the instance: back to pending (to try again) or
+        failed; ``attempt_counts=False`` gives the attempt back (the node failed, not the
+        instance). False if the row was no longer ours."""
+        task.storing = False
+        task.state, task.last_error = state, error
+        attempts = F("attempts")
+        if not attempt_counts:
+            task.attempts -= 1
+            attempts = F("attempts") - 1
+        updated = TransferTask.objects.filter(pk=task.pk, state=TransferTask.ACTIVE).update(
+            state=task.state, bytes=task.bytes, last_error=task.last_error, attempts=attempts
+        )
+        return updated == 1
