@@ -192,8 +192,8 @@ def main() -> None:
                 uid: (s, p)
                 for uid, s, p in rows.values_list("sop_instance_uid", "series_uid", "position")
             }
-            self.totals = {uid: entry["total"] for uid, entry in progress.series.items()}
-            self.labels = {uid: entry["description"] for uid, entry in progress.series.items()}
+            self.totals = {uid: series.total for uid, series in progress.series.items()}
+            self.labels = {uid: series.description for uid, series in progress.series.items()}
             self.thin = max(self.totals, key=self.totals.get)
             original = progress.instance_ended
 
@@ -215,7 +215,7 @@ def main() -> None:
             """The viewer opens the thin series at its middle slice."""
             with self.lock:
                 self.focus_at = time.perf_counter()
-                self.focus_received = progress.series[self.thin]["bytes"]
+                self.focus_received = progress.series[self.thin].bytes
                 self.focus_arrived = {p for _, s, p in self.arrivals if s == self.thin}
             self.focus.set([self.thin], {self.thin: self.totals[self.thin] // 2}, viewer="v1")
 
@@ -241,7 +241,7 @@ def main() -> None:
             engine.timer.cancel()
         if state != RetrieveJob.DONE:
             raise SystemExit(f"{config.label}: the job ended {state}")
-        wire = {uid: entry["bytes"] for uid, entry in engine.progress.series.items()}
+        wire = {uid: series.bytes for uid, series in engine.progress.series.items()}
         size = dict(
             TransferTask.objects.filter(job_id=job.pk).values_list("sop_instance_uid", "bytes")
         )

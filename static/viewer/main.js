@@ -765,7 +765,7 @@ function scheduleRefresh(seriesUid) {
 function shown(list) {
   return list.filter(Boolean).map((v) => ({
     seriesUid: v.state.series?.series_uid || null,
-    slot: v.state.series?.instances[v.state.index]?.slot ?? null,
+    listingPosition: v.state.series?.instances[v.state.index]?.listing_position ?? null,
   }));
 }
 

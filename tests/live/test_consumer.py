@@ -60,7 +60,7 @@ async def test_bad_messages_get_an_error_and_the_connection_stays(alice, small_c
         ("not json", "not valid JSON"),
         ('{"type": "dance"}', "unknown message type"),
         ('{"type": "focus", "series": "1.2"}', "list of series UIDs"),
-        ('{"type": "focus", "series": [], "slice": {"1.2": "x"}}', "slice indexes"),
+        ('{"type": "focus", "series": [], "listing_position": {"1.2": "x"}}', "listing positions"),
         ("[1, 2]", "JSON object"),
         # Nested past Python's stack: the connection used to drop without a close frame.
         ("[" * 10_000 + "]" * 10_000, "not valid JSON"),
@@ -69,7 +69,9 @@ async def test_bad_messages_get_an_error_and_the_connection_stays(alice, small_c
         await communicator.send_to(text_data=bad)
         reply = await communicator.receive_json_from()
         assert reply["type"] == "error" and detail in reply["detail"]
-    await communicator.send_json_to({"type": "focus", "series": ["1.2"], "slice": {"1.2": 3}})
+    await communicator.send_json_to(
+        {"type": "focus", "series": ["1.2"], "listing_position": {"1.2": 3}}
+    )
     assert await communicator.receive_nothing()
     await communicator.disconnect()
 
@@ -183,10 +185,10 @@ async def test_focus_from_viewers_reaches_the_worker_holding_the_job(alice):
             await asyncio.sleep(0.02)
 
     await first.send_json_to(
-        {"type": "focus", "series": ["1.2.840.99.1"], "slice": {"1.2.840.99.1": 2}}
+        {"type": "focus", "series": ["1.2.840.99.1"], "listing_position": {"1.2.840.99.1": 2}}
     )
     await until(1)
-    await second.send_json_to({"type": "focus", "series": ["1.2.840.99.2"], "slice": {}})
+    await second.send_json_to({"type": "focus", "series": ["1.2.840.99.2"], "listing_position": {}})
     await until(2)
     # Most recent viewer first; slices kept per series.
     assert box.get() == (("1.2.840.99.2", "1.2.840.99.1"), {"1.2.840.99.1": 2})

@@ -106,7 +106,11 @@ def test_focus_crosses_redis_to_a_separate_worker_and_progress_comes_back(tmp_pa
                         focused = order[-1]
                         socket_.send(
                             json.dumps(
-                                {"type": "focus", "series": [focused], "slice": {focused: 4}}
+                                {
+                                    "type": "focus",
+                                    "series": [focused],
+                                    "listing_position": {focused: 4},
+                                }
                             )
                         )
                 assert messages[-1] == {"type": "job", "state": "done", "error": ""}, (

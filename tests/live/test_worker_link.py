@@ -9,6 +9,7 @@ from channels.layers import get_channel_layer
 
 from viewer.live.schema import group_name
 from viewer.live.worker_link import WorkerLink
+from viewer.retrieve.progress import JobChanged, SeriesMoved, SeriesProgress
 
 STUDY = "1.2.826.0.1.3680043.8.498.1"
 
@@ -21,7 +22,7 @@ async def test_it_sends_messages_in_the_order_the_engine_published_them():
 
     def engine() -> None:
         for done in range(40):
-            link.publish(STUDY, {"type": "progress", "series": "1.2", "done": done})
+            link.publish(STUDY, SeriesMoved(SeriesProgress("1.2", 1, "", 40, done), f"1.2.{done}"))
 
     thread = threading.Thread(target=engine)
     thread.start()
@@ -42,7 +43,7 @@ async def test_publishing_does_not_wait_for_a_stalled_channel_layer(monkeypatch)
 
     monkeypatch.setattr(link.layer, "group_send", stalled_send)
     thread = threading.Thread(
-        target=lambda: [link.publish(STUDY, {"type": "job", "n": n}) for n in range(3)]
+        target=lambda: [link.publish(STUDY, JobChanged("running", f"n{n}")) for n in range(3)]
     )
     thread.start()
     # Before, each publish waited up to 5 s for the send: the engine stalled with it.
@@ -54,7 +55,7 @@ async def test_publishing_does_not_wait_for_a_stalled_channel_layer(monkeypatch)
         if len(sent) == 3:
             break
         await asyncio.sleep(0.01)
-    assert [message["n"] for message in sent] == [0, 1, 2]
+    assert [message["error"] for message in sent] == ["n0", "n1", "n2"]
 
 
 @pytest.mark.parametrize("size", [3])
@@ -68,7 +69,7 @@ async def test_it_drops_what_a_full_outbox_cannot_hold_and_says_so(monkeypatch, 
 
     monkeypatch.setattr(link.layer, "group_send", stalled_send)
     for n in range(10):
-        link.publish(STUDY, {"type": "progress", "done": n})
+        link.publish(STUDY, JobChanged("running", str(n)))
     await asyncio.sleep(0.05)  # the loop queues them
     assert "live messages dropped" in caplog.text
 
@@ -83,6 +84,6 @@ async def test_flush_waits_until_what_was_published_has_gone_out(monkeypatch):
         sent.append(event["message"])
 
     monkeypatch.setattr(link.layer, "group_send", slow_send)
-    link.publish(STUDY, {"type": "job", "state": "done", "error": ""})
+    link.publish(STUDY, JobChanged("done"))
     await asyncio.to_thread(link.flush)
     assert sent == [{"type": "job", "state": "done", "error": ""}]

@@ -116,3 +116,15 @@ def node_behind(proxy, web_node, slots: int = 2) -> RemoteNode:
         connect_timeout=2,
         network_timeout=5,
     )
+
+
+def recorder(messages: list, with_study: bool = False):
+    """A ``publish`` for the engine that keeps the live messages viewers would get
+    (with the study UID, as pairs, if ``with_study``)."""
+    from viewer.live.schema import live_message
+
+    def publish(study_uid: str, event) -> None:
+        message = live_message(event)
+        messages.append((study_uid, message) if with_study else message)
+
+    return publish

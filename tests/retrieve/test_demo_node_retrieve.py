@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from viewer.demo.webnode import DemoWebNode
+from viewer.live.schema import live_message
 from viewer.nodes.models import RemoteNode
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.jobs import request_retrieve
@@ -87,7 +88,7 @@ def test_the_retrieve_command_tells_viewers_as_it_runs(web_node, sources, monkey
 
     published: list[tuple[str, dict]] = []
     monkeypatch.setattr(
-        WorkerLink, "publish", lambda link, uid, message: published.append((uid, message))
+        WorkerLink, "publish", lambda link, uid, event: published.append((uid, live_message(event)))
     )
     node_for(web_node, RemoteNode.WADO_RS, name="ward")
     study_uid = next(iter(sources.values()))[1].study_uid

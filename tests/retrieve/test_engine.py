@@ -15,7 +15,7 @@ from viewer.retrieve.models import RetrieveJob, TransferTask
 from viewer.retrieve.transports import HttpTransport
 
 from . import faulty_server as faults
-from .support import assert_byte_identical, make_job
+from .support import assert_byte_identical, make_job, recorder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -147,9 +147,7 @@ def test_cancelling_stops_the_job(server, sources, settings):
 def test_progress_is_published_in_the_live_schema(server, sources):
     job = make_job(server, sources)
     messages: list[tuple[str, dict]] = []
-    Engine(
-        job.pk, "worker-1", publish=lambda study, message: messages.append((study, message))
-    ).run()
+    Engine(job.pk, "worker-1", publish=recorder(messages, with_study=True)).run()
     assert {study for study, _ in messages} == {job.study_uid}
     kinds = [message["type"] for _, message in messages]
     assert kinds[0] == "job" and messages[0][1]["state"] == "running"

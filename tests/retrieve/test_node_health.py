@@ -13,6 +13,7 @@ import pytest
 
 from tests.link_proxy import LinkProxy
 from viewer.demo.webnode import DemoWebNode
+from viewer.live.schema import live_message
 from viewer.nodes.dicomweb import DicomwebError
 from viewer.nodes.errors import INSTANCE, NODE, TransferError, classify
 from viewer.nodes.models import RemoteNode
@@ -23,7 +24,7 @@ from viewer.retrieve.listing import ListingError
 from viewer.retrieve.models import RetrieveJob, TransferTask
 
 from . import faulty_server as faults
-from .support import assert_byte_identical, make_job, node_behind
+from .support import assert_byte_identical, make_job, node_behind, recorder
 
 
 @pytest.fixture
@@ -112,7 +113,8 @@ def test_an_outage_mid_retrieve_pauses_and_the_job_ends_done(
     messages: list[dict] = []
     cut = threading.Event()
 
-    def publish(study_uid: str, message: dict) -> None:
+    def publish(study_uid: str, event) -> None:
+        message = live_message(event)
         messages.append(message)
         if message["type"] == "progress" and message["done"] >= 2 and not cut.is_set():
             cut.set()
@@ -140,7 +142,8 @@ def test_a_node_down_as_the_job_starts_is_listed_once_it_answers(
     messages: list[dict] = []
     paused_words: list[str] = []
 
-    def publish(study_uid: str, message: dict) -> None:
+    def publish(study_uid: str, event) -> None:
+        message = live_message(event)
         messages.append(message)
         if message.get("node", {}).get("state") == "unreachable":
             paused_words.append(RetrieveJob.objects.get(pk=job.pk).error)
@@ -163,9 +166,7 @@ def test_an_outage_past_the_deadline_fails_the_job_with_words(settings, web_node
     job, _ = request_retrieve(study_of(sources), node_behind(proxy, web_node))
     proxy.down()
     messages: list[dict] = []
-    assert Engine(job.pk, "worker-1", publish=lambda _s, m: messages.append(m)).run() == (
-        RetrieveJob.FAILED
-    )
+    assert Engine(job.pk, "worker-1", publish=recorder(messages)).run() == (RetrieveJob.FAILED)
     job.refresh_from_db()
     assert "the node was unreachable from " in job.error and "2 s allowed" in job.error
     assert "Connection refused" in job.error
@@ -199,7 +200,8 @@ def test_an_outage_past_the_deadline_mid_retrieve_keeps_what_came(
     settings.PACSWEB_NODE_OUTAGE_DEADLINE = 2
     job, _ = request_retrieve(study_of(sources), node_behind(proxy, web_node))
 
-    def publish(study_uid: str, message: dict) -> None:
+    def publish(study_uid: str, event) -> None:
+        message = live_message(event)
         if message["type"] == "progress" and message["done"] >= 2:
             proxy.down()
 
@@ -216,9 +218,7 @@ def test_a_missing_instance_uses_its_attempts_and_fails_alone(quick_probes, serv
     uids = list(sources)
     job = make_job(server, sources, fault_for={uids[0]: faults.MISSING, uids[1]: faults.NOT_DICOM})
     messages: list[dict] = []
-    assert Engine(job.pk, "worker-1", publish=lambda _s, m: messages.append(m)).run() == (
-        RetrieveJob.PARTIAL
-    )
+    assert Engine(job.pk, "worker-1", publish=recorder(messages)).run() == (RetrieveJob.PARTIAL)
     assert job.tasks.get(sop_instance_uid=uids[0]).attempts == 1
     assert job.tasks.get(sop_instance_uid=uids[1]).attempts == 3  # every attempt used
     assert set(
@@ -234,9 +234,7 @@ def test_an_instance_the_node_fails_to_send_uses_its_attempts(quick_probes, serv
     uids = list(sources)
     job = make_job(server, sources, fault_for={uids[0]: faults.SERVER_ERROR})
     messages: list[dict] = []
-    assert Engine(job.pk, "worker-1", publish=lambda _s, m: messages.append(m)).run() == (
-        RetrieveJob.PARTIAL
-    )
+    assert Engine(job.pk, "worker-1", publish=recorder(messages)).run() == (RetrieveJob.PARTIAL)
     failed = job.tasks.get(sop_instance_uid=uids[0])
     assert failed.state == TransferTask.FAILED and failed.attempts == 3
     assert "HTTP 500" in failed.last_error

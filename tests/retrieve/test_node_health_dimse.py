@@ -9,6 +9,7 @@ import pytest
 
 from tests.link_proxy import LinkProxy
 from tests.nodes.conftest import free_port, make_node
+from tests.retrieve.support import recorder
 from viewer.nodes.models import RemoteNode
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.jobs import request_retrieve
@@ -45,7 +46,7 @@ def test_a_c_get_job_waits_for_a_node_down_as_it_starts(
         job, _ = request_retrieve(pydicom.dcmread(study_files[0]).StudyInstanceUID, node)
         proxy.outage(2)  # the C-FIND listing waits, then the C-GETs run
         messages: list[dict] = []
-        engine = Engine(job.pk, "worker-1", publish=lambda _s, m: messages.append(m))
+        engine = Engine(job.pk, "worker-1", publish=recorder(messages))
         assert engine.run() == RetrieveJob.DONE
     states = [n["state"] for n in node_messages(messages)]
     assert states[0] == "unreachable" and states[-1] == "reachable"

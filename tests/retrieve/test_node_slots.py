@@ -11,6 +11,7 @@ from django.utils import timezone
 from pydicom.uid import generate_uid
 
 from tests.link_proxy import LinkProxy, wait_until
+from viewer.live.schema import live_message
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.models import NodeSlot, RetrieveJob
 from viewer.retrieve.slots import SlotBook, fair_shares
@@ -258,7 +259,7 @@ def test_a_full_worker_gives_way_to_a_more_urgent_job_and_resumes_after(server, 
         server.faults[path] = faults.TRICKLE
     messages: list[tuple[str, dict]] = []
     worker = Worker(
-        jobs=1, publish=lambda study_uid, message: messages.append((study_uid, message))
+        jobs=1, publish=lambda study_uid, event: messages.append((study_uid, live_message(event)))
     )
     thread = threading.Thread(target=worker.run_forever, args=(0.1,))
     thread.start()

@@ -22,6 +22,7 @@ from tests.link_proxy import LinkProxy, wait_until
 from tests.orthanc import Orthanc
 from tests.retrieve.test_dimse_retrieve import assert_same_images
 from viewer.demo.ct_study import study_uid, write_demo_ct
+from viewer.live.schema import live_message
 from viewer.nodes.models import RemoteNode
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.jobs import request_retrieve
@@ -163,8 +164,8 @@ class RunningJob:
         finally:
             connection.close()  # this thread's own connection
 
-    def _publish(self, study: str, message: dict) -> None:
-        self.messages.append(message)
+    def _publish(self, study: str, event) -> None:
+        self.messages.append(live_message(event))
 
     def done(self) -> int:
         """Instances recorded done so far."""

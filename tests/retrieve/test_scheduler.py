@@ -69,7 +69,7 @@ def test_closest_first_inside_a_focused_series():
         slots=4,
         policy=HYBRID,
         focus=["a"],
-        focus_slice={"a": 6},
+        focus_position={"a": 6},
     )
     # The slice on screen is the first image to fetch (it is also the thumbnail), then its
     # neighbours outward.

@@ -91,7 +91,7 @@ def test_a_partial_series_lists_every_instance_with_the_missing_ones_marked(alic
     assert [entry.get("missing", False) for entry in body["instances"]] == [
         position not in (3, 4, 5) for position in range(12)
     ]
-    assert [entry["slot"] for entry in body["instances"]] == list(range(12))
+    assert [entry["listing_position"] for entry in body["instances"]] == list(range(12))
     assert body["instances"][4]["position"] is not None  # geometry of those that are here
     assert body["complete"] is False
     assert body["patient_id"] == "PW-DEMO-0001"

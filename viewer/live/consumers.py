@@ -18,7 +18,7 @@ from .schema import (
 )
 from .snapshot import study_snapshot
 
-# A focus message names the series shown and a slice each: a few kB at most.
+# A focus message names the series shown and a listing position each: a few kB at most.
 MAX_MESSAGE_CHARS = 64 * 1024
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,12 @@
-"""The live message schema of DESIGN.md: build server messages, parse client ones."""
+"""The live message schema of DESIGN.md: build server messages, parse client ones.
+
+Every server message is built here, from the retrieve side's progress objects: the
+snapshot's series, the progress and job messages alike.
+"""
 
 from dataclasses import dataclass, field
+
+from viewer.retrieve.progress import JobChanged, ProgressEvent, SeriesMoved, SeriesProgress
 
 
 class MessageError(ValueError):
@@ -9,10 +15,11 @@ class MessageError(ValueError):
 
 @dataclass(frozen=True)
 class Focus:
-    """The series a viewer shows (active first) and the slice index shown in each."""
+    """The series a viewer shows (active first) and, in each, the listing position of the
+    image shown (its place in the node's order: TransferTask.position)."""
 
     series: tuple[str, ...]
-    slices: dict[str, int] = field(default_factory=dict)
+    positions: dict[str, int] = field(default_factory=dict)
 
 
 def group_name(study_uid: str) -> str:
@@ -31,7 +38,7 @@ def focus_event(focus: Focus, viewer: str) -> dict:
         "type": "retrieve.focus",
         "viewer": viewer,
         "series": list(focus.series),
-        "slices": focus.slices,
+        "positions": focus.positions,
     }
 
 
@@ -45,15 +52,58 @@ def parse_client_message(message: object) -> Focus:
     series = message.get("series")
     if not isinstance(series, list) or not all(isinstance(uid, str) for uid in series):
         raise MessageError("focus.series must be a list of series UIDs")
-    slices = message.get("slice", {})
-    if not isinstance(slices, dict) or not all(
-        isinstance(uid, str) and isinstance(index, int) and not isinstance(index, bool)
-        for uid, index in slices.items()
+    positions = message.get("listing_position", {})
+    if not isinstance(positions, dict) or not all(
+        isinstance(uid, str) and isinstance(at, int) and not isinstance(at, bool)
+        for uid, at in positions.items()
     ):
-        raise MessageError("focus.slice must map series UIDs to slice indexes")
-    return Focus(series=tuple(series), slices=dict(slices))
+        raise MessageError("focus.listing_position must map series UIDs to listing positions")
+    return Focus(series=tuple(series), positions=dict(positions))
+
+
+def series_entry(series: SeriesProgress, state: str) -> dict:
+    """One series of a snapshot: its counts and one word for where it stands."""
+    return {
+        "uid": series.uid,
+        "number": series.number,
+        "description": series.description,
+        "total": series.total,
+        "done": series.done,
+        "failed": series.failed,
+        "bytes": series.bytes,
+        "state": state,
+    }
 
 
 def snapshot_message(job: dict | None, series: list[dict]) -> dict:
-    """The message sent on connect."""
+    """The message sent on connect (``series`` built by ``series_entry``)."""
     return {"type": "snapshot", "job": job, "series": series}
+
+
+def progress_message(event: SeriesMoved) -> dict:
+    """Instances of a series landed (or were given up)."""
+    series = event.series
+    return {
+        "type": "progress",
+        "series": series.uid,
+        "done": series.done,
+        "total": series.total,
+        "failed": series.failed,
+        "instance": event.instance,
+        "bytes": series.bytes,
+    }
+
+
+def job_message(event: JobChanged) -> dict:
+    """The job changed state, or its node went down or came back (``node``)."""
+    message = {"type": "job", "state": event.state, "error": event.error}
+    if event.node is not None:
+        message["node"] = event.node
+    return message
+
+
+def live_message(event: ProgressEvent) -> dict:
+    """The message that tells viewers of a progress event."""
+    if isinstance(event, SeriesMoved):
+        return progress_message(event)
+    return job_message(event)

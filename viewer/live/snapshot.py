@@ -3,6 +3,9 @@
 from viewer.archive.models import Study
 from viewer.retrieve.jobs import latest_job, study_series
 from viewer.retrieve.models import RetrieveJob
+from viewer.retrieve.progress import SeriesProgress
+
+from .schema import series_entry
 
 COMPLETE, LOADING, QUEUED, INCOMPLETE = "complete", "loading", "queued", "incomplete"
 
@@ -37,18 +40,18 @@ def study_snapshot(study_uid: str) -> tuple[dict | None, list[dict]] | None:
         return None
     active = job is not None and job.is_active
     series = [
-        {
-            "uid": entry["series_uid"],
-            "number": entry["series_number"],
-            "description": entry["description"],
-            "total": entry["total"],
-            "done": entry["done"],
-            "failed": entry["failed"],
-            "bytes": entry["bytes"],
-            "state": series_state(entry["done"], entry["total"], active)
-            if entry["listed"]
-            else COMPLETE,
-        }
+        series_entry(
+            SeriesProgress(
+                entry["series_uid"],
+                entry["series_number"],
+                entry["description"],
+                entry["total"],
+                entry["done"],
+                entry["failed"],
+                entry["bytes"],
+            ),
+            series_state(entry["done"], entry["total"], active) if entry["listed"] else COMPLETE,
+        )
         for entry in study_series(study, job)
     ]
     return job_summary(job), series

@@ -12,9 +12,10 @@ import threading
 from channels.layers import get_channel_layer
 
 from viewer.retrieve.focus import FocusBox
+from viewer.retrieve.progress import ProgressEvent
 from viewer.retrieve.worker import Worker
 
-from .schema import focus_group_name, group_name
+from .schema import focus_group_name, group_name, live_message
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +43,14 @@ class WorkerLink:
         threading.Thread(target=loop.run_forever, name="worker-link", daemon=True).start()
         return cls(loop)
 
-    def publish(self, study_uid: str, message: dict) -> None:
-        """Queue a live message for everyone watching the study (from any thread).
+    def publish(self, study_uid: str, event: ProgressEvent) -> None:
+        """Queue the live message of a progress event for everyone watching the study
+        (from any thread).
 
         Never waits: the engine must not stall on a slow channel layer. One sender on the
         loop sends them in the order they were published.
         """
+        message = live_message(event)
         try:
             self.loop.call_soon_threadsafe(self._queue, study_uid, message)
         except RuntimeError:
@@ -116,7 +119,7 @@ class WorkerLink:
                 event = await self.layer.receive(channel)
                 if event.get("type") == "retrieve.focus":
                     box.set(
-                        event.get("series", []), event.get("slices", {}), event.get("viewer", "")
+                        event.get("series", []), event.get("positions", {}), event.get("viewer", "")
                     )
                 elif event.get("type") == "retrieve.unfocus":
                     box.forget(event.get("viewer", ""))

@@ -385,7 +385,7 @@ class Engine:
         slots = job.node.max_transfers - max(backlog - job.node.max_transfers, 0)
         if self.health.down:
             slots = sum(active.values()) + allowed
-        focus_series, focus_slices = self.focus.get()
+        focus_series, focus_positions = self.focus.get()
         state = scheduler.JobState(
             series=[
                 scheduler.SeriesState(uid, series.total, frozenset(ready[uid]), active[uid])
@@ -397,7 +397,9 @@ class Engine:
             policy=job.policy,
             order=job.order,
             focus=tuple(uid for uid in focus_series if uid in counts),
-            focus_slice={uid: index for uid, index in focus_slices.items() if uid in counts},
+            focus_position={
+                uid: position for uid, position in focus_positions.items() if uid in counts
+            },
         )
         wanted = [book.by_position[pick] for pick in scheduler.schedule(state)]
         numbers = self._share_slots(wanted, book.busy_slots(), transport, ready_count)

@@ -11,12 +11,12 @@ class FocusBox:
         self._by_viewer: dict[str, tuple[tuple[str, ...], dict[str, int]]] = {}
 
     def set(
-        self, series: tuple[str, ...] | list[str], slices: dict[str, int], viewer: str = ""
+        self, series: tuple[str, ...] | list[str], positions: dict[str, int], viewer: str = ""
     ) -> None:
         """Replace ``viewer``'s focus with what it just reported (it becomes the most recent)."""
         with self._lock:
             self._by_viewer.pop(viewer, None)
-            self._by_viewer[viewer] = (tuple(series), dict(slices))
+            self._by_viewer[viewer] = (tuple(series), dict(positions))
 
     def forget(self, viewer: str) -> None:
         """A viewer closed the study: its focus no longer counts."""
@@ -24,12 +24,13 @@ class FocusBox:
             self._by_viewer.pop(viewer, None)
 
     def get(self) -> tuple[tuple[str, ...], dict[str, int]]:
-        """Focused series, most recently reported first, and the slice shown in each."""
+        """Focused series, most recently reported first, and the listing position of the
+        image shown in each."""
         with self._lock:
             recent_first = list(reversed(self._by_viewer.values()))
         series = tuple(dict.fromkeys(uid for focused, _ in recent_first for uid in focused))
-        slices: dict[str, int] = {}
+        positions: dict[str, int] = {}
         for _, shown in recent_first:
-            for uid, index in shown.items():
-                slices.setdefault(uid, index)
-        return series, slices
+            for uid, position in shown.items():
+                positions.setdefault(uid, position)
+        return series, positions

@@ -37,7 +37,7 @@ class JobState:
     policy: str = HYBRID
     order: str = SEQUENTIAL
     focus: Sequence[str] = ()  # most recently focused first
-    focus_slice: Mapping[str, int] = field(default_factory=dict)
+    focus_position: Mapping[str, int] = field(default_factory=dict)
 
 
 def interleaved_order(count: int) -> list[int]:
@@ -65,8 +65,8 @@ def interleaved_order(count: int) -> list[int]:
 def series_order(series: SeriesState, job: JobState) -> list[int]:
     """The order in which a series' pending images should run."""
     pending = series.pending
-    if series.series_uid in job.focus and series.series_uid in job.focus_slice:
-        shown = job.focus_slice[series.series_uid]
+    if series.series_uid in job.focus and series.series_uid in job.focus_position:
+        shown = job.focus_position[series.series_uid]
         # Closest to the slice on screen first; ties go to the lower position.
         return sorted(pending, key=lambda position: (abs(position - shown), position))
     if job.order == INTERLEAVED:

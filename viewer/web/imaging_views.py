@@ -372,8 +372,9 @@ def series_metadata(request: HttpRequest, study_uid: str, series_uid: str) -> Js
     else:
         entries, extra = [], list(series.instances.only(*_GEOMETRY_FIELDS))
     entries += [g.as_dict() for g in slice_order(instance_geometries(extra))]
-    for slot, entry in enumerate(entries):
-        entry["slot"] = slot
+    # Its place in the node's listing (TransferTask.position): what a focus message names.
+    for listing_position, entry in enumerate(entries):
+        entry["listing_position"] = listing_position
     described = (
         job.tasks.filter(series_uid=series_uid)
         .values("series_number", "series_description")

@@ -55,19 +55,21 @@ export function progressView(entry) {
 
 /**
  * The focus message for what is on screen: the active viewport's series first, then the
- * other visible ones, each with the slot (place in the node's order) of its slice.
- * @param {Array<{seriesUid: string | null, slot: number | null}>} shown viewports, active first
- * @returns {{type: 'focus', series: string[], slice: Object<string, number>}}
+ * other visible ones, each with the listing position (its place in the node's order) of
+ * the image shown.
+ * @param {Array<{seriesUid: string | null, listingPosition: number | null}>} shown viewports,
+ *   active first
+ * @returns {{type: 'focus', series: string[], listing_position: Object<string, number>}}
  */
 export function focusMessage(shown) {
   const series = [];
-  const slice = {};
-  for (const { seriesUid, slot } of shown) {
+  const positions = {};
+  for (const { seriesUid, listingPosition } of shown) {
     if (!seriesUid || series.includes(seriesUid)) continue;
     series.push(seriesUid);
-    if (Number.isInteger(slot)) slice[seriesUid] = slot;
+    if (Number.isInteger(listingPosition)) positions[seriesUid] = listingPosition;
   }
-  return { type: 'focus', series, slice };
+  return { type: 'focus', series, listing_position: positions };
 }
 
 /**

@@ -30,13 +30,14 @@ test('a bar says done over total and whether the series is complete or failed', 
   assert.equal(progressView({ total: 0, done: 0 }).percent, 0);
 });
 
-test('focus lists the active series first, each once, with its slot', () => {
+test('focus lists the active series first, each once, with its listing position', () => {
   assert.deepEqual(
     focusMessage([
-      { seriesUid: 'b', slot: 7 }, { seriesUid: 'a', slot: 0 }, { seriesUid: 'b', slot: 2 },
-      { seriesUid: null, slot: null }, { seriesUid: 'c', slot: null },
+      { seriesUid: 'b', listingPosition: 7 }, { seriesUid: 'a', listingPosition: 0 },
+      { seriesUid: 'b', listingPosition: 2 }, { seriesUid: null, listingPosition: null },
+      { seriesUid: 'c', listingPosition: null },
     ]),
-    { type: 'focus', series: ['b', 'a', 'c'], slice: { b: 7, a: 0 } },
+    { type: 'focus', series: ['b', 'a', 'c'], listing_position: { b: 7, a: 0 } },
   );
 });
 

@@ -9,6 +9,7 @@ from viewer.live.worker_link import WorkerLink
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.jobs import request_retrieve
 from viewer.retrieve.models import RetrieveJob
+from viewer.retrieve.progress import SeriesProgress
 from viewer.retrieve.worker import holder_name
 
 from ._nodes import node_named
@@ -25,21 +26,21 @@ class _BarsEngine(Engine):
 
     def started(self, progress) -> None:
         self.bars = {}
-        for position, (uid, entry) in enumerate(progress.series.items()):
-            number = f"#{entry['number']} " if entry["number"] is not None else ""
-            label = f"{number}{entry['description'] or uid[-12:]}"[:30]
+        for position, (uid, series) in enumerate(progress.series.items()):
+            number = f"#{series.number} " if series.number is not None else ""
+            label = f"{number}{series.description or uid[-12:]}"[:30]
             self.bars[uid] = tqdm(
-                total=entry["total"],
-                initial=entry["done"],
+                total=series.total,
+                initial=series.done,
                 desc=label,
                 unit="img",
                 position=position,
             )
         progress.listeners.append(self._update)
 
-    def _update(self, series_uid: str, entry: dict) -> None:
-        bar = self.bars[series_uid]
-        bar.update(entry["done"] + entry["failed"] - bar.n)
+    def _update(self, series: SeriesProgress) -> None:
+        bar = self.bars[series.uid]
+        bar.update(series.done + series.failed - bar.n)
 
     def close_bars(self) -> None:
         for bar in getattr(self, "bars", {}).values():
