@@ -277,6 +277,12 @@ PACSWEB_EMBEDDED_WORKER = env_bool("PACSWEB_EMBEDDED_WORKER", True)
 # Retrieve jobs a worker runs at once (each within its node's shared slots): a study
 # opened in a viewer need not wait for a long prefetch or a paused job to end.
 PACSWEB_WORKER_JOBS = env_int("PACSWEB_WORKER_JOBS", 4)
+# Remote priors fetched ahead, at background priority, when a study is opened or
+# arrives: the most recent comparable ones, this many (0: none; the rest on demand).
+PACSWEB_PRIOR_PREFETCH = env_int("PACSWEB_PRIOR_PREFETCH", 1)
+# How long a launch URL waits for all the nodes it asks (side by side); a node that has
+# not answered by then is listed as one that could not be asked.
+PACSWEB_LAUNCH_DEADLINE_SECONDS = env_int("PACSWEB_LAUNCH_DEADLINE_SECONDS", 20)
 # The demo remote node that ``serve`` starts: a throttled link, like a hospital's.
 PACSWEB_DEMO_NODE_PORT = env_int("PACSWEB_DEMO_NODE_PORT", 8042)
 # Megabytes (10^6 bytes) a second, as the name says.

@@ -118,3 +118,24 @@ def stop_process(process) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def file_dose_in(series, folder: Path, label: str):
+    """pydicom's 15-frame uint32 RT dose, of the series' own patient (the archive refuses
+    another's), imported into ``series``: a multi-frame image there; its Instance row."""
+    from viewer.archive.importer import Importer
+    from viewer.archive.models import Instance
+
+    dataset = pydicom.dcmread(sample("rtdose.dcm"))
+    patient = series.study.patient
+    dataset.SpecificCharacterSet = "ISO_IR 192"  # the patient's name may not be Latin-1
+    dataset.PatientID, dataset.PatientName = patient.patient_id, patient.patient_name
+    dataset.IssuerOfPatientID = patient.issuer_of_patient_id
+    dataset.PatientBirthDate = patient.birth_date.strftime("%Y%m%d") if patient.birth_date else ""
+    dataset.StudyInstanceUID = series.study.study_uid
+    dataset.SeriesInstanceUID = series.series_uid
+    dataset.SOPInstanceUID = generate_uid(entropy_srcs=[label, "dose"])
+    dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+    dataset.save_as(folder / "dose.dcm")
+    assert not Importer().run([folder / "dose.dcm"]).rejected
+    return Instance.objects.get(sop_instance_uid=dataset.SOPInstanceUID)

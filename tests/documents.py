@@ -82,3 +82,42 @@ def encapsulated_pdf(
     target.parent.mkdir(parents=True, exist_ok=True)
     dataset.save_as(target, enforce_file_format=True)
     return target
+
+
+def foreign_kos(source: pydicom.Dataset, references: list[tuple[str, str]], tag: str) -> bytes:
+    """A Key Object Selection as another system writes it (by hand, not highdicom), in
+    the study of ``source``, naming the (SOP class, SOP instance) ``references`` in order."""
+    ds = pydicom.Dataset()
+    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex"):
+        setattr(ds, keyword, source.get(keyword, ""))
+    ds.SpecificCharacterSet = source.get("SpecificCharacterSet", "ISO_IR 100")
+    if "IssuerOfPatientID" in source:
+        ds.IssuerOfPatientID = source.IssuerOfPatientID
+    ds.StudyInstanceUID = source.StudyInstanceUID
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[tag, "kos series"])
+    ds.SOPInstanceUID = generate_uid(entropy_srcs=[tag, "kos"])
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.59"
+    ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "KO", 50, 1
+    ds.ValueType = "CONTAINER"
+    title = pydicom.Dataset()
+    title.CodeValue, title.CodingSchemeDesignator, title.CodeMeaning = (
+        "113000",
+        "DCM",
+        "Of Interest",
+    )
+    ds.ConceptNameCodeSequence = [title]
+    items = []
+    for sop_class, sop_uid in references:
+        item, ref = pydicom.Dataset(), pydicom.Dataset()
+        item.RelationshipType, item.ValueType = "CONTAINS", "IMAGE"
+        ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = sop_class, sop_uid
+        item.ReferencedSOPSequence = [ref]
+        items.append(item)
+    ds.ContentSequence = items
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()

@@ -36,6 +36,15 @@ import { MprView } from './mpr/view.js';
 import { bindDrop, bindStripButton } from './shell/series-drag.js';
 import { bindPanels } from './shell/panels.js';
 import { Toolbar } from './shell/toolbar.js';
+import { KEY_SERIES_UID, KeyImages, keySeries } from './state/key-images.js';
+import { KeyImagesStrip } from './shell/key-images.js';
+import { fetchKeyImages, saveKeyImage } from './io/api.js';
+import { fetchPriors, fetchPriorSeries, retrieveInNewTab } from './io/priors.js';
+import { comparePrior, linkedSlice, matchSeries, samePatient } from './math/priors.js';
+import { fill, PriorsPanel } from './shell/priors-panel.js';
+import { besidePrior, priorViews } from './math/mammo.js';
+import { fetchPresentationStates } from './io/presentation.js';
+import { PresentationChoice } from './shell/presentation.js';
 
 const root = document.getElementById('viewer');
 const grid = document.getElementById('viewport-grid');
@@ -48,6 +57,11 @@ const seriesUids = [...document.querySelectorAll('.series-strip button')].map(
   (button) => button.dataset.seriesUid,
 );
 const metadata = new Map();
+// The series of priors opened beside this study: series UID → the prior (priors API
+// entry). Their listings and frames are asked for under the prior's study UID.
+const priorOf = new Map();
+const priorSeries = new Map(); // series UID → its strip entry (number, modality, description)
+const studyOf = (seriesUid) => priorOf.get(seriesUid)?.study_uid || studyUid;
 // A study opened while it arrives is hung again as its series begin to arrive, until
 // the person chooses for themselves; not when the address asked for a series or none.
 const opening = new OpeningHanging({
@@ -57,8 +71,13 @@ const opening = new OpeningHanging({
     .filter((button) => Number(button.dataset.done) > 0).map((button) => button.dataset.seriesUid),
 });
 let viewports = [];
+// Presentation states (GSPS) of the study: a choice in each viewport whose series they reference.
+const presentations = new PresentationChoice({ text: text.presentation });
 let active = null;
 const study = new StudyState();
+// Key images: this person's marks and every KOS document's (the strip's entry made on the first answer).
+const keyImages = new KeyImages();
+let keyStrip = null;
 const toolbar = new Toolbar(root, {
   text,
   onLayout: (name) => chooseLayout(name),
@@ -78,15 +97,15 @@ const loader = new FrameLoader({
     narrow: toolbar.narrow,
     overrideMb: Number(query.get('budget')) || undefined,
   }),
-  fetchFrame: (sopUid, frame, signal) => fetchFrame(studyUid, sopUid, frame, signal, working()),
+  fetchFrame: (sopUid, frame, signal, seriesUid) => fetchFrame(studyOf(seriesUid), sopUid, frame, signal, working()),
   // A large image on screen comes reduced first (?preview=off asks for the frame alone).
   fetchReduced: query.get('preview') === 'off' ? undefined
-    : (sopUid, frame, signal, onArrived) => fetchFrame(
-      studyUid, sopUid, frame, signal, working(), { reduce: true, onArrived },
+    : (sopUid, frame, signal, onArrived, seriesUid) => fetchFrame(
+      studyOf(seriesUid), sopUid, frame, signal, working(), { reduce: true, onArrived },
     ),
-  fetchBatch: (seriesUid, sopUids, onFrame, signal, onFailure) => fetchInstanceFrames(
-    studyUid, seriesUid, sopUids, onFrame, signal, onFailure, working(),
-  ),
+  fetchBatch: (seriesUid, sopUids, onFrame, signal, onFailure) => (seriesUid === KEY_SERIES_UID
+    ? fetchKeyFrames(sopUids, onFrame, signal, onFailure)
+    : fetchInstanceFrames(studyOf(seriesUid), seriesUid, sopUids, onFrame, signal, onFailure, working())),
   listSeries: (seriesUid) => loadMetadata(seriesUid),
   onChange: () => {
     if (heldShown) return;
@@ -105,12 +124,13 @@ const preloaded = new Set([...document.querySelectorAll('link[rel="preload"][as=
   .map((link) => new URL(link.href).pathname));
 
 function loadMetadata(seriesUid) {
+  if (seriesUid === KEY_SERIES_UID) return keyListing();
   if (!metadata.has(seriesUid)) {
     // The first asking takes the preloaded answer (it is only as old as the page).
-    const url = seriesMetadataUrl(studyUid, seriesUid);
+    const url = seriesMetadataUrl(studyOf(seriesUid), seriesUid);
     const cache = preloaded.delete(url) ? 'force-cache' : 'default';
     // The loader hears of every listing before any viewport shows from it.
-    const listing = fetchSeriesMetadata(studyUid, seriesUid, cache).then((found) => {
+    const listing = fetchSeriesMetadata(studyOf(seriesUid), seriesUid, cache).then((found) => {
       loader.setSeries(found);
       return found;
     }, (error) => {
@@ -139,10 +159,11 @@ function reflectActive() {
   const slider = document.getElementById('stack-slider');
   slider.max = String(Math.max((state.series?.instances.length || 1) - 1, 0));
   slider.value = String(state.index);
-  for (const button of document.querySelectorAll('.series-strip button')) {
+  for (const button of document.querySelectorAll('.series-strip button[data-series-uid]')) {
     button.setAttribute('aria-pressed', String(button.dataset.seriesUid === state.series?.series_uid));
   }
   updatePresets(state.frame);
+  showKeyState();
   showCineRate();
   document.getElementById('invert').setAttribute('aria-pressed', String(Boolean(state.view.invert)));
   document.getElementById('one-to-one').setAttribute('aria-pressed', String(Boolean(state.placement.oneToOne)));
@@ -183,9 +204,38 @@ function syncLinked() {
   for (const v of viewports) {
     const stack = v.state.series?.instances;
     if (v === active || !stack || stack.length < 2) continue;
+    if (studyOf(v.state.series.series_uid) !== studyOf(active.state.series.series_uid)) {
+      // A prior beside the current study (or the current beside a prior): another visit,
+      // never the same frame of reference whatever the UIDs say (two empty ones are no
+      // match); linked by slice position, approximately, and it says so (showLinkNotes);
+      // without the positions to do it, not linked at all.
+      const across = linkedSlice(active.state.series.instances, active.state.index, stack, { sameStudy: false });
+      if (across && across.index >= 0 && across.index !== v.state.index) v.show(across.index);
+      continue;
+    }
     if (stack[0].frame_of_reference_uid !== current.frame_of_reference_uid) continue;
     const index = nearestSlice(stack, centre);
     if (index >= 0 && index !== v.state.index) v.show(index);
+  }
+}
+
+/** Each viewport that follows a linked scroll across frames of reference says so. */
+function showLinkNotes() {
+  for (const v of viewports) {
+    const series = v.state.series;
+    // Said in the prior's viewport (the current study is the one read), of the viewport
+    // of another study it follows: the active one if it is, else the first.
+    const across = (other) => other !== v && other.state.series
+      && studyOf(other.state.series.series_uid) !== studyOf(series.series_uid);
+    const leader = linked && series && priorOf.has(series.series_uid)
+      ? [active, ...viewports].find((other) => other && across(other)) : null;
+    if (!leader) {
+      v.setLinkNote('', '');
+      continue;
+    }
+    const link = linkedSlice(leader.state.series.instances, leader.state.index, series.instances, { sameStudy: false });
+    if (link) v.setLinkNote(text.priors.approximate, text.priors.approximateWhy);
+    else v.setLinkNote(text.priors.notLinked, '');
   }
 }
 
@@ -239,8 +289,13 @@ function updateReferenceLines() {
   }
 }
 
-/** Open a series as a protocol hangs it: then its window preset, if it names one. */
-function openHung(viewport, seriesUid, presetName) {
+/**
+ * Open a series as a protocol hangs it: then its window preset, if it names one; a
+ * mammogram on the image it names, its chest wall as it asks (``hungEntry``).
+ */
+function openHung(viewport, seriesUid, presetName, hungEntry = null) {
+  viewport.chestWall = hungEntry?.chest_wall || null;
+  viewport.openAt = hungEntry?.sop_instance_uid || null;
   const preset = CT_PRESETS.find((p) => p.name === presetName);
   openIn(viewport, seriesUid).then((opened) => {
     if (opened && preset) viewport.hangWindow(preset.center, preset.width);
@@ -253,7 +308,10 @@ async function openIn(viewport, seriesUid) {
   viewport.element.dataset.ready = 'false';
   if (viewport === active) {
     // Tell the worker at once, before the series' listing has even arrived.
-    live.sendFocus(focusMessage([{ seriesUid, slot: null }, ...shown(viewports.filter((v) => v !== viewport))]));
+    live.sendFocus(focusMessage([
+      { seriesUid: priorOf.has(seriesUid) ? null : seriesUid, listingPosition: null },
+      ...shown(viewports.filter((v) => v !== viewport)),
+    ]));
   }
   // The listing goes in unawaited: the viewport drops it if a later series overtakes it.
   // One that failed while the series had not begun to arrive is asked for once more.
@@ -277,7 +335,8 @@ function setLayout(layoutText, hungViewports = null) {
     // A protocol chosen while the study is still arriving may lack a series for some
     // viewports: fill them in strip order, as without a protocol.
     const spare = seriesUids.filter((uid) => !assigned.includes(uid));
-    for (let i = 0; i < count; i += 1) if (!assigned[i]) assigned[i] = spare.shift() || '';
+    // A slot hung empty on purpose (a view missing beside its prior) stays empty.
+    for (let i = 0; i < count; i += 1) if (!assigned[i] && !hungViewports[i]?.empty) assigned[i] = spare.shift() || '';
   }
   viewports = assigned.map((seriesUid, position) => {
     const element = document.createElement('div');
@@ -288,9 +347,15 @@ function setLayout(layoutText, hungViewports = null) {
     const viewport = new Viewport(element, {
       studyUid, text, patient, rendererKind, study: root.dataset.study,
       onActivate: activate,
+      isKey: (entry) => keyImages.isKey(entry),
       onChange: (v) => { if (v === active) reflectActive(); },
       loader,
-      onShow: (v) => { showLoader(); scheduleFocus(); updateReferenceLines(); if (v === active) syncLinked(); },
+      onShow: (v) => {
+        showLoader(); scheduleFocus(); updateReferenceLines(); showLinkNotes();
+        if (v === active) syncLinked();
+      },
+      studyOf: priorLabel,
+      onDrawn: (v) => presentations.drawn(v),
       tool: () => toolbar.tool,
       onCursor: placeCursor,
       measurements: () => study.measurements,
@@ -313,7 +378,7 @@ function setLayout(layoutText, hungViewports = null) {
       opening.takeOver();
       toggleMaximise(viewport);
     });
-    openHung(viewport, seriesUid, hungViewports?.[position]?.window);
+    openHung(viewport, seriesUid, hungViewports?.[position]?.window, hungViewports?.[position]);
     return viewport;
   });
   activate(viewports[0]);
@@ -330,23 +395,24 @@ function toggleMaximise(viewport) {
   requestAnimationFrame(() => viewports.forEach((v) => v.draw()));
 }
 
-for (const button of document.querySelectorAll('.series-strip button')) {
-  bindStripButton(button, {
-    open: (seriesUid) => {
-      opening.takeOver();
-      // On a phone the strip lies over the image: it gives way once a series is chosen.
-      if (toolbar.narrow) toolbar.showStrip(false);
-      return openIn(active, seriesUid);
-    },
-    dropOn: (element, seriesUid) => {
-      const viewport = viewports.find((v) => v.element === element);
-      if (!viewport) return;
-      opening.takeOver();
-      activate(viewport);
-      openIn(viewport, seriesUid);
-    },
-  });
-}
+// A strip entry opens in the active viewport, or in the one it is dropped on (a prior's
+// series too: shell/priors-panel gives its buttons these).
+const stripActions = {
+  open: (seriesUid) => {
+    opening.takeOver();
+    // On a phone the strip lies over the image: it gives way once a series is chosen.
+    if (toolbar.narrow) toolbar.showStrip(false);
+    return openIn(active, seriesUid);
+  },
+  dropOn: (element, seriesUid) => {
+    const viewport = viewports.find((v) => v.element === element);
+    if (!viewport) return;
+    opening.takeOver();
+    activate(viewport);
+    openIn(viewport, seriesUid);
+  },
+};
+for (const button of document.querySelectorAll('.series-strip button')) bindStripButton(button, stripActions);
 
 document.getElementById('layout-custom').addEventListener('change', (event) => {
   if (chooseLayout(event.target.value)) {
@@ -383,7 +449,7 @@ async function toggleTags() {
   if (panel.hidden || !active.state.series) return;
   const sop = active.state.series.instances[active.state.index].sop_instance_uid;
   if (tagState.sop !== sop) {
-    tagState.elements = await loadTags(studyUid, sop);
+    tagState.elements = await loadTags(studyOf(active.state.series.series_uid), sop);
     tagState.sop = sop;
   }
   renderTags(document.getElementById('tag-list'), tagState.elements,
@@ -415,6 +481,7 @@ const actions = {
   link: () => {
     linked = !linked;
     document.getElementById('link').setAttribute('aria-pressed', String(linked));
+    showLinkNotes();
     syncLinked();
   },
 };
@@ -577,7 +644,7 @@ const edits = new MeasurementEdits({
     study.forget(id);
   },
   create: async (measurement) => {
-    const saved = await saveMeasurement(studyUid, measurement);
+    const saved = await saveMeasurement(studyOf(measurement.series_uid), measurement);
     study.add(saved);
     return saved;
   },
@@ -646,7 +713,7 @@ function keepMeasurement(body) {
 
 async function saveDrawn(body) {
   try {
-    const saved = await saveMeasurement(studyUid, body);
+    const saved = await saveMeasurement(studyOf(body.series_uid), body);
     study.add(saved);
     edits.created(saved);
     study.select(saved.id);
@@ -763,8 +830,9 @@ function scheduleRefresh(seriesUid) {
 
 /** Each viewport's series and the slot of its slice, for a focus message. */
 function shown(list) {
+  // A prior's series are not this study's: the worker retrieving it hears nothing of them.
   return list.filter(Boolean).map((v) => ({
-    seriesUid: v.state.series?.series_uid || null,
+    seriesUid: priorOf.has(v.state.series?.series_uid) ? null : v.state.series?.series_uid || null,
     listingPosition: v.state.series?.instances[v.state.index]?.listing_position ?? null,
   }));
 }
@@ -796,6 +864,8 @@ window.pacsweb = {
   loader,
   get measurements() { return study.measurements; },
   get selectedMeasurement() { return study.selected; },
+  get priors() { return priorsPanel; },
+  compare: () => compareWithPrior(),
 };
 
 // Hanging protocols that fit this study, best first; the first one opens the study
@@ -901,7 +971,7 @@ function showPage(page) {
   hung.page = (page + pages) % pages;
   viewports.forEach((viewport, k) => {
     const wanted = hung.viewports[hung.page * viewports.length + k];
-    if (wanted?.series_uid) openHung(viewport, wanted.series_uid, wanted.window);
+    if (wanted?.series_uid) openHung(viewport, wanted.series_uid, wanted.window, wanted);
   });
   showPager();
 }
@@ -921,6 +991,68 @@ function chooseLayout(name) {
   return done;
 }
 
+// Key images: '*' or the star marks the image on screen as one of this person's key
+// images (a KOS document in the archive); the strip's entry shows every document's.
+/** The "Key images" series, made from its images' own series' listings. */
+async function keyListing() {
+  const uids = [...new Set(keyImages.images.map((image) => image.series_uid))];
+  const listings = new Map();
+  await Promise.all(uids.map((uid) => loadMetadata(uid).then((found) => listings.set(uid, found), () => {})));
+  const series = keySeries(keyImages.images, listings, text.keyImages.title);
+  loader.setSeries(series);
+  return series;
+}
+
+/** Frames of the key series come from each image's own series, a request per series. */
+function fetchKeyFrames(sopUids, onFrame, signal, onFailure) {
+  return Promise.all([...keyImages.bySeries(sopUids)].map(([seriesUid, uids]) => fetchInstanceFrames(
+    studyUid, seriesUid, uids, onFrame, signal, onFailure, working(),
+  )));
+}
+
+function showKeyState() {
+  const entry = active?.state.series?.instances[active.state.index];
+  keyStrip?.showActive(Boolean(entry) && keyImages.isMine(entry));
+}
+
+function showKeyImages(answer) {
+  keyImages.receive(answer);
+  keyStrip ??= new KeyImagesStrip(root, { text: text.keyImages, ...stripActions });
+  keyStrip.show(keyImages);
+  showKeyState();
+  viewports.forEach((v) => v.draw());
+  if (viewports.some((v) => v.state.series?.series_uid === KEY_SERIES_UID)) {
+    keyListing().then((fresh) => {
+      if (fresh.instances.length) viewports.forEach((v) => v.updateSeries(fresh));
+    }).catch(() => {});
+  }
+}
+
+// Marks are saved one after another, each deciding from the answer before it.
+let keySaving = Promise.resolve();
+function toggleKey() {
+  const viewport = active;
+  const entry = viewport?.state.series?.instances[viewport.state.index];
+  // Only the open study's own images: a prior's would go into the other study's KOS.
+  if (!entry || entry.missing || mpr || studyOf(viewport.state.series.series_uid) !== studyUid) return;
+  keySaving = keySaving
+    .then(() => saveKeyImage(studyUid, entry.sop_instance_uid, entry.frame ?? 1, !keyImages.isMine(entry)))
+    .then(showKeyImages)
+    .catch((error) => {
+      viewport.state.error = `${text.keyImages.notSaved}: ${error.message}`;
+      viewport.draw();
+    });
+}
+actions['key-image'] = toggleKey;
+keys['*'] = 'key-image';
+document.getElementById('key-image').addEventListener('click', toggleKey);
+window.pacsweb.keyImages = keyImages;
+fetchKeyImages(studyUid).then(showKeyImages).catch((error) => console.warn(`key images: ${error.message}`));
+fetchPresentationStates(studyUid).then((states) => {
+  presentations.setStates(states);
+  viewports.forEach((v) => v.draw());
+}).catch((error) => console.warn(`presentation states: ${error.message}`));
+
 const initial = root.dataset.initialSeries;
 if (initial && seriesUids.includes(initial)) {
   seriesUids.splice(seriesUids.indexOf(initial), 1);
@@ -936,3 +1068,155 @@ if (initial && seriesUids.includes(initial)) {
 root.focus({ preventScroll: true });
 // Then every series' listing, so the loader can fetch the whole study.
 loader.start();
+
+// Priors: the patient's other studies, listed once this study has begun to load. None
+// of a prior's images is asked for until the person opens it (its row, or Compare).
+function priorLabel(seriesUid) {
+  const prior = priorOf.get(seriesUid);
+  if (!prior) return null;
+  const date = prior.study_date || text.priors.noDate;
+  // The prior's own patient name and ID (from its own data), not the current study's.
+  return {
+    prior: fill(text.priors.heading, { date }),
+    study: `${date} ${prior.description || ''}`.trim(),
+    patientName: prior.patient_name,
+    patientId: prior.patient_id,
+  };
+}
+
+// The current study's patient ID and issuer, from the same API as a prior's (asked once).
+let ownPatient = null;
+function currentPatient() {
+  ownPatient ??= fetchPriorSeries(studyUid).catch((error) => {
+    ownPatient = null;
+    throw error;
+  });
+  return ownPatient;
+}
+
+const priorsPanel = new PriorsPanel(document.getElementById('series-strip'), {
+  text: { ...text.priors, noDescription: text.noDescription },
+  onOpen: async (prior) => {
+    const [found, own] = await Promise.all([fetchPriorSeries(prior.study_uid), currentPatient()]);
+    // Only ever the patient on screen: the same Patient ID and the same issuer (both
+    // empty, or equal); a prior that does not say is refused too.
+    if (!samePatient(found, own) || found.patient_id !== patient.id) throw new Error(text.priors.otherPatient);
+    const labelled = { ...prior, patient_name: found.patient_name, patient_id: found.patient_id };
+    for (const series of found.series) {
+      priorOf.set(series.series_uid, labelled);
+      priorSeries.set(series.series_uid, series);
+    }
+    return found.series;
+  },
+  onCompare: () => compareWithPrior(),
+  onRetrieve: (prior) => {
+    retrieveInNewTab(prior.retrieve_url);
+    schedulePriors();
+  },
+  bindSeries: (button) => {
+    button.addEventListener('dragstart', () => opening.takeOver());
+    bindStripButton(button, stripActions);
+  },
+  thumbnail: (priorUid, seriesUid) => `/studies/${priorUid}/series/${seriesUid}/thumbnail.png`,
+});
+
+// While a prior is being retrieved its row is asked for again now and then.
+let priorsTimer = null;
+let priorsAsked = 0;
+function schedulePriors(delay = 20000) {
+  if (priorsTimer || priorsAsked > 15) return;
+  priorsTimer = setTimeout(() => { priorsTimer = null; listPriors(); }, delay);
+}
+async function listPriors() {
+  priorsAsked += 1;
+  try {
+    // The first asking starts the prefetch; the polls only refresh the list.
+    const found = await fetchPriors(studyUid, { prefetch: priorsAsked === 1 });
+    priorsPanel.show(found);
+    // Each asking queries the nodes again: only while a retrieve is under way, slowly.
+    if (found.priors.some((p) => p.retrieving)) schedulePriors();
+  } catch (error) {
+    priorsPanel.failed(error.message);
+  }
+}
+
+/**
+ * Hang a mammography study's views beside the prior's same views (math/mammo.js): a 2x4,
+ * the current pairs on the left half; on a phone the first view beside its prior.
+ * @returns {Promise<boolean>} whether it was hung
+ */
+async function compareMammo(prior, section) {
+  // All four slots, an empty one too: dropping it would shift every later view into
+  // the wrong breast's column (math/mammo.besidePrior keeps each in its place).
+  const current = hung.hanging.viewports.slice(0, 4).map((v) => (v?.series_uid ? v : null));
+  const uids = [...section.querySelectorAll('button[data-series-uid]')].map((b) => b.dataset.seriesUid)
+    .filter((uid) => priorSeries.get(uid)?.modality === 'MG');
+  // Listings only (no images): each view's side and view.
+  const [listings, ours] = await Promise.all([
+    Promise.all(uids.map((uid) => fetchSeriesMetadata(prior.study_uid, uid).catch(() => null))),
+    Promise.all(current.map((v) => (v ? loadMetadata(v.series_uid).catch(() => null) : null))),
+  ]);
+  const wanted = current.map((v, i) => (v && (ours[i]?.instances.find((e) => e.sop_instance_uid === v.sop_instance_uid)
+    || ours[i]?.instances[0])) || null);
+  const { layout, viewports: grid } = besidePrior(current, priorViews(wanted, listings.filter(Boolean)));
+  if (toolbar.narrow) toolbar.showStrip(false);
+  setLayout(toolbar.narrow ? '1x2' : layout, toolbar.narrow ? [grid[0], grid[2]] : grid);
+  hung = null;
+  showPager();
+  return true;
+}
+
+/**
+ * Hang the current study beside its most recent comparable prior (1x2, current left;
+ * on a phone 2x1, current above), the prior's series that best matches the active one
+ * (math/priors.matchSeries), and link their scrolling by slice position.
+ * @returns {Promise<boolean>} whether it was hung
+ */
+async function compareWithPrior() {
+  const prior = comparePrior(priorsPanel.priors);
+  if (!prior) return false;
+  opening.takeOver();
+  const section = await priorsPanel.open(prior.study_uid);
+  if (!section) return false;
+  // Mammograms: the four views beside the prior's four, chest walls facing.
+  if (hung?.viewports.some((v) => v.chest_wall)) return compareMammo(prior, section);
+  const activeUid = active?.state.series?.series_uid;
+  const currentUid = activeUid && !priorOf.has(activeUid) ? activeUid : seriesUids[0];
+  const current = await loadMetadata(currentUid);
+  const entries = [...section.querySelectorAll('button[data-series-uid]')]
+    .map((button) => priorSeries.get(button.dataset.seriesUid)).filter(Boolean);
+  // Listings only (no images) of the prior's series of the same modality, for their
+  // orientation; the loader hears only of the one chosen.
+  const candidates = await Promise.all(entries.map(async (entry) => {
+    if (entry.modality !== current.modality) return entry;
+    const listing = await fetchSeriesMetadata(prior.study_uid, entry.series_uid).catch(() => null);
+    return {
+      ...entry, orientation: listing?.instances[0]?.orientation || null, count: listing?.instances.length ?? entry.total,
+    };
+  }));
+  const chosen = matchSeries({
+    modality: current.modality,
+    description: current.description,
+    orientation: current.instances[0]?.orientation || null,
+    count: current.instances.length,
+  }, candidates);
+  if (!chosen) {
+    active.state.error = text.priors.noMatch;
+    active.draw();
+    return false;
+  }
+  if (toolbar.narrow) toolbar.showStrip(false);
+  setLayout(toolbar.narrow ? '2x1' : '1x2', [{ series_uid: currentUid }, { series_uid: chosen.series_uid }]);
+  hung = null;
+  showPager();
+  linked = true;
+  document.getElementById('link').setAttribute('aria-pressed', 'true');
+  // Both open before the prior is turned to the current's slice.
+  const [left, right] = viewports;
+  await Promise.all([openIn(left, currentUid), openIn(right, chosen.series_uid)]);
+  activate(left);
+  showLinkNotes();
+  syncLinked();
+  return true;
+}
+listPriors();

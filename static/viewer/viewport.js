@@ -6,7 +6,8 @@
 import { dragAction, tapKind, wheelAction } from './input/bindings.js';
 import { endEdit, moveEdit, startEdit } from './input/measure-drag.js';
 import { VIEWPORT_CORNERS } from './math/corners.js';
-import { edgeLabels } from './math/orientation.js';
+import { mammoPlacement } from './math/mammo.js';
+import { edgeLabels, projectionLabels } from './math/orientation.js';
 import { fixed, readable, significant } from './math/readable.js';
 import {
   canvasToImage, defaultPlacement, imageExtent, imageToCanvas, reducedMatrix, rotate, zoomAt,
@@ -33,6 +34,12 @@ const TEMPLATE = `
   <canvas class="loupe" width="160" height="160" hidden></canvas>`;
 
 const SVG = 'http://www.w3.org/2000/svg';
+
+/** Whether two views show the same grey (window, function, inversion). */
+function sameView(a, b) {
+  return Boolean(a && b) && a.center === b.center && a.width === b.width && a.fn === b.fn
+    && Boolean(a.invert) === Boolean(b.invert);
+}
 
 export class Viewport {
   /**
@@ -62,6 +69,7 @@ export class Viewport {
     this.drag = null;
     this.svg = element.querySelector('svg.annotations');
     this.referenceLines = [];
+    this.linkNote = { note: '', why: '' }; // how a linked scroll follows here (approximately, why)
     this.draft = null;
     // A click on a measurement's label selects it (for Delete).
     this.svg.addEventListener('click', (event) => {
@@ -134,6 +142,7 @@ export class Viewport {
     this.renderer.draw(this.state.view, reducedMatrix(this.matrix(), this.renderer.frame?.reducedBy));
     this.updateOverlays();
     this.drawAnnotations();
+    this.options.onDrawn?.(this); // a presentation state's layer (shell/presentation.js)
   }
 
   /** Canvas CSS pixel of an image point given with pixel centres at whole numbers. */
@@ -163,6 +172,15 @@ export class Viewport {
     }
     this.element.dataset.samePlane = String(samePlane);
     this.drawAnnotations();
+  }
+
+  /** Say how this viewport follows a linked scroll, and why ('' when exactly or not at all). */
+  setLinkNote(note, why = '') {
+    if (this.linkNote.note === note && this.linkNote.why === why) return;
+    this.linkNote = { note, why };
+    this.text('linked', note);
+    this.text('linked-why', why);
+    this.fitOverlays();
   }
 
   drawAnnotations() {
@@ -258,7 +276,20 @@ export class Viewport {
       return;
     }
     const geometry = series.instances[index] || {};
+    // A prior study's series names its study, and says it is a prior, beside the patient.
+    const about = this.options.studyOf?.(series.series_uid) || null;
+    // A prior's viewport shows the prior's own patient name and ID, from its data.
+    this.element.querySelector('.patient-name').textContent = about?.patientName ?? this.options.patient.name;
+    this.element.querySelector('.patient-id').textContent = about?.patientId ?? this.options.patient.id;
+    this.text('prior', about?.prior || '');
+    this.text('study', about?.study ?? this.options.study ?? '');
+    this.text('linked', this.linkNote.note);
+    this.text('linked-why', this.linkNote.why);
+    this.element.dataset.prior = about?.prior ? 'true' : 'false';
     this.text('series', `${series.number ?? ''} ${series.description || ''}`);
+    const key = Boolean(this.options.isKey?.(geometry));
+    this.text('key', key ? `★ ${t.keyImages?.keyImage || ''}` : '');
+    this.element.dataset.key = String(key);
     this.text('image', `${t.image} ${index + 1} / ${series.instances.length}`);
     const thickness = readable(geometry.slice_thickness);
     this.text('thickness', thickness ? `${t.thickness} ${thickness} mm` : '');
@@ -274,11 +305,20 @@ export class Viewport {
     this.text('zoom', frame && zoom ? `${t.zoom} ${zoom}×` : '');
     // Say once which calibration the measurements use (labels name it too).
     this.text('calibration', frame && geometry.us_regions?.length ? t.usRegions : '');
+    // The presentation state applied, and what of it is not shown (shell/presentation.js).
+    this.text('presentation', this.presentation?.line || '');
+    this.text('presentation-missing', this.presentation?.missing || '');
     // Never a reduced preview as if it were the image.
     const reduced = this.reducedBy();
     this.text('quality', reduced > 1 ? (t.reducedPreview || 'Reduced preview 1:%(factor)s').replace('%(factor)s', String(reduced)) : '');
+    // The side and view of a projection image (a mammogram's "R CC"), and whether a
+    // hanging mirrored it (or could not tell which way it faces).
+    this.text('view', [geometry.laterality, geometry.view].filter(Boolean).join(' '));
+    this.text('mirror', this.mammo ? t.mammo?.[this.mammo.state] || '' : '');
+    this.element.dataset.mammo = this.mammo?.state || '';
     // Markers only where the header states the orientation; never a guess.
-    const labels = frame ? edgeLabels(geometry.orientation, m) : null;
+    const labels = frame
+      ? edgeLabels(geometry.orientation, m) ?? projectionLabels(geometry.patient_orientation, m) : null;
     for (const edge of ['left', 'right', 'top', 'bottom']) this.text(edge, labels ? labels[edge] : '');
     this.fitOverlays();
     this.element.dataset.index = String(index);
@@ -311,8 +351,12 @@ export class Viewport {
     this.state.windowSet = false;
     this.hungWindow = null;
     this.state.placement = defaultPlacement();
+    this.mammo = null; // decided again for the new series' image (placeMammo)
     this.direction = 1;
-    await this.show(Math.floor((this.state.series.instances.length - 1) / 2), { keepWindow: false });
+    // A hanging may name the image to open on (one view of a series of several).
+    const named = this.openAt ? this.state.series.instances.findIndex((e) => e.sop_instance_uid === this.openAt) : -1;
+    this.openAt = null;
+    await this.show(named >= 0 ? named : Math.floor((this.state.series.instances.length - 1) / 2), { keepWindow: false });
     return request === this.opened;
   }
 
@@ -341,6 +385,7 @@ export class Viewport {
     if (state.index !== before) this.direction = Math.sign(state.index - before);
     const wanted = state.index;
     const entry = state.series.instances[wanted];
+    this.placeMammo();
     this.options.onShow?.(this);
     if (entry.missing) {
       // Still on its way: say so, keep zoom and window for when it lands.
@@ -384,7 +429,12 @@ export class Viewport {
     state.frame = frame;
     state.frameOf = call.entry;
     state.error = '';
-    if (!state.windowSet || !call.keepWindow || state.windowSet === 'preview') {
+    // While a presentation state is chosen and the person has not changed the window
+    // (a drag, a preset, invert) since it was set, each image gets the state's window
+    // (or its file's, for an image the state does not name); once they have, theirs stays.
+    const presentedUntouched = state.windowSet === 'presentation' && this.presentation
+      && sameView(state.view, this.presentedView);
+    if (!state.windowSet || !call.keepWindow || state.windowSet === 'preview' || presentedUntouched) {
       state.view = {
         ...state.view, ...initialWindow(frame), ...this.hungWindow, fn: voiFunctionCode(frame.voiFunction),
       };
@@ -392,6 +442,13 @@ export class Viewport {
       if (!reduced) this.hungWindow = null;
       state.view.invert = frame.photometric === 'MONOCHROME1';
       state.windowSet = reduced ? 'preview' : true;
+      // A chosen presentation state's window and inversion for the images it names.
+      const presented = this.presentation?.view(call.entry, frame);
+      if (presented) state.view = { ...state.view, ...presented };
+      if (this.presentation && !reduced) {
+        state.windowSet = 'presentation';
+        this.presentedView = { ...state.view };
+      }
     }
     // The full frame keeps a window the preview set, once the person has changed it.
     if (reduced) call.keepWindow = true;
@@ -411,6 +468,28 @@ export class Viewport {
     if (!frame || movedOn() || fullShown) return;
     this.display(frame, call);
     this.draw();
+  }
+
+  /**
+   * A mammogram a hanging placed here (``this.chestWall``: its ``chest_wall``) is
+   * mirrored (or turned, when stored upside down) so its chest wall faces the middle
+   * where its own orientation says so
+   * (math/mammo.js); decided again only when an image of another side, view or
+   * orientation comes, so a flip the person makes stays.
+   */
+  placeMammo() {
+    const entry = this.state.series?.instances[this.state.index];
+    if (!this.chestWall || !entry || this.state.series.modality !== 'MG') {
+      this.mammo = null;
+      return;
+    }
+    const decision = mammoPlacement(entry, this.chestWall);
+    const key = `${decision.label}|${decision.state}`;
+    // Turned and mirrored in the viewer's own placement, so the markers follow.
+    if (this.mammo?.key !== key) {
+      this.state.placement = { ...this.state.placement, flipH: decision.flipH, flipV: false, rotation: decision.rotation };
+    }
+    this.mammo = { ...decision, key };
   }
 
   setWindow(center, width) {
@@ -612,7 +691,8 @@ export class Viewport {
       const entry = this.state.series.instances[this.state.index];
       const finished = {
         ...this.draft,
-        series_uid: this.state.series.series_uid,
+        // A key image's entry names its own series (the key series is made of references).
+        series_uid: entry.series_uid || this.state.series.series_uid,
         sop_instance_uid: entry.sop_instance_uid,
         frame: entry.frame,
       };

@@ -45,9 +45,9 @@ SHOWN = """() => {
 }"""
 ALL_SHOWING = "pacsweb.viewports.length && pacsweb.viewports.every((v) => v.state.series)"
 ALL_DRAWN = "pacsweb.viewports.length && pacsweb.viewports.every((v) => v.state.frame)"
-TITLES = """() => [...document.querySelectorAll('.series-strip button .series-title')]
+TITLES = """() => [...document.querySelectorAll('.series-strip > button .series-title')]
   .map((title) => title.textContent.trim())"""
-LABELS = """() => [...document.querySelectorAll('.series-strip button')].map((button) => [
+LABELS = """() => [...document.querySelectorAll('.series-strip > button')].map((button) => [
   button.querySelector('.series-title').textContent,
   button.querySelector('.series-description').textContent,
 ])"""

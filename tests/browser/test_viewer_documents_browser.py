@@ -100,7 +100,7 @@ def test_the_strip_opens_the_pdf_and_the_sr_report(
         "[...document.querySelectorAll('.series-strip img')]"
         ".every((img) => img.complete && img.naturalWidth > 0)"
     )
-    assert page.locator(".series-strip button").count() == 1  # the CT only
+    assert page.locator(".series-strip > button").count() == 1  # the CT only
 
     # The PDF: the browser's own viewer in a panel, fed by the served bytes.
     press(pdf_entry)

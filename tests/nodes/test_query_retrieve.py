@@ -6,7 +6,7 @@ import time
 import pydicom
 import pytest
 
-from tests.base import require_peer, sample, wait_listening
+from tests.base import require_peer, sample
 from viewer.archive.importer import Importer
 from viewer.archive.models import Instance, Study
 from viewer.demo.samples import write_charset_samples
@@ -155,23 +155,6 @@ def test_getscu_fetches_a_series(scp_port, tmp_path):
     received = [pydicom.dcmread(path) for path in out.iterdir()]
     assert len(received) == 6
     assert {d.SeriesInstanceUID for d in received} == {series_uid}
-
-
-@pytest.fixture
-def storescp(tmp_path):
-    """dcmtk's storescp as the move destination DEST, known to us as a node."""
-    port = free_port()
-    folder = tmp_path / "dest"
-    folder.mkdir()
-    process = subprocess.Popen(
-        [require_peer("storescp"), "-aet", "DEST", "-od", str(folder), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_listening(port, process)
-    yield port, folder
-    process.terminate()
-    process.wait(timeout=10)
 
 
 def test_movescu_moves_a_study_to_a_configured_node(scp_port, storescp, tmp_path):

@@ -75,3 +75,14 @@ def test_it_needs_a_signed_in_user_and_a_study(client, alice, small_ct):
     assert client.get(f"/api/studies/{study.study_uid}/hangings/").status_code == 401
     client.force_login(alice)
     assert client.get("/api/studies/1.2.3.4/hangings/").status_code == 404
+
+
+def test_it_gives_each_series_count_and_the_patient_for_a_prior_opened_beside(
+    alice_client, small_ct
+):
+    study = Study.objects.get()
+    body = hangings_of(alice_client, study.study_uid)
+    assert body["patient_id"] == study.patient.patient_id
+    assert [s["total"] for s in body["series"]] == [
+        s.instances.count() for s in study.series.order_by("series_number")
+    ]

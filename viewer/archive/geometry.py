@@ -1,6 +1,7 @@
 """Each instance's geometry as kept at import, read from its file where it was not."""
 
 from collections.abc import Sequence
+from dataclasses import fields
 
 from viewer.imaging.geometry import Geometry, stored_geometry
 
@@ -26,10 +27,16 @@ def instance_geometries(instances: Sequence[Instance]) -> list[Geometry]:
     return geometries
 
 
+# Every field: an entry kept before a field was added lacks it and is read again (a
+# default would pass for what the header says, e.g. a mammogram's orientation).
+_FIELDS = frozenset(f.name for f in fields(Geometry))
+
+
 def _kept(instance: Instance) -> Geometry | None:
-    if instance.geometry is None:
+    kept = instance.geometry
+    if not isinstance(kept, dict) or not _FIELDS <= kept.keys():
         return None
     try:
-        return Geometry.from_dict(instance.geometry)
+        return Geometry.from_dict(kept)
     except TypeError:  # kept by a version whose Geometry had other fields
         return None

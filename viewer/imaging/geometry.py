@@ -31,6 +31,13 @@ _TAGS = [
     "CineRate",
     "FrameTime",
     "FrameTimeVector",
+    # Projection images (mammography, radiographs): which way the pixels point, which
+    # side and which view; read per image, as one series may hold several views.
+    "PatientOrientation",
+    "ImageLaterality",
+    "Laterality",
+    "ViewPosition",
+    "ViewCodeSequence",
 ]
 
 
@@ -53,6 +60,11 @@ class Geometry:
     # Ultrasound calibration (measure in a region's units) and the file's playback rate.
     us_regions: list[dict] = field(default_factory=list)
     cine_fps: float | None = None
+    # PatientOrientation (0020,0020): the patient directions of the rows and columns,
+    # e.g. ["P", "L"]; None when the header leaves them unsaid.
+    patient_orientation: list[str] | None = None
+    laterality: str = ""  # R, L, B or U from ImageLaterality, else Laterality
+    view: str = ""  # CC, MLO, ... from ViewPosition, else ViewCodeSequence
 
     def as_dict(self) -> dict:
         """JSON-ready; shallow (its lists are this geometry's own: do not change them).
@@ -113,7 +125,59 @@ def geometry_of(dataset: pydicom.Dataset, sop_instance_uid: str) -> Geometry:
         windows=[{"center": w.center, "width": w.width} for w in windows_of(dataset)],
         us_regions=us_regions(dataset),
         cine_fps=cine_fps(dataset),
+        patient_orientation=patient_orientation_of(dataset),
+        laterality=laterality_of(dataset),
+        view=view_of(dataset),
     )
+
+
+# View Code Sequence codes (CID 4014: the SRT codes, and SNOMED CT's where the standard
+# lists them) and code meanings, to the ACR MQCM abbreviations ViewPosition carries.
+_VIEW_CODES = {
+    "R-10242": "CC", "399162004": "CC", "R-10226": "MLO", "399368009": "MLO",
+    "R-10224": "ML", "399260004": "ML", "R-10228": "LM", "399352003": "LM",
+    "R-10230": "LMO", "399099002": "LMO", "R-1024A": "XCCL", "R-1024B": "XCCM",
+    "R-10244": "FB", "R-102D0": "SIO", "R-40AAA": "ISO",
+}  # fmt: skip
+_VIEW_MEANINGS = {
+    "cranio-caudal": "CC", "medio-lateral oblique": "MLO", "medio-lateral": "ML",
+    "latero-medial": "LM", "latero-medial oblique": "LMO",
+    "cranio-caudal exaggerated laterally": "XCCL", "cranio-caudal exaggerated medially": "XCCM",
+}  # fmt: skip
+
+
+def patient_orientation_of(dataset: pydicom.Dataset) -> list[str] | None:
+    """PatientOrientation as two upper-case direction strings, or None when absent or odd."""
+    value = dataset.get("PatientOrientation")
+    # A single value is a str: iterating it would split "FL" into two directions.
+    if isinstance(value, str):
+        return None
+    parts = [str(part).strip().upper() for part in value] if value else []
+    valid = len(parts) == 2 and all(p and set(p) <= set("APRLHF") for p in parts)
+    return parts if valid else None
+
+
+def laterality_of(dataset: pydicom.Dataset) -> str:
+    """The side imaged: ImageLaterality, else the series' Laterality; '' when unsaid."""
+    for keyword in ("ImageLaterality", "Laterality"):
+        value = str(dataset.get(keyword, "") or "").strip().upper()
+        if value in ("R", "L", "B", "U"):
+            return value
+    return ""
+
+
+def view_of(dataset: pydicom.Dataset) -> str:
+    """The radiographic view (CC, MLO, ...): ViewPosition, else the View Code Sequence."""
+    value = str(dataset.get("ViewPosition", "") or "").strip().upper()
+    if value:
+        return value
+    for item in dataset.get("ViewCodeSequence", []) or []:
+        code = str(item.get("CodeValue", "") or "").strip()
+        meaning = str(item.get("CodeMeaning", "") or "").strip().casefold()
+        found = _VIEW_CODES.get(code) or _VIEW_MEANINGS.get(meaning)
+        if found:
+            return found
+    return ""
 
 
 def slice_order(items: list[Geometry]) -> list[Geometry]:

@@ -82,7 +82,7 @@ class RemoteNodeAdmin(admin.ModelAdmin):
         """The shared fields and the fieldset of the protocol shown (both if undecided)."""
         shown = _protocol_shown(request, obj)
         return [
-            (None, {"fields": ("name", "enabled", "protocol")}),
+            (None, {"fields": ("name", "enabled", "protocol", "launch_order")}),
             *(
                 fieldset
                 for protocol, fieldset in PROTOCOL_FIELDSETS.items()
@@ -107,9 +107,10 @@ class RemoteNodeAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         # Only the retrieve methods of the protocol shown (grouped by protocol if both).
         form = super().get_form(request, obj, change, **kwargs)
-        if "ask_for" in form.base_fields:
-            # A post without it (an older form, a script) keeps the model's default.
-            form.base_fields["ask_for"].required = False
+        # A post without these (an older form, a script) keeps the model's defaults.
+        for name in ("ask_for", "launch_order"):
+            if name in form.base_fields:
+                form.base_fields[name].required = False
         if "retrieve_method" in form.base_fields:
             form.base_fields["retrieve_method"].choices = _retrieve_choices(
                 _protocol_shown(request, obj)
@@ -186,6 +187,8 @@ class RemoteNodeAdmin(admin.ModelAdmin):
             self.message_user(request, f"{node.name} · {step}", levels[step.ok])
 
     def save_model(self, request, obj, form, change) -> None:
+        if obj.launch_order is None:  # left empty: not required, so the default
+            obj.launch_order = RemoteNode._meta.get_field("launch_order").default
         super().save_model(request, obj, form, change)
         detail = (
             f"{obj.name} changed: {', '.join(form.changed_data)}"

@@ -103,6 +103,14 @@ class RemoteNode(models.Model):
     )
     use_tls = models.BooleanField(_("TLS"), default=False)
     enabled = models.BooleanField(_("enabled"), default=True)
+    launch_order = models.PositiveSmallIntegerField(
+        _("launch order"),
+        default=100,
+        help_text=_(
+            "Nodes are asked in this order when a launch URL names a study not in the "
+            "archive; lower first."
+        ),
+    )
     last_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True)
     last_verify_ok = models.BooleanField(_("last verification passed"), null=True, blank=True)
     last_verify_summary = models.TextField(_("last verification"), blank=True)

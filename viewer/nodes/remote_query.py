@@ -39,12 +39,15 @@ class RemoteStudy:
     num_instances: int | None
     birth_date: datetime.date | None = None
     sex: str = ""
+    # The namespace of patient_id; "" when the node does not say (unknown, not "none").
+    issuer_of_patient_id: str = ""
 
 
 # What the remote study page shows to confirm the patient before Retrieve.
 STUDY_BANNER_KEYWORDS = (
     "PatientName",
     "PatientID",
+    "IssuerOfPatientID",
     "PatientBirthDate",
     "PatientSex",
     "StudyDate",
@@ -103,6 +106,7 @@ def study_identifier(query: StudyQuery) -> Dataset:
     identifier.StudyDate = _dicom_date_range(query)
     identifier.ModalitiesInStudy = query.modality.strip().upper()
     for keyword in (
+        "IssuerOfPatientID",
         "StudyInstanceUID",
         "StudyDescription",
         "NumberOfStudyRelatedSeries",
@@ -181,7 +185,10 @@ def _matches(
 def find_studies(node: RemoteNode, query: StudyQuery) -> list[RemoteStudy]:
     """The node's studies matching the study list's search (C-FIND or QIDO-RS)."""
     identifier = study_identifier(query)
-    found = _matches(node, identifier, "studies", dicomweb.study_params(identifier))
+    params = dicomweb.study_params(identifier)
+    # QIDO-RS leaves the issuer out unless asked (return key only: never matched on).
+    params["includefield"] = [*params["includefield"], "IssuerOfPatientID"]
+    found = _matches(node, identifier, "studies", params)
     studies = [_remote_study(match) for match in found if text_value(match, "StudyInstanceUID")]
     if is_ideographic(query.patient_name):
         # We asked for more than was meant (see remote_name_term); an answer without a
@@ -207,6 +214,7 @@ def _remote_study(match: Dataset) -> RemoteStudy:
         num_instances=_number(match, "NumberOfStudyRelatedInstances"),
         birth_date=_date(text_value(match, "PatientBirthDate")),
         sex=text_value(match, "PatientSex"),
+        issuer_of_patient_id=text_value(match, "IssuerOfPatientID"),
     )
 
 

@@ -7,7 +7,9 @@ import ssl
 import time
 from dataclasses import dataclass, replace
 
+from pydicom import dcmread
 from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, StoragePresentationContexts, build_role, evt
 from pynetdicom.association import Association
@@ -495,3 +497,76 @@ def move(
 def move_study(node: RemoteNode, study_uid: str, destination_ae: str) -> RetrieveOutcome:
     """Ask the node to C-MOVE a study to ``destination_ae`` (normally our own SCP)."""
     return move(node, destination_ae, study_uid)
+
+
+@dataclass(frozen=True)
+class StoreOutcome:
+    """How a C-STORE of some files went: how many the node took, and why not the rest."""
+
+    sent: int
+    failed: int
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.error
+
+
+def store_instances(node: RemoteNode, paths: list) -> StoreOutcome:
+    """Send stored files to the node by C-STORE over one association, as they are
+    encoded (each file's own transfer syntax, or uncompressed as a fallback).
+
+    A file that cannot be read, or that the node accepted no presentation context for,
+    counts as failed with the reason; the others are still sent."""
+    datasets, failed, error = [], 0, ""
+    for path in paths:
+        try:
+            datasets.append(dcmread(path))
+        except (OSError, InvalidDicomError, ValueError) as exc:
+            failed += 1
+            error = f"a file to send cannot be read ({type(exc).__name__})"
+    if not datasets:
+        return StoreOutcome(0, failed, error)
+    contexts = []
+    for dataset in datasets:
+        syntaxes = [str(dataset.file_meta.TransferSyntaxUID), *UNCOMPRESSED]
+        context = (str(dataset.SOPClassUID), list(dict.fromkeys(syntaxes)))
+        if context not in contexts:
+            contexts.append(context)
+    assoc, failure = open_association(node, contexts)
+    if failure is not None:
+        return StoreOutcome(0, failed + len(datasets), failure.message)
+    sent = 0
+    try:
+        for dataset in datasets:
+            try:
+                status = assoc.send_c_store(dataset)
+            except ValueError:  # pynetdicom: no accepted context for its class and syntax
+                failed += 1
+                error = (
+                    f"the node does not accept {_sop_class_name(dataset)} "
+                    "in any offered transfer syntax"
+                )
+                continue
+            except (RuntimeError, OSError) as exc:  # the association is gone
+                failed += 1
+                error = f"the association failed while sending ({type(exc).__name__})"
+                continue
+            code = int(status.get("Status", -1)) if status else -1
+            # 0xB000-0xB007: stored with a warning (coerced or elements discarded).
+            if code == 0 or 0xB000 <= code <= 0xB007:
+                sent += 1
+            else:
+                failed += 1
+                error = (
+                    status_words("C-STORE", code) if code >= 0 else _no_response(assoc, "C-STORE")
+                )
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return StoreOutcome(sent, failed, error)
+
+
+def _sop_class_name(dataset: Dataset) -> str:
+    uid = dataset.SOPClassUID
+    return f"{uid.name} ({uid})" if uid.is_valid and uid.name != str(uid) else str(uid)

@@ -16,6 +16,7 @@ from viewer.archive.models import Instance, Study
 from .sr_report import ImageRef, Report, build_report, relocate
 
 ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
+KEY_OBJECT_SELECTION = "1.2.840.10008.5.1.4.1.1.88.59"
 # Every SR storage class (Basic Text to Comprehensive 3D, KOS, dose and CAD reports).
 SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 PDF, SR = "pdf", "sr"
@@ -54,6 +55,8 @@ def study_documents(study: Study) -> list[StudyDocument]:
     """The study's PDFs and SR documents, in series then instance order."""
     found = (
         Instance.objects.filter(_documents(), series__study=study, rows__isnull=True)
+        # A key object selection shows as the strip's "Key images" entry (key_images.py).
+        .exclude(sop_class_uid=KEY_OBJECT_SELECTION)
         .select_related("series")
         .order_by("series__series_number", "series_id", "instance_number", "id")
     )

@@ -3,7 +3,10 @@
 A protocol matches a study by modality, body part, study description (glob patterns,
 case-insensitive) and series count; its viewport rules pick series by description
 pattern and plane, may repeat an earlier viewport's series at another window, and may
-be optional (left out when nothing matches). A protocol also says how it degrades on a
+be optional (left out when nothing matches). Projection images (mammography) are picked
+by laterality and view, per image when one series holds several views, and a rule may
+ask for the image to be hung with its chest wall toward the middle (``chest_wall``: the
+viewer mirrors it where its own orientation says so). A protocol also says how it degrades on a
 narrow screen (a phone): a layout of at most two viewports, and which of its viewport rules
 come first there; the rest follow in order, a tap away. No database here: the view passes
 facts in.
@@ -30,6 +33,10 @@ class SeriesFacts:
     body_part: str
     plane: str  # axial, coronal, sagittal, oblique or unknown
     images: int
+    laterality: str = ""  # R, L, B, U or '' (ImageLaterality / Laterality)
+    view: str = ""  # CC, MLO, ... or '' (ViewPosition / ViewCodeSequence)
+    # One image of a series that holds several views; '' for the whole series.
+    sop_instance_uid: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,11 +108,31 @@ def _fits(rule: dict, facts: SeriesFacts) -> bool:
         and rule.get("plane", facts.plane) == facts.plane
         and facts.images >= rule.get("min_images", 1)
         and (not rule.get("modality") or rule["modality"] == facts.modality)
+        and _same(rule.get("laterality"), facts.laterality)
+        and _same(rule.get("view"), facts.view)
     )
 
 
+def _same(wanted: object, value: str) -> bool:
+    return not wanted or str(wanted).strip().upper() == value
+
+
+def _viewport(rule: dict, facts: SeriesFacts | None, window: str) -> dict:
+    """A viewport's entry: the series (and image) it shows, its window, and how it hangs."""
+    entry: dict = {"series_uid": facts.series_uid if facts else None, "window": window}
+    if facts and facts.sop_instance_uid:
+        entry["sop_instance_uid"] = facts.sop_instance_uid
+    if rule.get("chest_wall"):
+        entry["chest_wall"] = str(rule["chest_wall"])
+    return entry
+
+
+def _key(facts: SeriesFacts) -> tuple[str, str]:
+    return (facts.series_uid, facts.sop_instance_uid)
+
+
 def _apply(
-    rule: dict, series: Sequence[SeriesFacts], used: set[str], viewports: list[dict]
+    rule: dict, series: Sequence[SeriesFacts], used: set[tuple[str, str]], viewports: list[dict]
 ) -> list[dict]:
     """The viewports one rule adds after ``viewports``; marks the series it takes as used."""
     window = rule.get("window", "")
@@ -113,25 +140,25 @@ def _apply(
         # One viewport per remaining series (radiographs: one image each).
         added = []
         for facts in series:
-            if facts.series_uid not in used and _fits(rule, facts):
-                used.add(facts.series_uid)
-                added.append({"series_uid": facts.series_uid, "window": window})
+            if _key(facts) not in used and _fits(rule, facts):
+                used.add(_key(facts))
+                added.append(_viewport(rule, facts, window))
         return added
     if "same_as" in rule:
         index = rule["same_as"]
         if 0 <= index < len(viewports):
-            return [{"series_uid": viewports[index]["series_uid"], "window": window}]
+            return [{**viewports[index], "window": window}]
         return []
-    found = next((f for f in series if f.series_uid not in used and _fits(rule, f)), None)
+    found = next((f for f in series if _key(f) not in used and _fits(rule, f)), None)
     if found is None:
-        return [] if rule.get("optional") else [{"series_uid": None, "window": window}]
-    used.add(found.series_uid)
-    return [{"series_uid": found.series_uid, "window": window}]
+        return [] if rule.get("optional") else [_viewport(rule, None, window)]
+    used.add(_key(found))
+    return [_viewport(rule, found, window)]
 
 
 def arrange(protocol: Protocol, series: Sequence[SeriesFacts]) -> Hanging:
     """Apply the protocol's rules to the series (in study order)."""
-    used: set[str] = set()
+    used: set[tuple[str, str]] = set()
     viewports: list[dict] = []
     from_rule: list[int] = []  # which rule filled each viewport, for the narrow order
     for number, rule in enumerate(protocol.rules):

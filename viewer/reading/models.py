@@ -97,7 +97,10 @@ class HangingProtocol(models.Model):
         help_text=_(
             'One object per viewport: "series" (description pattern), "plane" (axial, '
             'coronal, sagittal), "min_images", "window" (a preset name), "optional", '
-            '"same_as" (index of an earlier viewport), or "each" (one per series).'
+            '"same_as" (index of an earlier viewport), or "each" (one per series); for '
+            'projection images "laterality" (R, L), "view" (CC, MLO, ...) and "chest_wall": '
+            '"facing" (the chest walls of a pair toward the middle, mirrored where the '
+            "image's orientation says so)."
         ),
     )
     narrow_layout = models.CharField(

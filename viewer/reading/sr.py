@@ -135,7 +135,8 @@ def _volume_image(study: Study, series_uid: str):
     return absolute_path(instance.file_path) if instance else None
 
 
-def _person_name(user) -> PersonName:
+def person_name(user) -> PersonName:
+    """The person's name as a DICOM PN (their user name when they have none)."""
     if user.last_name or user.first_name:
         return PersonName.from_named_components(
             family_name=user.last_name, given_name=user.first_name
@@ -173,7 +174,7 @@ def export_sr(user, study: Study) -> bytes:
     observer = hd.sr.ObserverContext(
         observer_type=codes.DCM.Person,
         observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(
-            name=_person_name(user)
+            name=person_name(user)
         ),
     )
     report = hd.sr.MeasurementReport(

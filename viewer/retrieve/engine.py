@@ -32,6 +32,7 @@ from .focus import FocusBox
 from .health import NodeHealth
 from .listing import MAX_QUERIES, ListingError, list_tasks
 from .models import RetrieveJob, TransferTask
+from .priors import prefetch_after_retrieve
 from .progress import Progress, Publish, no_publish
 from .slots import SlotBook
 from .transports import Attempt, InstanceRef, transport_for
@@ -109,6 +110,9 @@ class Engine:
         self.should_hand_back = lambda: False
         self._hand_back_checked = -WAITING_CHECK_SECONDS
         self._handing_back = False
+        self._ended: str | None = None  # the final state this engine recorded
+        # The background prefetch of the arrived study's priors (tests join it).
+        self.prefetch_thread: threading.Thread | None = None
 
     def run(self) -> str | None:
         """Claim the job and run it; the final state, or None if it was not ours to run."""
@@ -118,9 +122,13 @@ class Engine:
         self.job = job
         self.slots = SlotBook(job, self.holder)
         try:
-            return self._run(job)
+            state = self._run(job)
         finally:
             self.slots.give_back_all()
+        if self._ended == RetrieveJob.DONE:
+            # The study is here: its priors follow, in the background.
+            self.prefetch_thread = _prefetch_priors(job)
+        return state
 
     def _run(self, job: RetrieveJob) -> str | None:
         _audit(job, AuditEvent.RETRIEVE_BEGAN, "resumed" if job.tasks.exists() else "began")
@@ -579,6 +587,7 @@ class Engine:
     def _finish(self, state: str, error: str) -> str:
         self.progress.flush(force=True)
         if leases.finish(self.job_id, self.holder, state, error):
+            self._ended = state
             self.progress.job_state(state, error)
             _audit_end(self.job, state)
         # The caller's connection is the caller's: the worker closes it between jobs.
@@ -600,6 +609,33 @@ def _audit(job: RetrieveJob, event: str, detail: str, outcome: str = AuditEvent.
     except DatabaseError:
         # The job's own state is recorded; a trail write that failed must not end it.
         logger.exception("retrieve job %s could not be audited", job.pk)
+
+
+# The prefetch's whole look at the nodes (every node's C-FIND, each with its own
+# timeouts): a node that has not answered by then is left out.
+PRIOR_PREFETCH_DEADLINE_SECONDS = 60.0
+
+
+def _prefetch_priors(job: RetrieveJob) -> threading.Thread:
+    """Start the background prefetch of the arrived study's priors in a daemon thread,
+    not waited for: asking every node would hold the worker's job slot. A failure is
+    logged (the job's number and the error's kind, no patient data) and never fails the
+    job."""
+    deadline = time.monotonic() + PRIOR_PREFETCH_DEADLINE_SECONDS
+
+    def prefetch() -> None:
+        try:
+            prefetch_after_retrieve(job, deadline=deadline)
+        except Exception as exc:
+            logger.warning(
+                "retrieve job %s: prefetching its priors failed (%s)", job.pk, type(exc).__name__
+            )
+        finally:
+            connection.close()  # this thread's own; nothing else will close it
+
+    thread = threading.Thread(target=prefetch, name=f"priors-of-job-{job.pk}", daemon=True)
+    thread.start()
+    return thread
 
 
 def _audit_end(job: RetrieveJob, state: str) -> None:

@@ -5,7 +5,18 @@ from django.urls import path, register_converter
 
 from viewer.archive.storage import InvalidUID, check_uid
 
-from . import document_views, export_report_views, film_views, imaging_views, reading_views, views
+from . import (
+    document_views,
+    export_report_views,
+    film_views,
+    imaging_views,
+    key_image_views,
+    launch_views,
+    presentation_views,
+    priors_views,
+    reading_views,
+    views,
+)
 
 
 class UIDConverter:
@@ -31,6 +42,9 @@ urlpatterns = [
     path("", views.study_list, name="study_list"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # A RIS or HIS opens the viewer on a study (README: "Opening from a RIS or HIS").
+    path("launch", launch_views.launch, name="launch"),
+    path("launch/", launch_views.launch),
     path("studies/<uid:study_uid>/", views.study_detail, name="study_detail"),
     path("studies/<uid:study_uid>/view/", views.study_viewer, name="study_viewer"),
     path(
@@ -80,6 +94,11 @@ urlpatterns = [
         name="study_hangings",
     ),
     path(
+        "api/studies/<uid:study_uid>/priors/",
+        priors_views.study_priors,
+        name="study_priors",
+    ),
+    path(
         "api/studies/<uid:study_uid>/measurements/",
         reading_views.study_measurements,
         name="study_measurements",
@@ -93,6 +112,21 @@ urlpatterns = [
         "api/studies/<uid:study_uid>/measurements/export.dcm",
         reading_views.export_measurements_sr,
         name="export_measurements_sr",
+    ),
+    path(
+        "api/studies/<uid:study_uid>/presentation-states/",
+        presentation_views.study_presentation_states_json,
+        name="study_presentation_states",
+    ),
+    path(
+        "api/studies/<uid:study_uid>/key-images/",
+        key_image_views.study_key_images,
+        name="study_key_images",
+    ),
+    path(
+        "api/studies/<uid:study_uid>/key-images/send/",
+        key_image_views.send_key_images,
+        name="send_key_images",
     ),
     path(
         "api/measurements/<int:measurement_id>/",

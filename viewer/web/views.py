@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import conditional_page, require_GET, require_POST
 
 from viewer.archive.models import Series, Study
@@ -32,6 +33,7 @@ from viewer.reading.documents import (
 )
 from viewer.reading.hanging import opening_series
 from viewer.reading.kinds import KINDS as MEASUREMENT_KINDS
+from viewer.reading.presentation import presentation_only_series
 from viewer.reading.protocols import hangings
 from viewer.retrieve.jobs import (
     cancel,
@@ -43,6 +45,7 @@ from viewer.retrieve.jobs import (
     study_series,
 )
 from viewer.retrieve.models import RetrieveJob
+from viewer.templatetags.dicom import person_name
 
 from .forms import StudySearchForm
 
@@ -250,6 +253,8 @@ def _strip_series(study: Study, job: RetrieveJob | None) -> list[dict]:
     images. Reports and documents are listed apart (their own strip entries), never in
     a viewport."""
     documents = document_only_series(study)
+    # Presentation states apply to other series (the viewport's Presentation choice).
+    documents |= presentation_only_series(study)
     return [
         s
         for s in study_series(study, job)
@@ -316,6 +321,28 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
         "noDescription": _("(no description)"),
         "annotationText": _("Annotation text"),
         "notSaved": _("The measurement was not saved"),
+        # A hung mammogram's note, by math/mammo.js's state ('as-stored' says nothing).
+        "mammo": {
+            "mirrored": _("Mirrored: chest wall to the middle"),
+            "turned": _("Turned 180°: head up, chest wall to the middle"),
+            "turned-mirrored": _("Turned 180° and mirrored: head up, chest wall to the middle"),
+            "no-orientation": _("No orientation: shown as stored"),
+            "no-laterality": _("No laterality: shown as stored"),
+        },
+        "keyImages": {
+            "title": _("Key images"),
+            "count": [ngettext("%(n)s image", "%(n)s images", n) for n in (1, 2)],
+            "missing": [
+                ngettext(
+                    "%(n)s key image not in the archive", "%(n)s key images not in the archive", n
+                )
+                for n in (1, 2)
+            ],
+            "mark": _("Mark as key image"),
+            "unmark": _("Unmark key image"),
+            "keyImage": _("Key image"),
+            "notSaved": _("The key image was not saved"),
+        },
         "measurements": {
             "mine": _("yours"),
             "shared": _("shared"),
@@ -324,6 +351,39 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "notChanged": _("The measurement was not changed"),
             "notDeleted": _("The measurement was not deleted"),
             "notExported": _("Nothing exported"),
+        },
+        "priors": {
+            "title": _("Priors"),
+            "compare": _("Compare"),
+            "compareTitle": _(
+                "This study beside the most recent comparable prior, scrolled together"
+            ),
+            "loading": _("Looking for other studies of this patient…"),
+            "none": _("No other studies of this patient"),
+            "failed": _("The priors could not be listed"),
+            "unreachable": _("Not reachable: %(nodes)s"),
+            "noDate": _("(no date)"),
+            "onNode": _("on %(node)s"),
+            "retrieving": _("retrieving…"),
+            "comparable": _("comparable"),
+            "retrieve": _("Retrieve"),
+            "retrieveTitle": _("Retrieve this study and open it in a new tab"),
+            "openTab": _("Open in a new tab"),
+            "notOpened": _("The prior could not be opened"),
+            "otherPatient": _("it belongs to another patient"),
+            "heading": _("Prior %(date)s"),
+            "images": _("%(n)s images"),
+            "approximate": _("linked approximately"),
+            "approximateWhy": _("(different frames of reference)"),
+            "notLinked": _("not linked: no position"),
+            "noMatch": _("The prior has no series of this modality to compare with"),
+        },
+        "presentation": {
+            "choose": _("Presentation"),
+            "none": _("Image (no presentation state)"),
+            "applied": _("PR: %(label)s"),
+            "notShown": _("not shown: %(what)s"),
+            "unnamed": _("(no label)"),
         },
         "noImageToExport": _("There is no image in the active viewport to save"),
         "previewNotExported": _(
@@ -422,9 +482,16 @@ def study_hangings(request: HttpRequest, study_uid: str) -> JsonResponse:
                     "number": s["series_number"],
                     "modality": s["modality"],
                     "description": s["description"],
+                    # A prior opened beside another study labels its strip with these.
+                    "total": s["total"],
                 }
                 for s in strip
             ],
+            # The viewer opens a prior only for the patient on screen (checked there too:
+            # the same ID and issuer), and shows the prior's own name and ID with it.
+            "patient_id": study.patient.patient_id,
+            "issuer_of_patient_id": study.patient.issuer_of_patient_id,
+            "patient_name": person_name(study.patient.patient_name),
             "hangings": hangings(study, _listed_images(strip)),
         }
     )

@@ -265,3 +265,15 @@ export function deleteMeasurement(id) {
 export function updateMeasurement(id, change) {
   return sendJson(`/api/measurements/${id}/`, 'PATCH', change);
 }
+
+/** This person's key images and every KOS document's, of the study. */
+export function fetchKeyImages(studyUid) {
+  return sendJson(`/api/studies/${studyUid}/key-images/`, 'GET');
+}
+
+/** Mark (``key`` true) or unmark one frame of an image as key; the study's key images after. */
+export function saveKeyImage(studyUid, sopInstanceUid, frame, key) {
+  return sendJson(`/api/studies/${studyUid}/key-images/`, 'POST', {
+    sop_instance_uid: sopInstanceUid, frame, key,
+  });
+}

@@ -24,6 +24,8 @@ export class FrameLoader {
    *   fetchReduced?: (sopUid: string, frame: number, signal: AbortSignal,
    *     onArrived: () => void) => Promise<object>,
    *   maxRequests?: number, batchSize?: number, onChange?: () => void}} options
+   *   ``fetchFrame`` and ``fetchReduced`` also get the series UID last (a prior's
+   *   series are fetched under the prior's study)
    *   ``fetchReduced`` a large image's reduced rendition (``reducedBy`` > 1, or 1 when
    *   the server sent the frame whole); without it no rendition is asked for.
    *   ``onArrived``: its bytes are in (the frame's request may go while it decodes)
@@ -307,7 +309,7 @@ export class FrameLoader {
       this.fail(key, why);
     };
     const done = single
-      ? this.options.fetchFrame(entry.sop_instance_uid, entry.frame ?? 1, controller.signal)
+      ? this.options.fetchFrame(entry.sop_instance_uid, entry.frame ?? 1, controller.signal, uid)
         .then((decoded) => onFrame(entry.sop_instance_uid, entry.frame ?? 1, decoded))
       : this.options.fetchBatch(uid, sopUids, onFrame, controller.signal, onFailure);
     done.then(() => this.finish(request, null), (error) => this.finish(request, error));
@@ -324,7 +326,7 @@ export class FrameLoader {
       request.arrived = true;
       this.schedule();
     };
-    const done = this.options.fetchReduced(entry.sop_instance_uid, entry.frame ?? 1, controller.signal, arrived)
+    const done = this.options.fetchReduced(entry.sop_instance_uid, entry.frame ?? 1, controller.signal, arrived, uid)
       .then((decoded) => {
         if ((decoded.reducedBy || 1) > 1) {
           this.receive(request, item.key, uid, decoded, true);

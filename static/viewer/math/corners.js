@@ -14,9 +14,10 @@ export const CORNERS = Object.freeze(['top-left', 'top-right', 'bottom-left', 'b
 /** The lines that name the patient: kept longest, and shown cut rather than dropped. */
 export const IDENTITY = Object.freeze(['patient-name', 'patient-id']);
 
-/** Lines shown cut rather than dropped for want of width: the patient's identity, and
- * the note that the image is a reduced preview (it must never pass for the image). */
-const NEVER_DROPPED_FOR_WIDTH = Object.freeze([...IDENTITY, 'quality']);
+/** Lines shown cut rather than dropped for want of width: the patient's identity, the
+ * note that the image is a reduced preview (it must never pass for the image), that it
+ * is a prior's, and the presentation state applied. */
+const NEVER_DROPPED_FOR_WIDTH = Object.freeze([...IDENTITY, 'quality', 'prior', 'presentation']);
 
 /**
  * @typedef {object} LineSpec
@@ -29,9 +30,22 @@ const line = (name, priority, whole = false) => Object.freeze({ name, priority, 
 
 /** A stack viewport's corners, lines top to bottom. */
 export const VIEWPORT_CORNERS = Object.freeze({
-  'top-left': Object.freeze([line('patient-name', 100), line('patient-id', 90)]),
-  'top-right': Object.freeze([line('study', 20), line('series', 60)]),
+  // 'prior': an image of a prior study says so (its date) beside the patient, kept
+  // right after the identity: the same patient's older image must never pass for today's.
+  'top-left': Object.freeze([line('patient-name', 100), line('patient-id', 90), line('prior', 89)]),
+  // 'linked', 'linked-why': a prior linked to the current study across frames of
+  // reference, approximately (two short lines: one long one would be cut).
+  // 'key': the image shown is a key image (a filled star).
+  // 'view': a projection image's side and view ("R CC"); 'mirror': a hung mammogram
+  // mirrored, or left as stored for want of an orientation (math/mammo.js).
+  'top-right': Object.freeze([
+    line('view', 88), line('mirror', 83), line('study', 20), line('series', 60), line('linked', 86), line('linked-why', 84), line('key', 50),
+  ]),
+  // 'presentation': the presentation state applied ("PR: <label>"), kept after the
+  // identity: a saved window and marks must not pass for the image itself; then
+  // 'presentation-missing': what of it is not shown.
   'bottom-left': Object.freeze([
+    line('presentation', 87), line('presentation-missing', 45),
     line('image', 70, true), line('position', 30, true), line('thickness', 40, true), line('plane', 80),
   ]),
   // 'quality': a reduced preview says so until the full image is in (kept before all

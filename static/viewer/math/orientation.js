@@ -49,3 +49,33 @@ export function edgeLabels(iop, m) {
     top: directionLetters(toPatient(0, -1)),
   };
 }
+
+const OPPOSITE = { A: 'P', P: 'A', R: 'L', L: 'R', H: 'F', F: 'H' };
+
+/**
+ * The patient direction at each screen edge of a projection image (a mammogram, a
+ * radiograph: no ImageOrientationPatient) from its PatientOrientation, or null when it
+ * does not say (then nothing may be shown). Follows flips and quarter turns.
+ * @param {string[] | null} patientOrientation [row direction, column direction], e.g. ["P", "FL"]
+ * @param {number[]} m image-to-canvas matrix [a, b, c, d, e, f]
+ * @returns {{left: string, right: string, top: string, bottom: string} | null}
+ */
+export function projectionLabels(patientOrientation, m) {
+  const valid = (text) => typeof text === 'string' && /^[APRLHF]+$/.test(text);
+  if (!Array.isArray(patientOrientation) || patientOrientation.length !== 2
+    || !patientOrientation.every(valid)) return null;
+  const [row, column] = patientOrientation;
+  const [a, b, c, d] = m;
+  const det = a * d - b * c;
+  if (det === 0) return null;
+  const opposite = (text) => [...text].map((letter) => OPPOSITE[letter]).join('');
+  // Screen direction back to image steps; the image axis it mostly runs along names it.
+  const toward = (sx, sy) => {
+    const du = (d * sx - c * sy) / det;
+    const dv = (a * sy - b * sx) / det;
+    if (Math.abs(du) === Math.abs(dv)) return '';
+    if (Math.abs(du) > Math.abs(dv)) return du > 0 ? row : opposite(row);
+    return dv > 0 ? column : opposite(column);
+  };
+  return { right: toward(1, 0), left: toward(-1, 0), bottom: toward(0, 1), top: toward(0, -1) };
+}

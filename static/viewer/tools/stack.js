@@ -62,6 +62,8 @@ export function indexForWheel(deltaY, index, count) {
  */
 export function expandFrames(instances) {
   return instances.flatMap((instance) => {
+    // An entry that names its frame already (a key image's frame) stays one entry.
+    if (instance.frame) return [{ ...instance }];
     const frames = Math.max(1, instance.frames || 1);
     if (frames === 1) return [{ ...instance, frame: 1 }];
     return Array.from({ length: frames }, (_, i) => ({ ...instance, frame: i + 1, position: null }));

@@ -321,3 +321,20 @@ test('it sends a large image’s frame as soon as its rendition’s bytes are in
   await tick();
   assert.deepEqual(peer.requests.map((r) => r.sops), [['dx.0']]);
 });
+
+test('it names the series of each single frame it asks for (a prior is fetched under its own study)', async () => {
+  const asked = [];
+  const loader = new FrameLoader({
+    seriesUids: ['current'],
+    budget: 10 ** 9,
+    fetchFrame: (sop, frame, signal, seriesUid) => {
+      asked.push([sop, seriesUid]);
+      return Promise.resolve(frameOf());
+    },
+    fetchBatch: () => new Promise(() => {}),
+  });
+  loader.setSeries(listing('prior-series', 3));
+  loader.setShown([{ uid: 'prior-series', index: 1 }]);
+  await tick();
+  assert.deepEqual(asked[0], ['prior-series.1', 'prior-series']);
+});
