@@ -204,3 +204,17 @@ def saved(page, count: int) -> list[dict]:
 def labels(page) -> list[str]:
     """The texts of the measurement labels on the viewports."""
     return page.eval_on_selector_all(".viewport text.label", "ts => ts.map(t => t.textContent)")
+
+
+def open_series(page, description: str) -> None:
+    """Open the strip's series ``description`` in the active viewport and wait for its image.
+
+    The viewport says it is not ready the moment the button is pressed, so this cannot
+    pass on the series that was on screen before (whose view the opening then resets).
+    """
+    page.click(f".series-strip > button:has-text('{description}')")
+    page.wait_for_function(
+        "(() => { const v = document.querySelector('.viewport.active');"
+        f" return pacsweb.state.series?.description === '{description}'"
+        " && v.dataset.ready === 'true' && pacsweb.state.frame !== null; })()"
+    )

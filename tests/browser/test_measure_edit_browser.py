@@ -7,7 +7,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import choose_tool, reveal, show_strip, signed_in_page
+from .conftest import choose_tool, open_series, reveal, show_strip, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -29,10 +29,7 @@ def open_axial(page, server_url) -> None:
     # The first series must be in place first, or it could land after the one asked for.
     page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
     show_strip(page)  # on a phone the strip is a band, closed until asked for
-    page.locator(".series-strip button:has-text('Axial 5.0 mm')").click()
-    page.wait_for_function(
-        "pacsweb.state.series.description === 'Axial 5.0 mm' && pacsweb.state.frame !== null"
-    )
+    open_series(page, "Axial 5.0 mm")
 
 
 def remove(page, ids: list[int]) -> None:

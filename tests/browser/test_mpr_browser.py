@@ -9,7 +9,7 @@ import pytest
 from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import choose_tool, delete_measurement, reveal, signed_in_page
+from .conftest import choose_tool, delete_measurement, open_series, reveal, signed_in_page
 from .test_viewer_browser import open_axial_demo, reference
 
 pytestmark = pytest.mark.browser
@@ -238,10 +238,7 @@ def open_axial_holding_little(page, server_url) -> None:
     """The thin axial series with a budget so small that the browser holds only the
     slice on screen: MPR has to fetch the rest of its volume."""
     page.goto(f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/?protocol=none&budget=0.001")
-    page.click(".series-strip button:has-text('Axial 1.0 mm')")
-    page.wait_for_function(
-        "pacsweb.state.series.description === 'Axial 1.0 mm' && pacsweb.state.frame !== null"
-    )
+    open_series(page, "Axial 1.0 mm")
     assert page.evaluate("pacsweb.loader.stats().frames") <= 2
 
 

@@ -11,6 +11,7 @@ from .conftest import (
     choose_layout,
     choose_protocol,
     open_layout_menu,
+    open_series,
     reveal,
     show_strip,
     signed_in_page,
@@ -72,10 +73,7 @@ def test_the_demo_ct_matches_in_both_renderers(browser, server_url, renderer):
     page.goto(f"{server_url}/studies/{study_uid}/view/?renderer={renderer}")
     page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
     assert page.evaluate("pacsweb.renderer") == renderer
-    page.click(".series-strip button:has-text('Axial 5.0 mm')")
-    page.wait_for_function(
-        "pacsweb.state.series.description === 'Axial 5.0 mm' && pacsweb.state.frame !== null"
-    )
+    open_series(page, "Axial 5.0 mm")
     page.evaluate("pacsweb.setOneToOne(true); pacsweb.setWindow(-600, 1500)")
     shown = read(page).ravel()
     sop = page.evaluate("pacsweb.state.series.instances[pacsweb.state.index].sop_instance_uid")
@@ -136,10 +134,7 @@ def test_flips_and_turns_move_the_pixels_exactly(page, server_url):
 def open_axial_demo(page, server_url):
     open_viewer(page, server_url, demo_study_uid(SMALL_CT))
     show_strip(page)  # on a phone the strip is a band, closed until asked for
-    page.click(".series-strip button:has-text('Axial 1.0 mm')")
-    page.wait_for_function(
-        "pacsweb.state.series.description === 'Axial 1.0 mm' && pacsweb.state.frame !== null"
-    )
+    open_series(page, "Axial 1.0 mm")
 
 
 def test_orientation_markers_follow_rotation(page, server_url):
