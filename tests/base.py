@@ -3,6 +3,9 @@
 import os
 import shutil
 import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pydicom
@@ -139,3 +142,20 @@ def file_dose_in(series, folder: Path, label: str):
     dataset.save_as(folder / "dose.dcm")
     assert not Importer().run([folder / "dose.dcm"]).rejected
     return Instance.objects.get(sop_instance_uid=dataset.SOPInstanceUID)
+
+
+@contextmanager
+def running_storescp(folder: Path) -> Iterator[int]:
+    """dcmtk's storescp as AE title DEST writing to ``folder``, while in the block: its port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [require_peer("storescp"), "-aet", "DEST", "-od", str(folder), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_listening(port, process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

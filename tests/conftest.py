@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from tests.base import SMALL_CT
+from tests.base import SMALL_CT, running_storescp
 from viewer.demo.ct_study import write_demo_ct
 
 
@@ -78,3 +78,12 @@ def alice_client(client, alice):
     """A test client signed in as alice."""
     client.force_login(alice)
     return client
+
+
+@pytest.fixture
+def storescp(tmp_path):
+    """dcmtk's storescp as AE title DEST: its port and the folder it writes to."""
+    folder = tmp_path / "dest"
+    folder.mkdir()
+    with running_storescp(folder) as port:
+        yield port, folder

@@ -38,13 +38,16 @@ import { bindPanels } from './shell/panels.js';
 import { Toolbar } from './shell/toolbar.js';
 import { KEY_SERIES_UID, KeyImages, keySeries } from './state/key-images.js';
 import { KeyImagesStrip } from './shell/key-images.js';
-import { fetchKeyImages, saveKeyImage } from './io/api.js';
+import { fetchKeyImages, fetchReceivingNodes, saveKeyImage, sendKeyImages } from './io/api.js';
+import { SendKeyImagesDialog } from './shell/send-key-images.js';
 import { fetchPriors, fetchPriorSeries, retrieveInNewTab } from './io/priors.js';
 import { comparePrior, linkedSlice, matchSeries, samePatient } from './math/priors.js';
 import { fill, PriorsPanel } from './shell/priors-panel.js';
 import { besidePrior, priorViews } from './math/mammo.js';
 import { fetchPresentationStates } from './io/presentation.js';
 import { PresentationChoice } from './shell/presentation.js';
+import { ViewerWindows } from './shell/windows.js';
+import { startingSeries } from './state/windows.js';
 
 const root = document.getElementById('viewer');
 const grid = document.getElementById('viewport-grid');
@@ -61,7 +64,9 @@ const metadata = new Map();
 // entry). Their listings and frames are asked for under the prior's study UID.
 const priorOf = new Map();
 const priorSeries = new Map(); // series UID → its strip entry (number, modality, description)
-const studyOf = (seriesUid) => priorOf.get(seriesUid)?.study_uid || studyUid;
+// A prior's series opened in a window that borrows this one's loader (shell/windows.js).
+const lent = new Map();
+const studyOf = (seriesUid) => priorOf.get(seriesUid)?.study_uid || lent.get(seriesUid) || studyUid;
 // A study opened while it arrives is hung again as its series begin to arrive, until
 // the person chooses for themselves; not when the address asked for a series or none.
 const opening = new OpeningHanging({
@@ -90,7 +95,41 @@ const decoder = query.get('frames') !== 'raw' && FrameDecoder.supported() ? new 
 // A decoder that could not start: the rest of the study comes raw.
 const working = () => (decoder && !decoder.broken ? decoder : null);
 let heldShown = false;
-const loader = new FrameLoader({
+// Multi-monitor reading: this study's other windows, kept in step; a window opened by
+// another borrows its loader (one cache, nothing copied) while the opener is there.
+const windows = new ViewerWindows({
+  studyUid,
+  number: Number(query.get('window')) || 1,
+  text: text.windows,
+  viewports: () => viewports,
+  studyOf,
+  follow: (v, frameOfReferenceUid, centre) => followCentre(v, frameOfReferenceUid, centre),
+  linked: () => linked,
+  showCursor: (point, frameOfReferenceUid, ofStudy) => showCursorAt(point, frameOfReferenceUid, null, ofStudy),
+  refreshMeasurements: async (refreshed) => {
+    const before = new Set(study.measurements.map((m) => m.id));
+    const found = await fetchMeasurements(studyUid);
+    // A prior's measurements (drawn here, saved under the prior) are not in this study's
+    // list: they stay, not dropped as if deleted elsewhere.
+    const ofPrior = (m) => Boolean(m.study_uid) && m.study_uid !== studyUid;
+    study.measurements = [...refreshed(study.measurements.filter((m) => !ofPrior(m)), found, before),
+      ...study.measurements.filter(ofPrior)];
+    if (study.selected !== null && !study.find(study.selected)) study.select(null);
+    redrawMeasurements();
+  },
+  start: () => {
+    const prior = viewports.map((v) => v.state.series?.series_uid).find((uid) => priorOf.has(uid));
+    return startingSeries(seriesUids, viewports.map((v) => v.state.series?.series_uid).filter(Boolean),
+      prior ? { study_uid: studyOf(prior), series_uid: prior } : null);
+  },
+  onBlocked: (message) => {
+    active.state.error = message;
+    active.draw();
+  },
+  onOrphaned: () => useOwnLoader(),
+  release: (owner) => loader.setShown([], owner),
+});
+const makeLoader = () => new FrameLoader({
   seriesUids,
   budget: chooseBudget({
     deviceMemory: navigator.deviceMemory,
@@ -113,6 +152,21 @@ const loader = new FrameLoader({
     requestAnimationFrame(() => { heldShown = false; showHeld(loader.stats(), text); });
   },
 });
+let loader = windows.borrowed || makeLoader();
+// The opener's loader tells the opener's strip what is held; this one's is told here.
+const heldTimer = windows.borrowed ? setInterval(() => showHeld(loader.stats(), text), 1000) : null;
+
+/** The opener has gone: a loader of this window's own, and every viewport asks it again. */
+function useOwnLoader() {
+  clearInterval(heldTimer);
+  loader = makeLoader();
+  for (const listing of metadata.values()) listing.then((found) => loader.setSeries(found), () => {});
+  for (const v of viewports) v.options.loader = loader;
+  showLoader();
+  loader.start();
+  // Frames asked of the opener's loader may never come: each image is asked for again.
+  for (const v of viewports) if (v.state.series) v.show(v.state.index);
+}
 // Save PNG and Print: their dialogs read the grid through these.
 bindExport({
   studyUid, text, active: () => active, viewports: () => viewports, layout: () => root.dataset.layout,
@@ -147,7 +201,7 @@ function loadMetadata(seriesUid) {
 function showLoader() {
   loader.setShown([active, ...viewports.filter((v) => v !== active)].filter(Boolean).map((v) => ({
     uid: v.state.series?.series_uid, index: v.state.index, direction: v.direction,
-  })));
+  })), windows.owner);
 }
 
 function reflectActive() {
@@ -213,10 +267,16 @@ function syncLinked() {
       if (across && across.index >= 0 && across.index !== v.state.index) v.show(across.index);
       continue;
     }
-    if (stack[0].frame_of_reference_uid !== current.frame_of_reference_uid) continue;
-    const index = nearestSlice(stack, centre);
-    if (index >= 0 && index !== v.state.index) v.show(index);
+    followCentre(v, current.frame_of_reference_uid, centre);
   }
+}
+
+/** Turn a viewport's stack to the slice nearest a point of its frame of reference. */
+function followCentre(v, frameOfReferenceUid, centre) {
+  const stack = v.state.series?.instances;
+  if (!stack || stack.length < 2 || stack[0].frame_of_reference_uid !== frameOfReferenceUid) return;
+  const index = nearestSlice(stack, centre);
+  if (index >= 0 && index !== v.state.index) v.show(index);
 }
 
 /** Each viewport that follows a linked scroll across frames of reference says so. */
@@ -246,9 +306,19 @@ function placeCursor(source, [column, row]) {
   const plane = entry && imagePlane(entry);
   if (!plane) return;
   const point = toPatient(plane, column, row);
+  showCursorAt(point, entry.frame_of_reference_uid, source);
+  windows.cursor(point, entry.frame_of_reference_uid, studyOf(source.state.series.series_uid));
+}
+
+/**
+ * Mark the cursor's point on every viewport of its frame of reference (of ``ofStudy``
+ * only, for one placed in another window), turning each to the slice through it.
+ */
+function showCursorAt(point, frameOfReferenceUid, source, ofStudy = '') {
   for (const v of viewports) {
     const stack = v.state.series?.instances;
-    if (!stack || stack[0]?.frame_of_reference_uid !== entry.frame_of_reference_uid) {
+    if (!stack || stack[0]?.frame_of_reference_uid !== frameOfReferenceUid
+      || (ofStudy && studyOf(v.state.series.series_uid) !== ofStudy)) {
       v.setCursor(null);
       continue;
     }
@@ -352,7 +422,10 @@ function setLayout(layoutText, hungViewports = null) {
       loader,
       onShow: (v) => {
         showLoader(); scheduleFocus(); updateReferenceLines(); showLinkNotes();
-        if (v === active) syncLinked();
+        if (v === active) {
+          syncLinked();
+          windows.scrolled(v);
+        }
       },
       studyOf: priorLabel,
       onDrawn: (v) => presentations.drawn(v),
@@ -486,6 +559,7 @@ const actions = {
   },
 };
 actions['help-button'] = () => document.getElementById('help').toggleAttribute('hidden');
+actions['new-window'] = () => windows.open();
 // Keys for what the toolbar's own buttons do.
 const keyActions = { 'series-toggle': () => toolbar.showStrip(root.dataset.strip !== 'open') };
 for (const [id, action] of Object.entries(actions)) {
@@ -543,7 +617,7 @@ document.getElementById('mpr').addEventListener('click', toggleMpr);
 const keys = {
   p: 'mpr', i: 'invert', 1: 'one-to-one', '+': 'zoom-in', '=': 'zoom-in', '-': 'zoom-out', o: 'rotate',
   h: 'flip-h', v: 'flip-v', r: 'reset', c: 'cine', t: 'show-tags', m: 'magnifier', l: 'link',
-  k: 'measure-list', s: 'series-toggle',
+  k: 'measure-list', s: 'series-toggle', w: 'new-window',
 };
 root.addEventListener('keydown', (event) => {
   if (['SELECT', 'INPUT'].includes(event.target.tagName)) return;
@@ -638,14 +712,20 @@ const redrawMeasurements = () => {
   measurePanel.refresh();
 };
 const edits = new MeasurementEdits({
-  update: updateMeasurement,
+  update: async (...change) => {
+    const updated = await updateMeasurement(...change);
+    windows.measured(); // the study's other windows list them again
+    return updated;
+  },
   remove: async (id) => {
     await deleteMeasurement(id); // a refusal throws: the step stays to be tried again
     study.forget(id);
+    windows.measured();
   },
   create: async (measurement) => {
     const saved = await saveMeasurement(studyOf(measurement.series_uid), measurement);
     study.add(saved);
+    windows.measured();
     return saved;
   },
   find: (id) => study.find(id),
@@ -715,6 +795,7 @@ async function saveDrawn(body) {
   try {
     const saved = await saveMeasurement(studyOf(body.series_uid), body);
     study.add(saved);
+    windows.measured();
     edits.created(saved);
     study.select(saved.id);
     return '';
@@ -749,6 +830,7 @@ async function removeMeasurement(id) {
     return null;
   }
   study.forget(id);
+  windows.measured();
   redrawMeasurements();
   return found;
 }
@@ -861,7 +943,12 @@ window.pacsweb = {
   messages: [],
   get progress() { return study.progress; },
   get live() { return live; },
-  loader,
+  get loader() { return loader; },
+  // Multi-monitor reading: whether this window borrows its opener's loader, and what it
+  // lends the windows it opens (shell/windows.js).
+  get sharedLoader() { return Boolean(windows.host); },
+  windows: windows.hostFor(() => loader, (seriesUid, ofStudy) => lent.set(seriesUid, ofStudy)),
+  get link() { return windows; },
   get measurements() { return study.measurements; },
   get selectedMeasurement() { return study.selected; },
   get priors() { return priorsPanel; },
@@ -993,6 +1080,14 @@ function chooseLayout(name) {
 
 // Key images: '*' or the star marks the image on screen as one of this person's key
 // images (a KOS document in the archive); the strip's entry shows every document's.
+// "Send key images…": the person's own KOS to a node they choose (disabled without one).
+const sendKeys = new SendKeyImagesDialog({
+  text: text.keyImages,
+  nodes: fetchReceivingNodes,
+  send: (nodeId) => sendKeyImages(studyUid, nodeId),
+});
+sendKeys.enable(false);
+
 /** The "Key images" series, made from its images' own series' listings. */
 async function keyListing() {
   const uids = [...new Set(keyImages.images.map((image) => image.series_uid))];
@@ -1019,6 +1114,7 @@ function showKeyImages(answer) {
   keyImages.receive(answer);
   keyStrip ??= new KeyImagesStrip(root, { text: text.keyImages, ...stripActions });
   keyStrip.show(keyImages);
+  sendKeys.enable(keyImages.mine.length > 0);
   showKeyState();
   viewports.forEach((v) => v.draw());
   if (viewports.some((v) => v.state.series?.series_uid === KEY_SERIES_UID)) {
@@ -1066,8 +1162,9 @@ if (initial && seriesUids.includes(initial)) {
 }
 // Keys work at once, without a click into the viewer first.
 root.focus({ preventScroll: true });
-// Then every series' listing, so the loader can fetch the whole study.
-loader.start();
+// Then every series' listing, so the loader can fetch the whole study (the opener's
+// loader, borrowed, is already at it).
+if (!windows.host) loader.start();
 
 // Priors: the patient's other studies, listed once this study has begun to load. None
 // of a prior's images is asked for until the person opens it (its row, or Compare).
@@ -1105,6 +1202,7 @@ const priorsPanel = new PriorsPanel(document.getElementById('series-strip'), {
     for (const series of found.series) {
       priorOf.set(series.series_uid, labelled);
       priorSeries.set(series.series_uid, series);
+      windows.lend(series.series_uid, prior.study_uid);
     }
     return found.series;
   },
@@ -1219,4 +1317,8 @@ async function compareWithPrior() {
   syncLinked();
   return true;
 }
-listPriors();
+// A window opened to read a prior (shell/windows.js) opens it once the priors are listed.
+listPriors().then(async () => {
+  const [prior, series] = [query.get('prior'), query.get('prior_series')];
+  if (prior && series && await priorsPanel.open(prior).catch(() => null)) openIn(active, series);
+});

@@ -1,7 +1,6 @@
 """In-process pynetdicom peers on free ports, stopped after each test."""
 
 import socket
-import subprocess
 import threading
 import time
 
@@ -16,8 +15,6 @@ from pynetdicom.sop_class import (
 
 from tests.base import (  # free_port: other tests take it from here
     free_port,
-    require_peer,
-    wait_listening,
 )
 from viewer.nodes.models import RemoteNode
 from viewer.nodes.scp import start_server
@@ -140,20 +137,3 @@ __all__ = [
     "handle_move_unknown_destination",
     "make_node",
 ]
-
-
-@pytest.fixture
-def storescp(tmp_path):
-    """dcmtk's storescp as AE title DEST: its port and the folder it writes to."""
-    port = free_port()
-    folder = tmp_path / "dest"
-    folder.mkdir()
-    process = subprocess.Popen(
-        [require_peer("storescp"), "-aet", "DEST", "-od", str(folder), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_listening(port, process)
-    yield port, folder
-    process.terminate()
-    process.wait(timeout=10)

@@ -3,17 +3,16 @@
 import json
 
 from django.http import HttpRequest, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from viewer.archive.storage import absolute_path
 from viewer.audit.models import AuditEvent, record
-from viewer.nodes.models import RemoteNode
 from viewer.nodes.scu import store_instances
 from viewer.reading.key_images import KeyImageError, current_document, key_images, mark
 
 from . import views
+from .node_views import receiving_nodes
 
 
 def _body(request: HttpRequest) -> dict:
@@ -72,7 +71,10 @@ def send_key_images(request: HttpRequest, study_uid: str) -> JsonResponse:
         return JsonResponse({"detail": str(exc)}, status=400)
     if not isinstance(node_id, int) or isinstance(node_id, bool):
         return JsonResponse({"detail": "node_id must be a node's number"}, status=400)
-    node = get_object_or_404(RemoteNode, pk=node_id, enabled=True)
+    # Only a node a C-STORE can reach: not a DICOMweb one, nor one switched off.
+    node = receiving_nodes().filter(pk=node_id).first()
+    if node is None:
+        return JsonResponse({"detail": _("There is no such node to send to.")}, status=404)
     document = current_document(request.user, study)
     if document is None:
         return JsonResponse(
@@ -89,4 +91,11 @@ def send_key_images(request: HttpRequest, study_uid: str) -> JsonResponse:
     if not outcome.ok:
         detail = _("The node did not take the document: %(error)s") % {"error": outcome.error}
         return JsonResponse({"detail": detail}, status=502)
-    return JsonResponse({"sent": outcome.sent, "sop_instance_uid": document.sop_instance_uid})
+    return JsonResponse(
+        {
+            "sent": outcome.sent,
+            "node": node.name,
+            "images": len(key_images(request.user, study).mine),
+            "sop_instance_uid": document.sop_instance_uid,
+        }
+    )

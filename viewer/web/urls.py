@@ -12,6 +12,7 @@ from . import (
     imaging_views,
     key_image_views,
     launch_views,
+    node_views,
     presentation_views,
     priors_views,
     reading_views,
@@ -88,6 +89,7 @@ urlpatterns = [
     ),
     path("retrieve/jobs/<int:job_id>/retry/", views.retrieve_job_retry, name="retrieve_job_retry"),
     path("api/studies/", views.api_study_list, name="api_study_list"),
+    path("api/nodes/receiving/", node_views.nodes_receiving, name="nodes_receiving"),
     path(
         "api/studies/<uid:study_uid>/hangings/",
         views.study_hangings,

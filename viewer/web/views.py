@@ -342,6 +342,16 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "unmark": _("Unmark key image"),
             "keyImage": _("Key image"),
             "notSaved": _("The key image was not saved"),
+            "send": _("Send key images…"),
+            "noneToSend": _("mark an image as key first"),
+            "nodesFailed": _("The nodes could not be listed"),
+            "noNodes": _("No node that can receive DICOM is configured."),
+            "sending": _("Sending to %(node)s…"),
+            "sent": [
+                ngettext("Sent %(n)s key image to %(node)s", "Sent %(n)s key images to %(node)s", n)
+                for n in (1, 2)
+            ],
+            "notSent": _("Not sent to %(node)s (your key images stay in the archive): %(reason)s"),
         },
         "measurements": {
             "mine": _("yours"),
@@ -384,6 +394,11 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "applied": _("PR: %(label)s"),
             "notShown": _("not shown: %(what)s"),
             "unnamed": _("(no label)"),
+        },
+        "windows": {
+            "blocked": _(
+                "The browser blocked the new window: allow pop-ups for this site, then try again"
+            ),
         },
         "noImageToExport": _("There is no image in the active viewport to save"),
         "previewNotExported": _(

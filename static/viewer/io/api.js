@@ -277,3 +277,13 @@ export function saveKeyImage(studyUid, sopInstanceUid, frame, key) {
     sop_instance_uid: sopInstanceUid, frame, key,
   });
 }
+
+/** The configured nodes the person may send to: [{id, name, address}]. */
+export async function fetchReceivingNodes() {
+  return (await sendJson('/api/nodes/receiving/', 'GET')).nodes;
+}
+
+/** Send this person's key images (their KOS) to a node; rejects with the server's reason. */
+export function sendKeyImages(studyUid, nodeId) {
+  return sendJson(`/api/studies/${studyUid}/key-images/send/`, 'POST', { node_id: nodeId });
+}

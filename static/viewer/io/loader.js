@@ -41,6 +41,7 @@ export class FrameLoader {
     this.extra = []; // series listed that the strip did not name
     this.series = new Map();
     this.shown = [];
+    this.views = new Map(); // window → what its viewports show (setShown)
     this.held = new Map(); // key → {frame, bytes, uid, reduced}
     this.waiting = new Map(); // key → {promise, resolve, reject}
     this.requests = new Set(); // {keys: Set, controller, rank}
@@ -93,11 +94,18 @@ export class FrameLoader {
   }
 
   /**
-   * What each viewport shows, active first.
+   * What each viewport of a window shows, active first. A loader shared by several
+   * windows (io/windows.js) plans for all: the opener's views first, then the others'.
    * @param {Array<{uid: string, index: number, direction?: number}>} shown
+   * @param {string} [owner] the window ('main': the one that made the loader)
    */
-  setShown(shown) {
-    this.shown = shown.filter((view) => view.uid);
+  setShown(shown, owner = 'main') {
+    // Copied into this realm: a closed window's arrays must not be what the plan reads.
+    const views = shown.filter((view) => view.uid).map((view) => ({ ...view }));
+    if (views.length) this.views.set(owner, views);
+    else this.views.delete(owner);
+    this.shown = [...(this.views.get('main') || []),
+      ...[...this.views].filter(([name]) => name !== 'main').flatMap(([, list]) => list)];
     this.schedule();
   }
 

@@ -115,6 +115,15 @@ const FORMATS = {
 };
 
 /**
+ * Whether ``values`` is a ``Typed`` array, from this window's realm or another's: a
+ * frame held by the opener's loader (io/windows.js) fails ``instanceof`` here, and
+ * ``Typed.from`` would copy every upload of it.
+ */
+export function sameType(values, Typed) {
+  return values instanceof Typed || Object.prototype.toString.call(values) === `[object ${Typed.name}]`;
+}
+
+/**
  * What both WebGL2 renderers start from: the context (its buffer kept, for read-back
  * and export), programs made on demand, an image and a colour-map texture, a buffer.
  * @param {object} renderer gets gl, canvas, programs, texture, lut, colormap, buffer
@@ -160,7 +169,7 @@ export class WebGLRenderer {
       this.sampler = 'sampler2D';
     } else {
       const [sampler, internal, format, type, Typed] = FORMATS[frame.dataType];
-      const values = frame.values instanceof Typed ? frame.values : Typed.from(frame.values);
+      const values = sameType(frame.values, Typed) ? frame.values : Typed.from(frame.values);
       gl.texImage2D(gl.TEXTURE_2D, 0, gl[internal], frame.columns, frame.rows, 0, gl[format],
         gl[type], values);
       this.sampler = sampler;

@@ -338,3 +338,21 @@ test('it names the series of each single frame it asks for (a prior is fetched u
   await tick();
   assert.deepEqual(asked[0], ['prior-series.1', 'prior-series']);
 });
+
+test('it holds what every window shows, the opener’s first, and lets a closed window’s views go', async () => {
+  const peer = server();
+  const loader = new FrameLoader({ seriesUids: ['a', 'b'], budget: 3 * SLICE, ...peer, batchSize: 1 });
+  loader.setSeries(listing('a', 50));
+  loader.setSeries(listing('b', 50));
+  loader.setShown([{ uid: 'a', index: 0 }]);
+  loader.setShown([{ uid: 'b', index: 30 }], 'window-2');
+  loader.setShown([{ uid: 'a', index: 40 }]); // the opener moves on: the second window's view stays
+  await peer.answerAll();
+  assert.deepEqual(loader.shown.map((v) => v.uid), ['a', 'b'], 'the opener’s view first');
+  assert.ok(loader.heldFrame({ sop_instance_uid: 'a.40', frame: 1 }));
+  assert.ok(loader.heldFrame({ sop_instance_uid: 'b.30', frame: 1 }), 'the second window’s image is held too');
+  loader.setShown([], 'window-2'); // it closed
+  assert.deepEqual(loader.shown.map((v) => v.uid), ['a']);
+  await peer.answerAll();
+  assert.equal(loader.heldFrame({ sop_instance_uid: 'b.30', frame: 1 }), undefined, 'its image made room');
+});

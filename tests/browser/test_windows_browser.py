@@ -1,0 +1,208 @@
+"""Multi-monitor reading in Debian's chromium: a second window of the study, kept in step
+with the first over a BroadcastChannel, showing frames from the first one's loader."""
+
+import pytest
+
+from tests.base import SMALL_CT
+from viewer.demo.ct_study import study_uid as demo_study_uid
+
+from .conftest import choose_tool, open_series, reveal, show_strip, sign_in
+
+pytestmark = pytest.mark.browser
+
+SERIES = "Axial 5.0 mm"
+
+
+@pytest.fixture
+def context(browser):
+    """A context of its own: closing the first window must leave the second open."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+def open_study(page, server_url) -> None:
+    page.goto(f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/?protocol=none")
+    page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+    show_strip(page)
+    open_series(page, SERIES)
+
+
+def open_second_window(page):
+    """Press "New window" and wait for the window it opens to show an image."""
+    with page.context.expect_page() as opened:
+        reveal(page, "#new-window").click()
+    second = opened.value
+    second.wait_for_function("document.getElementById('viewer')?.dataset.ready === 'true'")
+    return second
+
+
+def index_is(page, index: int) -> None:
+    page.wait_for_function(
+        f"pacsweb.state.index === {index}"
+        " && document.getElementById('viewer').dataset.ready === 'true'"
+    )
+
+
+def canvas_box(page):
+    return page.locator(".viewport.active canvas").first.bounding_box()
+
+
+def test_two_windows_in_sync_over_broadcast_channel(
+    context, server_url, screenshot_dir, small_ct_folder
+):
+    page = context.new_page()
+    errors: list[str] = []
+    context.on("page", lambda p: p.on("pageerror", lambda e: errors.append(str(e))))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, server_url)
+    open_study(page, server_url)
+    # The whole small study in the first window's loader before the second one opens.
+    page.wait_for_function(
+        "pacsweb.loader.stats().wanted === 0 && pacsweb.loader.stats().requests === 0"
+    )
+    held = page.evaluate("pacsweb.loader.stats().frames")
+    frame_requests: list[str] = []
+
+    second = open_second_window(page)
+    second.on(
+        "request",
+        lambda r: (
+            frame_requests.append(r.url) if "/frames" in r.url or "/instances" in r.url else None
+        ),
+    )
+    # (a) The study, with the patient's name and ID beside the image.
+    name, patient_id = page.evaluate(
+        "(({patientName, patientId}) => [patientName, patientId])"
+        "(document.getElementById('viewer').dataset)"
+    )
+    overlay = second.locator(".viewport.active")
+    assert name and overlay.locator(".patient-name").inner_text() == name
+    assert patient_id and patient_id in overlay.inner_text()
+    assert second.evaluate("new URL(location.href).searchParams.get('window')") == "2"
+
+    # (b) One loader for both windows: the second shows the first one's frame object.
+    show_strip(second)
+    open_series(second, SERIES)
+    assert second.evaluate("pacsweb.sharedLoader") is True
+    assert second.evaluate("pacsweb.loader === window.opener.pacsweb.loader")
+    assert second.evaluate(
+        "pacsweb.state.frame"
+        " === pacsweb.loader.heldFrame(pacsweb.state.series.instances[pacsweb.state.index])"
+    )
+    assert page.evaluate("pacsweb.loader.stats().frames") == held, "no frame fetched twice"
+    assert frame_requests == [], "the second window asked the server for no frame"
+
+    # (c) Scrolling one window scrolls the other, both ways.
+    page.evaluate("pacsweb.show(3)")
+    index_is(second, 3)
+    second.bring_to_front()
+    second.locator("#viewer").press("ArrowUp")
+    expected = second.evaluate("pacsweb.state.index")
+    assert expected == 2
+    index_is(page, expected)
+
+    # (d) A measurement saved in the first window appears in the second's list.
+    before = second.evaluate("pacsweb.measurements.length")
+    reveal(second, "#measure-list").click()
+    choose_tool(page, "length")
+    box = canvas_box(page)
+    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.45, steps=3)
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5, steps=3)
+    page.mouse.up()
+    page.wait_for_function(f"pacsweb.measurements.length === {before + 1}")
+    measurement_id = page.evaluate("pacsweb.measurements.at(-1).id")
+    second.wait_for_function(f"pacsweb.measurements.some((m) => m.id === {measurement_id})")
+    items = second.locator("#measurements-panel .measurement-items li")
+    assert items.count() == before + 1
+    # Deleted in the first (selected, Delete), gone from the second too.
+    assert page.evaluate("pacsweb.selectedMeasurement") == measurement_id
+    page.locator("#viewer").press("Delete")
+    page.wait_for_function(f"!pacsweb.measurements.some((m) => m.id === {measurement_id})")
+    second.wait_for_function(f"!pacsweb.measurements.some((m) => m.id === {measurement_id})")
+
+    # (e) The 3-D cursor placed in the first window is marked in the second (same frame
+    # of reference).
+    choose_tool(page, "cursor")
+    box = canvas_box(page)
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_function("pacsweb.cursor !== undefined")
+    second.wait_for_function("pacsweb.cursor !== undefined")
+    assert second.evaluate("pacsweb.cursor") == pytest.approx(page.evaluate("pacsweb.cursor"))
+    assert second.locator(".viewport.active svg path.cursor3d").count() == 1
+
+    for width, height in ((1366, 768), (390, 844)):
+        second.set_viewport_size({"width": width, "height": height})
+        second.wait_for_timeout(300)
+        second.screenshot(path=screenshot_dir / f"second-window-{width}x{height}.png")
+    second.set_viewport_size({"width": 1280, "height": 900})
+
+    # (f) The first window closes: the second takes a loader of its own and goes on.
+    page.close()
+    second.wait_for_function("pacsweb.sharedLoader === false")
+    second.evaluate("pacsweb.show(1)")
+    index_is(second, 1)
+    assert second.evaluate("pacsweb.state.frame !== null")
+    assert second.evaluate(
+        "pacsweb.loader.heldFrame(pacsweb.state.series.instances[1]) !== undefined"
+    )
+    assert errors == [], errors
+
+
+def test_a_blocked_window_is_said_and_garbage_on_the_channel_is_ignored(context, server_url):
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, server_url)
+    open_study(page, server_url)
+    # The browser refuses the pop-up: the viewer says so instead of doing nothing.
+    page.evaluate("window.open = () => null")
+    reveal(page, "#new-window").click()
+    message = page.locator(".viewport.active [data-o='message']")
+    message.wait_for(state="visible")
+    assert "blocked" in message.inner_text()
+    # Anything else on the study's channel is ignored, and real messages still work.
+    page.evaluate(
+        """(uid) => {
+          const channel = new BroadcastChannel(`pacsweb:${uid}`);
+          for (const garbage of [null, 'scroll', 42, [], {kind: 'scroll'},
+              {kind: 'scroll', from: 'x', number: 2, series_uid: {}, sop_instance_uid: 1},
+              {kind: 'cursor', from: 'x', number: 2, point: 'here', frame_of_reference_uid: ''},
+              {kind: '__proto__', from: 'x', number: 2}, {kind: 'measurements', from: 'x'}]) {
+            channel.postMessage(garbage);
+          }
+          const entry = pacsweb.state.series.instances[3];
+          channel.postMessage({kind: 'scroll', from: 'x', number: 2,
+            series_uid: pacsweb.state.series.series_uid, sop_instance_uid: entry.sop_instance_uid,
+            frame: entry.frame ?? 1, index: 3});
+        }""",
+        demo_study_uid(SMALL_CT),
+    )
+    index_is(page, 3)
+    assert errors == [], errors
+
+
+def test_a_window_opened_from_a_second_window_stops_borrowing_when_the_first_closes(
+    context, server_url
+):
+    page = context.new_page()
+    errors: list[str] = []
+    context.on("page", lambda p: p.on("pageerror", lambda e: errors.append(str(e))))
+    sign_in(page, server_url)
+    open_study(page, server_url)
+    second = open_second_window(page)
+    third = open_second_window(second)
+    assert third.evaluate("pacsweb.loader === window.opener.opener.pacsweb.loader")
+    # The first closes: the second takes a loader of its own, and the third must not go
+    # on asking the closed window's loader for its frames.
+    page.close()
+    second.wait_for_function("pacsweb.sharedLoader === false")
+    third.wait_for_function("pacsweb.sharedLoader === false")
+    third.evaluate("pacsweb.show(1)")
+    index_is(third, 1)
+    assert third.evaluate(
+        "pacsweb.loader.heldFrame(pacsweb.state.series.instances[1]) !== undefined"
+    )
+    assert errors == [], errors
