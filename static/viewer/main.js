@@ -12,6 +12,7 @@ import {
 } from './io/api.js';
 import { FrameDecoder } from './io/decoder.js';
 import { FrameLoader } from './io/loader.js';
+import { BorrowedLoader } from './io/borrowed-loader.js';
 import { LiveStudy } from './io/live.js';
 import { showHeld } from './shell/held.js';
 import { NodeHealthNotice } from './shell/node-health.js';
@@ -112,7 +113,9 @@ const windows = new ViewerWindows({
     // A prior's measurements (drawn here, saved under the prior) are not in this study's
     // list: they stay, not dropped as if deleted elsewhere.
     const ofPrior = (m) => Boolean(m.study_uid) && m.study_uid !== studyUid;
-    study.measurements = [...refreshed(study.measurements.filter((m) => !ofPrior(m)), found, before),
+    // One dragged, nudged or being saved here stays as it is here (not the server's older copy).
+    const editing = (id) => edits.inFlight(id) || viewports.some((v) => v.edit?.measurement.id === id);
+    study.measurements = [...refreshed(study.measurements.filter((m) => !ofPrior(m)), found, before, editing),
       ...study.measurements.filter(ofPrior)];
     if (study.selected !== null && !study.find(study.selected)) study.select(null);
     redrawMeasurements();
@@ -122,12 +125,21 @@ const windows = new ViewerWindows({
     return startingSeries(seriesUids, viewports.map((v) => v.state.series?.series_uid).filter(Boolean),
       prior ? { study_uid: studyOf(prior), series_uid: prior } : null);
   },
+  // Another window marked a key image: listed again, after any mark of this one's on its way.
+  refreshKeyImages: () => {
+    keySaving = keySaving.then(() => fetchKeyImages(studyUid)).then(showKeyImages)
+      .catch((error) => console.warn(`key images: ${error.message}`));
+  },
   onBlocked: (message) => {
     active.state.error = message;
     active.draw();
   },
   onOrphaned: () => useOwnLoader(),
-  release: (owner) => loader.setShown([], owner),
+  // A window gone: its views, and its "Key images" series, leave the loader's plan.
+  release: (owner) => {
+    loader.setShown([], owner);
+    loader.dropSeries(keyLoaderUid(owner));
+  },
 });
 const makeLoader = () => new FrameLoader({
   seriesUids,
@@ -142,9 +154,10 @@ const makeLoader = () => new FrameLoader({
     : (sopUid, frame, signal, onArrived, seriesUid) => fetchFrame(
       studyOf(seriesUid), sopUid, frame, signal, working(), { reduce: true, onArrived },
     ),
-  fetchBatch: (seriesUid, sopUids, onFrame, signal, onFailure) => (seriesUid === KEY_SERIES_UID
-    ? fetchKeyFrames(sopUids, onFrame, signal, onFailure)
-    : fetchInstanceFrames(studyOf(seriesUid), seriesUid, sopUids, onFrame, signal, onFailure, working())),
+  // A "Key images" entry is fetched from its own series (the loader names it).
+  fetchBatch: (seriesUid, sopUids, onFrame, signal, onFailure) => fetchInstanceFrames(
+    studyOf(seriesUid), seriesUid, sopUids, onFrame, signal, onFailure, working(),
+  ),
   listSeries: (seriesUid) => loadMetadata(seriesUid),
   onChange: () => {
     if (heldShown) return;
@@ -152,20 +165,36 @@ const makeLoader = () => new FrameLoader({
     requestAnimationFrame(() => { heldShown = false; showHeld(loader.stats(), text); });
   },
 });
-let loader = windows.borrowed || makeLoader();
+// The opener's loader, seen through a BorrowedLoader: what waits on it can be asked again.
+let loader = windows.borrowed ? new BorrowedLoader(windows.borrowed, windows.owner) : makeLoader();
 // The opener's loader tells the opener's strip what is held; this one's is told here.
 const heldTimer = windows.borrowed ? setInterval(() => showHeld(loader.stats(), text), 1000) : null;
 
-/** The opener has gone: a loader of this window's own, and every viewport asks it again. */
+/**
+ * The "Key images" series' name in the loader: each window's own (``owner``, its name
+ * in the plan), since in a loader shared by windows each lists its own key images.
+ */
+function keyLoaderUid(owner = windows.owner) {
+  return owner === 'main' ? KEY_SERIES_UID : `${KEY_SERIES_UID}:${owner}`;
+}
+
+/**
+ * The opener has gone: a loader of this window's own. Every frame, preview and MPR
+ * volume still waiting on the opener's loader (whose promises now never settle) is
+ * asked of it again, and the opener's loader is referred to no more.
+ */
 function useOwnLoader() {
   clearInterval(heldTimer);
+  const borrowed = loader;
   loader = makeLoader();
   for (const listing of metadata.values()) listing.then((found) => loader.setSeries(found), () => {});
+  if (keyImages.images.length) keyListing().catch(() => {});
   for (const v of viewports) v.options.loader = loader;
   showLoader();
   loader.start();
-  // Frames asked of the opener's loader may never come: each image is asked for again.
-  for (const v of viewports) if (v.state.series) v.show(v.state.index);
+  borrowed.lose(loader);
+  // An image that failed through the opener's loader is asked for again.
+  for (const v of viewports) if (v.state.series && !v.state.frame) v.show(v.state.index);
 }
 // Save PNG and Print: their dialogs read the grid through these.
 bindExport({
@@ -200,9 +229,14 @@ function loadMetadata(seriesUid) {
 /** Tell the loader what each viewport shows, active first. */
 function showLoader() {
   loader.setShown([active, ...viewports.filter((v) => v !== active)].filter(Boolean).map((v) => ({
-    uid: v.state.series?.series_uid, index: v.state.index, direction: v.direction,
+    uid: v.state.series?.series_uid === KEY_SERIES_UID ? keyLoaderUid() : v.state.series?.series_uid,
+    index: v.state.index,
+    direction: v.direction,
   })), windows.owner);
 }
+// Back from the back-forward cache: the opener's loader forgot this window's views
+// (pagehide), so they are told again now, not at the next scroll.
+window.addEventListener('pageshow', (event) => { if (event.persisted) showLoader(); });
 
 function reflectActive() {
   // The page's data attributes and slider follow the active viewport.
@@ -947,7 +981,8 @@ window.pacsweb = {
   // Multi-monitor reading: whether this window borrows its opener's loader, and what it
   // lends the windows it opens (shell/windows.js).
   get sharedLoader() { return Boolean(windows.host); },
-  windows: windows.hostFor(() => loader, (seriesUid, ofStudy) => lent.set(seriesUid, ofStudy)),
+  // The loader lent is the one doing the work (the opener's, while this window borrows it).
+  windows: windows.hostFor(() => loader.shared || loader, (seriesUid, ofStudy) => lent.set(seriesUid, ofStudy)),
   get link() { return windows; },
   get measurements() { return study.measurements; },
   get selectedMeasurement() { return study.selected; },
@@ -1094,15 +1129,9 @@ async function keyListing() {
   const listings = new Map();
   await Promise.all(uids.map((uid) => loadMetadata(uid).then((found) => listings.set(uid, found), () => {})));
   const series = keySeries(keyImages.images, listings, text.keyImages.title);
-  loader.setSeries(series);
+  // Under this window's name for it: a shared loader keeps each window's key images apart.
+  loader.setSeries({ ...series, series_uid: keyLoaderUid() });
   return series;
-}
-
-/** Frames of the key series come from each image's own series, a request per series. */
-function fetchKeyFrames(sopUids, onFrame, signal, onFailure) {
-  return Promise.all([...keyImages.bySeries(sopUids)].map(([seriesUid, uids]) => fetchInstanceFrames(
-    studyUid, seriesUid, uids, onFrame, signal, onFailure, working(),
-  )));
 }
 
 function showKeyState() {
@@ -1133,7 +1162,10 @@ function toggleKey() {
   if (!entry || entry.missing || mpr || studyOf(viewport.state.series.series_uid) !== studyUid) return;
   keySaving = keySaving
     .then(() => saveKeyImage(studyUid, entry.sop_instance_uid, entry.frame ?? 1, !keyImages.isMine(entry)))
-    .then(showKeyImages)
+    .then((answer) => {
+      showKeyImages(answer);
+      windows.keyImagesChanged(); // the study's other windows list them again
+    })
     .catch((error) => {
       viewport.state.error = `${text.keyImages.notSaved}: ${error.message}`;
       viewport.draw();

@@ -399,6 +399,7 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "blocked": _(
                 "The browser blocked the new window: allow pop-ups for this site, then try again"
             ),
+            "failed": _("The new window could not be opened: %(why)s"),
         },
         "noImageToExport": _("There is no image in the active viewport to save"),
         "previewNotExported": _(

@@ -13,6 +13,13 @@ const ATTEMPTS = 3;
 // Images a volume's request asks for at once (the server takes up to 64).
 const VOLUME_BATCH = 32;
 
+/**
+ * The series a plan item's frame is fetched from: its entry's own where the entry names
+ * one (a "Key images" entry: a reference to an image of another series), else its listing's.
+ * So a series of references needs no lookup table of its own to be fetched.
+ */
+const sourceOf = (item) => item.entry.series_uid || item.uid;
+
 export class FrameLoader {
   /**
    * @param {{seriesUids: string[], budget: number,
@@ -88,6 +95,13 @@ export class FrameLoader {
     this.schedule();
   }
 
+  /** Forget a series' listing (a closed window's "Key images"): its frames leave the plan. */
+  dropSeries(seriesUid) {
+    this.series.delete(seriesUid);
+    this.extra = this.extra.filter((uid) => uid !== seriesUid);
+    this.schedule();
+  }
+
   /** Whether the series' listing is known. */
   knows(seriesUid) {
     return Boolean(this.series.get(seriesUid)?.entries.length);
@@ -153,19 +167,24 @@ export class FrameLoader {
    * @returns {Promise<void>} rejects naming the first image that could not be had
    */
   async loadAll(seriesUid, entries, onFrame, signal) {
-    const wanted = [];
+    const wanted = new Map(); // series fetched from → its images not held
     for (const entry of entries) {
       const held = this.heldFrame(entry);
+      const source = sourceOf({ entry, uid: seriesUid });
+      if (!wanted.has(source)) wanted.set(source, []);
       if (held) onFrame(entry.sop_instance_uid, entry.frame ?? 1, held);
-      else if (!wanted.includes(entry.sop_instance_uid)) wanted.push(entry.sop_instance_uid);
+      else if (!wanted.get(source).includes(entry.sop_instance_uid)) wanted.get(source).push(entry.sop_instance_uid);
     }
     const failures = [];
     const noteFailure = (sopUid, number, why) => failures.push(`image ${sopUid}, frame ${number}: ${why}`);
     const batches = [];
-    for (let n = 0; n < wanted.length; n += VOLUME_BATCH) batches.push(wanted.slice(n, n + VOLUME_BATCH));
+    for (const [source, sopUids] of wanted) {
+      for (let n = 0; n < sopUids.length; n += VOLUME_BATCH) batches.push([source, sopUids.slice(n, n + VOLUME_BATCH)]);
+    }
     const fetchRest = async () => {
       while (batches.length) {
-        await this.options.fetchBatch(seriesUid, batches.shift(), onFrame, signal, noteFailure);
+        const [source, sopUids] = batches.shift();
+        await this.options.fetchBatch(source, sopUids, onFrame, signal, noteFailure);
       }
     };
     await Promise.all([fetchRest(), fetchRest()]);
@@ -284,7 +303,8 @@ export class FrameLoader {
     if (first.phase < SHOWN_SERIES || (first.entry.frames || 1) > 1) return batch;
     for (let n = 0; n < wanted.length && n < 64 && batch.length < this.options.batchSize; n += 1) {
       const next = wanted[n];
-      if (next.uid === first.uid && (next.entry.frames || 1) === 1 && next.phase >= SHOWN_SERIES) {
+      if (next.uid === first.uid && sourceOf(next) === sourceOf(first) && (next.entry.frames || 1) === 1
+        && next.phase >= SHOWN_SERIES) {
         batch.push(next);
         wanted.splice(n, 1);
         n -= 1;
@@ -300,6 +320,7 @@ export class FrameLoader {
     }
     const controller = new AbortController();
     const [{ entry, uid }] = batch;
+    const source = sourceOf(batch[0]);
     const single = batch.length === 1 && (entry.frames || 1) === 1 && batch[0].phase < SHOWN_SERIES;
     const sopUids = [...new Set(batch.map((p) => p.entry.sop_instance_uid))];
     // An instance comes whole: every frame of a multi-frame image is on its way with it.
@@ -317,9 +338,9 @@ export class FrameLoader {
       this.fail(key, why);
     };
     const done = single
-      ? this.options.fetchFrame(entry.sop_instance_uid, entry.frame ?? 1, controller.signal, uid)
+      ? this.options.fetchFrame(entry.sop_instance_uid, entry.frame ?? 1, controller.signal, source)
         .then((decoded) => onFrame(entry.sop_instance_uid, entry.frame ?? 1, decoded))
-      : this.options.fetchBatch(uid, sopUids, onFrame, controller.signal, onFailure);
+      : this.options.fetchBatch(source, sopUids, onFrame, controller.signal, onFailure);
     done.then(() => this.finish(request, null), (error) => this.finish(request, error));
   }
 
@@ -334,7 +355,8 @@ export class FrameLoader {
       request.arrived = true;
       this.schedule();
     };
-    const done = this.options.fetchReduced(entry.sop_instance_uid, entry.frame ?? 1, controller.signal, arrived, uid)
+    const done = this.options.fetchReduced(entry.sop_instance_uid, entry.frame ?? 1, controller.signal, arrived,
+      sourceOf(item))
       .then((decoded) => {
         if ((decoded.reducedBy || 1) > 1) {
           this.receive(request, item.key, uid, decoded, true);

@@ -17,6 +17,7 @@ export class ViewerWindows {
    *   follow: (viewport: object, frameOfReferenceUid: string, centre: number[]) => void,
    *   linked: () => boolean, showCursor: (point: number[], frameOfReferenceUid: string,
    *   studyUid: string) => void, refreshMeasurements: (refresh: Function) => Promise<void>,
+   *   refreshKeyImages: () => void,
    *   start: () => {series: string, prior?: string}, onBlocked: (text: string) => void,
    *   onOrphaned: () => void, release: (owner: string) => void}} options
    *   ``release`` takes a closed window's views out of the loader's plan
@@ -91,13 +92,21 @@ export class ViewerWindows {
     this.options.onOrphaned();
   }
 
-  /** Open the next window of the study (on another screen where the browser can). */
+  /**
+   * Open the next window of the study (on another screen where the browser can); what
+   * went wrong is said to the person, as a blocked pop-up is (never thrown at no one).
+   */
   async open() {
-    const number = nextNumber(this.link.numbers());
-    const url = windowUrl(window.location.href, number, this.options.start());
-    const opened = await openViewerWindow(url, `pacsweb-${this.options.studyUid}-${number}`);
-    if (!opened) this.options.onBlocked(this.options.text.blocked);
-    return opened;
+    try {
+      const number = nextNumber(this.link.numbers());
+      const url = windowUrl(window.location.href, number, this.options.start());
+      const opened = await openViewerWindow(url, `pacsweb-${this.options.studyUid}-${number}`);
+      if (!opened) this.options.onBlocked(this.options.text.blocked);
+      return opened;
+    } catch (error) {
+      this.options.onBlocked(this.options.text.failed.replace('%(why)s', error?.message || String(error)));
+      return null;
+    }
   }
 
   /** The active viewport moved to another image: the other windows follow. */
@@ -121,6 +130,11 @@ export class ViewerWindows {
   /** A measurement was saved, changed or deleted on the server: the others list them again. */
   measured() {
     this.link.send('measurements');
+  }
+
+  /** This window marked or unmarked a key image: the others list the key images again. */
+  keyImagesChanged() {
+    this.link.send('key-images');
   }
 
   receive(m) {
@@ -147,6 +161,8 @@ export class ViewerWindows {
     } else if (m.kind === 'measurements') {
       options.refreshMeasurements(refreshedMeasurements)
         .catch((error) => console.warn(`windows: measurements: ${error.message}`));
+    } else if (m.kind === 'key-images') {
+      options.refreshKeyImages();
     }
   }
 }

@@ -13,6 +13,7 @@ const KINDS = {
   scroll: ['series_uid', 'sop_instance_uid'],
   cursor: ['point', 'frame_of_reference_uid', 'study_uid'],
   measurements: [],
+  'key-images': [], // a key image was marked or unmarked: list them again
 };
 
 /** The channel every window of this study listens on. */
@@ -22,7 +23,7 @@ export function channelName(studyUid) {
 
 /**
  * A message of ``kind`` from the window ``from`` (its owner name and number).
- * @param {string} kind one of hello, here, bye, scroll, cursor, measurements
+ * @param {string} kind one of hello, here, bye, scroll, cursor, measurements, key-images
  * @param {{id: string, number: number}} from
  * @param {object} [fields]
  */
@@ -147,12 +148,17 @@ export function windowFeatures(details, here) {
 
 /**
  * The study's measurements after a refresh another window asked for: the server's list
- * (deletions elsewhere leave), and any saved here while that list was on its way.
+ * (deletions elsewhere leave), and any saved here while that list was on its way. A
+ * measurement with an edit in flight here (dragged, nudged, its PATCH on its way) keeps
+ * its copy here, the very object being edited: the server's is older than the screen.
  * @param {object[]} current the list now
  * @param {object[]} found the server's answer
  * @param {Set<number>} before the ids known when the list was asked for
+ * @param {(id: number) => boolean} [editing] whether an edit of the measurement is in flight here
  */
-export function refreshedMeasurements(current, found, before) {
+export function refreshedMeasurements(current, found, before, editing = () => false) {
   const known = new Set(found.map((m) => m.id));
-  return [...found, ...current.filter((m) => !known.has(m.id) && !before.has(m.id))];
+  const here = new Map(current.map((m) => [m.id, m]));
+  const kept = found.map((m) => (here.has(m.id) && editing(m.id) ? here.get(m.id) : m));
+  return [...kept, ...current.filter((m) => !known.has(m.id) && !before.has(m.id))];
 }

@@ -26,6 +26,12 @@ export class MeasurementEdits {
     this.saving = Promise.resolve();
     this.nudging = null;
     this.busy = Promise.resolve();
+    this.unsaved = new Map(); // measurement id → PATCHes asked for and not yet answered
+  }
+
+  /** Whether a change to the measurement is still here only (nudged, or its PATCH on its way). */
+  inFlight(id) {
+    return this.nudging?.measurement.id === id || this.unsaved.has(id);
   }
 
   get canUndo() {
@@ -164,6 +170,12 @@ export class MeasurementEdits {
   /** PATCH the points, after any save still on its way; put them back if refused. */
   save(measurement, before) {
     const points = copy(measurement.points);
+    const { id } = measurement;
+    this.unsaved.set(id, (this.unsaved.get(id) || 0) + 1);
+    const answered = () => {
+      if (this.unsaved.get(id) > 1) this.unsaved.set(id, this.unsaved.get(id) - 1);
+      else this.unsaved.delete(id);
+    };
     this.saving = this.saving
       .then(() => this.hooks.update(measurement.id, { points }))
       .then((saved) => { measurement.updated_at = saved?.updated_at ?? measurement.updated_at; })
@@ -172,7 +184,8 @@ export class MeasurementEdits {
         if (!changed(points, measurement.points)) measurement.points = copy(before);
         this.hooks.changed();
         this.hooks.failed(error.message);
-      });
+      })
+      .finally(answered);
     return this.saving;
   }
 }

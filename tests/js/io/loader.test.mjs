@@ -356,3 +356,46 @@ test('it holds what every window shows, the opener’s first, and lets a closed 
   await peer.answerAll();
   assert.equal(loader.heldFrame({ sop_instance_uid: 'b.30', frame: 1 }), undefined, 'its image made room');
 });
+
+test('it fetches a "Key images" entry from its own series, so no window’s key list is needed to find it', async () => {
+  const peer = server();
+  const asked = [];
+  const fetchFrame = (sop, frame, signal, seriesUid) => {
+    asked.push(['frame', seriesUid, [sop]]);
+    return peer.fetchFrame(sop, frame, signal);
+  };
+  const fetchBatch = (uid, sops, ...rest) => {
+    asked.push(['batch', uid, sops]);
+    return peer.fetchBatch(uid, sops, ...rest);
+  };
+  const loader = new FrameLoader({ seriesUids: [], budget: 10 ** 9, ...peer, fetchFrame, fetchBatch });
+  // A key series of window 2: references to images of the series 'a' and 'b'.
+  const keys = listing('key-images:2', 4, (n) => ({ sop_instance_uid: `${n < 2 ? 'a' : 'b'}.${n}`, series_uid: n < 2 ? 'a' : 'b' }));
+  loader.setSeries(keys);
+  loader.setShown([{ uid: 'key-images:2', index: 0 }], '2');
+  await peer.answerAll();
+  assert.deepEqual(asked[0], ['frame', 'a', ['a.0']], 'the image on screen, from its own series');
+  for (const [, uid, sops] of asked) {
+    assert.ok(sops.every((sop) => sop.startsWith(`${uid}.`)), `${sops} asked of ${uid}`);
+  }
+  assert.equal(loader.stats().frames, 4, 'every key image came');
+  // A volume of references likewise (never asked of the synthetic series).
+  asked.length = 0;
+  const fresh = new FrameLoader({ seriesUids: [], budget: 10 ** 9, ...peer, fetchFrame, fetchBatch });
+  const volume = fresh.loadAll('key-images:2', keys.instances.map((i) => ({ ...i, frame: 1 })), () => {},
+    new AbortController().signal);
+  await peer.answerAll();
+  await volume;
+  assert.deepEqual(asked.map(([, uid, sops]) => [uid, sops]), [['a', ['a.0', 'a.1']], ['b', ['b.2', 'b.3']]]);
+});
+
+test('it forgets a closed window’s series: its frames leave the plan', async () => {
+  const peer = server();
+  const loader = new FrameLoader({ seriesUids: ['a'], budget: 10 ** 9, ...peer });
+  loader.setSeries(listing('a', 2));
+  loader.setSeries(listing('key-images:2', 2, (n) => ({ sop_instance_uid: `c.${n}`, series_uid: 'c' })));
+  loader.dropSeries('key-images:2');
+  await peer.answerAll();
+  assert.equal(loader.knows('key-images:2'), false);
+  assert.ok(peer.requests.every((r) => r.sops.every((sop) => sop.startsWith('a.'))));
+});

@@ -97,3 +97,18 @@ test('it takes another window’s deletions and keeps what was saved here meanwh
   const before = new Set([1, 2]); // 3 was saved here while the list was on its way
   assert.deepEqual(refreshedMeasurements(current, [{ id: 1 }, { id: 4 }], before).map((m) => m.id), [1, 4, 3]);
 });
+
+test('it keeps a measurement being edited here, not the server’s older copy', () => {
+  const dragged = { id: 2, points: [[5, 5]] };
+  const current = [{ id: 1, points: [[0, 0]] }, dragged];
+  const found = [{ id: 1, points: [[1, 1]] }, { id: 2, points: [[0, 0]] }];
+  const after = refreshedMeasurements(current, found, new Set([1, 2]), (id) => id === 2);
+  assert.equal(after[1], dragged, 'the very object being dragged stays');
+  assert.deepEqual(after[0].points, [[1, 1]], 'the others take the server’s');
+  // Deleted elsewhere meanwhile: the deletion is taken.
+  assert.deepEqual(refreshedMeasurements(current, [found[0]], new Set([1, 2]), () => true).map((m) => m.id), [1]);
+});
+
+test('it passes the message that key images changed', () => {
+  assert.equal(parseMessage(message('key-images', from)).kind, 'key-images');
+});

@@ -185,3 +185,20 @@ test('undo waits for a deletion still on its way, then takes back that one', asy
   assert.equal(store.size, 2, 'A is back beside B');
   assert.equal(edits.canRedo, true);
 });
+
+test('a measurement nudged or being saved is in flight until its save is answered', async () => {
+  const { store, edits } = setup();
+  const m = store.get(1);
+  assert.equal(edits.inFlight(1), false);
+  edits.nudge(m, [1, 0]);
+  assert.equal(edits.inFlight(1), true, 'nudged, not yet saved');
+  edits.rest();
+  assert.equal(edits.inFlight(1), true, 'its PATCH on its way');
+  await edits.saving;
+  assert.equal(edits.inFlight(1), false);
+  const failing = setup(true);
+  failing.edits.moved(failing.store.get(1), [[9, 9], [9, 9]]);
+  assert.equal(failing.edits.inFlight(1), true);
+  await failing.edits.saving;
+  assert.equal(failing.edits.inFlight(1), false, 'a refused save is answered too');
+});
