@@ -272,6 +272,9 @@ PACSWEB_LEASE_SECONDS = env_int("PACSWEB_LEASE_SECONDS", 30)
 PACSWEB_RETRY_ATTEMPTS = env_int("PACSWEB_RETRY_ATTEMPTS", 5)
 PACSWEB_RETRY_BASE_SECONDS = env_int("PACSWEB_RETRY_BASE_SECONDS", 1)
 PACSWEB_RETRY_MAX_SECONDS = env_int("PACSWEB_RETRY_MAX_SECONDS", 60)
+# Instances of one series a C-MOVE request names at most (consecutive in the scheduler's
+# order): the node sends them over one store association instead of one each.
+PACSWEB_MOVE_BATCH = max(1, env_int("PACSWEB_MOVE_BATCH", 8))
 # Run the retrieve worker inside ``manage.py serve`` (the embedded default).
 PACSWEB_EMBEDDED_WORKER = env_bool("PACSWEB_EMBEDDED_WORKER", True)
 # Retrieve jobs a worker runs at once (each within its node's shared slots): a study

@@ -12,6 +12,7 @@ from viewer.retrieve.scheduler import (
     SeriesState,
     interleaved_order,
     schedule,
+    schedule_batches,
 )
 
 
@@ -164,3 +165,32 @@ def test_every_task_runs_once_and_slots_are_never_exceeded(job):
     sizes = job[0]
     started = simulate(*job)
     assert sorted(started) == sorted((f"s{i}", p) for i, n in enumerate(sizes) for p in range(n))
+
+
+def test_a_slot_takes_its_series_next_images_along_in_batches():
+    # Slots, not images: each of the two free slots brings up to 3 of one series.
+    job = JobState([series("a", 9, done=1), series("b", 4, done=1)], slots=2, policy=BREADTH)
+    assert schedule_batches(job, 3) == [
+        [("a", 1), ("a", 2), ("a", 3)],
+        [("b", 1), ("b", 2), ("b", 3)],
+    ]
+
+
+def test_a_focused_series_fills_every_slot_closest_first_in_batches():
+    job = JobState(
+        [series("a", 9, done=1), series("b", 9, done=1)],
+        slots=2,
+        focus=("b",),
+        focus_position={"b": 5},
+    )
+    assert schedule_batches(job, 2) == [[("b", 5), ("b", 4)], [("b", 6), ("b", 3)]]
+
+
+def test_batches_of_one_are_the_schedule_itself():
+    job = JobState([series("a", 5, active=1), series("b", 5), series("c", 2)], slots=4)
+    assert schedule_batches(job, 1) == [[pick] for pick in schedule(job)]
+
+
+def test_a_batch_stops_at_the_end_of_its_series():
+    job = JobState([series("a", 2)], slots=3, policy=DEPTH)
+    assert schedule_batches(job, 8) == [[("a", 0), ("a", 1)]]

@@ -306,8 +306,10 @@ def _outcome(service: str, final: Dataset | None) -> RetrieveOutcome:
 
 
 def _retrieve_identifier(
-    study_uid: str, series_uid: str = "", sop_instance_uid: str = ""
+    study_uid: str, series_uid: str = "", sop_instance_uid: str | list[str] = ""
 ) -> Dataset:
+    # A list of SOP Instance UIDs is the standard's list-of-UID matching (PS3.4 C.2.2.2.2):
+    # one request, one store association on the node's side, for all of them.
     identifier = Dataset()
     identifier.QueryRetrieveLevel = "IMAGE" if sop_instance_uid else "STUDY"
     identifier.StudyInstanceUID = study_uid
@@ -445,10 +447,11 @@ def send_move(
     destination_ae: str,
     study_uid: str,
     series_uid: str = "",
-    sop_instance_uid: str = "",
+    sop_instance_uid: str | list[str] = "",
 ) -> RetrieveOutcome:
-    """Ask the node to C-MOVE a study, or one instance, to ``destination_ae`` over an
-    open association; raises RuntimeError if the association went while idle."""
+    """Ask the node to C-MOVE a study, or instances of one series (one UID or a list), to
+    ``destination_ae`` over an open association; raises RuntimeError if the association
+    went while idle."""
     received: list[int] = []  # the type of each PDU the peer sends while we wait
     assoc.bind(evt.EVT_DATA_RECV, _note_pdu_type, [received])
     final = None

@@ -98,8 +98,17 @@ class TaskBook:
         return sum(task.state not in TransferTask.FINISHED for task in self.tasks.values())
 
     def busy_slots(self) -> int:
-        """How many node slots the job's transfers in flight hold."""
-        return sum(task.slot is not None for task in self.tasks.values())
+        """How many node slots the job's transfers in flight hold (a slot may carry a
+        batch of instances)."""
+        return len({task.slot for task in self.tasks.values() if task.slot is not None})
+
+    def slots_by_series(self) -> dict[str, int]:
+        """How many node slots each series' transfers in flight hold, in listing order."""
+        held = {uid: set() for uid in self.series_order}
+        for task in self.tasks.values():
+            if task.slot is not None:
+                held[task.series_uid].add(task.slot)
+        return {uid: len(slots) for uid, slots in held.items()}
 
     def begin(self, tasks: list[Task]) -> bool:
         """Pending to active in one UPDATE, counting the attempt; False unless every row

@@ -1,10 +1,12 @@
-"""DIMSE transport: C-GET or C-MOVE one instance at a time over a pool of associations.
+"""DIMSE transport: C-GET one instance at a time, or C-MOVE a few of one series at once,
+over a pool of associations.
 
 C-GET sends the instance back over our own association, so it needs nothing from the
 node's configuration. C-MOVE needs the node to know our AE title as a destination and
 our SCP to be listening; our SCP stores and indexes each instance before the node sends
 its final status, so a moved instance is matched to its task by its archive row and
-never read back.
+never read back. A C-MOVE names up to ``PACSWEB_MOVE_BATCH`` instances (list-of-UID
+matching), so the node opens one store association for them, not one each.
 """
 
 import threading
@@ -74,6 +76,9 @@ class DimseTransport:
         # fail at once with the same words instead of each asking the node again.
         self._refusal: str | None = None
         self._moved = False  # a C-MOVE has brought an instance: the node knows us
+        # Instances the engine may hand one fetch (fetch_many); 1 once the node has
+        # shown it does not match a list of UIDs.
+        self.batch = settings.PACSWEB_MOVE_BATCH if self._moves else 1
 
     def fetch(self, ref: InstanceRef, attempt: Attempt) -> ParsedInstance | AlreadyStored:
         """Retrieve one instance: checked and parsed (C-GET), or already in the archive
@@ -95,6 +100,19 @@ class DimseTransport:
         return checked(content, ref)
 
     def _move(self, ref: InstanceRef, attempt: Attempt) -> AlreadyStored:
+        outcome = self._request_move(ref, attempt, ref.sop_instance_uid)
+        arrived = self._arrived([ref])
+        if ref.sop_instance_uid not in arrived:
+            raise self._move_failure(outcome)
+        result = self._as_stored(ref, attempt, arrived[ref.sop_instance_uid])
+        if isinstance(result, TransferError):
+            raise result
+        return result
+
+    def _request_move(
+        self, ref: InstanceRef, attempt: Attempt, sop_instance_uids: str | list[str]
+    ) -> scu.RetrieveOutcome:
+        """One C-MOVE request over the slot's association (instances of ``ref``'s series)."""
         if self._refusal is not None:
             raise TransferError(self._refusal, retryable=False)
         try:
@@ -104,27 +122,34 @@ class DimseTransport:
                 self._refusal = str(exc)
             raise
         try:
-            outcome = scu.send_move(
+            return scu.send_move(
                 slot.assoc,
                 settings.PACSWEB_AE_TITLE,
                 ref.study_uid,
                 ref.series_uid,
-                ref.sop_instance_uid,
+                sop_instance_uids,
             )
         except RuntimeError as exc:
             raise TransferError(f"the node dropped the association ({exc})", kind=NODE) from exc
-        # Our SCP stored and indexed the instance before it answered the node's C-STORE,
-        # so the archive row is the arrival.
-        stored = (
-            Instance.objects.filter(sop_instance_uid=ref.sop_instance_uid)
-            .values_list("series__series_uid", "series__study__study_uid", "file_size")
-            .first()
+
+    @staticmethod
+    def _arrived(refs: list[InstanceRef]) -> dict[str, tuple[str, str, int]]:
+        """The archive rows of those ``refs`` that are here: series, study and size by SOP
+        Instance UID. Our SCP stored and indexed each before it answered the node's
+        C-STORE, so the row is the arrival."""
+        rows = Instance.objects.filter(
+            sop_instance_uid__in=[ref.sop_instance_uid for ref in refs]
+        ).values_list(
+            "sop_instance_uid", "series__series_uid", "series__study__study_uid", "file_size"
         )
-        if stored is None:
-            raise self._move_failure(outcome)
-        series_uid, study_uid, size = stored
+        return {sop: (series, study, size) for sop, series, study, size in rows}
+
+    def _as_stored(
+        self, ref: InstanceRef, attempt: Attempt, row: tuple[str, str, int]
+    ) -> AlreadyStored | TransferError:
+        series_uid, study_uid, size = row
         if (study_uid, series_uid) != (ref.study_uid, ref.series_uid):
-            raise TransferError(
+            return TransferError(
                 "the node sent an instance of another series or study than the one asked for",
                 retryable=False,
             )
@@ -132,6 +157,43 @@ class DimseTransport:
         if attempt.on_bytes is not None:
             attempt.on_bytes(size)
         return AlreadyStored(ref.sop_instance_uid, size)
+
+    def fetch_many(
+        self, refs: list[InstanceRef], attempts: list[Attempt]
+    ) -> list[AlreadyStored | TransferError]:
+        """C-MOVE several instances of one series in one request (all in one slot): each
+        one's arrival, or why it did not come. One the node left out is asked for on its
+        own, so its failure is its own."""
+        if len(refs) == 1 or not self._moves:
+            return [
+                self._outcome_of(self.fetch, ref, a) for ref, a in zip(refs, attempts, strict=True)
+            ]
+        try:
+            outcome = self._request_move(refs[0], attempts[0], [r.sop_instance_uid for r in refs])
+        except TransferError as exc:
+            return [exc for _ in refs]
+        arrived = self._arrived(refs)
+        if not arrived:
+            failure = self._move_failure(outcome)
+            if self._refusal is not None:
+                return [failure for _ in refs]  # the node will not move to us: said once
+        results: list[AlreadyStored | TransferError] = []
+        for ref, attempt in zip(refs, attempts, strict=True):
+            if ref.sop_instance_uid in arrived:
+                results.append(self._as_stored(ref, attempt, arrived[ref.sop_instance_uid]))
+            else:
+                results.append(self._outcome_of(self._move, ref, attempt))
+        if not arrived and any(isinstance(r, AlreadyStored) for r in results):
+            # Alone they came, together nothing: the node does not match a list of UIDs.
+            self.batch = 1
+        return results
+
+    @staticmethod
+    def _outcome_of(fetch, ref: InstanceRef, attempt: Attempt):
+        try:
+            return fetch(ref, attempt)
+        except TransferError as exc:
+            return exc
 
     def _move_failure(self, outcome: scu.RetrieveOutcome) -> TransferError:
         """Why a C-MOVE brought nothing; a node that will not move to us is said once."""

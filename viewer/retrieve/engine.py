@@ -290,7 +290,8 @@ class Engine:
         Each task runs fetch (in a slot's thread) -> store (a store thread renames it into
         the archive and indexes it) -> record (here); the slot is free once fetched.
         """
-        fetching: dict[Future, Task] = {}  # future of the parsed instance
+        # future of the parsed instance, or of a batch's arrivals (C-MOVE of several)
+        fetching: dict[Future, Task | list[Task]] = {}
         storing: dict[Future, Task] = {}  # future of (size, ours)
         slots = job.node.max_transfers
         # SQLite lets one writer in at a time: more store threads would only queue for it.
@@ -335,19 +336,22 @@ class Engine:
                 if future in storing:
                     self._record(storing.pop(future), future)
                     continue
-                task = fetching.pop(future)
-                if task.slot is not None:
-                    # The transfer has ended: its slot takes the next one, or goes back.
-                    self._spare.add(task.slot)
-                    task.slot = None
-                if future.exception() is not None:
-                    self._record(task, future)
-                    continue
-                task.storing = True  # its store runs; its slot takes the next transfer
-                task.fetched = time.monotonic()
-                ref = _ref(job, task)
-                store = self._storers.submit(self._store, transport, ref, task, future.result())
-                storing[store] = task
+                fetched = fetching.pop(future)
+                for task, outcome in _outcomes(fetched, future):
+                    if task.slot is not None:
+                        # The transfer has ended: its slot takes the next one, or goes back.
+                        self._spare.add(task.slot)
+                        task.slot = None
+                    if outcome.exception() is not None:
+                        self._record(task, outcome)
+                        continue
+                    task.storing = True  # its store runs; its slot takes the next transfer
+                    task.fetched = time.monotonic()
+                    ref = _ref(job, task)
+                    store = self._storers.submit(
+                        self._store, transport, ref, task, outcome.result()
+                    )
+                    storing[store] = task
             self.progress.flush()
 
     def _interrupted(self) -> str | None:
@@ -385,7 +389,8 @@ class Engine:
         if allowed == 0:
             self._share_slots([], book.busy_slots(), transport, ready_count)
             return
-        if any(series.coming and not series.shown for series in counts.values()):
+        first_images = any(series.coming and not series.shown for series in counts.values())
+        if first_images:
             # Until every series shows an image a store keeps its slot: the next
             # transfers would only slow down the stores of the first images.
             active = {uid: active[uid] + counts[uid].storing for uid in counts}
@@ -393,6 +398,12 @@ class Engine:
         slots = job.node.max_transfers - max(backlog - job.node.max_transfers, 0)
         if self.health.down:
             slots = sum(active.values()) + allowed
+        # A slot may carry several instances of one series (C-MOVE), once every series
+        # shows an image (until then one each, so every thumbnail comes at once) and
+        # while the node answers (a probe is one instance); the scheduler counts slots.
+        batch = 1 if first_images or self.health.down else getattr(transport, "batch", 1)
+        if batch > 1:
+            active = book.slots_by_series()
         focus_series, focus_positions = self.focus.get()
         state = scheduler.JobState(
             series=[
@@ -409,21 +420,30 @@ class Engine:
                 uid: position for uid, position in focus_positions.items() if uid in counts
             },
         )
-        wanted = [book.by_position[pick] for pick in scheduler.schedule(state)]
-        numbers = self._share_slots(wanted, book.busy_slots(), transport, ready_count)
-        picked = wanted[: len(numbers)]
+        groups = [
+            [book.by_position[pick] for pick in picks]
+            for picks in scheduler.schedule_batches(state, batch)
+        ]
+        ready_slots = -(-ready_count // batch)
+        numbers = self._share_slots(groups, book.busy_slots(), transport, ready_slots)
+        picked = groups[: len(numbers)]
         if not picked:
             return
-        if not book.begin(picked):
+        if not book.begin([task for group in picked for task in group]):
             self._spare.update(numbers)
             self._abort.set()  # rows changed under us: someone else holds the job
             return
-        for task, number in zip(picked, numbers, strict=True):
-            task.started = now
-            task.slot = number
-            fetching[pool.submit(self._fetch, transport, _ref(job, task), task)] = task
+        for group, number in zip(picked, numbers, strict=True):
+            for task in group:
+                task.started = now
+                task.slot = number
+            if len(group) == 1:
+                future = pool.submit(self._fetch, transport, _ref(job, group[0]), group[0])
+                fetching[future] = group[0]
+            else:
+                fetching[pool.submit(self._fetch_group, transport, job, group)] = group
 
-    def _share_slots(self, wanted: list[Task], busy: int, transport, ready: int) -> list[int]:
+    def _share_slots(self, wanted: list, busy: int, transport, ready: int) -> list[int]:
         """The node slots for as many of ``wanted`` as this job's share allows.
 
         Ended transfers' slots are used first (their connection stays open). Spare slots
@@ -475,6 +495,21 @@ class Engine:
             validator["etag"] = etag
 
         return transport.fetch(ref, Attempt(task.etag, on_bytes, on_etag, slot=task.slot))
+
+    def _fetch_group(self, transport, job: RetrieveJob, group: list[Task]) -> list:
+        """In a slot's thread: several instances of one series in one request (C-MOVE);
+        each one's arrival or its TransferError."""
+
+        def on_bytes_of(task: Task):
+            def on_bytes(count: int) -> None:
+                if self._abort.is_set():
+                    raise Cancelled()
+                self.progress.add_bytes(task.series_uid, count)
+
+            return on_bytes
+
+        attempts = [Attempt(task.etag, on_bytes_of(task), None, slot=task.slot) for task in group]
+        return transport.fetch_many([_ref(job, task) for task in group], attempts)
 
     def _store(self, transport, ref: InstanceRef, task: Task, parsed) -> tuple[int, bool]:
         """In a store thread: write and index one instance (unless our SCP already did,
@@ -662,6 +697,24 @@ def _others_first(pending: dict[str, set[int]], book: TaskBook, answered: float)
     }
     if any(fresh.values()):
         pending.update(fresh)
+
+
+def _outcomes(fetched: "Task | list[Task]", future: Future) -> list[tuple[Task, Future]]:
+    """Each task of an ended fetch with its own ended future (a group's fetch answers
+    for each of its instances; if it raised, that is every one's outcome)."""
+    if not isinstance(fetched, list):
+        return [(fetched, future)]
+    error = future.exception()
+    results = [error] * len(fetched) if error is not None else future.result()
+    outcomes = []
+    for task, result in zip(fetched, results, strict=True):
+        outcome: Future = Future()
+        if isinstance(result, BaseException):
+            outcome.set_exception(result)
+        else:
+            outcome.set_result(result)
+        outcomes.append((task, outcome))
+    return outcomes
 
 
 def _ref(job: RetrieveJob, task: Task) -> InstanceRef:

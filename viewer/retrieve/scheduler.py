@@ -109,3 +109,20 @@ def schedule(job: JobState) -> list[tuple[str, int]]:
             break
         take(min(waiting, key=lambda uid: (active[uid], rank[uid])))
     return picks
+
+
+def schedule_batches(job: JobState, batch: int) -> list[list[tuple[str, int]]]:
+    """``schedule`` a slot at a time, each slot taking up to ``batch`` images of one series:
+    a pick brings its series' next images (in that series' order) along with it.
+
+    Here ``job.slots`` and each series' ``active`` count slots, not images (C-MOVE names
+    several instances in one request)."""
+    queues = {s.series_uid: series_order(s, job) for s in job.series}
+    batches = []
+    for series_uid, _position in schedule(job):
+        # The pick is the series' next image in its order: a batch before may have taken
+        # it along, so the batch starts where that series' queue now stands.
+        queue = queues[series_uid]
+        if queue:
+            batches.append([(series_uid, queue.pop(0)) for _ in range(min(batch, len(queue)))])
+    return batches
