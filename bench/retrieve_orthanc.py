@@ -142,11 +142,20 @@ def main() -> None:
     parser.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "pacsweb-bench-retrieve"
     )
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="an empty database to index into (PostgreSQL: writers side by side); "
+        "default a new SQLite file (one writer at a time)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pacsweb-bench-"))
     os.environ["PACSWEB_DATA"] = str(work / "data")
     os.environ["PACSWEB_STORAGE"] = str(work / "data" / "archive")
-    os.environ.pop("DATABASE_URL", None)
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
     os.environ.setdefault("PACSWEB_LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pacsweb.settings")
     import django
