@@ -147,6 +147,16 @@ MISSING_RCC_PRIOR = {
     "patient_name": "Mammo^Nina",
 }
 
+# A third patient, all four views now, whose prior lacks its right CC.
+NO_RCC_IN_PRIOR = {
+    **CURRENT,
+    "date": "20250612",
+    "patient_id": "MG-0003",
+    "patient_name": "Mammo^Olga",
+}
+NO_RCC_IN_PRIOR_PRIOR = {**NO_RCC_IN_PRIOR, **PRIOR, "date": "20240607", "views": VIEWS[1:]}
+NO_RCC_IN_PRIOR_PRIOR["patient_id"], NO_RCC_IN_PRIOR_PRIOR["patient_name"] = "MG-0003", "Mammo^Olga"
+
 
 def write_both(folder: Path, seed: int = 6) -> dict:
     """The current study and its prior, in ``folder``; their Study Instance UIDs."""

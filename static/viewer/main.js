@@ -439,8 +439,10 @@ function setLayout(layoutText, hungViewports = null) {
     // A protocol chosen while the study is still arriving may lack a series for some
     // viewports: fill them in strip order, as without a protocol.
     const spare = seriesUids.filter((uid) => !assigned.includes(uid));
-    // A slot hung empty on purpose (a view missing beside its prior) stays empty.
-    for (let i = 0; i < count; i += 1) if (!assigned[i] && !hungViewports[i]?.empty) assigned[i] = spare.shift() || '';
+    // A slot hung empty on purpose (a view missing beside its prior, or from the study)
+    // stays empty: another series there would pass for the view it was for.
+    const kept = (entry) => entry?.empty || entry?.missing;
+    for (let i = 0; i < count; i += 1) if (!assigned[i] && !kept(hungViewports[i])) assigned[i] = spare.shift() || '';
   }
   viewports = assigned.map((seriesUid, position) => {
     const element = document.createElement('div');
@@ -486,12 +488,19 @@ function setLayout(layoutText, hungViewports = null) {
       toggleMaximise(viewport);
     });
     openHung(viewport, seriesUid, hungViewports?.[position]?.window, hungViewports?.[position]);
+    if (!seriesUid && hungViewports?.[position]?.missing) viewport.showEmpty(missingView(hungViewports[position]));
     return viewport;
   });
   activate(viewports[0]);
   root.dataset.layout = `${layout.rows}x${layout.columns}`;
   toolbar.showLayout(root.dataset.layout);
   return true;
+}
+
+/** What an empty hung slot says: its view, and that the study (or the prior) lacks it. */
+function missingView(entry) {
+  const view = `${entry.missing.laterality} ${entry.missing.view}`;
+  return fill(entry.of === 'prior' ? text.mammo.notInPrior : text.mammo.notInStudy, { view });
 }
 
 function toggleMaximise(viewport) {
@@ -783,6 +792,7 @@ const measurePanel = new MeasurementPanel(document.getElementById('measurements-
   measurements: () => study.measurements,
   selected: () => study.selected,
   onOpen: openMeasurement,
+  priorOf: (m) => (m.study_uid && m.study_uid !== studyUid ? priorLabel(m.series_uid)?.prior || null : null),
 });
 
 /** Show a measurement's image in the active viewport (MPR for one drawn there), and select it. */
@@ -1094,6 +1104,7 @@ function showPage(page) {
   viewports.forEach((viewport, k) => {
     const wanted = hung.viewports[hung.page * viewports.length + k];
     if (wanted?.series_uid) openHung(viewport, wanted.series_uid, wanted.window, wanted);
+    else if (wanted?.missing) viewport.showEmpty(missingView(wanted));
   });
   showPager();
 }
@@ -1236,6 +1247,12 @@ const priorsPanel = new PriorsPanel(document.getElementById('series-strip'), {
       priorSeries.set(series.series_uid, series);
       windows.lend(series.series_uid, prior.study_uid);
     }
+    // The measurements drawn on this prior before (saved under it): drawn on its images
+    // and listed as the prior's, as the open study's are.
+    fetchMeasurements(prior.study_uid).then((measured) => {
+      study.merge(measured);
+      redrawMeasurements();
+    }).catch((error) => console.warn(`measurements: ${error.message}`));
     return found.series;
   },
   onCompare: () => compareWithPrior(),
@@ -1278,17 +1295,19 @@ async function listPriors() {
 async function compareMammo(prior, section) {
   // All four slots, an empty one too: dropping it would shift every later view into
   // the wrong breast's column (math/mammo.besidePrior keeps each in its place).
-  const current = hung.hanging.viewports.slice(0, 4).map((v) => (v?.series_uid ? v : null));
+  const current = hung.hanging.viewports.slice(0, 4).map((v) => v || null);
   const uids = [...section.querySelectorAll('button[data-series-uid]')].map((b) => b.dataset.seriesUid)
     .filter((uid) => priorSeries.get(uid)?.modality === 'MG');
   // Listings only (no images): each view's side and view.
   const [listings, ours] = await Promise.all([
     Promise.all(uids.map((uid) => fetchSeriesMetadata(prior.study_uid, uid).catch(() => null))),
-    Promise.all(current.map((v) => (v ? loadMetadata(v.series_uid).catch(() => null) : null))),
+    Promise.all(current.map((v) => (v?.series_uid ? loadMetadata(v.series_uid).catch(() => null) : null))),
   ]);
-  const wanted = current.map((v, i) => (v && (ours[i]?.instances.find((e) => e.sop_instance_uid === v.sop_instance_uid)
-    || ours[i]?.instances[0])) || null);
-  const { layout, viewports: grid } = besidePrior(current, priorViews(wanted, listings.filter(Boolean)));
+  // Each slot's view: its image's, or the one the hanging looked for in vain (the
+  // prior's image of that view still goes beside the empty slot).
+  const wanted = current.map((v, i) => (v?.series_uid && (ours[i]?.instances.find((e) => e.sop_instance_uid === v.sop_instance_uid)
+    || ours[i]?.instances[0])) || v?.missing || null);
+  const { layout, viewports: grid } = besidePrior(current, priorViews(wanted, listings.filter(Boolean)), wanted);
   if (toolbar.narrow) toolbar.showStrip(false);
   setLayout(toolbar.narrow ? '1x2' : layout, toolbar.narrow ? [grid[0], grid[2]] : grid);
   hung = null;

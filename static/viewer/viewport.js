@@ -335,6 +335,25 @@ export class Viewport {
   }
 
   /**
+   * Show no image, only ``message`` (a hung slot whose view the study lacks says so);
+   * a listing still on its way is dropped.
+   */
+  showEmpty(message) {
+    this.opened += 1;
+    this.stopCine();
+    Object.assign(this.state, { series: null, frame: null, error: message });
+    this.renderer.frame = null;
+    this.mammo = null;
+    for (const overlay of this.element.querySelectorAll('[data-o]')) overlay.textContent = '';
+    // The patient stays named in every viewport, one without an image too.
+    this.element.querySelector('.patient-name').textContent = this.options.patient.name;
+    this.element.querySelector('.patient-id').textContent = this.options.patient.id;
+    this.element.dataset.prior = 'false';
+    this.element.dataset.mammo = '';
+    this.draw();
+  }
+
+  /**
    * Show the series ``listing`` describes (io/api.fetchSeriesMetadata, or its promise).
    * The last series asked for wins: an earlier one still on its way is dropped.
    * @returns {Promise<boolean>} whether it is still the series asked for last

@@ -171,44 +171,127 @@ def test_it_hangs_the_cc_pair_first_on_a_phone(browser, server_url, studies, scr
     phone.close()
 
 
-def test_it_keeps_each_view_in_its_column_when_the_current_study_lacks_one(
-    browser, server, server_url, tmp_path
-):
-    """No right CC now: the left CC stays in the left breast's column, chest wall left,
-    and the right CC slots (current and prior) stay empty instead of shifting."""
+@pytest.fixture(scope="module")
+def missing(server, tmp_path_factory) -> dict:
+    """Two more patients: one whose current study lacks its right CC (the prior has all
+    four), one whose prior lacks it."""
+    folder = tmp_path_factory.mktemp("mammo-missing")
     rng = np.random.default_rng(8)
-    current = mammo.write_study(tmp_path / "current", mammo.MISSING_RCC, rng)
-    mammo.write_study(tmp_path / "prior", mammo.MISSING_RCC_PRIOR, rng)
+    uids = {
+        "no_rcc": mammo.write_study(folder / "current", mammo.MISSING_RCC, rng),
+        "no_rcc_prior": mammo.write_study(folder / "prior", mammo.MISSING_RCC_PRIOR, rng),
+        "prior_no_rcc": mammo.write_study(folder / "current3", mammo.NO_RCC_IN_PRIOR, rng),
+    }
+    mammo.write_study(folder / "prior3", mammo.NO_RCC_IN_PRIOR_PRIOR, rng)
     subprocess.run(
-        [*server["manage"], "import_dicom", "--no-progress", str(tmp_path)],
+        [*server["manage"], "import_dicom", "--no-progress", str(folder)],
         env=server["env"],
         check=True,
         capture_output=True,
     )
+    return uids
+
+
+def compare(page) -> None:
+    show_strip(page)
+    page.locator(".priors .prior-open").first.wait_for(state="visible")
+    compare_button = page.locator("#priors-compare")
+    compare_button.scroll_into_view_if_needed()
+    compare_button.click()
+
+
+def readable_message(page, index: int) -> str:
+    """Viewport ``index``'s message ('' for none), checked to be shown whole inside the
+    viewport, beside the patient's name."""
+    viewport = page.locator(".viewport").nth(index)
+    message = viewport.locator("[data-o='message']")
+    if not message.inner_text():
+        return ""
+    assert message.is_visible()
+    inner, outer = message.bounding_box(), viewport.bounding_box()
+    assert inner["x"] >= outer["x"] and inner["x"] + inner["width"] <= outer["x"] + outer["width"]
+    assert inner["y"] >= outer["y"] and inner["y"] + inner["height"] <= outer["y"] + outer["height"]
+    assert message.evaluate("(e) => e.scrollHeight <= e.clientHeight + 1"), "not cut off"
+    assert viewport.locator(".patient-name").is_visible()
+    return message.inner_text()
+
+
+def test_it_keeps_each_view_in_its_column_when_the_current_study_lacks_one(
+    browser, server_url, missing, screenshot_dir
+):
+    """No right CC now: the left CC stays in the left breast's column, chest wall left;
+    the empty right CC slot says the view is not in this study, and the prior's right CC
+    goes beside it in its own place."""
     page = signed_in_page(browser, server_url, 1366, 768)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{server_url}/studies/{current}/view/")
+    page.goto(f"{server_url}/studies/{missing['no_rcc']}/view/")
     page.wait_for_function(
         "window.pacsweb.viewports.length === 4"
         " && window.pacsweb.viewports.filter((v) => v.state.frame !== null).length === 3"
     )
-    show_strip(page)
-    page.locator(".priors .prior-open").first.wait_for(state="visible")
-    page.locator("#priors-compare").click()
+    assert readable_message(page, 0) == "R CC — not in this study"
+    assert [readable_message(page, i) for i in (1, 2, 3)] == [""] * 3
+    compare(page)
     page.wait_for_function(
         "window.pacsweb.viewports.length === 8"
-        " && window.pacsweb.viewports.filter((v) => v.state.frame !== null).length === 6"
+        " && window.pacsweb.viewports.filter((v) => v.state.frame !== null).length === 7"
     )
     series = page.evaluate(
         "window.pacsweb.viewports.map((v) => v.state.series?.description ?? null)"
     )
-    assert series == [None, "L CC", None, "L CC", "R MLO", "L MLO", "R MLO", "L MLO"]
+    assert series == [None, "L CC", "R CC", "L CC", "R MLO", "L MLO", "R MLO", "L MLO"]
+    assert readable_message(page, 0) == "R CC — not in this study"
     viewports = [page.locator(".viewport").nth(i) for i in range(8)]
     assert overlay(viewports[1], "left") == "P", "the left CC's chest wall faces the middle"
-    assert [bright_side(page, i) for i in (1, 3, 4, 5, 6, 7)] == ["left", "left"] + [
-        "right",
-        "left",
-    ] * 2
+    assert overlay(viewports[2], "prior") == "Prior 2024-06-06"
+    assert [bright_side(page, i) for i in range(1, 8)] == ["left"] + ["right", "left"] * 3
+    page.screenshot(path=screenshot_dir / "mammo-missing-view-1366x768.png")
     assert errors == []
     page.close()
+
+
+def test_it_says_which_view_the_prior_lacks_on_a_ward_pc_and_a_phone(
+    browser, server_url, missing, screenshot_dir
+):
+    page = signed_in_page(browser, server_url, 1366, 768)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    open_study(page, server_url, missing["prior_no_rcc"], 4)
+    compare(page)
+    page.wait_for_function(
+        "window.pacsweb.viewports.length === 8"
+        " && window.pacsweb.viewports.filter((v) => v.state.frame !== null).length === 7"
+    )
+    assert readable_message(page, 2) == "R CC — not in the prior"
+    assert readable_message(page, 0) == ""
+    page.screenshot(path=screenshot_dir / "mammo-missing-prior-1366x768.png")
+    page.close()
+
+    phone = signed_in_page(browser, server_url, 390, 844, touch=True, mobile=True)
+    phone.on("pageerror", lambda error: errors.append(str(error)))
+    # The current study without its right CC: the phone's first view says so.
+    phone.goto(f"{server_url}/studies/{missing['no_rcc']}/view/")
+    phone.wait_for_function(
+        "window.pacsweb.viewports.length === 1"
+        " && document.querySelector('.viewport [data-o=message]').textContent !== ''"
+    )
+    assert readable_message(phone, 0) == "R CC — not in this study"
+    phone.screenshot(path=screenshot_dir / "mammo-missing-view-390x844.png")
+    # Paged on to the left CC, and back: the empty slot names its view again.
+    phone.click("#viewport-next")
+    phone.wait_for_function("window.pacsweb.viewports[0].state.frame !== null")
+    assert overlay(phone.locator(".viewport").first, "view") == "L CC"
+    phone.click("#viewport-prev")
+    phone.wait_for_function("window.pacsweb.viewports[0].state.series === null")
+    assert readable_message(phone, 0) == "R CC — not in this study"
+    # The prior without its right CC, beside the current one's.
+    open_study(phone, server_url, missing["prior_no_rcc"], 1)
+    compare(phone)
+    phone.wait_for_function(
+        "window.pacsweb.viewports.length === 2 && window.pacsweb.viewports[0].state.frame !== null"
+    )
+    assert readable_message(phone, 1) == "R CC — not in the prior"
+    phone.screenshot(path=screenshot_dir / "mammo-missing-prior-390x844.png")
+    assert errors == []
+    phone.close()

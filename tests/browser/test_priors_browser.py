@@ -2,6 +2,7 @@
 it beside the current one, and scrolling the current moves the prior to the slice at the
 same distance from its first slice (the frames of reference differ: approximately)."""
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,15 @@ import pytest
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
-from tests.browser.conftest import show_strip, signed_in_page
+from tests.browser.conftest import (
+    choose_tool,
+    delete_measurement,
+    labels,
+    reveal,
+    saved,
+    show_strip,
+    signed_in_page,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -224,3 +233,75 @@ def test_it_opens_a_prior_from_its_row_and_compares_on_a_phone(
     phone.screenshot(path=screenshot_dir / "priors-compare-390x844.png")
     assert errors == []
     phone.close()
+
+
+def open_prior_series(page, studies, description: str, tap: bool = False) -> None:
+    """Open the prior from its row, then its series ``description``, in the active viewport."""
+    row = page.locator(f".priors .prior[data-study-uid='{studies['prior']}'] .prior-open")
+    row.scroll_into_view_if_needed()
+    row.tap() if tap else row.click()
+    section = page.locator(f".prior-series[data-study-uid='{studies['prior']}']")
+    section.wait_for(state="visible")
+    button = section.locator(f"button[data-series-uid]:has-text('{description}')")
+    button.scroll_into_view_if_needed()
+    button.tap() if tap else button.click()
+    page.wait_for_function(
+        "(() => { const v = document.querySelector('.viewport.active');"
+        f" return pacsweb.state.series?.description === '{description}'"
+        " && v.dataset.prior === 'true' && v.dataset.ready === 'true'"
+        " && pacsweb.state.frame !== null; })()"
+    )
+
+
+def test_it_draws_and_lists_a_measurement_on_the_prior_again_after_a_reload(
+    browser, server_url, studies, screenshot_dir
+):
+    page = signed_in_page(browser, server_url, 1366, 768)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    open_current(page, server_url, studies)
+    open_prior_series(page, studies, "Chest 2.5mm")
+    box = page.locator(".viewport.active canvas").first.bounding_box()
+    choose_tool(page, "length")
+    x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + box["width"] * 0.3, y, steps=4)
+    page.mouse.up()
+    [drawn] = saved(page, 1)
+    phone = None
+    try:
+        assert drawn["study_uid"] == studies["prior"], "saved under the prior"
+        shown_at = page.evaluate("window.pacsweb.state.index")
+
+        # Tomorrow: the viewer again, the prior opened again: its measurement is back.
+        open_current(page, server_url, studies)
+        open_prior_series(page, studies, "Chest 2.5mm")
+        assert page.evaluate("window.pacsweb.state.index") == shown_at
+        page.wait_for_function(
+            "document.querySelector('.viewport.active').dataset.measurements === '1'"
+        )
+        assert re.fullmatch(r"\d+\.\d mm", labels(page)[0]), labels(page)
+        reveal(page, "#measure-list").click()
+        item = page.locator("#measurements-panel .measurement-items button").first
+        item.wait_for(state="visible")
+        where = item.locator(".m-where").inner_text()
+        assert where.startswith("Prior 2024-03-01 · 2 Chest 2.5mm · Image "), where
+        page.screenshot(path=screenshot_dir / "priors-measurement-1366x768.png")
+
+        phone = signed_in_page(browser, server_url, 390, 844, touch=True, mobile=True)
+        open_current(phone, server_url, studies)
+        open_prior_series(phone, studies, "Chest 2.5mm", tap=True)
+        phone.wait_for_function(
+            "document.querySelector('.viewport.active').dataset.measurements === '1'"
+        )
+        viewport = phone.locator(".viewport.active")
+        assert viewport.locator("[data-o='prior']").is_visible()
+        assert viewport.locator("text.label").first.is_visible()
+        phone.screenshot(path=screenshot_dir / "priors-measurement-390x844.png")
+        assert errors == []
+    finally:
+        delete_measurement(page, drawn["id"])
+        page.close()
+        if phone is not None:
+            phone.close()

@@ -10,13 +10,13 @@ import pytest
 from tests.base import free_port, wait_listening
 from tests.retrieve.support import spawn_command
 from viewer.archive.models import Instance
-from viewer.demo.ct_study import DEFAULT_SPEC, demo_ct_size, study_uid
+from viewer.demo.ct_study import DEFAULT_SPEC, demo_ct_size, prior_spec, study_uid
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def demo_instances() -> int:
-    return Instance.objects.filter(series__study__study_uid=study_uid(DEFAULT_SPEC)).count()
+def demo_instances(spec=DEFAULT_SPEC) -> int:
+    return Instance.objects.filter(series__study__study_uid=study_uid(spec)).count()
 
 
 def start(tmp_path, name: str):
@@ -59,7 +59,7 @@ def test_it_answers_before_the_demo_is_made_and_a_restart_finishes_it(tmp_path, 
         login = httpx.get(f"http://127.0.0.1:{port}/login/")
         made_then = demo_instances()
         assert login.status_code == 200 and made_then < demo_ct_size(DEFAULT_SPEC)
-        wait_for_line(first, tmp_path / "first.log", "Demo study: 100 of 401 images made")
+        wait_for_line(first, tmp_path / "first.log", "Demo study: 100 of 414 images made")
         interrupt(first, tmp_path / "first.log")
     finally:
         if first.poll() is None:
@@ -71,9 +71,11 @@ def test_it_answers_before_the_demo_is_made_and_a_restart_finishes_it(tmp_path, 
 
     second, _ = start(tmp_path, "second")
     try:
-        wait_for_line(second, tmp_path / "second.log", "Demo study ready: 401 images")
+        wait_for_line(second, tmp_path / "second.log", "Demo study ready: 414 images")
         interrupt(second, tmp_path / "second.log")
     finally:
         if second.poll() is None:
             second.kill()
     assert demo_instances() == demo_ct_size(DEFAULT_SPEC)
+    # And the demo patient's earlier CT, so the priors can be seen in the demo.
+    assert demo_instances(prior_spec()) == demo_ct_size(prior_spec())

@@ -9,11 +9,12 @@ import pytest
 from tests.base import SMALL_CT, free_port
 from viewer.archive.models import Instance, Study
 from viewer.demo import load as demo_load
-from viewer.demo.ct_study import demo_ct_size, study_uid
-from viewer.demo.load import demo_in_archive, load_demo
+from viewer.demo.ct_study import DEFAULT_SPEC, demo_ct_datasets, demo_ct_size, prior_spec, study_uid
+from viewer.demo.load import demo_in_archive, demo_studies_size, load_demo
 from viewer.demo.samples import IMAGE_SAMPLES, charset_sample_datasets
 from viewer.demo.startup import DemoSetup
 from viewer.nodes.models import RemoteNode
+from viewer.retrieve.priors import list_priors
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,8 +30,9 @@ def test_it_makes_the_study_and_the_samples_in_the_archive_and_nowhere_else(arch
     report = load_demo(LOCAL)
     assert report.rejected == []
     samples = len(IMAGE_SAMPLES) + len(list(charset_sample_datasets()))
-    assert report.imported == demo_ct_size(LOCAL) + samples
+    assert report.imported == demo_studies_size(LOCAL) + samples
     assert demo_instances(LOCAL) == demo_ct_size(LOCAL) and demo_in_archive(LOCAL)
+    assert demo_instances(prior_spec(LOCAL)) == demo_ct_size(prior_spec(LOCAL))
     files = [p for p in tmp_path.rglob("*.dcm")]
     assert files and all(archive_root in p.parents for p in files)
     assert len(files) == Instance.objects.count()
@@ -64,6 +66,29 @@ def test_a_stopped_load_leaves_every_file_indexed_and_the_next_one_finishes_it(a
     assert demo_instances(LOCAL) == demo_ct_size(LOCAL)
 
 
+def test_the_demo_patient_has_an_earlier_ct_listed_as_a_comparable_prior():
+    load_demo(LOCAL)
+    current = Study.objects.get(study_uid=study_uid(LOCAL))
+    prior = Study.objects.get(study_uid=study_uid(prior_spec(LOCAL)))
+    assert prior.patient == current.patient  # the same Patient ID and issuer
+    assert prior.patient.patient_id == "PW-DEMO-0041"
+    assert prior.study_date < current.study_date
+    assert (prior.accession_number, current.accession_number) == ("ACC-DEMO-0000", "ACC-DEMO-0001")
+    [listed] = list_priors(current, nodes=[]).priors
+    assert listed.study_uid == prior.study_uid and listed.comparable
+
+
+def test_the_demo_prior_is_small_and_the_same_at_every_start():
+    made = prior_spec(DEFAULT_SPEC)
+    assert made.patient_id == "PW-DEMO-0001" and made.accession == "ACC-DEMO-0000"
+    assert demo_ct_size(made) <= 13 and made.matrix <= 256
+    first = [ds.PixelData for _, ds in demo_ct_datasets(made)][:3]
+    again = [ds.PixelData for _, ds in demo_ct_datasets(made)][:3]
+    assert first == again
+    uids = {ds.StudyInstanceUID for _, ds in demo_ct_datasets(made)}
+    assert uids == {study_uid(made)} != {study_uid(DEFAULT_SPEC)}
+
+
 def set_up(data, said: list[str]) -> DemoSetup:
     """What ``serve`` does with the demo, run to its end, on an unthrottled link."""
     setup = DemoSetup(
@@ -84,8 +109,10 @@ def test_the_setup_makes_the_study_then_serves_the_remote_one(tmp_path):
     said: list[str] = []
     setup = set_up(tmp_path / "data", said)
     try:
-        assert said[0] == "Making the demo study in the archive (23 images, about 0 MB, once)..."
-        assert said[1].startswith("Demo study ready: 23 images in ")
+        assert said[0] == (
+            "Making the demo study and its prior in the archive (30 images, about 0 MB, once)..."
+        )
+        assert said[1].startswith("Demo study ready: 30 images in ")
         assert said[2] == "Writing the demo remote node's study (23 images, about 0 MB, once)..."
         node = RemoteNode.objects.get(name="Demo PACS")
         # 0 MB/s is an unthrottled link, as for manage.py demo_node, not a crash.

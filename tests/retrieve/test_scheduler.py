@@ -10,6 +10,7 @@ from viewer.retrieve.scheduler import (
     INTERLEAVED,
     JobState,
     SeriesState,
+    batch_slots,
     interleaved_order,
     schedule,
     schedule_batches,
@@ -194,3 +195,12 @@ def test_batches_of_one_are_the_schedule_itself():
 def test_a_batch_stops_at_the_end_of_its_series():
     job = JobState([series("a", 2)], slots=3, policy=DEPTH)
     assert schedule_batches(job, 8) == [[("a", 0), ("a", 1)]]
+
+
+def test_it_wants_a_slot_for_each_series_with_images_ready_in_batches():
+    # Three series with 2 images each make three batches (a batch never mixes series):
+    # wanting fewer slots would leave the job's share, and the node, idle.
+    job = JobState([series("a", 2), series("b", 2), series("c", 2)], slots=4)
+    assert len(schedule_batches(job, 8)) == batch_slots([2, 2, 2], 8) == 3
+    assert batch_slots([9, 0, 1], 4) == 4
+    assert batch_slots([5, 3], 1) == 8

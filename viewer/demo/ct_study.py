@@ -1,9 +1,8 @@
 """Write a synthetic CT study with consistent geometry: localizer, 5 mm, 1 mm and coronal."""
 
-import datetime
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +30,32 @@ class DemoCTSpec:
     noise_hu: float = 8.0
     patient_name: str = "Zhang^Wei=张^伟"
     patient_id: str = "PW-DEMO-0001"
+    study_date: str = "20261102"
+    accession: str = "ACC-DEMO-0001"
+    visit: str = ""  # another visit of the same patient (its own UIDs), e.g. "prior"
 
 
 DEFAULT_SPEC = DemoCTSpec()
 
 
+def prior_spec(spec: DemoCTSpec = DEFAULT_SPEC) -> DemoCTSpec:
+    """The demo patient's earlier CT (a year before, its own accession): a few 5 mm
+    slices at a coarser matrix, so the priors can be seen in the demo at little cost."""
+    return replace(
+        spec,
+        matrix=min(spec.matrix, 256),
+        thick_slices=min(spec.thick_slices, 12),
+        thin_slices=0,
+        coronal_slices=0,
+        study_date="20251104",
+        accession="ACC-DEMO-0000",
+        visit="prior",
+    )
+
+
 def _uid(spec: DemoCTSpec, *parts: object) -> str:
-    return generate_uid(entropy_srcs=[str(spec.seed), *map(str, parts)])
+    visit = [spec.visit] if spec.visit else []  # the first visit keeps its UIDs
+    return generate_uid(entropy_srcs=[str(spec.seed), *visit, *map(str, parts)])
 
 
 def study_uid(spec: DemoCTSpec = DEFAULT_SPEC) -> str:
@@ -46,7 +64,7 @@ def study_uid(spec: DemoCTSpec = DEFAULT_SPEC) -> str:
 
 
 def demo_ct_size(spec: DemoCTSpec = DEFAULT_SPEC) -> int:
-    """How many instances the demo study has (the localizer and three series)."""
+    """How many instances the demo study has (the localizer and up to three series)."""
     return 1 + spec.thick_slices + spec.thin_slices + spec.coronal_slices
 
 
@@ -68,7 +86,8 @@ def write_demo_ct(
 
 def demo_ct_datasets(spec: DemoCTSpec = DEFAULT_SPEC) -> Iterator[tuple[str, Dataset]]:
     """Every instance of the demo study, made one at a time, with its file name."""
-    rng = np.random.default_rng(spec.seed)
+    # Another visit's own noise; the first keeps the stream its images were made with.
+    rng = np.random.default_rng([spec.seed, 1] if spec.visit else spec.seed)
     spacing = FIELD_OF_VIEW / spec.matrix
     axis = -FIELD_OF_VIEW / 2 + spacing / 2 + spacing * np.arange(spec.matrix)
 
@@ -147,10 +166,9 @@ def _image(
     ds.SpecificCharacterSet = "ISO_IR 192"
     ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
     ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, sop_uid
-    day = datetime.date(2026, 11, 2)
-    ds.StudyDate = ds.SeriesDate = ds.ContentDate = day.strftime("%Y%m%d")
+    ds.StudyDate = ds.SeriesDate = ds.ContentDate = spec.study_date
     ds.StudyTime = ds.SeriesTime = "093000"
-    ds.AccessionNumber = "ACC-DEMO-0001"
+    ds.AccessionNumber = spec.accession
     ds.Modality, ds.Manufacturer = "CT", "PACSweb synthetic phantom"
     ds.ReferringPhysicianName = "Li^Na=李^娜"
     ds.StudyDescription = "CT chest abdomen pelvis (synthetic)"

@@ -11,12 +11,28 @@ from pydicom.dataset import Dataset
 from viewer.archive.importer import Importer, ImportReport
 from viewer.archive.models import Instance
 
-from .ct_study import DEFAULT_SPEC, DemoCTSpec, demo_ct_datasets, demo_ct_size, study_uid
+from .ct_study import (
+    DEFAULT_SPEC,
+    DemoCTSpec,
+    demo_ct_datasets,
+    demo_ct_size,
+    prior_spec,
+    study_uid,
+)
 from .samples import charset_sample_datasets, image_sample_files
 
 
 def demo_in_archive(spec: DemoCTSpec = DEFAULT_SPEC) -> bool:
-    """Whether every instance of the demo study is indexed already."""
+    """Whether every instance of the demo study and of its prior is indexed already."""
+    return all(_indexed(made) for made in (spec, prior_spec(spec)))
+
+
+def demo_studies_size(spec: DemoCTSpec = DEFAULT_SPEC) -> int:
+    """How many instances the demo study and its prior have together."""
+    return demo_ct_size(spec) + demo_ct_size(prior_spec(spec))
+
+
+def _indexed(spec: DemoCTSpec) -> bool:
     indexed = Instance.objects.filter(series__study__study_uid=study_uid(spec)).count()
     return indexed >= demo_ct_size(spec)
 
@@ -26,13 +42,15 @@ def load_demo(
     progress: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
 ) -> ImportReport:
-    """Import the samples, then make the demo study straight into the archive unless it
-    is there already (no copy of it is written anywhere else); ``stop`` ends it early."""
+    """Import the samples, then make the demo study and its prior (the same patient's
+    earlier CT) straight into the archive unless there already (no copy of them is
+    written anywhere else); ``stop`` ends it early."""
     importer = Importer(source_label="demo")
     samples = _file_bytes(image_sample_files())
     importer.run_contents(_until(stop, [*_encoded(charset_sample_datasets()), *samples]))
-    if not demo_in_archive(spec):
-        importer.run_contents(_until(stop, _encoded(demo_ct_datasets(spec))), progress)
+    for made in (spec, prior_spec(spec)):  # the study opened first, first
+        if not _indexed(made):
+            importer.run_contents(_until(stop, _encoded(demo_ct_datasets(made))), progress)
     return importer.report
 
 

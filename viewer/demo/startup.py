@@ -8,8 +8,8 @@ from pathlib import Path
 
 from django.db import connection
 
-from .ct_study import DEFAULT_SPEC, DemoCTSpec, demo_ct_size
-from .load import demo_in_archive, load_demo
+from .ct_study import DEFAULT_SPEC, DemoCTSpec, demo_ct_size, prior_spec
+from .load import demo_in_archive, demo_studies_size, load_demo
 from .remote import (
     REMOTE_SPEC,
     register_demo_node,
@@ -71,8 +71,9 @@ class DemoSetup(threading.Thread):
         if demo_in_archive(self.spec):
             load_demo(self.spec, stop=self.halt)  # the samples, if one went missing
             return
-        total, started = demo_ct_size(self.spec), time.monotonic()
-        self.say(f"Making the demo study in the archive ({_size(self.spec)}, once)...")
+        total, started = demo_studies_size(self.spec), time.monotonic()
+        size = _size(self.spec, prior=True)
+        self.say(f"Making the demo study and its prior in the archive ({size}, once)...")
         made = 0
 
         def progress(_source: str) -> None:
@@ -102,7 +103,9 @@ class DemoSetup(threading.Thread):
         self.say(f"Demo remote node at {self.node.base_url} ({link}, {self.latency_ms:g} ms)")
 
 
-def _size(spec: DemoCTSpec) -> str:
-    """How much a demo study is, as said before it is made (its pixels are nearly all)."""
-    megabytes = demo_ct_size(spec) * spec.matrix**2 * 2 / 1e6
-    return f"{demo_ct_size(spec)} images, about {megabytes:.0f} MB"
+def _size(spec: DemoCTSpec, *, prior: bool = False) -> str:
+    """How much a demo study is (with its prior), as said before it is made (its pixels
+    are nearly all)."""
+    made = [spec, prior_spec(spec)] if prior else [spec]
+    megabytes = sum(demo_ct_size(s) * s.matrix**2 * 2 / 1e6 for s in made)
+    return f"{sum(demo_ct_size(s) for s in made)} images, about {megabytes:.0f} MB"

@@ -124,6 +124,12 @@ def _viewport(rule: dict, facts: SeriesFacts | None, window: str) -> dict:
         entry["sop_instance_uid"] = facts.sop_instance_uid
     if rule.get("chest_wall"):
         entry["chest_wall"] = str(rule["chest_wall"])
+    if facts is None and rule.get("laterality") and rule.get("view"):
+        # An empty slot names the view it was for: the viewer says that view is missing.
+        entry["missing"] = {
+            "laterality": str(rule["laterality"]).strip().upper(),
+            "view": str(rule["view"]).strip().upper(),
+        }
     return entry
 
 

@@ -173,18 +173,26 @@ class DimseTransport:
         except TransferError as exc:
             return [exc for _ in refs]
         arrived = self._arrived(refs)
-        if not arrived:
+        if not arrived and outcome.code is None and not outcome.aborted_by_peer:
+            # No status at all (the association failed or timed out): the node's state,
+            # not each instance's; asking each alone would reopen it once an instance.
+            return [_failure("C-MOVE", outcome) for _ in refs]
+        if not arrived and outcome.code == MOVE_DESTINATION_UNKNOWN:
+            # The node will not move to us: said once. (An abort is asked again alone: a
+            # node may abort a list it does not take, and that says nothing of our AE.)
             failure = self._move_failure(outcome)
-            if self._refusal is not None:
-                return [failure for _ in refs]  # the node will not move to us: said once
+            return [failure for _ in refs]
         results: list[AlreadyStored | TransferError] = []
+        came_alone = False
         for ref, attempt in zip(refs, attempts, strict=True):
             if ref.sop_instance_uid in arrived:
                 results.append(self._as_stored(ref, attempt, arrived[ref.sop_instance_uid]))
             else:
                 results.append(self._outcome_of(self._move, ref, attempt))
-        if not arrived and any(isinstance(r, AlreadyStored) for r in results):
-            # Alone they came, together nothing: the node does not match a list of UIDs.
+                came_alone = came_alone or isinstance(results[-1], AlreadyStored)
+        if came_alone and (not arrived or outcome.ok):
+            # Left out of a list the node said it moved (or brought nothing for), yet it
+            # came alone: the node does not match a list of UIDs (or only its first).
             self.batch = 1
         return results
 

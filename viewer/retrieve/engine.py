@@ -424,7 +424,7 @@ class Engine:
             [book.by_position[pick] for pick in picks]
             for picks in scheduler.schedule_batches(state, batch)
         ]
-        ready_slots = -(-ready_count // batch)
+        ready_slots = scheduler.batch_slots((len(p) for p in ready.values()), batch)
         numbers = self._share_slots(groups, book.busy_slots(), transport, ready_slots)
         picked = groups[: len(numbers)]
         if not picked:

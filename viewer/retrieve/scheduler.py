@@ -6,7 +6,7 @@ again whenever a slot frees. Policies (DESIGN.md "The hybrid download scheduler"
 breadth except that focused series take every slot they can use first.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 DEPTH, BREADTH, HYBRID = "depth", "breadth", "hybrid"
@@ -126,3 +126,9 @@ def schedule_batches(job: JobState, batch: int) -> list[list[tuple[str, int]]]:
         if queue:
             batches.append([(series_uid, queue.pop(0)) for _ in range(min(batch, len(queue)))])
     return batches
+
+
+def batch_slots(ready: Iterable[int], batch: int) -> int:
+    """The slots ``schedule_batches`` could fill: each series' ready images (counts)
+    ``batch`` a slot, as a batch never mixes series."""
+    return sum(-(-count // batch) for count in ready)

@@ -328,6 +328,9 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "turned-mirrored": _("Turned 180° and mirrored: head up, chest wall to the middle"),
             "no-orientation": _("No orientation: shown as stored"),
             "no-laterality": _("No laterality: shown as stored"),
+            # An empty slot of a hung mammogram: its view ("R MLO") and whose it is not in.
+            "notInStudy": _("%(view)s — not in this study"),
+            "notInPrior": _("%(view)s — not in the prior"),
         },
         "keyImages": {
             "title": _("Key images"),

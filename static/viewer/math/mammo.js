@@ -125,17 +125,27 @@ export function priorViews(wanted, listings) {
  * left and the prior's pair right in each row (R, L current; R, L prior). Every slot
  * keeps its place: a view missing from either study is an empty viewport
  * ``{series_uid: null, empty: true}`` (never filled with another series), so the views
- * after it stay in their breast's column, chest walls toward the middle.
+ * after it stay in their breast's column, chest walls toward the middle. Where the
+ * slot's view is known it names it, and whose it is not in: ``missing: {laterality,
+ * view}``, ``of: 'current'|'prior'`` (the viewport says "R MLO — not in the prior").
  * @param {Array<object|null>} current the current study's viewport entries, by row (a
  *   null, or an entry without a series, where the study has no image for that view)
  * @param {Array<object|null>} prior the prior's entry for each (priorViews)
+ * @param {Array<{laterality: string, view: string}|null>} [views] each slot's view
  * @returns {{layout: string, viewports: object[]}}
  */
-export function besidePrior(current, prior) {
-  const slot = (entry) => (entry?.series_uid ? entry : { series_uid: null, empty: true });
+export function besidePrior(current, prior, views = []) {
+  const slot = (entry, index, of) => {
+    if (entry?.series_uid) return entry;
+    const { laterality, view } = views[index] || {};
+    return laterality && view
+      ? { series_uid: null, empty: true, missing: { laterality, view }, of }
+      : { series_uid: null, empty: true };
+  };
   const viewports = [];
   for (let row = 0; row < current.length; row += 2) {
-    viewports.push(slot(current[row]), slot(current[row + 1]), slot(prior[row]), slot(prior[row + 1]));
+    viewports.push(slot(current[row], row, 'current'), slot(current[row + 1], row + 1, 'current'),
+      slot(prior[row], row, 'prior'), slot(prior[row + 1], row + 1, 'prior'));
   }
   return { layout: `${Math.ceil(current.length / 2)}x4`, viewports };
 }

@@ -15,7 +15,9 @@ export class MeasurementPanel {
    *   loadSeries: (uid: string) => Promise<object>,
    *   frameFor: (measurement: object) => Promise<object | null> | null,
    *   measurements: () => object[], selected: () => number | null,
-   *   onOpen: (measurement: object) => void}} options
+   *   onOpen: (measurement: object) => void,
+   *   priorOf?: (measurement: object) => string | null}} options ``priorOf`` names the
+   *   prior a measurement was drawn on ("Prior <date>"), null for the open study's
    */
   constructor(section, options) {
     this.section = section;
@@ -94,7 +96,9 @@ export class MeasurementPanel {
       button.type = 'button';
       button.dataset.id = String(measurement.id);
       if (measurement.id === selected()) button.setAttribute('aria-current', 'true');
-      const where = series ? `${series.number ?? ''} ${series.description || ''}`.trim() : text.unknownSeries;
+      const seriesName = series ? `${series.number ?? ''} ${series.description || ''}`.trim() : text.unknownSeries;
+      // One drawn on a prior says so first: its series may be named as the study's are.
+      const where = [this.options.priorOf?.(measurement), seriesName].filter(Boolean).join(' · ');
       const parts = [
         ['m-where', image ? `${where} · ${text.image} ${image}` : where],
         ['m-what', `${kindNames[measurement.kind] || measurement.kind}: ${value}`],

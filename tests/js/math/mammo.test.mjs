@@ -163,3 +163,13 @@ test('a view missing from the prior leaves only its own prior slot empty', () =>
   assert.deepEqual(viewports.map((v) => v.sop_instance_uid || v.series_uid), ['rcc', 'lcc', null, 'LCC', 'rmlo', 'lmlo', 'RMLO', 'LMLO']);
   assert.equal(viewports[2].empty, true);
 });
+
+test('an empty slot names its view and whose study lacks it', () => {
+  const current = [null, { series_uid: 'lcc' }, { series_uid: 'rmlo' }, { series_uid: 'lmlo' }];
+  const views = [['R', 'CC'], ['L', 'CC'], ['R', 'MLO'], ['L', 'MLO']].map(([laterality, view]) => ({ laterality, view }));
+  const prior = [{ series_uid: 'p', sop_instance_uid: 'RCC' }, { series_uid: 'p', sop_instance_uid: 'LCC' }, null, { series_uid: 'p', sop_instance_uid: 'LMLO' }];
+  const { viewports } = besidePrior(current, prior, views);
+  assert.deepEqual(viewports[0], { series_uid: null, empty: true, missing: { laterality: 'R', view: 'CC' }, of: 'current' });
+  assert.deepEqual(viewports[6], { series_uid: null, empty: true, missing: { laterality: 'R', view: 'MLO' }, of: 'prior' });
+  assert.equal(viewports[2].sop_instance_uid, 'RCC'); // the prior's R CC beside the empty current slot
+});
