@@ -23,6 +23,22 @@ def context(browser):
     context.close()
 
 
+@pytest.fixture
+def errors(context) -> list[str]:
+    """The uncaught errors of every window the test opens in ``context``."""
+    caught: list[str] = []
+    context.on("page", lambda page: page.on("pageerror", lambda e: caught.append(str(e))))
+    return caught
+
+
+def viewer_page(context, server_url, address: str = ""):
+    """A new window of ``context``, signed in, showing the demo CT's axial series."""
+    page = context.new_page()
+    sign_in(page, server_url)
+    open_study(page, server_url, address)
+    return page
+
+
 def open_study(page, server_url, address: str = "") -> None:
     page.goto(f"{server_url}/studies/{demo_study_uid(SMALL_CT)}/view/?protocol=none{address}")
     page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
@@ -51,14 +67,9 @@ def canvas_box(page):
 
 
 def test_two_windows_in_sync_over_broadcast_channel(
-    context, server_url, screenshot_dir, small_ct_folder
+    context, server_url, errors, screenshot_dir, small_ct_folder
 ):
-    page = context.new_page()
-    errors: list[str] = []
-    context.on("page", lambda p: p.on("pageerror", lambda e: errors.append(str(e))))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, server_url)
-    open_study(page, server_url)
+    page = viewer_page(context, server_url)
     # The whole small study in the first window's loader before the second one opens.
     page.wait_for_function(
         "pacsweb.loader.stats().wanted === 0 && pacsweb.loader.stats().requests === 0"
@@ -157,12 +168,10 @@ def test_two_windows_in_sync_over_broadcast_channel(
     assert errors == [], errors
 
 
-def test_a_blocked_window_is_said_and_garbage_on_the_channel_is_ignored(context, server_url):
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, server_url)
-    open_study(page, server_url)
+def test_a_blocked_window_is_said_and_garbage_on_the_channel_is_ignored(
+    context, server_url, errors
+):
+    page = viewer_page(context, server_url)
     # The browser refuses the pop-up: the viewer says so instead of doing nothing.
     page.evaluate("window.open = () => null")
     reveal(page, "#new-window").click()
@@ -191,13 +200,9 @@ def test_a_blocked_window_is_said_and_garbage_on_the_channel_is_ignored(context,
 
 
 def test_a_window_opened_from_a_second_window_stops_borrowing_when_the_first_closes(
-    context, server_url
+    context, server_url, errors
 ):
-    page = context.new_page()
-    errors: list[str] = []
-    context.on("page", lambda p: p.on("pageerror", lambda e: errors.append(str(e))))
-    sign_in(page, server_url)
-    open_study(page, server_url)
+    page = viewer_page(context, server_url)
     second = open_second_window(page)
     third = open_second_window(second)
     assert third.evaluate("pacsweb.loader.shared === window.opener.opener.pacsweb.loader")
@@ -229,13 +234,11 @@ def draw_length(page) -> int:
     return page.evaluate("pacsweb.measurements.at(-1).id")
 
 
-def test_mpr_in_a_second_window_is_built_when_the_first_closes_while_it_loads(context, server_url):
-    page = context.new_page()
-    errors: list[str] = []
-    context.on("page", lambda p: p.on("pageerror", lambda e: errors.append(str(e))))
-    sign_in(page, server_url)
+def test_mpr_in_a_second_window_is_built_when_the_first_closes_while_it_loads(
+    context, server_url, errors
+):
     # A budget of a few frames: the volume's frames are not held, they must be fetched.
-    open_study(page, server_url, "&budget=0.02")
+    page = viewer_page(context, server_url, "&budget=0.02")
     second = open_second_window(page)
     show_strip(second)
     open_series(second, SERIES)
@@ -270,13 +273,10 @@ def test_mpr_in_a_second_window_is_built_when_the_first_closes_while_it_loads(co
     assert errors == [], errors
 
 
-def test_key_images_marked_in_a_second_window_show_there_and_reach_the_first(context, server_url):
-    page = context.new_page()
-    errors: list[str] = []
-    context.on("page", lambda p: p.on("pageerror", lambda e: errors.append(str(e))))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, server_url)
-    open_study(page, server_url)
+def test_key_images_marked_in_a_second_window_show_there_and_reach_the_first(
+    context, server_url, errors
+):
+    page = viewer_page(context, server_url)
     second = open_second_window(page)
     show_strip(second)
     open_series(second, "Axial 1.0 mm")
@@ -323,12 +323,10 @@ def test_key_images_marked_in_a_second_window_show_there_and_reach_the_first(con
     assert errors == [], errors
 
 
-def test_a_measurement_nudged_here_is_not_reverted_by_another_windows_refresh(context, server_url):
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, server_url)
-    open_study(page, server_url)
+def test_a_measurement_nudged_here_is_not_reverted_by_another_windows_refresh(
+    context, server_url, errors
+):
+    page = viewer_page(context, server_url)
     measurement_id = draw_length(page)
     assert page.evaluate("pacsweb.selectedMeasurement") == measurement_id
     # Its PATCH is held at the server: the nudge is in flight when the refresh comes.
@@ -366,12 +364,8 @@ def test_a_measurement_nudged_here_is_not_reverted_by_another_windows_refresh(co
     assert errors == [], errors
 
 
-def test_a_failure_opening_a_window_is_said(context, server_url):
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, server_url)
-    open_study(page, server_url)
+def test_a_failure_opening_a_window_is_said(context, server_url, errors):
+    page = viewer_page(context, server_url)
     page.evaluate("() => { window.open = () => { throw new Error('refused by the test'); }; }")
     reveal(page, "#new-window").click()
     message = page.locator(".viewport.active [data-o='message']")
@@ -382,9 +376,7 @@ def test_a_failure_opening_a_window_is_said(context, server_url):
 
 
 def test_a_window_back_from_the_cache_tells_the_shared_loader_its_views_again(context, server_url):
-    page = context.new_page()
-    sign_in(page, server_url)
-    open_study(page, server_url)
+    page = viewer_page(context, server_url)
     second = open_second_window(page)
     owner = second.evaluate("pacsweb.link.owner")
     views = f"window.opener.pacsweb.loader.views.has('{owner}')"

@@ -3,15 +3,21 @@
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pydicom
 from django.conf import settings
 from django.db import connection
 
+from tests.base import free_port
+from tests.orthanc import Orthanc
 from viewer.archive.models import Instance
 from viewer.archive.parsing import parse_instance
 from viewer.archive.storage import absolute_path
 from viewer.nodes.models import RemoteNode
+from viewer.nodes.scp import start_server
 from viewer.retrieve.models import RetrieveJob, TransferTask
 from viewer.retrieve.queue import enqueue
 
@@ -128,3 +134,45 @@ def recorder(messages: list, with_study: bool = False):
         messages.append((study_uid, message) if with_study else message)
 
     return publish
+
+
+def study_root_find(datasets: dict):
+    """An in-process Q/R SCP's C-FIND handler over ``datasets`` (by SOP Instance UID):
+    the series of the study, and the instances of one series, as a node lists them."""
+
+    def handle_find(event):
+        level = event.identifier.QueryRetrieveLevel
+        series_seen = set()
+        for dataset in datasets.values():
+            match = pydicom.Dataset()
+            match.QueryRetrieveLevel = level
+            match.StudyInstanceUID = dataset.StudyInstanceUID
+            match.SeriesInstanceUID = dataset.SeriesInstanceUID
+            if level == "SERIES":
+                if dataset.SeriesInstanceUID in series_seen:
+                    continue
+                series_seen.add(dataset.SeriesInstanceUID)
+                match.SeriesNumber = dataset.SeriesNumber
+                match.Modality = dataset.Modality
+            elif dataset.SeriesInstanceUID != event.identifier.SeriesInstanceUID:
+                continue
+            else:
+                match.SOPInstanceUID = dataset.SOPInstanceUID
+                match.InstanceNumber = dataset.InstanceNumber
+            yield 0xFF00, match
+
+    return handle_find
+
+
+@contextmanager
+def orthanc_moving_to_us(folder: Path, study_files) -> Iterator[Orthanc]:
+    """Orthanc holding ``study_files`` that knows our SCP (started here, on a free port)
+    as the move destination PACSWEB."""
+    our_port = free_port()
+    scp = start_server("127.0.0.1", our_port)
+    try:
+        with Orthanc(folder, {"PACSWEB": our_port}) as orthanc:
+            orthanc.upload(study_files)
+            yield orthanc
+    finally:
+        scp.shutdown()

@@ -13,6 +13,7 @@ from pynetdicom.sop_class import (
 
 from tests.nodes.conftest import free_port, make_node
 from tests.orthanc import Orthanc
+from tests.retrieve.support import orthanc_moving_to_us, study_root_find
 from tests.retrieve.test_cmove_kept import listed_job, qrscp  # noqa: F401 (a fixture)
 from tests.retrieve.test_dimse_retrieve import assert_same_images
 from viewer.nodes import scu
@@ -80,20 +81,14 @@ def test_it_moves_a_study_from_orthanc_several_instances_a_request(
 ):
     settings.PACSWEB_AE_TITLE = "PACSWEB"
     settings.PACSWEB_MOVE_BATCH = 4
-    our_port = free_port()
-    scp = start_server("127.0.0.1", our_port)
-    try:
-        with Orthanc(tmp_path / "orthanc", {"PACSWEB": our_port}) as orthanc:
-            orthanc.upload(study_files)
-            node = make_node(
-                orthanc.dicom_port,
-                ae_title=Orthanc.aet,
-                retrieve_method=RemoteNode.C_MOVE,
-                max_transfers=2,
-            )
-            moved(listed_job(study_files, node), study_files)
-    finally:
-        scp.shutdown()
+    with orthanc_moving_to_us(tmp_path / "orthanc", study_files) as orthanc:
+        node = make_node(
+            orthanc.dicom_port,
+            ae_title=Orthanc.aet,
+            retrieve_method=RemoteNode.C_MOVE,
+            max_transfers=2,
+        )
+        moved(listed_job(study_files, node), study_files)
     assert_batched(move_requests, study_files, 4)
 
 
@@ -105,26 +100,7 @@ def single_uid_node(study_files, settings):
     our_port = free_port()
     datasets = {ds.SOPInstanceUID: ds for ds in map(pydicom.dcmread, study_files)}
 
-    def handle_find(event):
-        level = event.identifier.QueryRetrieveLevel
-        seen = set()
-        for dataset in datasets.values():
-            match = pydicom.Dataset()
-            match.QueryRetrieveLevel = level
-            match.StudyInstanceUID = dataset.StudyInstanceUID
-            match.SeriesInstanceUID = dataset.SeriesInstanceUID
-            if level == "SERIES":
-                if dataset.SeriesInstanceUID in seen:
-                    continue
-                seen.add(dataset.SeriesInstanceUID)
-                match.SeriesNumber = dataset.SeriesNumber
-                match.Modality = dataset.Modality
-            elif dataset.SeriesInstanceUID != event.identifier.SeriesInstanceUID:
-                continue
-            else:
-                match.SOPInstanceUID = dataset.SOPInstanceUID
-                match.InstanceNumber = dataset.InstanceNumber
-            yield 0xFF00, match
+    handle_find = study_root_find(datasets)
 
     def handle_move(event):
         yield "127.0.0.1", our_port

@@ -12,6 +12,7 @@ from tests.link_proxy import LinkProxy
 from tests.nodes.conftest import free_port, make_node
 from tests.nodes.test_dcmqrscp import start_dcmqrscp
 from tests.orthanc import Orthanc
+from tests.retrieve.support import orthanc_moving_to_us
 from tests.retrieve.test_dimse_retrieve import assert_same_images
 from viewer.nodes.models import RemoteNode
 from viewer.nodes.scp import start_server
@@ -197,16 +198,10 @@ def test_it_moves_a_study_from_orthanc_over_kept_associations(
     tmp_path, study_files, settings, slot_takes
 ):
     settings.PACSWEB_AE_TITLE = "PACSWEB"
-    our_port = free_port()
-    scp = start_server("127.0.0.1", our_port)
-    try:
-        with Orthanc(tmp_path / "orthanc", {"PACSWEB": our_port}) as orthanc:
-            orthanc.upload(study_files)
-            job, associations = moved_through_proxy(
-                orthanc.dicom_port, study_files, Orthanc.aet, max_transfers=2
-            )
-    finally:
-        scp.shutdown()
+    with orthanc_moving_to_us(tmp_path / "orthanc", study_files) as orthanc:
+        job, associations = moved_through_proxy(
+            orthanc.dicom_port, study_files, Orthanc.aet, max_transfers=2
+        )
     assert associations <= len(slot_takes)
     assert associations < len(study_files)
     assert job.tasks.filter(state=TransferTask.DONE).count() == len(study_files)

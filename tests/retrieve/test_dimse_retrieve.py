@@ -22,6 +22,8 @@ from viewer.retrieve.engine import Engine
 from viewer.retrieve.jobs import request_retrieve
 from viewer.retrieve.models import RetrieveJob, TransferTask
 
+from .support import study_root_find
+
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
@@ -101,26 +103,7 @@ def flaky_pacs(study_files):
     datasets = {ds.SOPInstanceUID: ds for ds in map(pydicom.dcmread, study_files)}
     refused: set[str] = set()
 
-    def handle_find(event):
-        level = event.identifier.QueryRetrieveLevel
-        series_seen = set()
-        for dataset in datasets.values():
-            match = pydicom.Dataset()
-            match.QueryRetrieveLevel = level
-            match.StudyInstanceUID = dataset.StudyInstanceUID
-            match.SeriesInstanceUID = dataset.SeriesInstanceUID
-            if level == "SERIES":
-                if dataset.SeriesInstanceUID in series_seen:
-                    continue
-                series_seen.add(dataset.SeriesInstanceUID)
-                match.SeriesNumber = dataset.SeriesNumber
-                match.Modality = dataset.Modality
-            elif dataset.SeriesInstanceUID != event.identifier.SeriesInstanceUID:
-                continue
-            else:
-                match.SOPInstanceUID = dataset.SOPInstanceUID
-                match.InstanceNumber = dataset.InstanceNumber
-            yield 0xFF00, match
+    handle_find = study_root_find(datasets)
 
     def handle_get(event):
         sop_uid = event.identifier.SOPInstanceUID

@@ -504,6 +504,7 @@ class DemoWebNode:
         self._instances: dict[str, _Instance] = {}
         self._lock = threading.Lock()
         self._bytes_sent = 0
+        self._instances_asked: list[tuple[float, str, str]] = []
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -588,6 +589,13 @@ class DemoWebNode:
             return len(self._connections)
 
     @property
+    def instances_asked(self) -> list[tuple[float, str, str]]:
+        """Every instance request (WADO-RS, WADO-URI) in the order they came: wall-clock
+        time, Study and SOP Instance UID; tests read which study's transfers went first."""
+        with self._lock:
+            return list(self._instances_asked)
+
+    @property
     def instance_count(self) -> int:
         """How many instances the folder's index holds."""
         return len(self._instances)
@@ -650,6 +658,8 @@ class DemoWebNode:
         return self._instance(instance, kind, request.headers)
 
     def _lookup(self, study_uid: str, series_uid: str, sop_uid: str) -> _Instance | None:
+        with self._lock:
+            self._instances_asked.append((time.time(), study_uid, sop_uid))
         instance = self._instances.get(sop_uid)
         if instance is None or (instance.study_uid, instance.series_uid) != (study_uid, series_uid):
             return None
