@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -504,7 +505,8 @@ class DemoWebNode:
         self._instances: dict[str, _Instance] = {}
         self._lock = threading.Lock()
         self._bytes_sent = 0
-        self._instances_asked: list[tuple[float, str, str]] = []
+        # Bounded: the demo node runs for as long as `serve` does.
+        self._instances_asked: deque[tuple[float, str, str]] = deque(maxlen=100_000)
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._server: _Server | None = None
