@@ -287,7 +287,7 @@ class Engine:
     def _transfer(self, job: RetrieveJob, book: TaskBook, transport) -> str | None:
         """Keep every slot busy until nothing is left; None when all tasks have ended.
 
-        Each task runs fetch (in a slot's thread) -> store (a store thread renames it into
+        Each task runs fetch (in a slot's thread) -> store (a store thread writes it into
         the archive and indexes it) -> record (here); the slot is free once fetched.
         """
         # future of the parsed instance, or of a batch's arrivals (C-MOVE of several)
