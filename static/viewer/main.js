@@ -41,7 +41,7 @@ import { KEY_SERIES_UID, KeyImages, keySeries } from './state/key-images.js';
 import { KeyImagesStrip } from './shell/key-images.js';
 import { fetchKeyImages, fetchReceivingNodes, saveKeyImage, sendKeyImages } from './io/api.js';
 import { SendKeyImagesDialog } from './shell/send-key-images.js';
-import { fetchPriors, fetchPriorSeries, retrieveInNewTab } from './io/priors.js';
+import { fetchPriors, retrieveInNewTab } from './io/priors.js';
 import { comparePrior, linkedSlice, matchSeries, samePatient } from './math/priors.js';
 import { fill, PriorsPanel } from './shell/priors-panel.js';
 import { besidePrior, priorViews } from './math/mammo.js';
@@ -1227,7 +1227,7 @@ function priorLabel(seriesUid) {
 // The current study's patient ID and issuer, from the same API as a prior's (asked once).
 let ownPatient = null;
 function currentPatient() {
-  ownPatient ??= fetchPriorSeries(studyUid).catch((error) => {
+  ownPatient ??= fetchStudyHangings(studyUid).catch((error) => {
     ownPatient = null;
     throw error;
   });
@@ -1237,7 +1237,7 @@ function currentPatient() {
 const priorsPanel = new PriorsPanel(document.getElementById('series-strip'), {
   text: { ...text.priors, noDescription: text.noDescription },
   onOpen: async (prior) => {
-    const [found, own] = await Promise.all([fetchPriorSeries(prior.study_uid), currentPatient()]);
+    const [found, own] = await Promise.all([fetchStudyHangings(prior.study_uid), currentPatient()]);
     // Only ever the patient on screen: the same Patient ID and the same issuer (both
     // empty, or equal); a prior that does not say is refused too.
     if (!samePatient(found, own) || found.patient_id !== patient.id) throw new Error(text.priors.otherPatient);

@@ -218,3 +218,13 @@ def open_series(page, description: str) -> None:
         f" return pacsweb.state.series?.description === '{description}'"
         " && v.dataset.ready === 'true' && pacsweb.state.frame !== null; })()"
     )
+
+
+def import_into(server, *paths) -> None:
+    """Import ``paths`` (files or folders) into the running server's archive."""
+    subprocess.run(
+        [*server["manage"], "import_dicom", "--no-progress", *map(str, paths)],
+        env=server["env"],
+        check=True,
+        capture_output=True,
+    )

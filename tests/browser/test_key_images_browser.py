@@ -13,7 +13,7 @@ from tests.base import SMALL_CT, free_port, running_storescp
 from tests.documents import foreign_kos, image_in_new_study
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import reveal, show_strip, signed_in_page
+from .conftest import import_into, reveal, show_strip, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -163,12 +163,7 @@ def test_a_foreign_kos_shows_its_images_and_counts_the_missing(
         source, [(source.SOPClassUID, source.SOPInstanceUID), (source.SOPClassUID, absent)], "bk"
     )
     (tmp_path / "kos.dcm").write_bytes(content)
-    subprocess.run(
-        [*server["manage"], "import_dicom", "--no-progress", str(image), str(tmp_path / "kos.dcm")],
-        env=server["env"],
-        check=True,
-        capture_output=True,
-    )
+    import_into(server, str(image), str(tmp_path / "kos.dcm"))
     page = signed_in_page(browser, server_url, 1366, 768)
     page.goto(f"{server_url}/studies/{source.StudyInstanceUID}/view/")
     page.locator(ENTRY).wait_for(state="visible")

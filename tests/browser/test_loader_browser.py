@@ -1,8 +1,6 @@
 """The frame loader in Debian's chromium: the whole study streams in, pixels exact, the
 order of DESIGN.md's last mile, re-ordered on scroll, within a memory budget."""
 
-import subprocess
-
 import numpy as np
 import pydicom
 import pytest
@@ -11,7 +9,7 @@ from pydicom.uid import generate_uid
 from tests.base import SMALL_CT, sample
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import signed_in_page
+from .conftest import import_into, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -33,12 +31,7 @@ def long_series(server, tmp_path_factory) -> dict:
         dataset.SliceLocation = float(n)
         dataset.save_as(folder / f"{n:03d}.dcm")
         sop_uids.append(dataset.SOPInstanceUID)
-    subprocess.run(
-        [*server["manage"], "import_dicom", "--no-progress", str(folder)],
-        env=server["env"],
-        check=True,
-        capture_output=True,
-    )
+    import_into(server, str(folder))
     return {"study_uid": study_uid, "series_uid": series_uid, "sop_uids": sop_uids}
 
 
@@ -95,12 +88,7 @@ def samples(server, tmp_path_factory) -> dict:
         dataset.SOPInstanceUID = dataset.file_meta.MediaStorageSOPInstanceUID = generate_uid()
         copies[name] = folder / name
         dataset.save_as(copies[name])
-    subprocess.run(
-        [*server["manage"], "import_dicom", "--no-progress", str(folder)],
-        env=server["env"],
-        check=True,
-        capture_output=True,
-    )
+    import_into(server, str(folder))
     return copies
 
 

@@ -4,13 +4,11 @@ the right breast on the left of the screen; each image's chest wall faces the mi
 the markers follow the mirror, and the pixels agree (the tissue is bright at the chest
 wall)."""
 
-import subprocess
-
 import numpy as np
 import pytest
 
 from tests import mammo
-from tests.browser.conftest import show_strip, signed_in_page
+from tests.browser.conftest import import_into, show_strip, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -23,12 +21,7 @@ def studies(server, tmp_path_factory) -> dict:
     """The current four-view study and its prior, imported into the running server."""
     folder = tmp_path_factory.mktemp("mammo")
     uids = mammo.write_both(folder)
-    subprocess.run(
-        [*server["manage"], "import_dicom", "--no-progress", str(folder)],
-        env=server["env"],
-        check=True,
-        capture_output=True,
-    )
+    import_into(server, str(folder))
     return uids
 
 
@@ -183,12 +176,7 @@ def missing(server, tmp_path_factory) -> dict:
         "prior_no_rcc": mammo.write_study(folder / "current3", mammo.NO_RCC_IN_PRIOR, rng),
     }
     mammo.write_study(folder / "prior3", mammo.NO_RCC_IN_PRIOR_PRIOR, rng)
-    subprocess.run(
-        [*server["manage"], "import_dicom", "--no-progress", str(folder)],
-        env=server["env"],
-        check=True,
-        capture_output=True,
-    )
+    import_into(server, str(folder))
     return uids
 
 

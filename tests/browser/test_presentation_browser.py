@@ -4,13 +4,12 @@ applies its window, turns the image (the markers follow), masks outside the shut
 draws the annotation; choosing "Image" again returns to the image itself."""
 
 import io
-import subprocess
 
 import pytest
 from PIL import Image
 
 from tests import presentation as gen
-from tests.browser.conftest import signed_in_page
+from tests.browser.conftest import import_into, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -22,12 +21,7 @@ def gsps_study(server, tmp_path_factory) -> str:
     """The CT and its GSPS, imported into the running server's archive."""
     folder = tmp_path_factory.mktemp("gsps")
     gen.write_study(folder)
-    subprocess.run(
-        [*server["manage"], "import_dicom", "--no-progress", str(folder)],
-        env=server["env"],
-        check=True,
-        capture_output=True,
-    )
+    import_into(server, str(folder))
     return gen.STUDY_UID
 
 

@@ -3,7 +3,6 @@ it beside the current one, and scrolling the current moves the prior to the slic
 same distance from its first slice (the frames of reference differ: approximately)."""
 
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 from tests.browser.conftest import (
     choose_tool,
     delete_measurement,
+    import_into,
     labels,
     reveal,
     saved,
@@ -109,12 +109,7 @@ def studies(server, tmp_path_factory) -> dict:
     rng = np.random.default_rng(19)
     current = write_study(folder / "current", CURRENT, rng)
     prior = write_study(folder / "prior", PRIOR, rng)
-    subprocess.run(
-        [*server["manage"], "import_dicom", "--no-progress", str(folder)],
-        env=server["env"],
-        check=True,
-        capture_output=True,
-    )
+    import_into(server, str(folder))
     return {"current": current, "prior": prior}
 
 

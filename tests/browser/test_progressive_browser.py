@@ -3,14 +3,21 @@ then the full frame in its place; no pixel value read from the preview, and leng
 measured on it the same as on the full image."""
 
 import re
-import subprocess
 
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import DigitalXRayImageStorageForPresentation, ExplicitVRLittleEndian, generate_uid
 
-from .conftest import choose_tool, delete_measurement, labels, reveal, saved, signed_in_page
+from .conftest import (
+    choose_tool,
+    delete_measurement,
+    import_into,
+    labels,
+    reveal,
+    saved,
+    signed_in_page,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -44,12 +51,7 @@ def radiograph(server, tmp_path_factory) -> dict:
     ds.WindowCenter, ds.WindowWidth = 1500, 3000
     ds.PixelData = np.rint(pixels).astype("<u2").tobytes()
     ds.save_as(folder / "dx.dcm", enforce_file_format=True)
-    subprocess.run(
-        [*server["manage"], "import_dicom", "--no-progress", str(folder)],
-        env=server["env"],
-        check=True,
-        capture_output=True,
-    )
+    import_into(server, str(folder))
     return {"study_uid": ds.StudyInstanceUID, "sop_uid": ds.SOPInstanceUID}
 
 

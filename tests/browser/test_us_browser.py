@@ -1,11 +1,10 @@
 """Ultrasound in chromium: lengths in the regions' units (px outside), cine at the file's rate."""
 
 import re
-import subprocess
 
 import pytest
 
-from tests.browser.conftest import choose_tool, show_strip, signed_in_page
+from tests.browser.conftest import choose_tool, import_into, show_strip, signed_in_page
 from viewer.demo.ultrasound import DEFAULT_US, us_study_uid, write_demo_us
 
 pytestmark = pytest.mark.browser
@@ -15,12 +14,7 @@ pytestmark = pytest.mark.browser
 def us_study(server, tmp_path_factory) -> str:
     """The generated cine, imported into the running server's archive."""
     path = write_demo_us(tmp_path_factory.mktemp("us"), DEFAULT_US)
-    subprocess.run(
-        [*server["manage"], "import_dicom", "--no-progress", str(path)],
-        env=server["env"],
-        check=True,
-        capture_output=True,
-    )
+    import_into(server, str(path))
     return us_study_uid(DEFAULT_US)
 
 

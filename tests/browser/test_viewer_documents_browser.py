@@ -1,14 +1,12 @@
 """Reports and documents in the viewer: a PDF and our own SR, re-imported, on a desk and a phone."""
 
-import subprocess
-
 import pydicom
 import pytest
 
 from tests.documents import PATIENT_ID, encapsulated_pdf, image_in_new_study, pdf_bytes
 from viewer.reading.sr_report import format_number
 
-from .conftest import show_strip, signed_in_page
+from .conftest import import_into, show_strip, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -17,12 +15,7 @@ SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 
 
 def import_files(server, *paths) -> None:
-    subprocess.run(
-        [*server["manage"], "import_dicom", "--no-progress", *map(str, paths)],
-        env=server["env"],
-        check=True,
-        capture_output=True,
-    )
+    import_into(server, *map(str, paths))
 
 
 @pytest.fixture(scope="module")

@@ -122,15 +122,7 @@ def test_two_windows_in_sync_over_broadcast_channel(
     # (d) A measurement saved in the first window appears in the second's list.
     before = second.evaluate("pacsweb.measurements.length")
     reveal(second, "#measure-list").click()
-    choose_tool(page, "length")
-    box = canvas_box(page)
-    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.45, steps=3)
-    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5, steps=3)
-    page.mouse.up()
-    page.wait_for_function(f"pacsweb.measurements.length === {before + 1}")
-    measurement_id = page.evaluate("pacsweb.measurements.at(-1).id")
+    measurement_id = draw_length(page)
     second.wait_for_function(f"pacsweb.measurements.some((m) => m.id === {measurement_id})")
     items = second.locator("#measurements-panel .measurement-items li")
     assert items.count() == before + 1

@@ -31,7 +31,8 @@ from viewer.nodes.remote_query import RemoteQueryError, RemoteStudy, find_studie
 _LIMITS = {"accession": 16, "patient_id": 64, "issuer": 64}
 _FORBIDDEN = re.compile(r"[*?\\\x00-\x1f\x7f]")
 _DATE = re.compile(r"[0-9]{8}")
-# The nodes are asked side by side, this many at once at most.
+# The nodes are asked side by side, this many at once at most (priors too): one slow or
+# unreachable node must not add its timeout to every other's.
 MAX_NODE_QUERIES = 8
 
 logger = logging.getLogger(__name__)

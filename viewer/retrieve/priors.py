@@ -20,7 +20,7 @@ import datetime
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core.cache import cache
@@ -32,6 +32,7 @@ from viewer.nodes.models import RemoteNode
 from viewer.nodes.remote_query import RemoteQueryError, RemoteStudy, find_series, find_studies
 
 from .jobs import request_retrieve
+from .launch import MAX_NODE_QUERIES
 from .models import RetrieveJob
 
 logger = logging.getLogger(__name__)
@@ -42,9 +43,6 @@ LOCAL, REMOTE = "local", "remote"
 # does not make them comparable.
 NON_IMAGE_MODALITIES = frozenset({"SR", "KO", "PR", "DOC", "REG", "SEG", "RWV"})
 
-# The nodes are asked side by side: one slow or unreachable node must not add its
-# timeout to every other's.
-MAX_NODE_QUERIES = 8
 # Remote studies whose modalities are looked up by their series when the node's study
 # answer leaves them out (newest first): enough to find the most recent comparable one.
 MAX_SERIES_LOOKUPS = 10
@@ -256,7 +254,7 @@ def _local_prior(
 
 
 def _with_state(prior: Prior, state: str) -> Prior:
-    return Prior(**{**prior.__dict__, "retrieving": state})
+    return replace(prior, retrieving=state)
 
 
 def _remote_part(

@@ -9,7 +9,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from viewer.archive.storage import absolute_path
 from viewer.audit.models import AuditEvent, record
 from viewer.nodes.scu import store_instances
-from viewer.reading.key_images import KeyImageError, current_document, key_images, mark
+from viewer.reading.key_images import (
+    KeyImageError,
+    current_document,
+    key_images,
+    mark,
+    read_document,
+)
 
 from . import views
 from .node_views import receiving_nodes
@@ -95,7 +101,8 @@ def send_key_images(request: HttpRequest, study_uid: str) -> JsonResponse:
         {
             "sent": outcome.sent,
             "node": node.name,
-            "images": len(key_images(request.user, study).mine),
+            # The document sent is the person's newest: its images are theirs.
+            "images": len(read_document(document, study, mine=True).images),
             "sop_instance_uid": document.sop_instance_uid,
         }
     )

@@ -220,7 +220,8 @@ async function fetchFramesPart(url, onFrame, signal, onFailure = null, decoder =
   await Promise.all(decoding);
 }
 
-function csrfToken() {
+/** Django's CSRF token from its cookie, for the requests that change something. */
+export function csrfToken() {
   const match = document.cookie.match(/(?:^|; )csrftoken=([^;]*)/);
   return match ? decodeURIComponent(match[1]) : '';
 }

@@ -1,8 +1,9 @@
 /**
- * The patient's other studies, from our server: the priors list, a prior's series, and
- * asking for a remote prior to be retrieved.
+ * The patient's other studies, from our server: the priors list, and asking for a
+ * remote prior to be retrieved (a prior's series: io/api.js fetchStudyHangings).
  * @module io/priors
  */
+import { csrfToken } from './api.js';
 
 /**
  * The priors of a study (local and on the nodes), as viewer/web/priors_views.py lists
@@ -17,24 +18,6 @@ export async function fetchPriors(studyUid, { prefetch = true } = {}) {
   const response = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
   if (!response.ok) throw new Error(`priors: HTTP ${response.status}`);
   return response.json();
-}
-
-/**
- * A local prior's strip: its series (number, modality, description, total) and the
- * patient it belongs to (ID, issuer, name as shown).
- * @param {string} studyUid the prior's
- * @returns {Promise<{patient_id?: string, issuer_of_patient_id?: string,
- *   patient_name?: string, series: object[]}>}
- */
-export async function fetchPriorSeries(studyUid) {
-  const response = await fetch(`/api/studies/${studyUid}/hangings/`, { credentials: 'same-origin', cache: 'no-store' });
-  if (!response.ok) throw new Error(`prior series: HTTP ${response.status}`);
-  return response.json();
-}
-
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|; )csrftoken=([^;]*)/);
-  return match ? decodeURIComponent(match[1]) : '';
 }
 
 /**
