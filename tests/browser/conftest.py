@@ -1,10 +1,12 @@
 """A real PACSweb server (``manage.py serve``) and Debian's chromium for browser tests."""
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -228,3 +230,39 @@ def import_into(server, *paths) -> None:
         check=True,
         capture_output=True,
     )
+
+
+def manage_shell(server, script: str) -> str:
+    """Run ``script`` in the running server's Django (``manage.py shell -c``); the last
+    line it printed (the shell may say what it imported first)."""
+    result = subprocess.run(
+        [*server["manage"], "shell", "-c", script],
+        env=server["env"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"manage.py shell failed:\n{result.stderr}"
+    lines = result.stdout.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+@contextlib.contextmanager
+def registered_web_node(server, name: str, base_url: str, **fields) -> Iterator[int]:
+    """A DICOMweb node (WADO-RS) registered in the running server under ``name``; its
+    primary key. Disabled afterwards, so later tests' launches and priors skip it."""
+    pk = int(
+        manage_shell(
+            server,
+            "from viewer.nodes.models import RemoteNode; print(RemoteNode.objects.create("
+            f"name={name!r}, protocol='dicomweb', dicomweb_url={base_url!r},"
+            f" retrieve_method='wado-rs', **{fields!r}).pk)",
+        )
+    )
+    try:
+        yield pk
+    finally:
+        manage_shell(
+            server,
+            "from viewer.nodes.models import RemoteNode;"
+            f" RemoteNode.objects.filter(pk={pk}).update(enabled=False)",
+        )

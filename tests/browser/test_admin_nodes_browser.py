@@ -1,10 +1,8 @@
 """A PACS administrator adds a node in the admin and verifies it, in Debian's chromium."""
 
-import subprocess
-
 import pytest
 
-from .conftest import ADMIN_PASSWORD, signed_in_page
+from .conftest import ADMIN_PASSWORD, manage_shell, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -58,25 +56,18 @@ def test_an_administrator_adds_and_verifies_nodes(browser, server, screenshot_di
 
 def create_nodes(server) -> None:
     """A DICOMweb and a DIMSE node with long addresses, each verified once."""
-    subprocess.run(
-        [
-            *server["manage"],
-            "shell",
-            "-c",
-            "from django.utils import timezone\n"
-            "from viewer.nodes.models import RemoteNode as N\n"
-            "now = timezone.now()\n"
-            "N.objects.update_or_create(name='Research archive', defaults=dict("
-            "protocol='dicomweb', retrieve_method='wado-uri', last_verified_at=now,"
-            " last_verify_ok=True,"
-            " dicomweb_url='https://orthanc.radiology.example-hospital.org:8043/dicom-web'))\n"
-            "N.objects.update_or_create(name='CT-ARCHIVE', defaults=dict("
-            "ae_title='CTPACS_ARCHIVE01', host='pacs-ct.radiology.example-hospital.org',"
-            " port=11112, last_verified_at=now, last_verify_ok=False))\n",
-        ],
-        env=server["env"],
-        check=True,
-        capture_output=True,
+    manage_shell(
+        server,
+        "from django.utils import timezone\n"
+        "from viewer.nodes.models import RemoteNode as N\n"
+        "now = timezone.now()\n"
+        "N.objects.update_or_create(name='Research archive', defaults=dict("
+        "protocol='dicomweb', retrieve_method='wado-uri', last_verified_at=now,"
+        " last_verify_ok=True,"
+        " dicomweb_url='https://orthanc.radiology.example-hospital.org:8043/dicom-web'))\n"
+        "N.objects.update_or_create(name='CT-ARCHIVE', defaults=dict("
+        "ae_title='CTPACS_ARCHIVE01', host='pacs-ct.radiology.example-hospital.org',"
+        " port=11112, last_verified_at=now, last_verify_ok=False))\n",
     )
 
 

@@ -2,7 +2,6 @@
 appears and stays after a reload, the archive holds the KOS that names the image, and
 "Send key images…" sends it to a node (dcmtk's storescp) or says why it could not."""
 
-import subprocess
 from pathlib import Path
 
 import pydicom
@@ -13,7 +12,7 @@ from tests.base import SMALL_CT, free_port, running_storescp
 from tests.documents import foreign_kos, image_in_new_study
 from viewer.demo.ct_study import study_uid as demo_study_uid
 
-from .conftest import import_into, reveal, show_strip, signed_in_page
+from .conftest import import_into, manage_shell, reveal, show_strip, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -38,12 +37,7 @@ def register_nodes(server, port: int) -> None:
         f" host='127.0.0.1', port={number}, connect_timeout=2))"
         for name, number in (("kos-dest", port), ("kos-refused", free_port()))
     )
-    subprocess.run(
-        [*server["manage"], "shell", "-c", create],
-        env=server["env"],
-        check=True,
-        capture_output=True,
-    )
+    manage_shell(server, create)
 
 
 def choose_node(page, name: str) -> None:

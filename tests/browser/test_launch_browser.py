@@ -1,7 +1,6 @@
 """A RIS opens PACSweb by launch URL in chromium: sign in, land in the viewer, images in."""
 
 import dataclasses
-import subprocess
 
 import pydicom
 import pytest
@@ -10,7 +9,7 @@ from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid, write_demo_ct
 from viewer.demo.webnode import DemoWebNode
 
-from .conftest import ADMIN_PASSWORD, signed_in_page
+from .conftest import ADMIN_PASSWORD, registered_web_node, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -41,21 +40,8 @@ def launch_node(server, tmp_path_factory):
         write_demo_ct(folder / str(spec.seed), spec)
         relabel(folder / str(spec.seed), *ACCESSIONS[study_uid(spec)])
     with DemoWebNode(folder) as node:
-        subprocess.run(
-            [
-                *server["manage"],
-                "shell",
-                "-c",
-                "from viewer.nodes.models import RemoteNode; RemoteNode.objects.create("
-                f"name='ris-pacs', protocol='dicomweb', dicomweb_url='{node.base_url}',"
-                " retrieve_method='wado-rs', launch_order=1)",
-            ],
-            env=server["env"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        yield node
+        with registered_web_node(server, "ris-pacs", node.base_url, launch_order=1):
+            yield node
 
 
 def wait_for_images(page) -> None:

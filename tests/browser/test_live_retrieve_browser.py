@@ -1,7 +1,6 @@
 """Watching a remote study arrive in chromium: bars move, and the series picked comes first."""
 
 import dataclasses
-import subprocess
 
 import pytest
 
@@ -9,17 +8,27 @@ from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid, write_demo_ct
 from viewer.demo.webnode import DemoWebNode
 
-from .conftest import choose_protocol, reveal, show_strip, signed_in_page
+from .conftest import choose_protocol, registered_web_node, reveal, show_strip, signed_in_page
 
 pytestmark = pytest.mark.browser
 
 # Big enough to take several seconds over the throttled link, small enough for a test.
 DESKTOP = dataclasses.replace(
-    SMALL_CT, seed=31, matrix=128, thick_slices=10, thin_slices=40, coronal_slices=8
+    SMALL_CT,
+    seed=31,
+    accession="ACC-LIVE-0031",
+    matrix=128,
+    thick_slices=10,
+    thin_slices=40,
+    coronal_slices=8,
 )
 MAX_TRANSFERS = 2  # the node's transfer slots
-PHONE = dataclasses.replace(DESKTOP, seed=32, patient_id="PW-DEMO-0032")
-MPR = dataclasses.replace(DESKTOP, seed=33, patient_id="PW-DEMO-0033", thin_slices=60)
+# Accessions of their own: the launch test opens the small CT's accession directly only
+# while no other study carries it (regression: after this module it showed a chooser).
+PHONE = dataclasses.replace(DESKTOP, seed=32, patient_id="PW-DEMO-0032", accession="ACC-LIVE-0032")
+MPR = dataclasses.replace(
+    DESKTOP, seed=33, patient_id="PW-DEMO-0033", accession="ACC-LIVE-0033", thin_slices=60
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,21 +39,10 @@ def remote_node(server, tmp_path_factory):
     write_demo_ct(folder / "phone", PHONE)
     write_demo_ct(folder / "mpr", MPR)
     with DemoWebNode(folder, bandwidth=250_000, latency=0.02) as node:
-        created = subprocess.run(
-            [
-                *server["manage"],
-                "shell",
-                "-c",
-                "from viewer.nodes.models import RemoteNode; print(RemoteNode.objects.create("
-                f"name='slow-pacs', protocol='dicomweb', dicomweb_url='{node.base_url}',"
-                f" retrieve_method='wado-rs', max_transfers={MAX_TRANSFERS}).pk)",
-            ],
-            env=server["env"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        yield int(created.stdout.strip().splitlines()[-1])
+        with registered_web_node(
+            server, "slow-pacs", node.base_url, max_transfers=MAX_TRANSFERS
+        ) as node_id:
+            yield node_id
 
 
 def watch_retrieve(page, server_url, node_id: int, spec, pick) -> tuple[list[dict], int]:

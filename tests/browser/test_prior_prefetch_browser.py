@@ -4,7 +4,6 @@ listed as in the archive."""
 
 import dataclasses
 import json
-import subprocess
 import time
 
 import pytest
@@ -13,7 +12,7 @@ from tests.base import SMALL_CT
 from viewer.demo.ct_study import demo_ct_size, study_uid, write_demo_ct
 from viewer.demo.webnode import DemoWebNode
 
-from .conftest import show_strip, signed_in_page
+from .conftest import manage_shell, registered_web_node, show_strip, signed_in_page
 from .test_launch_browser import relabel, wait_for_images
 
 pytestmark = pytest.mark.browser
@@ -50,31 +49,15 @@ def slow_node(server, tmp_path_factory):
         write_demo_ct(folder / str(spec.seed), spec)
         relabel(folder / str(spec.seed), *LABELS[study_uid(spec)])
     with DemoWebNode(folder, bandwidth=BANDWIDTH) as node:
-        manage(
-            server,
-            "from viewer.nodes.models import RemoteNode; RemoteNode.objects.create("
-            f"name='slow-pacs', protocol='dicomweb', dicomweb_url='{node.base_url}',"
-            " retrieve_method='wado-rs', launch_order=2)",
-        )
-        yield node
-
-
-def manage(server, script: str) -> str:
-    """Run ``script`` in the server's Django (``manage.py shell -c``); its output."""
-    return subprocess.run(
-        [*server["manage"], "shell", "-c", script],
-        env=server["env"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+        # Its own name: node names are unique, and other modules register theirs in the
+        # same server (regression: 'slow-pacs' clashed with the live-retrieve test's).
+        with registered_web_node(server, "prefetch-pacs", node.base_url, launch_order=2):
+            yield node
 
 
 def jobs(server) -> dict[str, list]:
     """Per study UID: [priority, state, created (epoch seconds)] of its retrieve job."""
-    # The last line: the shell may say what it imported first.
-    output = manage(server, JOBS_SCRIPT.replace("UIDS", repr(list(LABELS))))
-    return json.loads(output.strip().splitlines()[-1])
+    return json.loads(manage_shell(server, JOBS_SCRIPT.replace("UIDS", repr(list(LABELS)))))
 
 
 def test_a_study_opened_while_its_prior_is_prefetched_comes_first(

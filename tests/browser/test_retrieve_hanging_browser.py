@@ -2,7 +2,6 @@
 its series are listed, and its strip labels fill in; a layout chosen by hand stays."""
 
 import dataclasses
-import subprocess
 
 import pytest
 
@@ -10,7 +9,7 @@ from tests.base import SMALL_CT
 from viewer.demo.ct_study import study_uid, write_demo_ct
 from viewer.demo.webnode import DemoWebNode
 
-from .conftest import choose_layout, show_strip, signed_in_page
+from .conftest import choose_layout, registered_web_node, show_strip, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -20,13 +19,16 @@ ARRIVING = dataclasses.replace(
     SMALL_CT,
     seed=41,
     patient_id="PW-DEMO-0041",
+    accession="ACC-HANG-0041",  # its own: see test_live_retrieve_browser
     matrix=192,
     thick_slices=8,
     thin_slices=12,
     coronal_slices=6,
 )
-BY_HAND = dataclasses.replace(ARRIVING, seed=42, patient_id="PW-DEMO-0042")
-PHONE = dataclasses.replace(ARRIVING, seed=43, patient_id="PW-DEMO-0043")
+BY_HAND = dataclasses.replace(
+    ARRIVING, seed=42, patient_id="PW-DEMO-0042", accession="ACC-HANG-0042"
+)
+PHONE = dataclasses.replace(ARRIVING, seed=43, patient_id="PW-DEMO-0043", accession="ACC-HANG-0043")
 
 # What the viewer shows: protocol, layout, each viewport's series and the pager.
 SHOWN = """() => {
@@ -71,21 +73,8 @@ def remote_node(server, tmp_path_factory):
     for spec in (ARRIVING, BY_HAND, PHONE):
         write_demo_ct(folder / spec.patient_id, spec)
     with DemoWebNode(folder, bandwidth=150_000, latency=0.02) as node:
-        created = subprocess.run(
-            [
-                *server["manage"],
-                "shell",
-                "-c",
-                "from viewer.nodes.models import RemoteNode; print(RemoteNode.objects.create("
-                f"name='one-slot-pacs', protocol='dicomweb', dicomweb_url='{node.base_url}',"
-                " retrieve_method='wado-rs', max_transfers=1).pk)",
-            ],
-            env=server["env"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        yield int(created.stdout.strip().splitlines()[-1])
+        with registered_web_node(server, "one-slot-pacs", node.base_url, max_transfers=1) as pk:
+            yield pk
 
 
 def open_while_retrieving(page, server_url: str, node_id: int, spec) -> list[str]:
