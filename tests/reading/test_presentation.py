@@ -13,7 +13,7 @@ from viewer.reading.presentation import (
     NotAPresentationState,
     describe,
     lab_to_hex,
-    presentation_only_series,
+    presentation_instances,
     read_presentation_state,
     states_by_series,
     study_presentation_states,
@@ -339,7 +339,7 @@ def test_it_lists_a_study_states_through_the_archive(tmp_path):
     assert len(listed["applies_to"][gen.SERIES_UID]) == gen.SLICES
     assert states_by_series([listed]) == {gen.SERIES_UID: [gen.GSPS_UID]}
     # Its own series holds no image: not one the strip offers as images.
-    assert presentation_only_series(study) == {gen.uid("gsps series")}
+    assert study.series_without_images(presentation_instances()) == {gen.uid("gsps series")}
 
 
 @pytest.mark.django_db

@@ -1,7 +1,7 @@
 """Patient, Study, Series and Instance: the archive's index of the files on disk."""
 
 from django.db import models
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
@@ -70,6 +70,15 @@ class Study(models.Model):
         self.num_instances = sum(row["n"] for row in series)
         self.modalities = "\\".join(sorted({row["modality"] for row in series if row["modality"]}))
         self.save(update_fields=["num_series", "num_instances", "modalities", "updated_at"])
+
+    def series_without_images(self, holding: Q) -> set[str]:
+        """UIDs of this study's series that hold an instance matching ``holding`` (a
+        filter on Instance) and no image: listed apart, never shown in a viewport."""
+        held = Instance.objects.filter(holding, series=OuterRef("pk"))
+        images = Instance.objects.filter(series=OuterRef("pk"), rows__isnull=False)
+        return set(
+            self.series.filter(Exists(held), ~Exists(images)).values_list("series_uid", flat=True)
+        )
 
 
 class Series(models.Model):

@@ -47,14 +47,15 @@ def document_kind(sop_class_uid: str) -> str | None:
     return None
 
 
-def _documents() -> Q:
+def document_instances() -> Q:
+    """The filter on Instance that picks PDFs and SR documents."""
     return Q(sop_class_uid=ENCAPSULATED_PDF) | Q(sop_class_uid__startswith=SR_PREFIX)
 
 
 def study_documents(study: Study) -> list[StudyDocument]:
     """The study's PDFs and SR documents, in series then instance order."""
     found = (
-        Instance.objects.filter(_documents(), series__study=study, rows__isnull=True)
+        Instance.objects.filter(document_instances(), series__study=study, rows__isnull=True)
         # A key object selection shows as the strip's "Key images" entry (key_images.py).
         .exclude(sop_class_uid=KEY_OBJECT_SELECTION)
         .select_related("series")
@@ -75,17 +76,7 @@ def study_documents(study: Study) -> list[StudyDocument]:
 
 def document_only_series(study: Study) -> set[str]:
     """UIDs of the study's series that hold documents and no image (no viewport for them)."""
-    documents = set(
-        Instance.objects.filter(_documents(), series__study=study).values_list(
-            "series__series_uid", flat=True
-        )
-    )
-    images = set(
-        Instance.objects.filter(series__study=study, rows__isnull=False).values_list(
-            "series__series_uid", flat=True
-        )
-    )
-    return documents - images
+    return study.series_without_images(document_instances())
 
 
 def _read(path: Path) -> pydicom.Dataset:

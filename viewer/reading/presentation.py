@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 import pydicom
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from pydicom.dataset import Dataset
@@ -444,19 +445,9 @@ def read_presentation_state(path: Path) -> dict:
             raise NotAPresentationState(f"cannot be read ({type(exc).__name__})") from exc
 
 
-def presentation_only_series(study: Study) -> set[str]:
-    """UIDs of the study's series that hold presentation states and no image."""
-    states = set(
-        Instance.objects.filter(
-            series__study=study, sop_class_uid=GRAYSCALE_SOFTCOPY_PRESENTATION_STATE
-        ).values_list("series__series_uid", flat=True)
-    )
-    images = set(
-        Instance.objects.filter(series__study=study, rows__isnull=False).values_list(
-            "series__series_uid", flat=True
-        )
-    )
-    return states - images
+def presentation_instances() -> Q:
+    """The filter on Instance that picks grayscale softcopy presentation states."""
+    return Q(sop_class_uid=GRAYSCALE_SOFTCOPY_PRESENTATION_STATE)
 
 
 def study_presentation_states(study: Study) -> list[dict]:

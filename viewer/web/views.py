@@ -27,13 +27,14 @@ from viewer.nodes.remote_query import (
 from viewer.reading.documents import (
     PDF,
     SR,
+    document_instances,
     document_kind,
     document_only_series,
     study_documents,
 )
 from viewer.reading.hanging import opening_series
 from viewer.reading.kinds import KINDS as MEASUREMENT_KINDS
-from viewer.reading.presentation import presentation_only_series
+from viewer.reading.presentation import presentation_instances
 from viewer.reading.protocols import hangings
 from viewer.retrieve.jobs import (
     cancel,
@@ -252,9 +253,8 @@ def _strip_series(study: Study, job: RetrieveJob | None) -> list[dict]:
     """The viewer's strip: the node's listing while retrieving, then what is here with
     images. Reports and documents are listed apart (their own strip entries), never in
     a viewport."""
-    documents = document_only_series(study)
     # Presentation states apply to other series (the viewport's Presentation choice).
-    documents |= presentation_only_series(study)
+    documents = study.series_without_images(document_instances() | presentation_instances())
     return [
         s
         for s in study_series(study, job)
