@@ -452,6 +452,8 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="pacsweb-net-bench-"))
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    # The benchmark's SCU is no configured node; the check is once per association.
+    env["PACSWEB_SCP_QUERY_FROM"] = "any"
     try:
         spec = DemoCTSpec(thick_slices=0, coronal_slices=0, thin_slices=args.files)
         write_demo_ct(work / "store", spec)

@@ -9,6 +9,7 @@ from tests.base import require_peer, wait_listening
 from viewer.archive.models import Instance
 from viewer.nodes.handlers import handle_store
 from viewer.nodes.ingest import StoreSessions
+from viewer.nodes.models import RemoteNode
 from viewer.nodes.scp import start_server
 from viewer.nodes.scu import get_study, move_study, verify
 
@@ -62,6 +63,14 @@ def dcmqrscp(tmp_path):
 def test_dcmqrscp_passes_every_step(dcmqrscp):
     result = verify(make_node(dcmqrscp(know_us=True), ae_title="QRSCP"))
     assert result.ok, result.summary()
+
+
+def test_dcmqrscp_grants_our_storage_role_for_c_get(dcmqrscp):
+    node = make_node(dcmqrscp(), ae_title="QRSCP", retrieve_method=RemoteNode.C_GET)
+    result = verify(node)
+    assert result.ok, result.summary()
+    steps = {step.name: step for step in result.steps}
+    assert "C-MOVE" not in steps and "our storage SCP role" in steps["C-GET"].message
 
 
 def test_dcmqrscp_checks_a_destination_only_when_it_has_images(dcmqrscp):

@@ -105,6 +105,13 @@ def test_verify_passes_a_dicomweb_node_by_its_retrieve_method(orthanc, method):
     assert all(step.ok for step in result.steps), result.summary()
 
 
+def test_verify_tries_c_get_role_selection_on_an_orthanc_c_get_node(orthanc):
+    result = verify_and_record(dimse_node(orthanc, RemoteNode.C_GET))
+    assert [step.name for step in result.steps] == ["connect", "C-ECHO", "C-FIND", "C-GET"]
+    assert result.ok, result.summary()
+    assert "our storage SCP role" in result.steps[-1].message
+
+
 def test_verify_cannot_tell_a_c_move_destination_on_orthanc_and_does_not_fail(orthanc, capsys):
     # Orthanc answers 0xC000 to a move of an unknown study whatever the destination.
     node = dimse_node(orthanc, RemoteNode.C_MOVE)

@@ -1,8 +1,13 @@
 """Verifying a node says exactly what happened, against in-process pynetdicom peers."""
 
 import pytest
-from pynetdicom import evt
-from pynetdicom.sop_class import CTImageStorage, Verification
+from pynetdicom import AE, evt
+from pynetdicom.sop_class import (
+    CTImageStorage,
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelGet,
+    Verification,
+)
 
 from viewer.nodes.models import RemoteNode
 from viewer.nodes.scu import verify
@@ -32,9 +37,50 @@ def test_a_healthy_node_passes_every_step_with_timings(remote_scp):
     assert "PACSWEB was not refused as a move destination" in messages(result)["C-MOVE"]
 
 
-def test_a_c_get_node_is_not_asked_to_move(remote_scp):
+@pytest.fixture
+def get_peer():
+    """A Q/R SCP taking C-GET that grants our storage SCP role (role selection), or not."""
+    servers = []
+
+    def start(grants_role: bool) -> int:
+        ae = AE(ae_title="REMOTE")
+        for context in (Verification, StudyRootQueryRetrieveInformationModelFind):
+            ae.add_supported_context(context)
+        ae.add_supported_context(StudyRootQueryRetrieveInformationModelGet)
+        role = {"scu_role": True, "scp_role": True} if grants_role else {}
+        ae.add_supported_context(CTImageStorage, **role)
+        port = free_port()
+        servers.append(ae.start_server(("127.0.0.1", port), block=False, evt_handlers=HANDLERS))
+        return port
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def test_a_c_get_node_is_asked_for_the_c_get_role_not_to_move(get_peer):
+    node = make_node(get_peer(grants_role=True), retrieve_method=RemoteNode.C_GET)
+    result = verify(node)
+    assert [step.name for step in result.steps] == ["connect", "C-ECHO", "C-FIND", "C-GET"]
+    assert result.ok, result.summary()
+    assert "our storage SCP role for 1 storage class" in messages(result)["C-GET"]
+
+
+def test_a_c_get_node_that_refuses_our_storage_role_fails_in_words(get_peer):
+    # Regression: Verify passed a C-GET node without trying C-GET; the first retrieve
+    # then brought nothing, because the peer would not send images back to us.
+    node = make_node(get_peer(grants_role=False), retrieve_method=RemoteNode.C_GET)
+    result = verify(node)
+    assert not result.ok
+    words = messages(result)["C-GET"]
+    assert "refused us the storage SCP role" in words and "retrieve by C-MOVE" in words
+
+
+def test_a_c_get_node_without_c_get_fails_in_words(remote_scp):
     node = make_node(remote_scp(handlers=HANDLERS), retrieve_method=RemoteNode.C_GET)
-    assert [step.name for step in verify(node).steps] == ["connect", "C-ECHO", "C-FIND"]
+    result = verify(node)
+    assert not result.ok and "C-MOVE" not in messages(result)
+    assert "does not accept Study Root C-GET" in messages(result)["C-GET"]
 
 
 def test_connection_refused_is_named(db):

@@ -6,10 +6,10 @@ from types import SimpleNamespace
 import pytest
 
 from viewer.nodes import scu
+from viewer.nodes.dimse_transport import AlreadyStored, DimseTransport
 from viewer.nodes.errors import TransferError
 from viewer.nodes.models import RemoteNode
-from viewer.retrieve.dimse_transport import AlreadyStored, DimseTransport
-from viewer.retrieve.transports import Attempt, InstanceRef
+from viewer.nodes.transports import Attempt, InstanceRef
 
 UIDS = ["1.2.3.1", "1.2.3.2", "1.2.3.3", "1.2.3.4"]
 SUCCESS = scu.RetrieveOutcome(1, 0, 0, "success", True, 0x0000)

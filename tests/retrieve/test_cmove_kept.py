@@ -14,9 +14,9 @@ from tests.nodes.test_dcmqrscp import start_dcmqrscp
 from tests.orthanc import Orthanc
 from tests.retrieve.support import orthanc_moving_to_us
 from tests.retrieve.test_dimse_retrieve import assert_same_images
+from viewer.nodes import transports
 from viewer.nodes.models import RemoteNode
 from viewer.nodes.scp import start_server
-from viewer.retrieve import transports
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.jobs import request_retrieve
 from viewer.retrieve.listing import list_tasks

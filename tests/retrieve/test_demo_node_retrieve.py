@@ -1,8 +1,14 @@
 """End to end over HTTP: list by QIDO-RS and fetch by WADO-RS / WADO-URI from the demo node."""
 
+import threading
+from datetime import timedelta
+
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
 
+from tests.link_proxy import LinkProxy
 from viewer.demo.webnode import DemoWebNode
 from viewer.live.schema import live_message
 from viewer.nodes.models import RemoteNode
@@ -11,7 +17,7 @@ from viewer.retrieve.jobs import request_retrieve
 from viewer.retrieve.listing import list_tasks
 from viewer.retrieve.models import RetrieveJob, TransferTask
 
-from .support import assert_byte_identical
+from .support import assert_byte_identical, node_behind
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -96,6 +102,49 @@ def test_the_retrieve_command_tells_viewers_as_it_runs(web_node, sources, monkey
     kinds = {message["type"] for uid, message in published if uid == study_uid}
     assert {"job", "progress"} <= kinds
     assert published[-1][1] == {"type": "job", "state": RetrieveJob.DONE, "error": ""}
+
+
+def test_the_retrieve_command_takes_over_a_job_whose_worker_died(web_node, sources, capsys):
+    # It ran the engine alone and, for a job another worker held, waited for that job to
+    # end: for ever when that worker had died. Now it runs the download worker's way.
+    node = node_for(web_node, RemoteNode.WADO_RS, name="ward")
+    study_uid = next(iter(sources.values()))[1].study_uid
+    job, _ = request_retrieve(study_uid, node)
+    RetrieveJob.objects.filter(pk=job.pk).update(
+        state=RetrieveJob.RUNNING,
+        lease_holder="another-host:1:dead",
+        lease_expires_at=timezone.now() + timedelta(seconds=1),
+    )
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            call_command("retrieve", "ward", study_uid, "--wait")
+        finally:
+            connection.close()
+            finished.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert finished.wait(60), "the command still waits for the dead worker"
+    assert RetrieveJob.objects.get(pk=job.pk).state == RetrieveJob.DONE
+    out = capsys.readouterr().out
+    assert "Another worker holds the job" in out and "every instance is in the archive" in out
+    assert_byte_identical(sources, sources)
+
+
+def test_the_retrieve_command_waits_out_its_node_rather_than_make_way(settings, web_node, sources):
+    # The command runs one job in its own process: a job of another node waiting in the
+    # queue is no reason to put this one back and exit.
+    settings.PACSWEB_NODE_BACKOFF_MAX_SECONDS = 1
+    with LinkProxy(web_node.address) as proxy:
+        node_behind(proxy, web_node)
+        RetrieveJob.objects.create(
+            study_uid="1.2.3.4", node=node_for(web_node, RemoteNode.WADO_RS, name="other")
+        )
+        study_uid = next(iter(sources.values()))[1].study_uid
+        proxy.outage(4)
+        call_command("retrieve", "behind-proxy", study_uid, "--wait")
+    assert RetrieveJob.objects.get(study_uid=study_uid).state == RetrieveJob.DONE
 
 
 def test_without_wait_the_command_only_queues(web_node, sources, capsys):

@@ -8,11 +8,11 @@ import pytest
 from tests.base import stored_files
 from viewer.archive.importer import Importer
 from viewer.archive.models import Instance, Study
+from viewer.nodes.transports import HttpTransport
 from viewer.retrieve import leases, scheduler
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.focus import FocusBox
 from viewer.retrieve.models import RetrieveJob, TransferTask
-from viewer.retrieve.transports import HttpTransport
 
 from . import faulty_server as faults
 from .support import assert_byte_identical, make_job, recorder

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.base import sample
-from viewer.retrieve.http_transport import TransferError, download, single_part
+from viewer.nodes.http_transport import TransferError, download, single_part
 
 from . import faulty_server as faults
 

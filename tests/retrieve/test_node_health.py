@@ -11,7 +11,7 @@ import threading
 import httpx
 import pytest
 
-from tests.link_proxy import LinkProxy
+from tests.link_proxy import LinkProxy, wait_until
 from viewer.demo.webnode import DemoWebNode
 from viewer.live.schema import live_message
 from viewer.nodes.dicomweb import DicomwebError
@@ -22,9 +22,11 @@ from viewer.retrieve.engine import Engine
 from viewer.retrieve.jobs import request_retrieve
 from viewer.retrieve.listing import ListingError
 from viewer.retrieve.models import RetrieveJob, TransferTask
+from viewer.retrieve.worker import Worker
 
 from . import faulty_server as faults
 from .support import assert_byte_identical, make_job, node_behind, recorder
+from .test_node_slots import copied_study
 
 
 @pytest.fixture
@@ -94,12 +96,6 @@ def test_it_keeps_the_kind_a_transfer_error_was_given():
     assert TransferError("reset", kind=NODE).is_node
     with pytest.raises(ValueError, match="unknown error kind"):
         TransferError("x", kind="elsewhere")
-
-
-def test_the_old_import_path_still_names_the_same_error():
-    from viewer.retrieve.http_transport import TransferError as old
-
-    assert old is TransferError
 
 
 # Against a node that goes away.
@@ -173,23 +169,103 @@ def test_an_outage_past_the_deadline_fails_the_job_with_words(settings, web_node
     assert messages[-1]["type"] == "job" and messages[-1]["state"] == RetrieveJob.FAILED
 
 
+def queued_job_of_another_node(web_node) -> RetrieveJob:
+    other_node = RemoteNode.objects.create(
+        name="answering", protocol=RemoteNode.DICOMWEB, dicomweb_url=web_node.base_url
+    )
+    return RetrieveJob.objects.create(
+        study_uid="1.2.3.4", node=other_node, state=RetrieveJob.QUEUED
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_paused_job_makes_way_for_a_job_from_another_node(quick_probes, web_node, proxy, sources):
     # Found in CI: a worker runs one job at a time, so a job waiting out a dead node held
     # up every other retrieve for the whole deadline (the browser tests' next study).
+    # Regression: making way ended the job FAILED ("unreachable"); it goes back to the queue.
     job, _ = request_retrieve(study_of(sources), node_behind(proxy, web_node))
     proxy.down()
-    other_node = RemoteNode.objects.create(
-        name="answering", protocol=RemoteNode.DICOMWEB, dicomweb_url=web_node.base_url
-    )
-    waiting = RetrieveJob.objects.create(
-        study_uid="1.2.3.4", node=other_node, state=RetrieveJob.QUEUED
-    )
-    assert Engine(job.pk, "worker-1").run() == RetrieveJob.FAILED
+    waiting = queued_job_of_another_node(web_node)
+    messages: list[dict] = []
+    engine = Engine(job.pk, "worker-1", publish=recorder(messages))
+    assert engine.run() == "stopped" and engine.made_way
     job.refresh_from_db()
-    assert "made way" in job.error and "Retry takes it up again" in job.error
+    assert job.state == RetrieveJob.QUEUED and not job.lease_holder
+    assert job.error.startswith("waiting for its node, unreachable since ")
+    assert "Connection refused" in job.error and "resumes when a worker has room" in job.error
+    assert messages[-1]["type"] == "job" and messages[-1]["state"] == RetrieveJob.QUEUED
+    assert messages[-1]["error"] == job.error and messages[-1]["node"]["state"] == "unreachable"
     waiting.refresh_from_db()
     assert waiting.state == RetrieveJob.QUEUED  # the worker takes it next
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_that_made_way_mid_retrieve_keeps_what_came_and_resumes_to_done(
+    quick_probes, web_node, proxy, sources
+):
+    # Regression: it ended FAILED, and only Retry took it up again.
+    job, _ = request_retrieve(study_of(sources), node_behind(proxy, web_node))
+    queued_job_of_another_node(web_node)
+
+    def publish(study_uid: str, event) -> None:
+        message = live_message(event)
+        if message["type"] == "progress" and message["done"] >= 2:
+            proxy.down()
+
+    engine = Engine(job.pk, "worker-1", publish=publish)
+    assert engine.run() == "stopped"
+    job.refresh_from_db()
+    assert job.state == RetrieveJob.QUEUED and "instances to come" in job.error
+    arrived = set(job.tasks.filter(state=TransferTask.DONE).values_list("pk", flat=True))
+    assert arrived and not job.tasks.filter(state=TransferTask.FAILED).exists()
+    assert set(job.tasks.values_list("attempts", flat=True)) <= {0, 1}
+    proxy.up()
+    # Resumed (with its outage so far): it fetches the rest, nothing it had again.
+    messages: list[dict] = []
+    resumed = Engine(job.pk, "worker-1", publish=recorder(messages), health=engine.health)
+    assert resumed.run() == RetrieveJob.DONE
+    job.refresh_from_db()
+    assert job.error == "" and job.tasks.filter(state=TransferTask.DONE).count() == len(sources)
+    assert set(job.tasks.filter(pk__in=arrived).values_list("attempts", flat=True)) == {1}
+    assert node_messages(messages)[-1] == {"state": "reachable"}
+    assert_byte_identical(sources, sources)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_runs_the_other_node_s_job_then_resumes_the_one_that_made_way(
+    quick_probes, web_node, proxy, sources, tmp_path
+):
+    job, _ = request_retrieve(study_of(sources), node_behind(proxy, web_node))
+    proxy.down()
+    # Another study on another node, one that answers.
+    other_sources = copied_study(sources, tmp_path)
+    other_web_node = DemoWebNode(tmp_path / "copied", latency=0.02)
+    other_web_node.start()
+    worker = Worker(jobs=1)
+    thread = threading.Thread(target=worker.run_forever, args=(0.1,))
+    thread.start()
+    try:
+        assert wait_until(lambda: "unreachable" in RetrieveJob.objects.get(pk=job.pk).error, 30)
+        other_node = RemoteNode.objects.create(
+            name="answering",
+            protocol=RemoteNode.DICOMWEB,
+            dicomweb_url=other_web_node.base_url,
+            retrieve_method=RemoteNode.WADO_RS,
+        )
+        other, _ = request_retrieve(study_of(other_sources), other_node)
+        assert wait_until(lambda: RetrieveJob.objects.get(pk=other.pk).state == "done", 60), (
+            RetrieveJob.objects.get(pk=other.pk).error
+        )
+        # Meanwhile the first waited in the queue for its node, and said so.
+        assert RetrieveJob.objects.get(pk=job.pk).state in (RetrieveJob.QUEUED, RetrieveJob.RUNNING)
+        proxy.up()
+        assert wait_until(lambda: RetrieveJob.objects.get(pk=job.pk).state == "done", 60), (
+            RetrieveJob.objects.get(pk=job.pk).error
+        )
+    finally:
+        worker.stop.set()
+        thread.join(30)
+        other_web_node.stop()
 
 
 @pytest.mark.django_db(transaction=True)

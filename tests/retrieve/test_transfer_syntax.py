@@ -11,9 +11,9 @@ import pytest
 from tests.base import sample
 from viewer.demo.webnode import DemoWebNode
 from viewer.nodes.dicomweb import WADO_RS_ACCEPT, wado_rs_accept
+from viewer.nodes.http_transport import TransferError, download
 from viewer.nodes.models import LOSSLESS_COMPRESSED, RemoteNode
 from viewer.retrieve.engine import Engine
-from viewer.retrieve.http_transport import TransferError, download
 from viewer.retrieve.jobs import request_retrieve
 from viewer.retrieve.models import RetrieveJob
 
@@ -141,7 +141,7 @@ def test_a_node_that_refuses_the_syntax_still_gives_the_whole_study(small_ct_fol
 def test_it_never_resumes_a_part_file_in_another_representation(tmp_path):
     # Regression: JPEG-LS bytes, then (compression refused meanwhile) an as-stored resume
     # by Range would have joined two encodings into one file.
-    from viewer.retrieve.transports import _keep_one_representation
+    from viewer.nodes.transports import _keep_one_representation
 
     part = tmp_path / "1.2.3.download"
     _keep_one_representation(part, "url\njls")

@@ -4,7 +4,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -180,8 +180,18 @@ class Importer:
         """Write one instance atomically, then index it; returns outcome and reason."""
         return self.store_batch([parsed])[0]
 
+    def store_file(self, path: Path, parsed: ParsedInstance) -> tuple[str, str]:
+        """Store the finished file ``path`` (whose bytes are the instance ``parsed``) by
+        renaming it into the archive, then index it; as ``store`` otherwise. The file is
+        moved only when the outcome is IMPORTED; else it stays where it is."""
+        size = path.stat().st_size
+        return self.store(replace(parsed, content=b"", file=path, file_size=size))
+
     def store_batch(self, batch: list[ParsedInstance]) -> list[tuple[str, str]]:
         """Write the files (fsync each, then each folder once), then index them together.
+
+        An instance that names its finished file (``ParsedInstance.file``) is renamed
+        into the archive instead of written; the file stays put unless IMPORTED.
 
         A file's row is committed only after its rename is durable, so the index never
         points at a file that a crash could lose. An instance whose patient is not the
@@ -284,7 +294,7 @@ class Importer:
             columns=parsed.columns,
             number_of_frames=parsed.number_of_frames,
             file_path=relative,
-            file_size=len(parsed.content),
+            file_size=parsed.size,
             geometry=parsed.geometry,
         )
 
@@ -304,7 +314,10 @@ class Importer:
             parsed.study_uid, parsed.series_uid, parsed.sop_instance_uid
         )
         try:
-            storage.write_atomic(relative, parsed.content, self.root, sync_dir=False)
+            if parsed.file is not None:
+                storage.move_atomic(parsed.file, relative, self.root, sync_dir=False)
+            else:
+                storage.write_atomic(relative, parsed.content, self.root, sync_dir=False)
         except OSError as exc:
             return (REJECTED, f"cannot write to the archive: {exc.strerror or exc}"), None
         # A surviving row whose file was lost is repaired by writing the file alone.
@@ -325,15 +338,27 @@ class Importer:
             # another importer's row names the same path (one SOP Instance UID stored at
             # once for two patients): a missing image is safer than another patient's.
             self._forget_cached(parsed)
-            storage.absolute_path(relative, self.root).unlink(missing_ok=True)
+            self._take_back(parsed, relative)
             return CONFLICT, str(exc)
         except DatabaseError as exc:
             # The file is whole but cannot be indexed: take it back out, report, go on.
             self._forget_cached(parsed)
-            storage.absolute_path(relative, self.root).unlink(missing_ok=True)
+            self._take_back(parsed, relative)
             return REJECTED, f"cannot index: {type(exc).__name__}"
         self._touched.add(row.series.study_id)
         return IMPORTED, ""
+
+    def _take_back(self, parsed: ParsedInstance, relative: str) -> None:
+        """Take an unindexed file back out of the archive: one renamed in goes back where
+        it came from (its owner keeps it, as for any outcome but IMPORTED), else it goes."""
+        target = storage.absolute_path(relative, self.root)
+        if parsed.file is not None:
+            try:
+                os.replace(target, parsed.file)
+                return
+            except OSError:
+                pass  # copied in from another file system: it cannot be renamed back
+        target.unlink(missing_ok=True)
 
     def _store_and_count(self, batch: list[tuple[str, ParsedInstance]]) -> None:
         outcomes = self.store_batch([parsed for _, parsed in batch])

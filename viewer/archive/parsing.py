@@ -2,9 +2,12 @@
 
 import datetime
 import io
+import mmap
+import os
 import warnings
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pydicom
 from pydicom.dataelem import RawDataElement
@@ -63,10 +66,40 @@ class ParsedInstance:
     # What the viewer's series metadata needs (``Geometry.as_dict``), kept at import so
     # a listing reads no file; None where the header gives none that makes sense.
     geometry: dict | None = None
+    # Set by ``parse_file``: a finished file whose bytes are exactly the instance (then
+    # ``content`` is empty), which the importer renames into the archive, and its size.
+    file: Path | None = None
+    file_size: int = 0
+
+    @property
+    def size(self) -> int:
+        """The instance's size in bytes, as it is (or will be) stored."""
+        return self.file_size if self.file is not None else len(self.content)
 
 
 def parse_instance(content: bytes) -> ParsedInstance:
     """Parse a file's bytes and return its indexed attributes, or raise ``RejectedFile``."""
+    return _parse_guarded(content)
+
+
+def parse_file(path: Path) -> ParsedInstance:
+    """Parse a file in place (mapped, never read whole into memory); the result names the
+    file, unless it is a bare data set, whose re-encoded bytes it carries instead."""
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size < 8:
+                raise RejectedFile("not a DICOM file: too short")
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                parsed = _parse_guarded(mapped)
+    except OSError as exc:
+        raise RejectedFile(f"cannot read: {exc.strerror or exc}") from exc
+    if isinstance(parsed.content, bytes):
+        return parsed  # re-encoded: the file is not the instance as it will be stored
+    return replace(parsed, content=b"", file=path, file_size=size)
+
+
+def _parse_guarded(content: bytes | mmap.mmap) -> ParsedInstance:
     # pydicom's warnings can quote values (patient data); the checks below report instead.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -78,7 +111,7 @@ def parse_instance(content: bytes) -> ParsedInstance:
             raise RejectedFile(f"malformed DICOM: {_describe(exc)}") from exc
 
 
-def _parse_instance(content: bytes) -> ParsedInstance:
+def _parse_instance(content: bytes | mmap.mmap) -> ParsedInstance:
     if len(content) < 8:
         raise RejectedFile("not a DICOM file: too short")
     dataset, is_bare = _read(content)
@@ -136,10 +169,10 @@ def _geometry(dataset: Dataset, sop_uid: str) -> dict | None:
         return None
 
 
-def _read(content: bytes) -> tuple[Dataset, bool]:
+def _read(content: bytes | mmap.mmap) -> tuple[Dataset, bool]:
     """Read with the DICOM file format, else as a bare data set; says which it was."""
     try:
-        return pydicom.dcmread(io.BytesIO(content)), False
+        return pydicom.dcmread(_stream(content)), False
     except InvalidDicomError:
         pass
     except Exception as exc:  # pydicom raises many types on damaged input
@@ -147,12 +180,21 @@ def _read(content: bytes) -> tuple[Dataset, bool]:
     # No preamble: older files are bare data sets. Accept them only if they carry
     # the identifying UIDs, so random bytes are not mistaken for DICOM.
     try:
-        dataset = pydicom.dcmread(io.BytesIO(content), force=True)
+        dataset = pydicom.dcmread(_stream(content), force=True)
     except Exception as exc:
         raise RejectedFile("not a DICOM file: no DICM prefix and not a data set") from exc
     if "SOPInstanceUID" not in dataset or "StudyInstanceUID" not in dataset:
         raise RejectedFile("not a DICOM file: no DICM prefix and no identifying UIDs")
     return dataset, True
+
+
+def _stream(content: bytes | mmap.mmap):
+    """A file-like view of ``content`` from its start: a mapped file is read in place
+    (``BytesIO`` would copy it whole)."""
+    if isinstance(content, mmap.mmap):
+        content.seek(0)
+        return content
+    return io.BytesIO(content)
 
 
 def _as_file_format(dataset: Dataset) -> bytes:
@@ -190,7 +232,7 @@ def _check_complete(dataset: Dataset) -> None:
         raise RejectedFile(f"malformed DICOM: {_describe(exc)}") from exc
 
 
-def _check_end_of_file(dataset: Dataset, content: bytes) -> None:
+def _check_end_of_file(dataset: Dataset, content: bytes | mmap.mmap) -> None:
     """Reject a file whose last top-level element does not end exactly at end of file.
 
     pydicom stops silently when a file ends inside an element header, and reads an
@@ -217,7 +259,7 @@ def _check_end_of_file(dataset: Dataset, content: bytes) -> None:
         raise RejectedFile(f"truncated: {len(content) - end} bytes at the end are not an element")
 
 
-def _check_deflated(dataset: Dataset, content: bytes) -> None:
+def _check_deflated(dataset: Dataset, content: bytes | mmap.mmap) -> None:
     """A deflated data set must be a complete deflate stream."""
     start = 132 + 12 + int(dataset.file_meta.get("FileMetaInformationGroupLength", 0))
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)

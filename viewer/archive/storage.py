@@ -1,7 +1,9 @@
 """The on-disk store: files laid out by UID, every write atomic (temp, fsync, rename)."""
 
+import errno
 import os
 import re
+import shutil
 import socket
 import tempfile
 import time
@@ -70,6 +72,53 @@ def write_atomic(
     if sync_dir:
         fsync_dir(target.parent)
     return target
+
+
+def move_atomic(
+    source: Path, relative: str, root: Path | None = None, sync_dir: bool = True
+) -> Path:
+    """Move the finished file ``source`` into the archive by rename (fsynced first), so
+    readers see either no file or the whole file; nothing is written again.
+
+    ``source`` should live under the root (one file system); from another one it is
+    copied beside its target first. ``sync_dir`` as for ``write_atomic``.
+    """
+    target = absolute_path(relative, root)
+    make_dirs(target.parent)
+    with source.open("rb") as handle:
+        os.fchmod(handle.fileno(), _STORED_MODE)  # as private as a file write_atomic makes
+        os.fsync(handle.fileno())
+    try:
+        os.replace(source, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        _copy_atomic(source, target)
+        source.unlink()
+    if sync_dir:
+        fsync_dir(target.parent)
+    return target
+
+
+# What ``tempfile.mkstemp`` gives the files ``write_atomic`` makes: readable by us alone.
+_STORED_MODE = 0o600
+
+
+def _copy_atomic(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` through a fsynced temporary beside it."""
+    fd, tmp_name = tempfile.mkstemp(prefix=_part_prefix(), dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle, source.open("rb") as reader:
+            shutil.copyfileobj(reader, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
 
 
 def make_dirs(folder: Path) -> None:

@@ -134,8 +134,8 @@ def build_worker(
     loop: asyncio.AbstractEventLoop | None = None,
 ) -> Worker:
     """The download worker wired to viewers: progress out, focus in, over ``loop`` (the
-    ASGI server's own) or a link thread of its own. Used by ``serve`` and
-    ``run_downloader``; ``retrieve --wait`` uses the same link."""
+    ASGI server's own) or a link thread of its own. Used by ``serve``,
+    ``run_downloader`` and ``retrieve --wait``."""
     link = WorkerLink(loop) if loop is not None else WorkerLink.in_own_thread()
     return Worker(
         publish=link.publish,

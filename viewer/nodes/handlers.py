@@ -10,6 +10,7 @@ from django.db import close_old_connections
 from pydicom.dataset import Dataset
 from pynetdicom import build_context
 from pynetdicom.sop_class import Verification
+from pynetdicom.status import Status
 
 from viewer.archive.importer import CONFLICT, IMPORTED, PRESENT
 from viewer.archive.parsing import RejectedFile, parse_instance
@@ -17,14 +18,20 @@ from viewer.archive.storage import absolute_path
 from viewer.audit.details import patient_id_of
 from viewer.audit.models import AuditEvent, record
 
-from .ingest import StoreSession, StoreSessions, close_thread_connections
+from .dimse import SharedFindResponses
+from .ingest import (
+    StoreSession,
+    StoreSessions,
+    close_thread_connections,
+    drop_unusable_connection,
+)
 from .models import RemoteNode
 from .peers import ANY, GuardedACSE, Peers
 from .qr import QueryError, instances_for, named_study, responses
 
 logger = logging.getLogger(__name__)
 
-SUCCESS = 0x0000
+# Statuses pynetdicom's ``Status`` does not name.
 OUT_OF_RESOURCES = 0xA700  # Storage: Refused, out of resources
 CANNOT_UNDERSTAND = 0xC000  # Storage: Error, cannot understand
 # Storage: Error, cannot understand (PS3.4 B.2.3, Cxxx: a resend cannot succeed, where
@@ -98,7 +105,7 @@ def _store(event, path: Path | None, sessions: StoreSessions) -> Dataset:
         logger.exception("C-STORE could not be stored")
         return _status(OUT_OF_RESOURCES, "the archive could not store the instance")
     if outcome in (IMPORTED, PRESENT):
-        return _status(SUCCESS)
+        return _status(Status.SUCCESS)
     logger.info("C-STORE refused: %s", reason)
     if outcome == CONFLICT:
         return _status(ARCHIVE_CONFLICT, reason)
@@ -107,7 +114,7 @@ def _store(event, path: Path | None, sessions: StoreSessions) -> Dataset:
 
 def handle_echo(event) -> int:
     """C-ECHO: always success."""
-    return SUCCESS
+    return Status.SUCCESS
 
 
 def handle_association_end(event, sessions: StoreSessions) -> None:
@@ -142,8 +149,6 @@ def _finish(session: StoreSession, address: str) -> None:
 
 IDENTIFIER_DOES_NOT_MATCH = 0xA900  # Q/R: Identifier does not match SOP Class
 UNABLE_TO_PROCESS = 0xC000
-CANCEL = 0xFE00
-PENDING = 0xFF00
 
 
 def handle_find(event):
@@ -151,7 +156,8 @@ def handle_find(event):
 
     Each match is sent as it is read from the database, and a C-CANCEL is honoured
     between matches. pynetdicom pulls this generator in the association's thread, so the
-    query's cursor and connection stay in that thread until the last match.
+    query's cursor and connection stay in that thread, the connection until the
+    association ends.
     """
     level = str(event.identifier.get("QueryRetrieveLevel", "")).strip().upper()
     matched, outcome, ending = 0, AuditEvent.SUCCESS, ""
@@ -159,10 +165,10 @@ def handle_find(event):
         for response in responses(event.identifier):
             if event.is_cancelled:
                 ending = ", cancelled"
-                yield CANCEL, None
+                yield Status.CANCEL, None
                 return
             matched += 1
-            yield PENDING, response
+            yield Status.PENDING, response
     except QueryError as exc:
         outcome, ending = AuditEvent.FAILURE, ", not understood"
         yield _status(IDENTIFIER_DOES_NOT_MATCH, str(exc)), None
@@ -173,7 +179,10 @@ def handle_find(event):
     finally:
         detail = f"C-FIND {level or '?'} level: {matched} matches{ending}"
         _audit(event, AuditEvent.QUERY, detail, named_study(event.identifier), outcome)
-        close_old_connections()
+        # The connection stays for the association's next query (closed as it ends):
+        # opening one, and on SQLite the checkpoint as the last one closes, took
+        # longer than a small query.
+        drop_unusable_connection()
 
 
 def _audit(
@@ -251,7 +260,7 @@ def _send_instances(event, instances: list, kind: str, service: str):
     try:
         for instance in instances:
             if event.is_cancelled:
-                yield CANCEL, None
+                yield Status.CANCEL, None
                 return
             try:
                 dataset = pydicom.dcmread(absolute_path(instance.file_path))
@@ -261,7 +270,7 @@ def _send_instances(event, instances: list, kind: str, service: str):
                 continue
             study_uid = instance.series.study.study_uid
             sent[study_uid] = sent.get(study_uid, 0) + 1
-            yield PENDING, dataset
+            yield Status.PENDING, dataset
     finally:
         for study_uid, count in sorted(sent.items()):
             _audit(event, kind, f"{service}: {count} instances offered", study_uid)
@@ -329,14 +338,15 @@ def handle_move(event):
 
 
 def handle_connection_open(event, peers: Peers | None = None) -> None:
-    """As a peer connects: guard its negotiation, stream its C-STOREs to disk, and turn
-    off Nagle's algorithm.
+    """As a peer connects: guard its negotiation, stream its C-STOREs to disk, share
+    each C-FIND's response command set, and turn off Nagle's algorithm.
 
     DIMSE sends a command and its data set as separate small writes; with Nagle and the
     peer's delayed ACK each reply would wait about 40 ms on an idle link.
     """
     if peers is not None and event.assoc.is_acceptor:
         event.assoc.acse = GuardedACSE(event.assoc, peers)
+        event.assoc.dimse = SharedFindResponses(event.assoc)
         event.assoc.stream_store_to_disk = True
     transport = getattr(event.assoc.dul, "socket", None)
     sock = getattr(transport, "socket", None)

@@ -63,7 +63,7 @@ class StoreSession:
     def store(self, parsed: ParsedInstance) -> tuple[str, str]:
         """Write and index one instance durably; returns the importer's outcome and reason."""
         with self._lock:
-            _drop_unusable_connection()
+            drop_unusable_connection()
             try:
                 outcome, reason = self._importer.store(parsed)
             except Exception:
@@ -121,7 +121,7 @@ class StoreSessions:
             return self._sessions.pop(assoc, None)
 
 
-def _drop_unusable_connection() -> None:
+def drop_unusable_connection() -> None:
     """Close this thread's connection if an error left it unusable, as Django does
     between requests (``close_old_connections``) but without closing it for its age:
     the next query then opens a fresh one."""

@@ -6,7 +6,7 @@ Plain functions of a pydicom Dataset and the ORM, so they are tested without a n
 import datetime
 from collections.abc import Iterator
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
@@ -147,6 +147,18 @@ def _instance_values(row: Instance) -> dict[str, object]:
     }
 
 
+# What _instance_values reads of an Instance, and the link to its series.
+_INSTANCE_COLUMNS = (
+    "sop_instance_uid",
+    "sop_class_uid",
+    "instance_number",
+    "rows",
+    "columns",
+    "number_of_frames",
+    "series",
+)
+
+
 def _series_values(row: Series) -> dict[str, object]:
     return {
         "SeriesInstanceUID": row.series_uid,
@@ -267,6 +279,13 @@ def responses(identifier: Dataset, offset: int = 0, limit: int | None = None) ->
     """One response identifier per match, yielded as the matches are read; ``offset`` and
     ``limit`` page through the matches in SQL (QIDO-RS)."""
     rows = matches(identifier)
+    if rows.model is Instance:
+        # An image query's matches share a few series: each series, study and patient
+        # is read and made once a chunk, not joined onto every image's row.
+        # Only the columns an image's response needs: not its geometry, a JSON document
+        # decoded for every row.
+        parents = Prefetch("series", queryset=Series.objects.select_related("study__patient"))
+        rows = rows.select_related(None).prefetch_related(parents).only(*_INSTANCE_COLUMNS)
     if offset or limit is not None:
         rows = rows[offset : None if limit is None else offset + limit]
     builder = _Responses(identifier)

@@ -1,5 +1,5 @@
-"""Our SCU calls to remote nodes: verification by C-ECHO, C-FIND and C-MOVE probes, and
-the C-GET and C-MOVE requests of retrieves."""
+"""Our SCU calls to remote nodes: verification by C-ECHO, C-FIND, C-MOVE and C-GET probes,
+and the C-GET and C-MOVE requests of retrieves."""
 
 import errno
 import socket
@@ -21,14 +21,23 @@ from pynetdicom.sop_class import (
 from pynetdicom.sop_class import (
     Verification as VerificationSOPClass,
 )
+from pynetdicom.status import Status
 
 from .handlers import handle_connection_open
 from .models import RemoteNode
 from .outcomes import Step, Verification, rejection_words, status_words
 
+# DIMSE statuses pynetdicom's ``Status`` does not name (PS3.4 annexes B and C).
+PENDING_WITHOUT_OPTIONAL_KEYS = 0xFF01  # C-FIND: a match, some optional keys unsupported
+SUBOPERATIONS_WARNING = 0xB000  # C-MOVE/C-GET: done, some sub-operations failed or warned
+STORED_WITH_WARNING = range(0xB000, 0xB008)  # C-STORE: coerced or elements discarded
+UNABLE_TO_PROCESS_CODES = range(0xC000, 0xD000)  # Q/R: failed, unable to process
+OUT_OF_RESOURCES = 0xA700  # C-STORE: refused, out of resources
+
 
 def verify(node: RemoteNode) -> Verification:
-    """Check a node the way its users will need it: reach it, echo, find, and move."""
+    """Check a node the way its users will need it: reach it, echo, find, and move or get
+    (its configured retrieve method)."""
     result = Verification()
     reach = probe_tcp(node.host, node.port, node.connect_timeout)
     result.steps.append(reach)
@@ -49,6 +58,8 @@ def verify(node: RemoteNode) -> Verification:
     finally:
         if assoc.is_established:
             assoc.release()
+    if node.retrieve_method == RemoteNode.C_GET:
+        result.steps.append(_get_roles(node))
     return result
 
 
@@ -190,7 +201,7 @@ def _echo(assoc: Association) -> Step:
     status = assoc.send_c_echo()
     if "Status" not in status:
         return Step("C-ECHO", False, _no_response(assoc, "C-ECHO"))
-    if status.Status != 0x0000:
+    if status.Status != Status.SUCCESS:
         return Step("C-ECHO", False, status_words("C-ECHO", status.Status))
     return Step("C-ECHO", True, "the peer answered", _ms(start))
 
@@ -207,10 +218,10 @@ def _find_nothing(assoc: Association) -> Step:
     for status, _identifier in assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind):
         if "Status" not in status:
             return Step("C-FIND", False, _no_response(assoc, "C-FIND"))
-        if status.Status in (0xFF00, 0xFF01):
+        if status.Status in (Status.PENDING, PENDING_WITHOUT_OPTIONAL_KEYS):
             matches += 1
             continue
-        if status.Status != 0x0000:
+        if status.Status != Status.SUCCESS:
             return Step("C-FIND", False, status_words("C-FIND", status.Status))
     return Step("C-FIND", True, f"query accepted ({matches} matches, as expected)", _ms(start))
 
@@ -231,14 +242,14 @@ def _move_unknown(assoc: Association, our_ae_title: str) -> Step:
             return Step("C-MOVE", False, _no_response(assoc, "C-MOVE"))
         final = status
     code = final.Status if final is not None else None
-    if code == 0xA801:
+    if code == Status.MOVE_DESTINATION_UNKNOWN:
         return Step(
             "C-MOVE",
             False,
             f"the peer does not know {our_ae_title} as a move destination: add our AE title, "
             "host and port to its configuration",
         )
-    if code in (0x0000, 0xB000):
+    if code in (Status.SUCCESS, SUBOPERATIONS_WARNING):
         # The peer took us as a destination and found nothing to send: what an unknown
         # study should give.
         return Step(
@@ -251,7 +262,7 @@ def _move_unknown(assoc: Association, our_ae_title: str) -> Step:
         )
     if code is None:
         return Step("C-MOVE", False, "the peer sent no final C-MOVE status")
-    if 0xC000 <= code <= 0xCFFF:
+    if code in UNABLE_TO_PROCESS_CODES:
         # Orthanc answers so to any move of a study it does not hold, whatever the
         # destination: the probe learns nothing of whether it knows us.
         return Step(
@@ -263,6 +274,53 @@ def _move_unknown(assoc: Association, our_ae_title: str) -> Step:
             _ms(start),
         )
     return Step("C-MOVE", False, status_words("C-MOVE", code))
+
+
+_NO_GET = "the peer does not accept Study Root C-GET from us"
+
+
+def _get_roles(node: RemoteNode) -> Step:
+    """Associate as a C-GET retrieve does: does the peer accept C-GET, and let us take
+    the storage SCP role (role selection) so that it can send the images back?"""
+    start = time.perf_counter()
+    # Nothing is asked for, so nothing should come; whatever does is not taken.
+    assoc, failure = open_get_association(node, lambda event: OUT_OF_RESOURCES)
+    if failure is not None:
+        if assoc is not None and assoc.rejected_contexts and not assoc.accepted_contexts:
+            # Not the list of every storage class proposed: the one that matters.
+            return Step("C-GET", False, _NO_GET + " (nor any of our storage classes)")
+        return Step(
+            "C-GET", False, f"the association C-GET retrieves use failed: {failure.message}"
+        )
+    try:
+        if not _accepts(assoc, StudyRootQueryRetrieveInformationModelGet):
+            return Step("C-GET", False, _NO_GET)
+        storage = [
+            cx
+            for cx in assoc.accepted_contexts
+            if cx.abstract_syntax != StudyRootQueryRetrieveInformationModelGet
+        ]
+        ours = {cx.abstract_syntax for cx in storage if cx.as_scp}
+        if not ours:
+            refused = "refused us" if storage else "accepted none of our storage classes, nor"
+            return Step(
+                "C-GET",
+                False,
+                f"the peer {refused} the storage SCP role (C-GET role selection), so it "
+                "cannot send images back over a C-GET association: allow the role for our "
+                "AE title on the peer, or retrieve by C-MOVE",
+                _ms(start),
+            )
+        return Step(
+            "C-GET",
+            True,
+            f"C-GET accepted, with our storage SCP role for {len(ours)} storage "
+            "class(es) (role selection)",
+            _ms(start),
+        )
+    finally:
+        if assoc.is_established:
+            assoc.release()
 
 
 def _no_response(assoc: Association, service: str) -> str:
@@ -301,7 +359,7 @@ def _outcome(service: str, final: Dataset | None) -> RetrieveOutcome:
             "NumberOfWarningSuboperations",
         )
     ]
-    ok = final.Status in (0x0000, 0xB000) and counts[1] == 0
+    ok = final.Status in (Status.SUCCESS, SUBOPERATIONS_WARNING) and counts[1] == 0
     return RetrieveOutcome(*counts, status_words(service, final.Status), ok, final.Status)
 
 
@@ -556,8 +614,7 @@ def store_instances(node: RemoteNode, paths: list) -> StoreOutcome:
                 error = f"the association failed while sending ({type(exc).__name__})"
                 continue
             code = int(status.get("Status", -1)) if status else -1
-            # 0xB000-0xB007: stored with a warning (coerced or elements discarded).
-            if code == 0 or 0xB000 <= code <= 0xB007:
+            if code == Status.SUCCESS or code in STORED_WITH_WARNING:
                 sent += 1
             else:
                 failed += 1

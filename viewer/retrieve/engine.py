@@ -25,6 +25,7 @@ from viewer.archive.models import Study
 from viewer.audit.details import patient_id_of
 from viewer.audit.models import AuditEvent, record
 from viewer.nodes.errors import NODE, TransferError, classify
+from viewer.nodes.transports import Attempt, InstanceRef, transport_for
 
 from . import leases, scheduler
 from .book import Task, TaskBook
@@ -35,13 +36,13 @@ from .models import RetrieveJob, TransferTask
 from .priors import prefetch_after_retrieve
 from .progress import Progress, Publish, no_publish
 from .slots import SlotBook
-from .transports import Attempt, InstanceRef, transport_for
 
 logger = logging.getLogger(__name__)
 
 RESUMABLE_BYTES = 1024 * 1024
 COUNTS_INTERVAL = 1.0
 UNREACHABLE = "unreachable"  # the node stayed down past the deadline
+MADE_WAY = "made way"  # back to the queue while its node is down, for another node's job
 # How often a job with nothing running looks again for a slot another job held.
 SLOT_WAIT_SECONDS = 0.25
 # How often a paused job looks for jobs of other nodes waiting behind it.
@@ -80,6 +81,7 @@ class Engine:
         focus: FocusBox | None = None,
         publish: Publish = no_publish,
         stop: threading.Event | None = None,
+        health: NodeHealth | None = None,
     ) -> None:
         self.job_id = job_id
         self.holder = holder
@@ -94,9 +96,15 @@ class Engine:
         self._lock = threading.Lock()
         self._storers: ThreadPoolExecutor | None = None
         self.job: RetrieveJob | None = None
-        self.health = node_health()
+        # The node's outage goes on where an earlier run of the job that made way left it:
+        # the deadline counts from its start, the probes keep their backoff.
+        self.health = health or node_health()
+        self._failed_here = False  # a request of this run failed through the node
         self._waiting_checked = -WAITING_CHECK_SECONDS
         self._gave_way = False
+        # Whether the job went back to the queue while its node was down (the worker
+        # then takes other jobs first, and hands this one ``health`` when it resumes).
+        self.made_way = False
         self.slots: SlotBook | None = None
         self.book: TaskBook | None = None
         self._spare: set[int] = set()  # node slots held whose transfer has ended
@@ -134,6 +142,11 @@ class Engine:
         _audit(job, AuditEvent.RETRIEVE_BEGAN, "resumed" if job.tasks.exists() else "began")
         self.progress = Progress(job.study_uid, self.publish)
         self.progress.job_state(RetrieveJob.RUNNING)
+        if not self.health.down:
+            # Words of an earlier run (waiting for its node) no longer hold.
+            RetrieveJob.objects.filter(
+                pk=self.job_id, lease_holder=self.holder, state=RetrieveJob.RUNNING
+            ).exclude(error="").update(error="")
         if not job.tasks.exists():
             listed = self._list(job)
             if listed is not None:
@@ -161,6 +174,8 @@ class Engine:
         return self._finish(RetrieveJob.DONE, "")
 
     def _interrupted_end(self, job: RetrieveJob, outcome: str) -> str:
+        if outcome == MADE_WAY:
+            return self._make_way(self.book)
         if outcome == "stopped" and leases.release(self.job_id, self.holder):
             # Back in the queue: viewers hear why nothing arrives for now.
             why = (
@@ -176,6 +191,12 @@ class Engine:
     def _list(self, job: RetrieveJob) -> str | None:
         """List the study, waiting out an unreachable node; None once listed, else the end."""
         while True:
+            # After a failure, and for a job back from making way, the node's next probe.
+            while (wait := self.health.retry_in(time.monotonic())) > 0:
+                interrupted = self._interrupted()
+                if interrupted is not None:
+                    return interrupted
+                self.stop.wait(min(wait, 0.25))
             interrupted = self._await_slot()
             if interrupted is not None:
                 return interrupted
@@ -188,13 +209,10 @@ class Engine:
                 if classify(exc) != NODE:
                     return self._finish(RetrieveJob.FAILED, str(exc))
                 self._node_failed(str(exc), started)
-                if self.health.expired(time.monotonic()) or self._gives_way(job):
+                if self._gives_up():
                     return self._finish(RetrieveJob.FAILED, self._unreachable_words())
-                while (wait := self.health.retry_in(time.monotonic())) > 0:
-                    interrupted = self._interrupted()
-                    if interrupted is not None:
-                        return interrupted
-                    self.stop.wait(min(wait, 0.25))
+                if self._gives_way(job):
+                    return MADE_WAY
                 continue
             self.slots.give_back_all()
             self._node_answered()
@@ -217,6 +235,7 @@ class Engine:
         escalated = self.health.failed(time.monotonic(), timezone.now(), detail, started)
         if not escalated:
             return  # a transfer begun before the outage: no news
+        self._failed_here = True
         report = self.health.report(time.monotonic())
         logger.warning(
             "retrieve job %s: node unreachable, next probe in %ss", self.job_id, report["retry_in"]
@@ -249,8 +268,11 @@ class Engine:
         """While its node is down, does a job from another node wait for this worker?
 
         A worker runs one job at a time: a paused job must not hold up retrieves from
-        nodes that answer (checked every few seconds; Retry resumes this one).
+        nodes that answer (checked every few seconds, once a request of this run failed:
+        a job back from making way probes its node before it makes way again).
         """
+        if not self._failed_here:
+            return False
         now = time.monotonic()
         if now - self._waiting_checked < WAITING_CHECK_SECONDS:
             return self._gave_way
@@ -262,19 +284,39 @@ class Engine:
         )
         return self._gave_way
 
+    def _gives_up(self) -> bool:
+        """Whether the node has been down past the deadline (told by a request of this
+        run: a job back from making way probes once more, however long it waited)."""
+        return self._failed_here and self.health.expired(time.monotonic())
+
+    def _make_way(self, book: TaskBook | None = None) -> str:
+        """Back to the queue while the node is down, for a job from another node; what
+        arrived is kept, and the job resumes (probing its node) when a worker has room."""
+        words = (
+            f"waiting for its node, unreachable since {_clock_time(self.health.since)} "
+            f"({self.health.detail}); a retrieve from another node runs meanwhile, and this "
+            "one resumes when a worker has room"
+        )
+        if book is not None and book.tasks:
+            words += f" ({book.left()} of {len(book.tasks)} instances to come)"
+        # The words first, while the job is still ours: a worker may claim it once released.
+        RetrieveJob.objects.filter(
+            pk=self.job_id, lease_holder=self.holder, state=RetrieveJob.RUNNING
+        ).update(error=words)
+        if leases.release(self.job_id, self.holder):
+            self.made_way = True
+            logger.info("retrieve job %s makes way while its node is down", self.job_id)
+            self.progress.job_state(
+                RetrieveJob.QUEUED, words, node=self.health.report(time.monotonic())
+            )
+        return "stopped"
+
     def _unreachable_words(self, book: TaskBook | None = None) -> str:
-        if self._gave_way:
-            words = (
-                f"{self.health.detail}; the node has been unreachable since "
-                f"{_clock_time(self.health.since)}, and a retrieve from another node was "
-                "waiting, so this one made way for it (Retry takes it up again)"
-            )
-        else:
-            words = (
-                f"{self.health.detail}; the node was unreachable from "
-                f"{_clock_time(self.health.since)}, longer than the "
-                f"{_duration(self.health.deadline)} allowed"
-            )
+        words = (
+            f"{self.health.detail}; the node was unreachable from "
+            f"{_clock_time(self.health.since)}, longer than the "
+            f"{_duration(self.health.deadline)} allowed"
+        )
         if book is not None and book.tasks:
             words += (
                 f"; {book.left()} of {len(book.tasks)} instances not retrieved (Retry fetches them)"
@@ -310,11 +352,13 @@ class Engine:
     def _loop(self, job, book: TaskBook, fetching, storing, pool, transport) -> str | None:
         while True:
             interrupted = self._interrupted()
-            if interrupted is None and (
-                self.health.expired(time.monotonic()) or (self.health.down and self._gives_way(job))
-            ):
-                self._abort.set()  # whatever is still on its way ends at its next bytes
-                interrupted = UNREACHABLE
+            if interrupted is None and self.health.down:
+                if self._gives_up():
+                    interrupted = UNREACHABLE
+                elif self._gives_way(job):
+                    interrupted = MADE_WAY
+                if interrupted is not None:
+                    self._abort.set()  # whatever is still on its way ends at its next bytes
             if interrupted is None:
                 self._start(job, book, fetching, pool, transport)
             if not fetching and not storing:
@@ -512,9 +556,10 @@ class Engine:
         return transport.fetch_many([_ref(job, task) for task in group], attempts)
 
     def _store(self, transport, ref: InstanceRef, task: Task, parsed) -> tuple[int, bool]:
-        """In a store thread: write and index one instance (unless our SCP already did,
-        for C-MOVE), record it done; size, ours."""
-        from .dimse_transport import AlreadyStored
+        """In a store thread: file and index one instance (unless our SCP already did,
+        for C-MOVE), record it done; size, ours. A fetched file is renamed into the
+        archive, not written again."""
+        from viewer.nodes.dimse_transport import AlreadyStored
 
         if isinstance(parsed, AlreadyStored):
             size = parsed.size  # stored and indexed by our SCP as the node moved it
@@ -523,7 +568,7 @@ class Engine:
             if outcome not in (IMPORTED, PRESENT):
                 retryable = outcome != CONFLICT  # another attempt meets the same conflict
                 raise TransferError(f"the archive refused the instance: {reason}", retryable)
-            size = len(parsed.content)
+            size = parsed.size
         transport.done(ref)
         return size, self.book.stored(task, size)
 

@@ -1,6 +1,7 @@
 """A worker's claim on a job, by conditional UPDATEs that count only when one row changed."""
 
 import socket
+from collections.abc import Collection
 from datetime import timedelta
 
 from django.conf import settings
@@ -70,16 +71,15 @@ def expire_dead_local_leases(jobs: QuerySet | None = None) -> int:
     return ended
 
 
-def claim_next(holder: str) -> int | None:
-    """The most urgent (then oldest) job ``holder`` could claim and did, or None."""
+def claim_next(holder: str, later: Collection[int] = ()) -> int | None:
+    """The most urgent (then oldest) job ``holder`` could claim and did, or None; the
+    jobs ``later`` (waiting for their node) only if no other one can be claimed."""
     expire_dead_local_leases()
-    for job_id in (
-        RetrieveJob.objects.filter(_claimable(holder))
-        .order_by("-priority", "created_at")
-        .values_list("pk", flat=True)[:10]
-    ):
-        if claim(job_id, holder):
-            return job_id
+    claimable = RetrieveJob.objects.filter(_claimable(holder)).order_by("-priority", "created_at")
+    for jobs in (claimable.exclude(pk__in=later), claimable.filter(pk__in=later)):
+        for job_id in jobs.values_list("pk", flat=True)[:10]:
+            if claim(job_id, holder):
+                return job_id
     return None
 
 

@@ -4,6 +4,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 
@@ -13,6 +14,7 @@ from django.db.models import Max
 from . import leases, queue
 from .engine import Engine
 from .focus import FocusBox
+from .health import NodeHealth
 from .models import RetrieveJob
 from .progress import Publish, no_publish
 
@@ -43,6 +45,9 @@ class Worker:
         self._running = 0
         self._here: set[int] = set()  # the jobs this worker runs now
         self._handing_back: int | None = None  # the one giving way to a more urgent job
+        # Jobs that went back to the queue while their node was down: their outage so
+        # far, handed to the engine that resumes them; others are claimed first meanwhile.
+        self._made_way: dict[int, NodeHealth] = {}
         self._count_lock = threading.Lock()
         self.publish = publish
         self.watch = watch or (lambda study_uid: FocusBox())
@@ -50,14 +55,22 @@ class Worker:
         self.stop = stop or threading.Event()
         # Waits until the live messages published so far have gone out (before exit).
         self.flush = flush or (lambda: None)
+        # What runs each job (``retrieve --wait`` draws progress bars from its own).
+        self.engine_class: type[Engine] = Engine
 
     def run_job(
-        self, job_id: int, wait_for_lease: bool = False, holder: str | None = None
+        self,
+        job_id: int,
+        wait_for_lease: bool = False,
+        holder: str | None = None,
+        *,
+        alone: bool = False,
     ) -> str | None:
         """Run one job if it can be claimed; its final state, or None.
 
         With ``wait_for_lease``, a job another worker holds is watched until it ends or
-        its lease runs out (that worker died), and then taken over.
+        its lease runs out (that worker died), and then taken over. ``alone``: this
+        process runs no other job (``retrieve --wait``), so the job never makes way.
         """
         study_uid = (
             RetrieveJob.objects.filter(pk=job_id).values_list("study_uid", flat=True).first()
@@ -70,12 +83,25 @@ class Worker:
             self._here.add(job_id)
         try:
             while True:
-                engine = Engine(
-                    job_id, holder or self.holder, focus=focus, publish=self.publish, stop=self.stop
+                with self._count_lock:
+                    health = self._made_way.pop(job_id, None)
+                engine = self.engine_class(
+                    job_id,
+                    holder or self.holder,
+                    focus=focus,
+                    publish=self.publish,
+                    stop=self.stop,
+                    health=health,
                 )
-                engine.worker_has_room = self.has_room
-                engine.should_hand_back = lambda: self._should_hand_back(job_id)
+                if alone:
+                    engine.worker_has_room = lambda: True
+                else:
+                    engine.worker_has_room = self.has_room
+                    engine.should_hand_back = lambda: self._should_hand_back(job_id)
                 state = engine.run()
+                if engine.made_way:
+                    with self._count_lock:
+                        self._made_way[job_id] = engine.health
                 if state is not None or not wait_for_lease:
                     return state
                 job = RetrieveJob.objects.filter(pk=job_id).first()
@@ -129,7 +155,11 @@ class Worker:
         holder = holder or self.holder
         close_old_connections()
         try:
-            job_id = leases.claim_next(holder)
+            with self._count_lock:
+                # A job that made way for others waits its node's next probe behind them.
+                now = time.monotonic()
+                later = [pk for pk, health in self._made_way.items() if health.next_probe > now]
+            job_id = leases.claim_next(holder, later=later)
             if job_id is None:
                 return False
             state = self.run_job(job_id, holder=holder)

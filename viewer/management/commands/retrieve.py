@@ -1,16 +1,15 @@
 """``manage.py retrieve NODE STUDY_UID``: queue a study's retrieval, or run it here (--wait)."""
 
-import time
+import threading
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from viewer.live.worker_link import WorkerLink
+from viewer.live.worker_link import build_worker
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.jobs import request_retrieve
 from viewer.retrieve.models import RetrieveJob
 from viewer.retrieve.progress import SeriesProgress
-from viewer.retrieve.worker import holder_name
 
 from ._nodes import node_named
 
@@ -23,6 +22,12 @@ PRIORITIES = {
 
 class _BarsEngine(Engine):
     """The engine, drawing one progress bar per series on the terminal."""
+
+    def run(self) -> str | None:
+        try:
+            return super().run()
+        finally:
+            self.close_bars()
 
     def started(self, progress) -> None:
         self.bars = {}
@@ -93,27 +98,18 @@ class Command(BaseCommand):
             self.stdout.write(f"Queued job {job.pk}; a download worker will run it.")
         if not options["wait"]:
             return
-        # Viewers with the study open see it arrive and steer it, as from any worker.
-        link = WorkerLink.in_own_thread()
-        focus = link.watch(job.study_uid)
-        engine = _BarsEngine(job.pk, holder_name(), focus=focus, publish=link.publish)
-        try:
-            state = engine.run()
-        finally:
-            engine.close_bars()
-            link.unwatch(job.study_uid)
-            link.flush()  # the job's last message reaches viewers before we exit
-        if state is None:
+        # The worker ``serve`` and ``run_downloader`` run: viewers with the study open
+        # see it arrive and steer it, and a job whose worker died is taken over.
+        worker = build_worker(threading.Event())
+        worker.engine_class = _BarsEngine
+        job.refresh_from_db()
+        if job.state == RetrieveJob.RUNNING:
             self.stdout.write("Another worker holds the job; waiting for it to end.")
-            state = self._wait_for(job)
+        try:
+            state = worker.run_job(job.pk, wait_for_lease=True, alone=True)
+        finally:
+            worker.flush()  # the job's last message reaches viewers before we exit
         job.refresh_from_db()
         if state != RetrieveJob.DONE:
             raise CommandError(f"job {job.pk} ended {job.get_state_display()}: {job.error}")
         self.stdout.write(self.style.SUCCESS(f"Job {job.pk}: every instance is in the archive."))
-
-    def _wait_for(self, job: RetrieveJob) -> str:
-        while True:
-            job.refresh_from_db()
-            if not job.is_active:
-                return job.state
-            time.sleep(1)

@@ -1,8 +1,10 @@
 """How one instance travels from a node to us: HTTP (WADO-RS, WADO-URI, file URL) or DIMSE.
 
 A transport fetches one instance and hands back its checked, parsed form; it never
-writes to the archive. Whatever it got must parse as DICOM and carry the UIDs asked
-for, or it is thrown away and the attempt fails.
+writes to the archive. Over HTTP that form names the finished file holding the instance
+(the part file, or the payload unwrapped from it), which the importer renames into the
+archive. Whatever it got must parse as DICOM and carry the UIDs asked for, or it is
+thrown away and the attempt fails.
 """
 
 import threading
@@ -12,13 +14,13 @@ from pathlib import Path
 
 import httpx
 
-from viewer.archive.parsing import ParsedInstance, RejectedFile, parse_instance
+from viewer.archive.parsing import ParsedInstance, RejectedFile, parse_file, parse_instance
 from viewer.nodes.dicomweb import instance_url, note_refusal
 from viewer.nodes.errors import TransferError
 from viewer.nodes.models import RemoteNode
 from viewer.nodes.tls import tls_context
 
-from .http_transport import download, single_part
+from .http_transport import download, single_part_file
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,19 @@ def checked(content: bytes, ref: InstanceRef) -> ParsedInstance:
         parsed = parse_instance(content)
     except RejectedFile as exc:
         raise TransferError(f"what arrived is not a whole DICOM instance: {exc}") from exc
+    return _asked_for(parsed, ref)
+
+
+def checked_file(path: Path, ref: InstanceRef) -> ParsedInstance:
+    """Parse the file that arrived, in place, and insist it is the instance asked for."""
+    try:
+        parsed = parse_file(path)
+    except RejectedFile as exc:
+        raise TransferError(f"what arrived is not a whole DICOM instance: {exc}") from exc
+    return _asked_for(parsed, ref)
+
+
+def _asked_for(parsed: ParsedInstance, ref: InstanceRef) -> ParsedInstance:
     got = (parsed.study_uid, parsed.series_uid, parsed.sop_instance_uid)
     if got != (ref.study_uid, ref.series_uid, ref.sop_instance_uid):
         raise TransferError("the node sent a different instance than the one asked for")
@@ -86,8 +101,13 @@ class HttpTransport:
         """The URL and Accept header for ``ref`` by the node's retrieve method."""
         return instance_url(self.node, ref.study_uid, ref.series_uid, ref.sop_instance_uid)
 
+    def payload_path(self, ref: InstanceRef) -> Path:
+        """Where the instance unwrapped from a multipart answer waits to be stored."""
+        return self.part_folder / f"{ref.sop_instance_uid}.instance"
+
     def fetch(self, ref: InstanceRef, attempt: Attempt) -> ParsedInstance:
-        """Download (resuming), unwrap, check; the part file goes once it is checked."""
+        """Download (resuming), unwrap, check; the result names the file that the
+        importer renames into the archive (the part file itself unless multipart)."""
         url, accept = self.url(ref)
         part = self.part_path(ref)
         _keep_one_representation(part, f"{url}\n{accept}")
@@ -102,18 +122,20 @@ class HttpTransport:
             on_refused=lambda status: note_refusal(self.node, status),
         )
         try:
-            content = single_part(part.read_bytes(), got.content_type)
-            parsed = checked(content, ref)
+            payload = single_part_file(part, got.content_type, self.payload_path(ref))
+            parsed = checked_file(payload, ref)
         except TransferError:
             # A whole body that is not the instance will not improve by resuming it.
             part.unlink(missing_ok=True)
+            self.payload_path(ref).unlink(missing_ok=True)
             raise
         return parsed
 
     def done(self, ref: InstanceRef) -> None:
-        """The instance is in the archive: its part file is no longer needed."""
+        """The instance is in the archive: what is left of its download goes."""
         part = self.part_path(ref)
         part.unlink(missing_ok=True)
+        self.payload_path(ref).unlink(missing_ok=True)
         part.with_suffix(".asked").unlink(missing_ok=True)
 
     def release(self, slot: int) -> None:

@@ -16,8 +16,18 @@ import httpx
 from viewer.nodes.dicomweb import NOT_TRANSCODED, REFUSED_ACCEPT, as_stored
 from viewer.nodes.errors import NODE, TransferError
 
-__all__ = ["Downloaded", "TransferError", "download", "single_part"]  # the old home, kept
+__all__ = [  # TransferError: the old home, kept
+    "Downloaded",
+    "TransferError",
+    "download",
+    "single_part",
+    "single_part_file",
+]
 
+# How much of a part file is in memory at once while its payload is copied out.
+CHUNK_BYTES = 1024 * 1024
+# A preamble and first part headers longer than this are not a WADO-RS answer.
+MAX_HEAD_BYTES = 64 * 1024
 # Busy, or a gateway in front of a PACS that is down: the node's, not the instance's.
 NODE_DOWN_STATUSES = (429, 502, 503, 504)
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
@@ -221,6 +231,48 @@ def single_part(body: bytes, content_type: str) -> bytes:
     if headers_end < 0 or end < 0:
         raise TransferError("multipart answer is cut short")
     return body[headers_end + 4 : end]
+
+
+def single_part_file(body: Path, content_type: str, target: Path) -> Path:
+    """The file holding a WADO-RS answer's DICOM payload: ``body`` itself unless it is
+    multipart, else ``target``, to which its first part is copied in one streaming pass."""
+    media, _, params = content_type.partition(";")
+    if media.strip().lower() != "multipart/related":
+        return body
+    boundary = _boundary(params)
+    if not boundary:
+        raise TransferError("multipart answer without a boundary", retryable=False)
+    delimiter = b"--" + boundary.encode("latin-1")
+    with body.open("rb") as source, target.open("wb") as sink:
+        buffer = bytearray()
+        # The preamble, the first delimiter and the part's headers: small, read whole.
+        while True:
+            start = buffer.find(delimiter)
+            headers_end = buffer.find(b"\r\n\r\n", start) if start >= 0 else -1
+            if headers_end >= 0:
+                break
+            chunk = source.read(CHUNK_BYTES)
+            if not chunk or len(buffer) > MAX_HEAD_BYTES:
+                if start < 0:
+                    raise TransferError("multipart answer without its first boundary")
+                raise TransferError("multipart answer is cut short")
+            buffer += chunk
+        del buffer[: headers_end + 4]
+        # The payload, up to the next delimiter, which may fall across two reads.
+        end_marker = b"\r\n" + delimiter
+        keep = len(end_marker) - 1
+        while True:
+            end = buffer.find(end_marker)
+            if end >= 0:
+                sink.write(buffer[:end])
+                return target
+            if len(buffer) > keep:
+                sink.write(buffer[: len(buffer) - keep])
+                del buffer[: len(buffer) - keep]
+            chunk = source.read(CHUNK_BYTES)
+            if not chunk:
+                raise TransferError("multipart answer is cut short")
+            buffer += chunk
 
 
 def _boundary(params: str) -> str:

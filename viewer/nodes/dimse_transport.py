@@ -14,18 +14,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from pynetdicom.status import Status
 
 from viewer.archive.models import Instance
 from viewer.archive.parsing import ParsedInstance
 from viewer.nodes import scu
 from viewer.nodes.errors import NODE, TransferError
+from viewer.nodes.handlers import (
+    CANNOT_UNDERSTAND,
+    IDENTIFIER_DOES_NOT_MATCH,
+    SOP_CLASS_NOT_SUPPORTED,
+    UNABLE_TO_PROCESS,
+)
 from viewer.nodes.models import RemoteNode
 
 from .transports import Attempt, InstanceRef, checked
 
 # Statuses after which the instance will not come however often we ask.
-_FINAL = {0xA900, 0xA801, 0x0122, 0xC000}
-MOVE_DESTINATION_UNKNOWN = 0xA801
+_FINAL = {
+    IDENTIFIER_DOES_NOT_MATCH,
+    Status.MOVE_DESTINATION_UNKNOWN,
+    SOP_CLASS_NOT_SUPPORTED,
+    UNABLE_TO_PROCESS,
+}
 # ``scu.associate``'s words for an A-ASSOCIATE-RJ of our calling AE title.
 _CALLING_AE_REFUSED = "calling AE title not recognised"
 
@@ -59,8 +70,8 @@ class _Slot:
         try:
             self.received.append(event.encoded_dataset())
         except Exception:
-            return 0xC000  # could not be re-encoded: the attempt fails below
-        return 0x0000
+            return CANNOT_UNDERSTAND  # could not be re-encoded: the attempt fails below
+        return Status.SUCCESS
 
 
 class DimseTransport:
@@ -177,7 +188,7 @@ class DimseTransport:
             # No status at all (the association failed or timed out): the node's state,
             # not each instance's; asking each alone would reopen it once an instance.
             return [_failure("C-MOVE", outcome) for _ in refs]
-        if not arrived and outcome.code == MOVE_DESTINATION_UNKNOWN:
+        if not arrived and outcome.code == Status.MOVE_DESTINATION_UNKNOWN:
             # The node will not move to us: said once. (An abort is asked again alone: a
             # node may abort a list it does not take, and that says nothing of our AE.)
             failure = self._move_failure(outcome)
@@ -205,7 +216,7 @@ class DimseTransport:
 
     def _move_failure(self, outcome: scu.RetrieveOutcome) -> TransferError:
         """Why a C-MOVE brought nothing; a node that will not move to us is said once."""
-        refused = outcome.code == MOVE_DESTINATION_UNKNOWN or (
+        refused = outcome.code == Status.MOVE_DESTINATION_UNKNOWN or (
             # Orthanc aborts a C-MOVE from an AE title it does not know. Once a move has
             # worked the node knows us, and an abort is the node's trouble.
             outcome.aborted_by_peer and not self._moved
@@ -262,7 +273,7 @@ def _failure(service: str, outcome: scu.RetrieveOutcome, hint: str = "") -> Tran
     if outcome.code is None:
         # No final status at all: the association failed, was aborted or timed out.
         return TransferError(f"{service} brought nothing: {outcome.status}{hint}", kind=NODE)
-    if outcome.code == 0x0000 and outcome.completed == 0 and outcome.failed == 0:
+    if outcome.code == Status.SUCCESS and outcome.completed == 0 and outcome.failed == 0:
         return TransferError(f"the node has no such instance ({service})", retryable=False)
     # Out of resources (A7xx) or a failed sub-operation: this instance, worth asking again.
     return TransferError(

@@ -1,0 +1,96 @@
+"""Our SCP's DIMSE provider: a query's C-FIND responses share one encoded command set,
+and each small response goes in one PDU."""
+
+import logging
+
+from pynetdicom import evt
+from pynetdicom._handlers import standard_dimse_sent_handler
+from pynetdicom.dimse import DIMSEServiceProvider
+from pynetdicom.dimse_messages import _COMMAND_SET_KEYWORDS, C_FIND_RSP, DIMSEMessage
+from pynetdicom.dimse_primitives import C_FIND
+from pynetdicom.pdu_primitives import P_DATA
+
+# The logger pynetdicom's standard handlers write to.
+_LOGGER = logging.getLogger(standard_dimse_sent_handler.__module__)
+
+# What a C-FIND-RSP's command set is made of; the primitive has no value for the rest.
+_FIND_RSP_KEYWORDS = _COMMAND_SET_KEYWORDS["C-FIND-RSP"]
+
+# PS3.8 E.2, the Message Control Header of a data set fragment: last or not.
+_DATA_SET_FRAGMENT, _LAST_DATA_SET_FRAGMENT = b"\x00", b"\x02"
+
+
+class SharedFindResponses(DIMSEServiceProvider):
+    """pynetdicom's DIMSE provider, encoding a C-FIND's response command set once.
+
+    pynetdicom builds each response's command set as a pydicom Dataset and encodes it
+    twice (its group length, then the message): most of a match's time on our side,
+    though every pending response of a query has the same command set. Here it is
+    built once per query and status, and sent with the identifier in one PDU when both
+    fit. Other messages are pynetdicom's own.
+    """
+
+    def __init__(self, assoc) -> None:
+        super().__init__(assoc)
+        self._find_response: tuple[tuple, C_FIND_RSP, list[bytes]] | None = None
+
+    def send_msg(self, primitive, context_id: int) -> None:
+        """Send a DIMSE message; a C-FIND response with an identifier reuses its command."""
+        if (
+            not isinstance(primitive, C_FIND)
+            or primitive.MessageIDBeingRespondedTo is None
+            or primitive.Identifier is None
+            or not (data_set := primitive.Identifier.getvalue())
+        ):
+            super().send_msg(primitive, context_id)
+            return
+        max_pdu = self.maximum_pdu_size
+        message, command = self._command(primitive, context_id, max_pdu)
+        message.data_set = primitive.Identifier
+        if self._announced():
+            evt.trigger(self.assoc, evt.EVT_DIMSE_SENT, {"message": message})
+        # PS3.8 9.3.5 lets one P-DATA-TF carry several PDVs: a small response goes as
+        # its command and its identifier in one PDU (as dcm4che's packPDV does), half
+        # the PDUs for the DUL thread to encode and send.
+        # Each PDV item adds its length (4 bytes), context ID and Message Control Header.
+        packed = len(command[0]) + 1 + len(data_set) + 2 * 5
+        if len(command) == 1 and (not max_pdu or packed <= max_pdu):
+            self._send_fragments(context_id, command[0], _LAST_DATA_SET_FRAGMENT + data_set)
+            return
+        for fragment in command:
+            self._send_fragments(context_id, fragment)
+        # Fragmented as pynetdicom does (each fragment fits a PDU); the last one marked.
+        fragments = list(DIMSEMessage._generate_pdv_fragments(data_set, max_pdu))
+        for fragment in fragments[:-1]:
+            self._send_fragments(context_id, _DATA_SET_FRAGMENT + fragment)
+        self._send_fragments(context_id, _LAST_DATA_SET_FRAGMENT + fragments[-1])
+
+    def _command(self, primitive: C_FIND, context_id: int, max_pdu: int):
+        """The response message and its command set's fragments, made once a query."""
+        key = (context_id, max_pdu, *(getattr(primitive, kw, None) for kw in _FIND_RSP_KEYWORDS))
+        if self._find_response is None or self._find_response[0] != key:
+            message = C_FIND_RSP()
+            message.primitive_to_message(primitive)
+            message.context_id = context_id
+            # The command set alone: pynetdicom encodes it first, then the data set.
+            identifier, message.data_set = message.data_set, None
+            command = [
+                pdata.presentation_data_value_list[0][1]
+                for pdata in message.encode_msg(context_id, max_pdu)
+            ]
+            message.data_set = identifier
+            self._find_response = (key, message, command)
+        return self._find_response[1], self._find_response[2]
+
+    def _announced(self) -> bool:
+        """Whether EVT_DIMSE_SENT has a handler with work to do: pynetdicom's standard
+        one only writes DEBUG lines, which it formats for every response."""
+        handlers = [handler for handler, _ in self.assoc.get_handlers(evt.EVT_DIMSE_SENT)]
+        return handlers != [standard_dimse_sent_handler] or _LOGGER.isEnabledFor(logging.DEBUG)
+
+    def _send_fragments(self, context_id: int, *fragments: bytes) -> None:
+        """One P-DATA-TF PDU holding ``fragments``, each with its Message Control Header."""
+        pdata = P_DATA()
+        for fragment in fragments:
+            pdata.presentation_data_value_list.append((context_id, fragment))
+        self.dul.send_pdu(pdata)
