@@ -12,8 +12,9 @@ from .models import RetrieveJob
 WAKE = threading.Event()
 
 
-def enqueue(job: RetrieveJob) -> None:
-    """Make the job visible to workers; polling workers (SQLite) see the row itself."""
+def enqueue(job: RetrieveJob, delay: float | None = None) -> None:
+    """Make the job visible to workers (after ``delay`` seconds in the job queue);
+    polling workers (SQLite) see the row itself."""
     if not settings.USE_JOB_QUEUE:
         transaction.on_commit(WAKE.set)
         return
@@ -28,6 +29,7 @@ def enqueue(job: RetrieveJob) -> None:
                 lock=f"retrieve-study-{job.study_uid}",
                 queueing_lock=f"retrieve-job-{job.pk}",
                 priority=job.priority,  # higher is taken first, as in our claims
+                schedule_in={"seconds": delay} if delay else None,
             ).defer(retrieve_job_id=job.pk)
     except AlreadyEnqueued:
         pass  # it is already waiting in the queue

@@ -25,12 +25,15 @@ def run_retrieve_job(retrieve_job_id: int) -> None:
     state = worker.run_job(retrieve_job_id, wait_for_lease=True)
     logger.info("retrieve job %s ended here: %s", retrieve_job_id, state)
     if state == "stopped":
-        # This worker is shutting down and gave the job back: queue it for the next one.
+        # This worker is shutting down, handed the job back or made way while its node
+        # is down: queue it for the next one. One that made way waits for its node's
+        # next probe, or at its priority it would be handed out again before the job it
+        # made way for.
         from .models import RetrieveJob
 
         job = RetrieveJob.objects.filter(pk=retrieve_job_id).first()
         if job is not None and job.is_active:
-            enqueue(job)
+            enqueue(job, delay=worker.probe_due_in(retrieve_job_id))
 
 
 @app.periodic(cron="* * * * * */5")

@@ -47,7 +47,9 @@ class Worker:
         self._handing_back: int | None = None  # the one giving way to a more urgent job
         # Jobs that went back to the queue while their node was down: their outage so
         # far, handed to the engine that resumes them; others are claimed first meanwhile.
-        self._made_way: dict[int, NodeHealth] = {}
+        # Each with the job's ``updated_at`` as it went back: a job changed since (run
+        # elsewhere, cancelled, retried) is another run, with an outage of its own.
+        self._made_way: dict[int, tuple[NodeHealth, object]] = {}
         self._count_lock = threading.Lock()
         self.publish = publish
         self.watch = watch or (lambda study_uid: FocusBox())
@@ -83,8 +85,9 @@ class Worker:
             self._here.add(job_id)
         try:
             while True:
+                self._forget_changed_made_way()
                 with self._count_lock:
-                    health = self._made_way.pop(job_id, None)
+                    health, _ = self._made_way.pop(job_id, (None, None))
                 engine = self.engine_class(
                     job_id,
                     holder or self.holder,
@@ -100,8 +103,7 @@ class Worker:
                     engine.should_hand_back = lambda: self._should_hand_back(job_id)
                 state = engine.run()
                 if engine.made_way:
-                    with self._count_lock:
-                        self._made_way[job_id] = engine.health
+                    self._remember_made_way(job_id, engine.health)
                 if state is not None or not wait_for_lease:
                     return state
                 job = RetrieveJob.objects.filter(pk=job_id).first()
@@ -116,6 +118,37 @@ class Worker:
                 if self._handing_back == job_id:
                     self._handing_back = None
             self.unwatch(study_uid)
+
+    def _remember_made_way(self, job_id: int, health: NodeHealth) -> None:
+        queued = RetrieveJob.objects.filter(pk=job_id, state=RetrieveJob.QUEUED)
+        released_at = queued.values_list("updated_at", flat=True).first()
+        if released_at is not None:  # not already claimed elsewhere
+            with self._count_lock:
+                self._made_way[job_id] = (health, released_at)
+
+    def _forget_changed_made_way(self, claimed: int | None = None) -> None:
+        """Forget the jobs that made way here and changed since (their outage is over
+        for us); ``claimed``, just claimed from the queue here, is kept as it is now."""
+        with self._count_lock:
+            remembered = dict(self._made_way)
+        if not remembered:
+            return
+        now = dict(RetrieveJob.objects.filter(pk__in=remembered).values_list("pk", "updated_at"))
+        with self._count_lock:
+            for job_id, (health, released_at) in remembered.items():
+                if self._made_way.get(job_id, (None,))[0] is not health:
+                    continue  # taken or remembered again meanwhile
+                if job_id == claimed and job_id in now:
+                    self._made_way[job_id] = (health, now[job_id])
+                elif now.get(job_id) != released_at:
+                    del self._made_way[job_id]
+
+    def probe_due_in(self, job_id: int) -> float | None:
+        """Seconds until the node of a job that made way here is probed again; None for
+        a job that did not make way."""
+        with self._count_lock:
+            remembered = self._made_way.get(job_id)
+        return None if remembered is None else remembered[0].retry_in(time.monotonic())
 
     def has_room(self) -> bool:
         """Whether this worker could take another job now."""
@@ -155,13 +188,17 @@ class Worker:
         holder = holder or self.holder
         close_old_connections()
         try:
+            self._forget_changed_made_way()
             with self._count_lock:
                 # A job that made way for others waits its node's next probe behind them.
                 now = time.monotonic()
-                later = [pk for pk, health in self._made_way.items() if health.next_probe > now]
+                later = [
+                    pk for pk, (health, _) in self._made_way.items() if health.next_probe > now
+                ]
             job_id = leases.claim_next(holder, later=later)
             if job_id is None:
                 return False
+            self._forget_changed_made_way(claimed=job_id)
             state = self.run_job(job_id, holder=holder)
             logger.info("retrieve job %s ended: %s", job_id, state)
             return True
