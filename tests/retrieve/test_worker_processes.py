@@ -224,3 +224,39 @@ def test_two_workers_never_transfer_the_same_instance(server, sources, tmp_path)
     assert set(counts.values()) == {1}
     assert len(counts) == len(sources) + len(other_sources)
     assert_byte_identical({**sources, **other_sources}, [*sources, *other_sources])
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
+def test_stopping_retrieve_wait_hands_its_job_back_to_the_queue(
+    server, sources, tmp_path, stop_signal
+):
+    # Regression: Ctrl+C raised mid-run and left the job leased to a process that was gone.
+    uids = list(sources)
+    job = make_job(server, sources, slots=1, fault_for=dict.fromkeys(uids, faults.TRICKLE))
+    command = spawn_command(
+        tmp_path / "retrieve.log", "retrieve", job.node.name, job.study_uid, "--wait"
+    )
+    try:
+        wait_until(
+            lambda: job.tasks.filter(state=TransferTask.ACTIVE).exists(),
+            what="a transfer",
+            workers=[command],
+        )
+        command.send_signal(stop_signal)
+        assert command.wait(timeout=30) == 1
+    finally:
+        if command.poll() is None:
+            command.kill()
+    log = (tmp_path / "retrieve.log").read_text()
+    assert f"stopped: job {job.pk} is back in the queue" in log, log
+    assert "Traceback" not in log, log
+    job.refresh_from_db()
+    assert job.state == RetrieveJob.QUEUED and job.lease_holder == ""
+    assert not job.tasks.filter(state=TransferTask.ACTIVE).exists()
+    if settings.USE_JOB_QUEUE:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (args->>'retrieve_job_id')::int FROM procrastinate_jobs"
+                " WHERE status = 'todo' AND task_name = 'run_retrieve_job'"
+            )
+            assert (job.pk,) in cursor.fetchall()

@@ -1,5 +1,6 @@
 """``manage.py retrieve NODE STUDY_UID``: queue a study's retrieval, or run it here (--wait)."""
 
+import signal
 import threading
 
 from django.core.management.base import BaseCommand, CommandError
@@ -10,6 +11,7 @@ from viewer.retrieve.engine import Engine
 from viewer.retrieve.jobs import request_retrieve
 from viewer.retrieve.models import RetrieveJob
 from viewer.retrieve.progress import SeriesProgress
+from viewer.retrieve.queue import enqueue
 
 from ._nodes import node_named
 
@@ -100,16 +102,31 @@ class Command(BaseCommand):
             return
         # The worker ``serve`` and ``run_downloader`` run: viewers with the study open
         # see it arrive and steer it, and a job whose worker died is taken over.
-        worker = build_worker(threading.Event())
+        stop = threading.Event()
+        worker = build_worker(stop)
         worker.engine_class = _BarsEngine
         job.refresh_from_db()
         if job.state == RetrieveJob.RUNNING:
             self.stdout.write("Another worker holds the job; waiting for it to end.")
+        # Ctrl+C or SIGTERM: the transfers in flight finish and the job goes back to the
+        # queue (not left leased to a process that is gone).
+        previous = {
+            signum: signal.signal(signum, lambda *_: stop.set())
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
             state = worker.run_job(job.pk, wait_for_lease=True, alone=True)
         finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
             worker.flush()  # the job's last message reaches viewers before we exit
         job.refresh_from_db()
+        if state == "stopped":
+            if job.is_active:
+                enqueue(job)
+            raise CommandError(
+                f"stopped: job {job.pk} is back in the queue; a download worker will finish it"
+            )
         if state != RetrieveJob.DONE:
             raise CommandError(f"job {job.pk} ended {job.get_state_display()}: {job.error}")
         self.stdout.write(self.style.SUCCESS(f"Job {job.pk}: every instance is in the archive."))
