@@ -21,7 +21,10 @@ its default, and the "served" note under the table says what came).
 
 CT: ``/studies/<study>/view/?series=<Axial 1.0 mm>`` opens the 300-slice series alone
 (one viewport); the loader then streams the shown series, nearest the shown slice
-first, and the rest of the study after it. Columns:
+first, and the rest of the study after it. "CT opened without ?series=":
+``/studies/<study>/view/``, as a person opens a study (the hanging protocol's layout; its
+first viewport's series, named under the table), first and study as below (unless
+``--no-default-open``). Columns:
 - first: navigation start (``performance.timeOrigin``) until the viewer's
   ``data-ready`` turns 'true' (the active viewport shows an image).
 - series: navigation start until ``pacsweb.loader.stats()`` holds every frame of the
@@ -252,6 +255,7 @@ class Run:
     notes: list[str] = field(default_factory=list)
     loader: str = ""
     served: str = ""
+    shown: str = ""  # the series the page chose to open (a default open)
 
     @property
     def bound(self) -> float | None:
@@ -441,8 +445,19 @@ class Bench:
         self.browser = browser
         self.base = base
 
-    def open(self, run: Run, path: str, series_uid: str, series_of, index_of, paging: bool):
-        """Open the viewer at ``path`` over ``run.link`` and fill in ``run``."""
+    def open(
+        self,
+        run: Run,
+        path: str,
+        series_uid: str | None,
+        series_of,
+        index_of,
+        paging: bool,
+        description_of: dict | None = None,
+    ):
+        """Open the viewer at ``path`` over ``run.link`` and fill in ``run``; ``series_uid``
+        None: the series the page opened on (its description in ``run.shown``)."""
+        description_of = description_of or {}
         link = run.link
         host, port = urlsplit(self.base).hostname, urlsplit(self.base).port
         try:
@@ -514,6 +529,11 @@ class Bench:
             heap = cdp.send("Runtime.getHeapUsage")
             run.heap_js = max(run.heap_js, heap["usedSize"])
             run.heap_buffers = max(run.heap_buffers, heap.get("backingStorageSize", 0))
+            if series_uid is None:  # the page chose: the active viewport's series
+                series_uid = page.evaluate(
+                    "() => window.pacsweb?.state?.series?.series_uid || null"
+                )
+                run.shown = description_of.get(series_uid, series_uid or "none")
             page.wait_for_timeout(50)  # let the last network events arrive
             self.account(run, recorder, marks, series_uid, series_of, index_of)
         finally:
@@ -646,7 +666,7 @@ def median_of(values):
     return statistics.median(present) if present else None
 
 
-def report(args, ct, dx, ct_info: dict, dx_info: dict, loads, measured: dict) -> None:
+def report(args, ct, dx, ct_info: dict, dx_info: dict, loads, measured: dict, opened=()) -> None:
     def x_link(run: Run, seconds: float | None, size: int) -> str:
         """``seconds`` against ``size`` bytes at the rate the emulated link delivered."""
         rates = measured.get(run.link.name)
@@ -725,6 +745,15 @@ def report(args, ct, dx, ct_info: dict, dx_info: dict, loads, measured: dict) ->
             f"{x_link(run, run.first, run.frame_bytes):>7}"
             f"{fmt(dx_jls / MB if dx_jls else None):>8}{fmt(ratio, '.2f') + 'x':>9}"
         )
+    if opened:
+        print()
+        print("CT opened without ?series= (the hanging protocol's first viewport)")
+        print(f"{'link':<9}{'enc':<5}{'r':>2}{'first':>7}{'study':>7}  series shown")
+        for run in opened:
+            print(
+                f"{run.link.name:<9}{run.encoding:<5}{run.round_no:>2}{fmt(run.first):>7}"
+                f"{fmt(run.idle):>7}  {run.shown}"
+            )
     print(
         "(seconds from navigation start unless marked; bound = wire bytes / link rate;"
         " columns are defined in this file's docstring)"
@@ -759,7 +788,7 @@ def report(args, ct, dx, ct_info: dict, dx_info: dict, loads, measured: dict) ->
             )
         )
     print("what the loader did, per run:")
-    for run in [*ct, *dx]:
+    for run in [*ct, *opened, *dx]:
         print(f"  {run.kind} {run.link.name} {run.encoding} r{run.round_no}: {run.loader}")
         print(f"    served: {run.served}")
         for note in run.notes:
@@ -792,6 +821,11 @@ def main() -> None:
         type=Path,
         default=Path(tempfile.gettempdir()) / "pacsweb-bench-retrieve",
         help="where the demo study is written once and kept (shared with other benches)",
+    )
+    parser.add_argument(
+        "--no-default-open",
+        action="store_true",
+        help="leave out the CT opened without ?series= (as a person opens a study)",
     )
     parser.add_argument(
         "--quick",
@@ -843,7 +877,7 @@ def main() -> None:
             "jls": jpeg_ls_sizes(thin_files),
         }
         dx_info = {"size": dx_size, "raw": dx_size * dx_size * 2, "jls": jpeg_ls_sizes([dx_path])}
-        ct_runs, dx_runs = [], []
+        ct_runs, dx_runs, default_runs = [], [], []
         measured: dict[str, list[float]] = {link.name: [] for link in args.links}
         loads = [load_average(), None]
         with running_server(work, [source, dx_path], code=code, log=work / "server.log") as base:
@@ -863,6 +897,7 @@ def main() -> None:
                 calibrate()
                 bench = Bench(args, browser, base)
                 ct_path = f"/studies/{study_uid(spec)}/view/?series={thin}"
+                ct_default = f"/studies/{study_uid(spec)}/view/"
                 dx_view = (
                     f"/studies/{dx_ds.StudyInstanceUID}/view/?series={dx_ds.SeriesInstanceUID}"
                 )
@@ -880,6 +915,22 @@ def main() -> None:
                                 paging=True,
                             )
                             ct_runs.append(run)
+                            if not args.no_default_open:
+                                opened = bench.open(
+                                    Run("CT open", link, encoding, round_no),
+                                    ct_default,
+                                    None,
+                                    series_of,
+                                    index_of,
+                                    paging=False,
+                                    description_of=description,
+                                )
+                                default_runs.append(opened)
+                                print(
+                                    f"CT default open {link.name} {encoding} r{round_no}:"
+                                    f" first {fmt(opened.first)} s ({opened.shown})",
+                                    flush=True,
+                                )
                             print(
                                 f"CT {link.name} {encoding} r{round_no}: first {fmt(run.first)}"
                                 f" s, series {fmt(run.complete)} s, study {fmt(run.idle)} s"
@@ -900,7 +951,7 @@ def main() -> None:
                 blob_server.shutdown()
                 browser.close()
         loads[1] = load_average()
-        report(args, ct_runs, dx_runs, ct_info, dx_info, loads, measured)
+        report(args, ct_runs, dx_runs, ct_info, dx_info, loads, measured, default_runs)
     except Exception:
         log = work / "server.log"
         if log.exists():

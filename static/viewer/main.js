@@ -10,7 +10,8 @@ import {
   deleteMeasurement, fetchFrame, fetchInstanceFrames, fetchMeasurements, fetchSeriesMetadata,
   fetchStudyHangings, saveMeasurement, seriesMetadataUrl, updateMeasurement,
 } from './io/api.js';
-import { FrameDecoder } from './io/decoder.js';
+import { FrameDecoder, takeStartedWorkers } from './io/decoder.js';
+import { takeFrame, takeListing } from './io/early.js';
 import { FrameLoader } from './io/loader.js';
 import { BorrowedLoader } from './io/borrowed-loader.js';
 import { LiveStudy } from './io/live.js';
@@ -92,7 +93,9 @@ const toolbar = new Toolbar(root, {
 // The whole study streams into the browser, what is on screen first, within a budget
 // that fits the device (?budget=MB overrides it); frames travel as JPEG-LS lossless,
 // decoded in workers (?frames=raw asks for the stored values as they are).
-const decoder = query.get('frames') !== 'raw' && FrameDecoder.supported() ? new FrameDecoder() : null;
+// The page started the first worker before these modules ran (viewer.html).
+const decoder = query.get('frames') !== 'raw' && FrameDecoder.supported()
+  ? new FrameDecoder(undefined, { started: takeStartedWorkers() }) : null;
 // A decoder that could not start: the rest of the study comes raw.
 const working = () => (decoder && !decoder.broken ? decoder : null);
 let heldShown = false;
@@ -148,11 +151,15 @@ const makeLoader = () => new FrameLoader({
     narrow: toolbar.narrow,
     overrideMb: Number(query.get('budget')) || undefined,
   }),
-  fetchFrame: (sopUid, frame, signal, seriesUid) => fetchFrame(studyOf(seriesUid), sopUid, frame, signal, working()),
+  // The opening image may have been asked for already, while the modules loaded (io/early.js).
+  fetchFrame: (sopUid, frame, signal, seriesUid) => fetchFrame(studyOf(seriesUid), sopUid, frame, signal, working(), {
+    response: takeFrame(sopUid, frame, { jls: Boolean(working()) }),
+  }),
   // A large image on screen comes reduced first (?preview=off asks for the frame alone).
   fetchReduced: query.get('preview') === 'off' ? undefined
     : (sopUid, frame, signal, onArrived, seriesUid) => fetchFrame(
-      studyOf(seriesUid), sopUid, frame, signal, working(), { reduce: true, onArrived },
+      studyOf(seriesUid), sopUid, frame, signal, working(),
+      { reduce: true, onArrived, response: takeFrame(sopUid, frame, { jls: Boolean(working()), reduce: true }) },
     ),
   // A "Key images" entry is fetched from its own series (the loader names it).
   fetchBatch: (seriesUid, sopUids, onFrame, signal, onFailure) => fetchInstanceFrames(
@@ -213,7 +220,8 @@ function loadMetadata(seriesUid) {
     const url = seriesMetadataUrl(studyOf(seriesUid), seriesUid);
     const cache = preloaded.delete(url) ? 'force-cache' : 'default';
     // The loader hears of every listing before any viewport shows from it.
-    const listing = fetchSeriesMetadata(studyOf(seriesUid), seriesUid, cache).then((found) => {
+    const asked = takeListing(url) || fetchSeriesMetadata(studyOf(seriesUid), seriesUid, cache);
+    const listing = asked.then((found) => {
       loader.setSeries(found);
       return found;
     }, (error) => {

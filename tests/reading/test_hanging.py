@@ -212,3 +212,21 @@ def test_it_hangs_a_study_still_arriving_as_it_will_hang_when_whole():
 def test_it_keeps_the_count_here_when_more_arrived_than_were_listed():
     pushed = [replace(DEMO_CT[1], images=70), DEMO_CT[3]]
     assert [f.images for f in with_listed_images(pushed, {"2": 60})] == [70, 40]
+
+
+def test_it_names_the_first_viewports_series_and_image_on_each_screen():
+    from viewer.reading.hanging import opening_views
+
+    hung = {
+        "viewports": [{"series_uid": "mammo", "sop_instance_uid": "r-cc"}, {"series_uid": "ax"}],
+        "narrow": {"layout": "1x1", "viewports": [{"series_uid": "cor"}]},
+    }
+    views = opening_views("", [hung], ["loc", "ax", "cor"])
+    assert views["wide"] == {"series_uid": "mammo", "sop_instance_uid": "r-cc"}
+    assert views["narrow"] == {"series_uid": "cor", "sop_instance_uid": ""}
+    no_narrow = opening_views("", [{"viewports": hung["viewports"]}], ["loc"])
+    assert no_narrow["narrow"] == no_narrow["wide"], "a phone shows the wide form's first"
+    asked = opening_views("cor", [hung], ["loc", "ax", "cor"])
+    assert asked["wide"] == asked["narrow"] == {"series_uid": "cor", "sop_instance_uid": ""}
+    assert opening_views("", [], ["loc", "ax"])["wide"]["series_uid"] == "loc"
+    assert opening_views("", [], [])["narrow"]["series_uid"] == ""

@@ -242,3 +242,25 @@ def opening_series(initial: str, applied: Sequence[dict], strip: Sequence[str]) 
         uids = [viewport.get("series_uid") for viewport in firsts]
         return list(dict.fromkeys(uid for uid in uids if uid))
     return list(strip[:1])
+
+
+def opening_views(initial: str, applied: Sequence[dict], strip: Sequence[str]) -> dict[str, dict]:
+    """The first viewport's series and named image (``sop_instance_uid``, or "" for the
+    middle one), ``wide`` and ``narrow``, as the viewer opens; io/early.js asks for it."""
+    if initial:
+        view = {"series_uid": initial, "sop_instance_uid": ""}
+        return {"wide": view, "narrow": view}
+    if not applied:
+        view = {"series_uid": strip[0] if strip else "", "sop_instance_uid": ""}
+        return {"wide": view, "narrow": view}
+    best = applied[0]
+    # As the page's forScreen (math/layout.js) picks a form's viewports.
+    narrow = (best.get("narrow") or {}).get("viewports") or best.get("viewports") or []
+    forms = {"wide": best.get("viewports") or [], "narrow": narrow}
+    return {
+        name: {
+            "series_uid": (viewports[0].get("series_uid") or "") if viewports else "",
+            "sop_instance_uid": (viewports[0].get("sop_instance_uid") or "") if viewports else "",
+        }
+        for name, viewports in forms.items()
+    }

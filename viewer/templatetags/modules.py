@@ -61,9 +61,21 @@ def _cached_graph(entry: str) -> tuple[str, ...]:
 
 
 @register.simple_tag
-def module_preloads(entry: str) -> str:
-    """``<link rel="modulepreload">`` for each module of ``entry``'s graph."""
-    graph = import_graph(entry, _read_static) if settings.DEBUG else _cached_graph(entry)
+def module_preloads(entry: str, after: str = "", priority: str = "") -> str:
+    """``<link rel="modulepreload">`` for each module of ``entry``'s graph.
+
+    ``after``: an entry whose graph the page preloads already (left out); ``priority``:
+    the links' ``fetchpriority`` ("low" lets requests the page sends itself go first).
+    """
+    graph = _graph(entry)
+    skipped = set(_graph(after)) if after else set()
+    extra = f' fetchpriority="{priority}"' if priority else ""
     return format_html_join(
-        "", '<link rel="modulepreload" href="{}">', ((static(path),) for path in graph)
+        "",
+        '<link rel="modulepreload" href="{}"' + extra + ">",
+        ((static(path),) for path in graph if path not in skipped),
     )
+
+
+def _graph(entry: str) -> tuple[str, ...]:
+    return tuple(import_graph(entry, _read_static)) if settings.DEBUG else _cached_graph(entry)

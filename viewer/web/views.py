@@ -32,7 +32,7 @@ from viewer.reading.documents import (
     document_only_series,
     study_documents,
 )
-from viewer.reading.hanging import opening_series
+from viewer.reading.hanging import opening_series, opening_views
 from viewer.reading.kinds import KINDS as MEASUREMENT_KINDS
 from viewer.reading.presentation import presentation_instances
 from viewer.reading.protocols import hangings
@@ -290,11 +290,9 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
     wanted = request.GET.get("series", "")
     initial = wanted if any(s["series_uid"] == wanted for s in series_list) else ""
     applied = hangings(study, _listed_images(series_list))
-    opening = opening_series(
-        initial,
-        [] if request.GET.get("protocol") == "none" else applied,
-        [s["series_uid"] for s in series_list],
-    )
+    hung = [] if request.GET.get("protocol") == "none" else applied
+    strip_uids = [s["series_uid"] for s in series_list]
+    opening = opening_series(initial, hung, strip_uids)
     viewer_text = {
         "image": _("Image"),
         "position": _("Position"),
@@ -474,6 +472,7 @@ def study_viewer(request: HttpRequest, study_uid: str) -> HttpResponse:
             "retrieving": job is not None,
             "hangings": applied,
             "opening_series": opening,
+            "opening_views": opening_views(initial, hung, strip_uids),
             "initial_series": initial,
             "viewer_text": viewer_text,
             "documents": study_documents(study),

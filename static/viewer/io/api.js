@@ -41,6 +41,15 @@ export async function fetchStudyHangings(studyUid) {
   return response.json();
 }
 
+/** Where one frame is: as JPEG-LS (``jls``), and reduced (``reduce``) for a large image. */
+export function frameUrl(studyUid, sopUid, frameNumber = 1, { jls = false, reduce = false } = {}) {
+  const query = new URLSearchParams();
+  if (jls) query.set('encoding', 'jls');
+  if (reduce) query.set('reduce', '1');
+  const search = query.toString();
+  return `/api/studies/${studyUid}/instances/${sopUid}/frames/${frameNumber}/raw${search ? `?${search}` : ''}`;
+}
+
 /**
  * A decoded frame: stored values and the facts to display them.
  * @typedef {{values: ArrayLike<number>, rows: number, columns: number, samples: number,
@@ -60,18 +69,16 @@ export async function fetchStudyHangings(studyUid) {
  * @param {AbortSignal} [signal]
  * @param {import('./decoder.js').FrameDecoder} [decoder] given, the frame comes as
  *   JPEG-LS lossless where the server can encode it, and is decoded in a worker
- * @param {{reduce?: boolean, onArrived?: () => void}} [options] ``reduce``: a large
- *   image's reduced rendition; ``onArrived`` is called once the body is in, before it
- *   is decoded (the link is free for the next request)
+ * @param {{reduce?: boolean, onArrived?: () => void, response?: Promise<Response>}} [options]
+ *   ``reduce``: a large image's reduced rendition; ``onArrived`` is called once the body
+ *   is in, before it is decoded (the link is free for the next request); ``response``:
+ *   the answer to the same request, already asked for (io/early.js)
  * @returns {Promise<Frame>}
  */
-export async function fetchFrame(studyUid, sopUid, frameNumber = 1, signal = undefined, decoder = null, { reduce = false, onArrived = null } = {}) {
-  const query = new URLSearchParams();
-  if (decoder) query.set('encoding', 'jls');
-  if (reduce) query.set('reduce', '1');
-  const search = query.toString();
-  const url = `/api/studies/${studyUid}/instances/${sopUid}/frames/${frameNumber}/raw${search ? `?${search}` : ''}`;
-  const response = await fetch(url, { credentials: 'same-origin', signal });
+export async function fetchFrame(studyUid, sopUid, frameNumber = 1, signal = undefined, decoder = null, { reduce = false, onArrived = null, response: asked = null } = {}) {
+  const url = frameUrl(studyUid, sopUid, frameNumber, { jls: Boolean(decoder), reduce });
+  const response = await (asked || fetch(url, { credentials: 'same-origin', signal }));
+  signal?.throwIfAborted();
   if (!response.ok) throw await refusal(response);
   // The browser has already undone the answer's own Content-Encoding.
   const header = (name) => (name === 'Content-Encoding' ? '' : response.headers.get(name) || '');
