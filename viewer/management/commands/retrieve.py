@@ -110,9 +110,13 @@ class Command(BaseCommand):
             self.stdout.write("Another worker holds the job; waiting for it to end.")
         # Ctrl+C or SIGTERM: the transfers in flight finish and the job goes back to the
         # queue (not left leased to a process that is gone).
+        # Only the main thread may set them (a command called from another thread keeps
+        # the process's own).
+        on_main = threading.current_thread() is threading.main_thread()
         previous = {
             signum: signal.signal(signum, lambda *_: stop.set())
             for signum in (signal.SIGINT, signal.SIGTERM)
+            if on_main
         }
         try:
             state = worker.run_job(job.pk, wait_for_lease=True, alone=True)
