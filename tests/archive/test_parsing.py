@@ -6,9 +6,10 @@ import pydicom
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydicom.filebase import DicomBytesIO
 
 from tests.base import bare_dataset_bytes, charset_sample, sample
-from viewer.archive.parsing import RejectedFile, parse_instance
+from viewer.archive.parsing import RejectedFile, parse_file, parse_instance
 
 
 def test_it_reads_the_indexed_attributes():
@@ -155,3 +156,60 @@ def test_it_rejects_a_bare_data_set_cut_inside_an_element():
 def test_it_rejects_random_bytes_without_crashing(garbage):
     with pytest.raises(RejectedFile):
         parse_instance(garbage)
+
+
+def large_ct_bytes(bare: bool = False) -> bytes:
+    """CT_small with 512x512 pixels (512 KB, far over what parsing reads eagerly)."""
+    dataset = pydicom.dcmread(sample("CT_small.dcm"))
+    dataset.Rows = dataset.Columns = 512
+    dataset.PixelData = bytes(range(256)) * 2048
+    del dataset[0xFFFCFFFC]  # the trailing padding: the pixels end the file
+    if bare:
+        buffer = DicomBytesIO()
+        buffer.is_little_endian, buffer.is_implicit_VR = True, False
+        pydicom.filewriter.write_dataset(buffer, dataset)
+    else:
+        buffer = io.BytesIO()
+        dataset.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("bare", [False, True], ids=["file", "bare data set"])
+def test_it_rejects_large_pixel_data_cut_anywhere(bare):
+    content = large_ct_bytes(bare)
+    parse_instance(content)  # whole, it is accepted
+    for cut in [*range(len(content) - 524288 - 20, len(content), 4099), len(content) - 1]:
+        with pytest.raises(RejectedFile, match="truncated"):
+            parse_instance(content[:cut])
+
+
+def test_it_rejects_large_pixel_data_shorter_than_the_image():
+    dataset = pydicom.dcmread(io.BytesIO(large_ct_bytes()))
+    dataset.Rows = 1024  # the pixels hold half of this image
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    with pytest.raises(RejectedFile, match="pixel data holds 524288 of 1048576 bytes"):
+        parse_instance(buffer.getvalue())
+
+
+def test_it_re_encodes_a_large_bare_data_set_whole(tmp_path):
+    parsed = parse_instance(large_ct_bytes(bare=True))
+    assert pydicom.dcmread(io.BytesIO(parsed.content)).PixelData == bytes(range(256)) * 2048
+    path = tmp_path / "bare.dcm"
+    path.write_bytes(large_ct_bytes(bare=True))
+    assert parsed.content.startswith(b"\x00" * 128 + b"DICM")
+    assert parse_file(path).content == parsed.content
+
+
+@pytest.mark.parametrize(
+    "name", ["examples_jpeg2k.dcm", "examples_ybr_color.dcm", "J2K_pixelrep_mismatch.dcm"]
+)
+def test_it_reads_encapsulated_pixel_data_left_unread_and_refuses_it_cut(name):
+    # Regression: with large values left unread, every file whose pixel data has an
+    # undefined length (compressed) was refused as having no sequence delimiter.
+    content = sample(name).read_bytes()
+    parsed = parse_instance(content)
+    assert parsed.sop_instance_uid == pydicom.dcmread(sample(name)).SOPInstanceUID
+    for cut in (len(content) - 8, len(content) - 9, len(content) // 2):
+        with pytest.raises(RejectedFile, match="truncated"):
+            parse_instance(content[:cut])

@@ -203,26 +203,43 @@ class Importer:
             instance.sop_instance_uid: instance
             for instance in Instance.objects.filter(
                 sop_instance_uid__in=[parsed.sop_instance_uid for parsed in batch]
-            ).select_related("series")
-        }
-        series_study = dict(
-            Series.objects.filter(
-                series_uid__in={parsed.series_uid for parsed in batch}
-            ).values_list("series_uid", "study__study_uid")
-        )
-        # Read from the database for every batch, never from this importer's cache: the
-        # cache may predate another importer filing the study.
-        study_patient = {
-            study_uid: PatientIdentity(key, patient_id, issuer)
-            for study_uid, key, patient_id, issuer in Study.objects.filter(
-                study_uid__in={parsed.study_uid for parsed in batch}
-            ).values_list(
-                "study_uid",
-                "patient__patient_key",
-                "patient__patient_id",
-                "patient__issuer_of_patient_id",
             )
+            .select_related("series")
+            .order_by()  # a lookup needs no ORDER BY (the models sort by number)
         }
+        # Read from the database for every batch, never from this importer's cache: the
+        # cache may predate another importer filing the study. A known series brings its
+        # study's patient along; only the studies of new series are looked up apart.
+        series_study: dict[str, str] = {}
+        study_patient: dict[str, PatientIdentity] = {}
+        for series_uid, study_uid, key, patient_id, issuer in (
+            Series.objects.filter(series_uid__in={parsed.series_uid for parsed in batch})
+            .order_by()
+            .values_list(
+                "series_uid",
+                "study__study_uid",
+                "study__patient__patient_key",
+                "study__patient__patient_id",
+                "study__patient__issuer_of_patient_id",
+            )
+        ):
+            series_study[series_uid] = study_uid
+            study_patient[study_uid] = PatientIdentity(key, patient_id, issuer)
+        unknown = {parsed.study_uid for parsed in batch} - study_patient.keys()
+        if unknown:
+            study_patient.update(
+                (study_uid, PatientIdentity(key, patient_id, issuer))
+                for study_uid, key, patient_id, issuer in Study.objects.filter(
+                    study_uid__in=unknown
+                )
+                .order_by()
+                .values_list(
+                    "study_uid",
+                    "patient__patient_key",
+                    "patient__patient_id",
+                    "patient__issuer_of_patient_id",
+                )
+            )
         outcomes: list[tuple[str, str]] = []
         to_index: list[tuple[int, ParsedInstance, str]] = []
         folders: set[Path] = set()

@@ -27,6 +27,9 @@ _DELIMITER_LE = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
 _DELIMITER_BE = b"\xff\xfe\xe0\xdd\x00\x00\x00\x00"
 # Objects that are nothing without their pixels, beyond the "... Image Storage" classes.
 _PIXEL_CLASSES = {"1.2.840.10008.5.1.4.1.1.66.4"}  # Segmentation Storage
+# Values longer than this (pixel data, mostly) are left unread: the checks need only their
+# lengths and positions, and reading them copied each instance's pixels once more.
+_DEFER_BYTES = 64 * 1024
 
 
 class RejectedFile(Exception):
@@ -172,7 +175,7 @@ def _geometry(dataset: Dataset, sop_uid: str) -> dict | None:
 def _read(content: bytes | mmap.mmap) -> tuple[Dataset, bool]:
     """Read with the DICOM file format, else as a bare data set; says which it was."""
     try:
-        return pydicom.dcmread(_stream(content)), False
+        return pydicom.dcmread(_stream(content), defer_size=_DEFER_BYTES), False
     except InvalidDicomError:
         pass
     except Exception as exc:  # pydicom raises many types on damaged input
@@ -180,7 +183,7 @@ def _read(content: bytes | mmap.mmap) -> tuple[Dataset, bool]:
     # No preamble: older files are bare data sets. Accept them only if they carry
     # the identifying UIDs, so random bytes are not mistaken for DICOM.
     try:
-        dataset = pydicom.dcmread(_stream(content), force=True)
+        dataset = pydicom.dcmread(_stream(content), force=True, defer_size=_DEFER_BYTES)
     except Exception as exc:
         raise RejectedFile("not a DICOM file: no DICM prefix and not a data set") from exc
     if "SOPInstanceUID" not in dataset or "StudyInstanceUID" not in dataset:
@@ -247,7 +250,21 @@ def _check_end_of_file(dataset: Dataset, content: bytes | mmap.mmap) -> None:
     if not isinstance(raw, RawDataElement):
         return
     value_length = len(raw.value) if raw.value is not None else 0
+    if raw.value is None and raw.length != _UNDEFINED:  # deferred: nothing read yet
+        value_length = raw.length
+    elif raw.value is None:
+        # Deferred with undefined length (encapsulated pixel data): pydicom ended it at
+        # the first sequence delimiter, found the same way here; none means it ran to
+        # the end of the file (regression: every such file was refused).
+        delimiter = _DELIMITER_LE if raw.is_little_endian else _DELIMITER_BE
+        found = content.find(delimiter, raw.value_tell)
+        value_length = (found if found >= 0 else len(content)) - raw.value_tell
     end = raw.value_tell + value_length
+    if end > len(content):
+        held = max(len(content) - raw.value_tell, 0)
+        raise RejectedFile(
+            f"truncated: element {raw.tag} declares {raw.length} bytes, file holds {held}"
+        )
     if raw.length == _UNDEFINED:
         delimiter = content[end : end + 8]
         if delimiter not in (_DELIMITER_LE, _DELIMITER_BE):
@@ -317,9 +334,17 @@ def _check_pixel_data(dataset: Dataset) -> None:
     expected = (rows * columns * samples * frames * bits + 7) // 8
     if syntax is not None and syntax.is_deflated:
         return
-    actual = len(dataset.PixelData)
+    actual = _value_length(dataset, _PIXEL_DATA)
     if actual < expected:
         raise RejectedFile(f"truncated: pixel data holds {actual} of {expected} bytes")
+
+
+def _value_length(dataset: Dataset, tag: int) -> int:
+    """The length of an element's value, without reading a deferred one."""
+    raw = dataset.get_item(tag, keep_deferred=True)
+    if isinstance(raw, RawDataElement) and raw.value is None and raw.length != _UNDEFINED:
+        return raw.length
+    return len(dataset[tag].value)
 
 
 def _check_fragments(dataset: Dataset) -> None:

@@ -13,7 +13,7 @@ from pynetdicom.sop_class import Verification
 from pynetdicom.status import Status
 
 from viewer.archive.importer import CONFLICT, IMPORTED, PRESENT
-from viewer.archive.parsing import RejectedFile, parse_instance
+from viewer.archive.parsing import RejectedFile, parse_file, parse_instance
 from viewer.archive.storage import absolute_path
 from viewer.audit.details import patient_id_of
 from viewer.audit.models import AuditEvent, record
@@ -91,8 +91,10 @@ def _streamed_path(event) -> Path | None:
 
 def _store(event, path: Path | None, sessions: StoreSessions) -> Dataset:
     try:
-        # In the DICOM file format either way: pynetdicom wrote the file meta first.
-        parsed = parse_instance(path.read_bytes() if path else event.encoded_dataset())
+        # In the DICOM file format either way: pynetdicom wrote the file meta first, then
+        # the data set's bytes as received. A streamed file is parsed in place and renamed
+        # into the archive (pynetdicom's removal of it afterwards finds nothing).
+        parsed = parse_file(path) if path else parse_instance(event.encoded_dataset())
     except RejectedFile as exc:
         logger.info("C-STORE refused: %s", exc)
         return _status(CANNOT_UNDERSTAND, str(exc))
