@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.base import sample
-from viewer.nodes.http_transport import TransferError, download, single_part
+from viewer.nodes.http_transport import TransferError, download, single_part_file
 
 from . import faulty_server as faults
 
@@ -140,13 +140,19 @@ def test_bytes_are_counted_as_they_arrive(server, tmp_path):
     assert sum(counted) == len(BODY)
 
 
-def test_it_takes_the_dicom_part_out_of_a_multipart_answer():
-    body = b"--abc\r\nContent-Type: application/dicom\r\n\r\n" + BODY + b"\r\n--abc--\r\n"
-    assert single_part(body, 'multipart/related; type="application/dicom"; boundary=abc') == BODY
-    assert single_part(BODY, "application/dicom") == BODY
+def test_it_takes_the_dicom_part_out_of_a_multipart_answer(tmp_path):
+    body = tmp_path / "a.download"
+    body.write_bytes(
+        b"--abc\r\nContent-Type: application/dicom\r\n\r\n" + BODY + b"\r\n--abc--\r\n"
+    )
+    media = 'multipart/related; type="application/dicom"; boundary=abc'
+    assert single_part_file(body, media, tmp_path / "a.dcm").read_bytes() == BODY
+    body.write_bytes(BODY)
+    assert single_part_file(body, "application/dicom", tmp_path / "b.dcm") == body
 
 
-def test_a_multipart_answer_cut_short_is_an_error():
-    body = b"--abc\r\nContent-Type: application/dicom\r\n\r\n" + BODY[:100]
+def test_a_multipart_answer_cut_short_is_an_error(tmp_path):
+    body = tmp_path / "a.download"
+    body.write_bytes(b"--abc\r\nContent-Type: application/dicom\r\n\r\n" + BODY[:100])
     with pytest.raises(TransferError, match="cut short"):
-        single_part(body, "multipart/related; boundary=abc")
+        single_part_file(body, "multipart/related; boundary=abc", tmp_path / "a.dcm")

@@ -7,8 +7,9 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 
@@ -56,19 +57,7 @@ def write_atomic(
     """
     target = absolute_path(relative, root)
     make_dirs(target.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=_part_prefix(), dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
+    _replace_through_temporary(target, lambda handle: handle.write(content))
     if sync_dir:
         fsync_dir(target.parent)
     return target
@@ -106,10 +95,17 @@ _STORED_MODE = 0o600
 
 def _copy_atomic(source: Path, target: Path) -> None:
     """Copy ``source`` to ``target`` through a fsynced temporary beside it."""
+    with source.open("rb") as reader:
+        _replace_through_temporary(target, lambda handle: shutil.copyfileobj(reader, handle))
+
+
+def _replace_through_temporary(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Have ``write`` fill a temporary beside ``target``, fsync it, rename it over
+    ``target``; on any failure the temporary goes."""
     fd, tmp_name = tempfile.mkstemp(prefix=_part_prefix(), dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as handle, source.open("rb") as reader:
-            shutil.copyfileobj(reader, handle)
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)

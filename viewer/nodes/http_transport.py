@@ -16,14 +16,6 @@ import httpx
 from viewer.nodes.dicomweb import NOT_TRANSCODED, REFUSED_ACCEPT, as_stored
 from viewer.nodes.errors import NODE, TransferError
 
-__all__ = [  # TransferError: the old home, kept
-    "Downloaded",
-    "TransferError",
-    "download",
-    "single_part",
-    "single_part_file",
-]
-
 # How much of a part file is in memory at once while its payload is copied out.
 CHUNK_BYTES = 1024 * 1024
 # A preamble and first part headers longer than this are not a WADO-RS answer.
@@ -212,25 +204,6 @@ def _is_weak(response: httpx.Response) -> bool:
 
 def _kind(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
-
-
-def single_part(body: bytes, content_type: str) -> bytes:
-    """The DICOM payload of a WADO-RS answer: the first part if multipart, else the body."""
-    media, _, params = content_type.partition(";")
-    if media.strip().lower() != "multipart/related":
-        return body
-    boundary = _boundary(params)
-    if not boundary:
-        raise TransferError("multipart answer without a boundary", retryable=False)
-    delimiter = b"--" + boundary.encode("latin-1")
-    start = body.find(delimiter)
-    if start < 0:
-        raise TransferError("multipart answer without its first boundary")
-    headers_end = body.find(b"\r\n\r\n", start)
-    end = body.find(b"\r\n" + delimiter, headers_end)
-    if headers_end < 0 or end < 0:
-        raise TransferError("multipart answer is cut short")
-    return body[headers_end + 4 : end]
 
 
 def single_part_file(body: Path, content_type: str, target: Path) -> Path:
