@@ -26,8 +26,10 @@ export function frameKey(sopUid, frame, { jls = false, reduce = false } = {}) {
  * @param {string} search the address' query
  */
 export function startFirstImage({ studyUid, seriesUid, sopUid = '' } = {}, search = '', fetcher = globalThis.fetch) {
-  if (!studyUid || !seriesUid || asked.listing) return;
   const query = new URLSearchParams(search);
+  // A window opened by another (?window=N) shows its opener's frames: asking here would
+  // fetch one for nothing.
+  if (!studyUid || !seriesUid || asked.listing || query.has('window')) return;
   const jls = query.get('frames') !== 'raw' && FrameDecoder.supported();
   const url = seriesMetadataUrl(studyUid, seriesUid);
   // The page preloaded this listing: this takes that answer.

@@ -12,6 +12,14 @@ test('a page that names no series asks for nothing early', () => {
   assert.deepEqual(asked, []);
 });
 
+test('a second window (?window=2) asks for nothing early: it shows its opener\'s frames', () => {
+  // Regression: it fetched the opening frame although the opener's loader held it.
+  const asked = [];
+  startFirstImage({ studyUid: '1.1', seriesUid: '1.9' }, '?window=2', async (url) => asked.push(url));
+  assert.deepEqual(asked, []);
+  assert.equal(takeListing('/api/studies/1.1/series/1.9/metadata/'), null);
+});
+
 test('it asks for the opening series listing, then its middle image as JPEG-LS, and hands both over once', async () => {
   const asked = [];
   const fetcher = async (url) => {
