@@ -1,7 +1,8 @@
 """Bytes on the wire from Orthanc: a study retrieved as stored and lossless compressed;
 or by C-MOVE against a bare parallel GET.
 
-Run: .venv/bin/python bench/retrieve_orthanc.py [--mbps 10] [--rounds 2] [--method wado-rs]
+Run: .venv/bin/python bench/retrieve_orthanc.py [--mbps 10] [--latency-ms 20] [--rounds 2]
+     [--method wado-rs]
 
 Debian's Orthanc (with its DICOMweb plugin) holds the demo CT (256x256 16-bit, 101
 images; ``--full`` for the 512x512, 401-image one) uncompressed; the real engine
@@ -89,11 +90,12 @@ def bench_c_move(args, work: Path, files: list[Path], spec) -> None:
     results: dict[str, list[tuple[float, int]]] = {"bare GET": [], "C-MOVE": []}
     try:
         # What Orthanc sends us goes through one link, whichever way it is asked for.
-        stores = ThrottledProxy(our_port, rate, requests=True)
+        latency = args.latency_ms / 1000
+        stores = ThrottledProxy(our_port, rate, requests=True, latency=latency)
         with Orthanc(work / "orthanc", {"PACSWEB": stores.port}) as orthanc:
             orthanc.upload(files)
-            answers = ThrottledProxy(orthanc.dicom_port, rate, link=stores)
-            web = ThrottledProxy(orthanc.http_port, rate, link=stores)
+            answers = ThrottledProxy(orthanc.dicom_port, rate, link=stores, latency=latency)
+            web = ThrottledProxy(orthanc.http_port, rate, link=stores, latency=latency)
             for round_number in range(args.rounds):
                 order = list(results)
                 for way in order[round_number % 2 :] + order[: round_number % 2]:
@@ -136,6 +138,9 @@ def bench_c_move(args, work: Path, files: list[Path], spec) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mbps", type=float, default=10.0, help="link bandwidth, MB/s")
+    parser.add_argument(
+        "--latency-ms", type=float, default=20.0, help="one-way delay the link adds, ms"
+    )
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--method", default="wado-rs", choices=["wado-rs", "c-get", "c-move"])
     parser.add_argument("--full", action="store_true", help="the 512x512, 401-image study")
@@ -181,7 +186,11 @@ def main() -> None:
     )
     files = sorted(cached_study(args.cache, spec).rglob("*.dcm"))
     size = sum(path.stat().st_size for path in files)
-    print(f"study: {len(files)} files, {size / MB:.1f} MB as stored; link {args.mbps:g} MB/s")
+    latency = args.latency_ms / 1000
+    print(
+        f"study: {len(files)} files, {size / MB:.1f} MB as stored;"
+        f" link {args.mbps:g} MB/s, {args.latency_ms:g} ms"
+    )
     if args.method == "c-move":
         bench_c_move(args, work, files, spec)
         return
@@ -199,7 +208,7 @@ def main() -> None:
                 Patient.objects.all().delete()
                 web = args.method == "wado-rs"
                 if ask_for == bare:
-                    proxy = ThrottledProxy(orthanc.http_port, args.mbps * MB)
+                    proxy = ThrottledProxy(orthanc.http_port, args.mbps * MB, latency=latency)
                     elapsed = bare_get(orthanc, proxy, 4)
                     results[bare].append((elapsed, proxy.sent))
                     print(
@@ -208,7 +217,9 @@ def main() -> None:
                     )
                     continue
                 proxy = ThrottledProxy(
-                    orthanc.http_port if web else orthanc.dicom_port, args.mbps * MB
+                    orthanc.http_port if web else orthanc.dicom_port,
+                    args.mbps * MB,
+                    latency=latency,
                 )
                 node = RemoteNode.objects.create(
                     name=f"orthanc-{round_number}-{ask_for}",
