@@ -185,7 +185,9 @@ class Engine:
                 if self.watch.gives_way(job.node_id, self.worker_has_room):
                     return MADE_WAY
                 continue
-            self.slots.give_back_all()
+            # The listing's slots (its connections closed) go on to the first transfers:
+            # given back, a background job would take them before those start.
+            self.slot_use.unused(sorted(self.slots.held))
             self.watch.answered()
             return None
 
