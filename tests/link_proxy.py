@@ -13,8 +13,11 @@ import time
 class LinkProxy:
     """Forward 127.0.0.1:``port`` to ``target``; ``down()``/``up()`` or ``outage(seconds)``."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int], rate: float | None = None) -> None:
         self.target = target
+        self.rate = rate  # bytes a second for all connections together; None: unlimited
+        self._due = time.monotonic()
+        self._rate_lock = threading.Lock()
         self.port = 0
         self.opened = 0
         self.most_open = 0
@@ -109,6 +112,17 @@ class LinkProxy:
             pass
         finally:
             self._close_pair(source, sink)
+
+    def throttle(self, size: int) -> None:
+        """Hold ``size`` bytes back as long as a link of ``rate`` shared by every
+        connection would (subclasses apply it to what they choose to slow)."""
+        if not self.rate:
+            return
+        with self._rate_lock:
+            now = time.monotonic()
+            self._due = max(self._due, now) + size / self.rate
+            delay = self._due - now
+        time.sleep(delay)
 
     def _close_pair(self, source: socket.socket, sink: socket.socket) -> None:
         """One direction ended: close both ends of its connection (once)."""

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -176,3 +177,19 @@ def orthanc_moving_to_us(folder: Path, study_files) -> Iterator[Orthanc]:
             yield orthanc
     finally:
         scp.shutdown()
+
+
+def wait_until_true(condition, seconds: float = 30, what: str = "condition", workers=()) -> None:
+    """Poll ``condition``; fail the test after ``seconds``, or as soon as one of the
+    ``workers`` (processes) exits."""
+    import pytest
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        for worker in workers:
+            if worker.poll() is not None:
+                pytest.fail(f"a worker exited ({worker.returncode}) while waiting for {what}")
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}")

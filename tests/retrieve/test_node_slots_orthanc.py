@@ -10,7 +10,6 @@ import dataclasses
 import re
 import socket
 import threading
-import time
 
 import pytest
 from django.conf import settings
@@ -26,7 +25,7 @@ from viewer.retrieve.engine import Engine
 from viewer.retrieve.jobs import request_retrieve
 from viewer.retrieve.models import NodeSlot, RetrieveJob
 
-from .support import spawn_worker
+from .support import spawn_worker, wait_until_true
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,11 +50,8 @@ class CountingProxy(LinkProxy):
 
     def __init__(self, target: tuple[str, int], rate: float) -> None:
         self._most = 0
-        super().__init__(target)
-        self.rate = rate
+        super().__init__(target, rate)
         self.requests: list[str] = []
-        self._due = time.monotonic()
-        self._rate_lock = threading.Lock()
 
     @property
     def most_open(self) -> int:
@@ -84,7 +80,7 @@ class CountingProxy(LinkProxy):
             answers = source.getpeername()[:2] == self.target
             while chunk := source.recv(8192):
                 if answers:
-                    self._wait(len(chunk))
+                    self.throttle(len(chunk))
                 else:
                     with self._rate_lock:
                         self.requests += [m.decode() for m in REQUEST_LINE.findall(chunk)]
@@ -93,13 +89,6 @@ class CountingProxy(LinkProxy):
             pass
         finally:
             self._close_pair(source, sink)
-
-    def _wait(self, size: int) -> None:
-        with self._rate_lock:
-            now = time.monotonic()
-            self._due = max(self._due, now) + size / self.rate
-            delay = self._due - now
-        time.sleep(delay)
 
 
 @pytest.fixture(scope="module")
@@ -145,19 +134,6 @@ def orthanc_node(orthanc: Orthanc, proxy: LinkProxy, method: str, slots: int) ->
     )
 
 
-def wait_for(condition, seconds: float, what: str, workers=()) -> None:
-    """Poll ``condition``; fail the test after ``seconds`` or if a worker exits."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        for worker in workers:
-            if worker.poll() is not None:
-                pytest.fail(f"a worker exited ({worker.returncode}) while waiting for {what}")
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 def workers_ready(folder, count: int) -> bool:
     """Whether ``count`` workers logging to ``folder/w<n>.log`` look for jobs (on
     PostgreSQL: are registered with Procrastinate, which then hands them jobs)."""
@@ -185,7 +161,9 @@ def test_two_jobs_in_two_worker_processes_never_hold_more_than_the_nodes_limit(
         node = orthanc_node(orthanc, proxy, method, slots=4)
         workers = [spawn_worker(tmp_path / f"w{n}.log", "--jobs", "1") for n in range(2)]
         try:
-            wait_for(lambda: workers_ready(tmp_path, 2), 30, "both workers to start", workers)
+            wait_until_true(
+                lambda: workers_ready(tmp_path, 2), 30, "both workers to start", workers
+            )
             jobs = [request_retrieve(uid, node)[0].pk for uid in studies]
             pids: dict[int, set[str]] = {job_id: set() for job_id in jobs}
 
@@ -196,7 +174,7 @@ def test_two_jobs_in_two_worker_processes_never_hold_more_than_the_nodes_limit(
                     pk__in=jobs, state__in=RetrieveJob.ACTIVE
                 ).exists()
 
-            wait_for(both_done, 60, "both jobs", workers)
+            wait_until_true(both_done, 60, "both jobs", workers)
         finally:
             for worker in workers:
                 stop_process(worker)
@@ -229,7 +207,7 @@ def test_a_study_opened_in_a_viewer_takes_the_slots_of_a_background_worker_withi
         # The prefetch runs in a download worker process of its own.
         worker = spawn_worker(tmp_path / "worker.log", "--jobs", "1")
         try:
-            wait_for(
+            wait_until_true(
                 lambda: sum("/instances/" in path for path in proxy.requests) >= 3,
                 30,
                 "the background job's transfers",
@@ -240,7 +218,7 @@ def test_a_study_opened_in_a_viewer_takes_the_slots_of_a_background_worker_withi
             result: list = []
             thread = threading.Thread(target=run_engine, args=(opened.pk, result))
             thread.start()
-            wait_for(
+            wait_until_true(
                 lambda: RetrieveJob.objects.filter(pk=opened.pk, wants_slots__gt=0).exists(),
                 10,
                 "the opened study's job to ask for slots",
@@ -248,7 +226,7 @@ def test_a_study_opened_in_a_viewer_takes_the_slots_of_a_background_worker_withi
             asked_at = len(proxy.requests)
             thread.join(60)
             assert result == [RetrieveJob.DONE], RetrieveJob.objects.get(pk=opened.pk).error
-            wait_for(
+            wait_until_true(
                 lambda: RetrieveJob.objects.get(pk=background.pk).state == RetrieveJob.DONE,
                 60,
                 "the background job",

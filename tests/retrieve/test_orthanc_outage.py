@@ -44,12 +44,9 @@ class SlowLinkProxy(LinkProxy):
     retrieve takes seconds, and which can cut the link in the middle of an answer."""
 
     def __init__(self, target: tuple[str, int], rate: float) -> None:
-        super().__init__(target)
-        self.rate = rate
+        super().__init__(target, rate)
         self.cut = threading.Event()  # set once cut_mid_answer's outage has begun
         self._cut_for: float | None = None
-        self._due = time.monotonic()
-        self._rate_lock = threading.Lock()
         self._every: list[socket.socket] = []
 
     def cut_mid_answer(self, seconds: float) -> None:
@@ -76,7 +73,7 @@ class SlowLinkProxy(LinkProxy):
             throttled = source.getpeername()[:2] == self.target
             while chunk := source.recv(8192):
                 if throttled:
-                    self._wait(len(chunk))
+                    self.throttle(len(chunk))
                     if self._cut_for is not None and len(chunk) >= 1024:
                         sink.sendall(chunk[: len(chunk) // 2])
                         self.outage(self._cut_for)
@@ -88,13 +85,6 @@ class SlowLinkProxy(LinkProxy):
             pass
         finally:
             self._close_pair(source, sink)
-
-    def _wait(self, size: int) -> None:
-        with self._rate_lock:
-            now = time.monotonic()
-            self._due = max(self._due, now) + size / self.rate
-            delay = self._due - now
-        time.sleep(delay)
 
 
 @pytest.fixture(scope="module")

@@ -27,21 +27,10 @@ from .support import (
     read_sources,
     spawn_command,
     spawn_worker,
+    wait_until_true,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_until(condition, seconds: float = 30, what: str = "condition", workers=()) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        for worker in workers:
-            if worker.poll() is not None:
-                pytest.fail(f"a worker exited ({worker.returncode}) while waiting for {what}")
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 # Short heartbeats and leases so a dead worker is noticed within seconds.
@@ -62,7 +51,7 @@ def test_a_worker_killed_mid_job_is_resumed_without_fetching_twice(server, sourc
     server.trickle_gap = 0.1  # two seconds a file: the kill lands mid-transfer
     first = spawn_worker(tmp_path / "first.log", **FAST_RECOVERY)
     try:
-        wait_until(
+        wait_until_true(
             lambda: (
                 job.tasks.filter(state=TransferTask.DONE).count() >= 2
                 and job.tasks.filter(state=TransferTask.ACTIVE).exists()
@@ -86,7 +75,7 @@ def test_a_worker_killed_mid_job_is_resumed_without_fetching_twice(server, sourc
         server.faults[f"/files/{sop_uid}"] = faults.OK
     second = spawn_worker(tmp_path / "second.log", **FAST_RECOVERY)
     try:
-        wait_until(
+        wait_until_true(
             lambda: not RetrieveJob.objects.get(pk=job.pk).is_active,
             90,
             "the takeover",
@@ -113,7 +102,9 @@ def test_a_worker_restarted_after_a_kill_takes_its_job_back_before_the_lease_end
     slow_lease = {**FAST_RECOVERY, "PACSWEB_LEASE_SECONDS": "300"}
     first = spawn_worker(tmp_path / "first.log", **slow_lease)
     try:
-        wait_until(lambda: job.tasks.filter(state=TransferTask.ACTIVE).exists(), what="a transfer")
+        wait_until_true(
+            lambda: job.tasks.filter(state=TransferTask.ACTIVE).exists(), what="a transfer"
+        )
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     finally:
@@ -123,7 +114,7 @@ def test_a_worker_restarted_after_a_kill_takes_its_job_back_before_the_lease_end
         server.faults[f"/files/{sop_uid}"] = faults.OK
     second = spawn_worker(tmp_path / "second.log", **slow_lease)
     try:
-        wait_until(
+        wait_until_true(
             lambda: RetrieveJob.objects.get(pk=job.pk).state == RetrieveJob.DONE,
             60,
             "the restarted worker to finish the job",
@@ -139,7 +130,9 @@ def test_sigterm_hands_the_job_back_to_the_queue(server, sources, tmp_path):
     job = make_job(server, sources, slots=1, fault_for=dict.fromkeys(uids, faults.TRICKLE))
     worker = spawn_worker(tmp_path / "worker.log")
     try:
-        wait_until(lambda: job.tasks.filter(state=TransferTask.ACTIVE).exists(), what="a transfer")
+        wait_until_true(
+            lambda: job.tasks.filter(state=TransferTask.ACTIVE).exists(), what="a transfer"
+        )
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=20) == 0
     finally:
@@ -170,7 +163,7 @@ def test_ctrl_c_on_serve_hands_the_job_back_quietly(server, sources, tmp_path, s
         tmp_path / "serve.log", "serve", "--no-demo", "--no-scp", "--port", str(port)
     )
     try:
-        wait_until(
+        wait_until_true(
             lambda: job.tasks.filter(state=TransferTask.ACTIVE).exists(),
             what="a transfer",
             workers=[serve],
@@ -208,7 +201,7 @@ def test_two_workers_never_transfer_the_same_instance(server, sources, tmp_path)
     ]
     workers = [spawn_worker(tmp_path / f"w{n}.log") for n in range(2)]
     try:
-        wait_until(
+        wait_until_true(
             lambda: not RetrieveJob.objects.filter(state__in=RetrieveJob.ACTIVE).exists(),
             90,
             "both jobs",
@@ -237,7 +230,7 @@ def test_stopping_retrieve_wait_hands_its_job_back_to_the_queue(
         tmp_path / "retrieve.log", "retrieve", job.node.name, job.study_uid, "--wait"
     )
     try:
-        wait_until(
+        wait_until_true(
             lambda: job.tasks.filter(state=TransferTask.ACTIVE).exists(),
             what="a transfer",
             workers=[command],
