@@ -44,23 +44,19 @@ class Attempt:
 
 def checked(content: bytes, ref: InstanceRef) -> ParsedInstance:
     """Parse what arrived and insist it is the instance that was asked for."""
-    try:
-        parsed = parse_instance(content)
-    except RejectedFile as exc:
-        raise TransferError(f"what arrived is not a whole DICOM instance: {exc}") from exc
-    return _asked_for(parsed, ref)
+    return _asked_for(parse_instance, content, ref)
 
 
 def checked_file(path: Path, ref: InstanceRef) -> ParsedInstance:
     """Parse the file that arrived, in place, and insist it is the instance asked for."""
+    return _asked_for(parse_file, path, ref)
+
+
+def _asked_for(parse, arrived, ref: InstanceRef) -> ParsedInstance:
     try:
-        parsed = parse_file(path)
+        parsed = parse(arrived)
     except RejectedFile as exc:
         raise TransferError(f"what arrived is not a whole DICOM instance: {exc}") from exc
-    return _asked_for(parsed, ref)
-
-
-def _asked_for(parsed: ParsedInstance, ref: InstanceRef) -> ParsedInstance:
     got = (parsed.study_uid, parsed.series_uid, parsed.sop_instance_uid)
     if got != (ref.study_uid, ref.series_uid, ref.sop_instance_uid):
         raise TransferError("the node sent a different instance than the one asked for")
