@@ -1,5 +1,7 @@
-"""A slow link for the retrieve benchmarks: a TCP proxy with a bandwidth and a delay."""
+"""A slow link for the retrieve benchmarks: a TCP proxy with a bandwidth and a delay,
+in the measured process (``ThrottledProxy``) or in a process of its own (``LinkProcess``)."""
 
+import multiprocessing
 import queue
 import socket
 import threading
@@ -23,11 +25,14 @@ class ThrottledProxy:
         requests: bool = False,
         link: "ThrottledProxy | None" = None,
         latency: float = 0.0,
+        counter=None,
     ) -> None:
         self.target, self.rate, self.latency = target, rate, latency
         self.requests = requests
         self.link = link or self
         self.sent = 0
+        # A shared value (multiprocessing.Value) that another process reads as ``sent``.
+        self._counter = counter
         self._lock = threading.Lock()
         self._next = time.monotonic()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -102,8 +107,65 @@ class ThrottledProxy:
     def _wait(self, size: int) -> None:
         with self._lock:
             self.sent += size
+            if self._counter is not None:
+                self._counter.value += size
             now = time.monotonic()
             self._next = max(self._next, now) + size / self.rate
             delay = self._next - now
         if delay > 0:
             time.sleep(delay)
+
+
+class LinkProcess:
+    """One link's proxies served by a child process: a wire does not take the measured
+    process's interpreter lock, and the proxies' threads (three a connection, a chunk
+    every 1.6 ms at 10 MB/s) would otherwise compete with the code being measured."""
+
+    def __init__(self, rate: float, latency: float = 0.0) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._sent = context.Value("q", 0, lock=False)
+        self._commands, child_end = context.Pipe()
+        self._process = context.Process(
+            target=_serve_link, args=(child_end, rate, latency, self._sent), daemon=True
+        )
+        self._process.start()
+
+    def proxy(self, target: int, *, requests: bool = False) -> int:
+        """A proxy to 127.0.0.1:``target`` on this link; returns the port to connect to.
+        ``requests``: what clients send is limited (a peer's C-STOREs to our SCP)."""
+        self._commands.send((target, requests))
+        return self._commands.recv()
+
+    @property
+    def sent(self) -> int:
+        """Bytes the link has carried in its limited direction since the last reset."""
+        return self._sent.value
+
+    @sent.setter
+    def sent(self, value: int) -> None:
+        self._sent.value = value
+
+    def close(self) -> None:
+        self._process.kill()
+        self._process.join()
+
+    def __enter__(self) -> "LinkProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _serve_link(commands, rate: float, latency: float, sent) -> None:
+    """The child's loop: a proxy for each request; they share the first one's rate."""
+    link = None
+    while True:
+        try:
+            target, requests = commands.recv()
+        except EOFError:
+            return
+        proxy = ThrottledProxy(
+            target, rate, requests=requests, link=link, latency=latency, counter=sent
+        )
+        link = link or proxy
+        commands.send(proxy.port)

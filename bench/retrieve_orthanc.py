@@ -7,10 +7,12 @@ Run: .venv/bin/python bench/retrieve_orthanc.py [--mbps 10] [--latency-ms 20] [-
 Debian's Orthanc (with its DICOMweb plugin) holds the demo CT (256x256 16-bit, 101
 images; ``--full`` for the 512x512, 401-image one) uncompressed; the real engine
 retrieves it by WADO-RS (or C-GET) through a TCP proxy that limits what Orthanc sends
-to ``--mbps`` megabytes per second and counts it. Each round runs "as stored",
-"lossless compressed" (JPEG-LS asked for, Orthanc transcodes; gzip accepted) and a bare
-parallel GET of the files as stored (identity, 4 at a time, no engine), in a rotated
-order; medians of the time from job start to done and the bytes are printed.
+to ``--mbps`` megabytes per second, delays it ``--latency-ms`` and counts it (the link
+runs in a process of its own, as a wire would not share our interpreter lock). Each
+round runs "as stored", "lossless compressed" (JPEG-LS asked for, Orthanc transcodes;
+gzip accepted) and a bare parallel GET of the files as stored (identity, 4 at a time,
+no engine), in a rotated order; medians of the time from job start to done and the
+bytes are printed.
 
 ``--method c-move``: Orthanc knows PACSWEB and moves each instance to our SCP (running
 in this process) through a proxy on the same link; each round runs the engine's C-MOVE
@@ -29,17 +31,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import cached_study  # noqa: E402
-from bench.link import ThrottledProxy  # noqa: E402
+from bench.link import LinkProcess  # noqa: E402
 
 MB = 1_000_000
 
 
-def bare_get(orthanc, proxy: ThrottledProxy, slots: int) -> float:
-    """Seconds to GET every file Orthanc holds through ``proxy``, ``slots`` at a time."""
+def bare_get(orthanc, port: int, slots: int) -> float:
+    """Seconds to GET every file Orthanc holds through the proxy on ``port``, ``slots``
+    at a time."""
     import httpx
 
     ids = httpx.get(f"{orthanc.url}/instances", timeout=30).json()
-    base = f"http://127.0.0.1:{proxy.port}"
+    base = f"http://127.0.0.1:{port}"
     # Identity, as the instances are stored: Orthanc gzips for a client that lets it.
     clients = [
         httpx.Client(base_url=base, timeout=60, headers={"Accept-Encoding": "identity"})
@@ -88,20 +91,20 @@ def bench_c_move(args, work: Path, files: list[Path], spec) -> None:
     our_port = free_port()
     scp = start_server("127.0.0.1", our_port, ae_title=settings.PACSWEB_AE_TITLE)
     results: dict[str, list[tuple[float, int]]] = {"bare GET": [], "C-MOVE": []}
+    # What Orthanc sends us goes through one link, whichever way it is asked for.
+    stores = LinkProcess(rate, args.latency_ms / 1000)
     try:
-        # What Orthanc sends us goes through one link, whichever way it is asked for.
-        latency = args.latency_ms / 1000
-        stores = ThrottledProxy(our_port, rate, requests=True, latency=latency)
-        with Orthanc(work / "orthanc", {"PACSWEB": stores.port}) as orthanc:
+        stores_port = stores.proxy(our_port, requests=True)
+        with Orthanc(work / "orthanc", {"PACSWEB": stores_port}) as orthanc:
             orthanc.upload(files)
-            answers = ThrottledProxy(orthanc.dicom_port, rate, link=stores, latency=latency)
-            web = ThrottledProxy(orthanc.http_port, rate, link=stores, latency=latency)
+            answers_port = stores.proxy(orthanc.dicom_port)
+            web_port = stores.proxy(orthanc.http_port)
             for round_number in range(args.rounds):
                 order = list(results)
                 for way in order[round_number % 2 :] + order[: round_number % 2]:
                     stores.sent = 0
                     if way == "bare GET":
-                        elapsed = bare_get(orthanc, web, slots)
+                        elapsed = bare_get(orthanc, web_port, slots)
                     else:
                         Patient.objects.all().delete()
                         node = RemoteNode.objects.create(
@@ -109,7 +112,7 @@ def bench_c_move(args, work: Path, files: list[Path], spec) -> None:
                             protocol=RemoteNode.DIMSE,
                             ae_title=Orthanc.aet,
                             host="127.0.0.1",
-                            port=answers.port,
+                            port=answers_port,
                             retrieve_method=RemoteNode.C_MOVE,
                             ask_for=RemoteNode.AS_STORED,
                             max_transfers=slots,
@@ -124,6 +127,7 @@ def bench_c_move(args, work: Path, files: list[Path], spec) -> None:
                     sent = stores.sent / MB
                     print(f"  round {round_number + 1} {way:8s} {elapsed:6.2f} s {sent:7.2f} MB")
     finally:
+        stores.close()
         scp.shutdown()
     medians = {
         way: (statistics.median(t for t, _ in runs), statistics.median(b for _, b in runs))
@@ -186,7 +190,6 @@ def main() -> None:
     )
     files = sorted(cached_study(args.cache, spec).rglob("*.dcm"))
     size = sum(path.stat().st_size for path in files)
-    latency = args.latency_ms / 1000
     print(
         f"study: {len(files)} files, {size / MB:.1f} MB as stored;"
         f" link {args.mbps:g} MB/s, {args.latency_ms:g} ms"
@@ -200,34 +203,32 @@ def main() -> None:
         RemoteNode.LOSSLESS: [],
         bare: [],
     }
-    with Orthanc(work / "orthanc", {"PACSWEB": 1}) as orthanc:
+    link = LinkProcess(args.mbps * MB, args.latency_ms / 1000)
+    with link, Orthanc(work / "orthanc", {"PACSWEB": 1}) as orthanc:
         orthanc.upload(files)
+        web_port, dimse_port = link.proxy(orthanc.http_port), link.proxy(orthanc.dicom_port)
         for round_number in range(args.rounds):
             order = list(results)
             for ask_for in order[round_number % 3 :] + order[: round_number % 3]:
                 Patient.objects.all().delete()
                 web = args.method == "wado-rs"
+                link.sent = 0
                 if ask_for == bare:
-                    proxy = ThrottledProxy(orthanc.http_port, args.mbps * MB, latency=latency)
-                    elapsed = bare_get(orthanc, proxy, 4)
-                    results[bare].append((elapsed, proxy.sent))
+                    elapsed = bare_get(orthanc, web_port, 4)
+                    results[bare].append((elapsed, link.sent))
                     print(
                         f"  round {round_number + 1} {bare:9s} {elapsed:6.2f} s"
-                        f" {proxy.sent / MB:7.2f} MB"
+                        f" {link.sent / MB:7.2f} MB"
                     )
                     continue
-                proxy = ThrottledProxy(
-                    orthanc.http_port if web else orthanc.dicom_port,
-                    args.mbps * MB,
-                    latency=latency,
-                )
+                port = web_port if web else dimse_port
                 node = RemoteNode.objects.create(
                     name=f"orthanc-{round_number}-{ask_for}",
                     protocol=RemoteNode.DICOMWEB if web else RemoteNode.DIMSE,
-                    dicomweb_url=f"http://127.0.0.1:{proxy.port}/dicom-web" if web else "",
+                    dicomweb_url=f"http://127.0.0.1:{port}/dicom-web" if web else "",
                     ae_title="" if web else Orthanc.aet,
                     host="127.0.0.1",
-                    port=proxy.port,
+                    port=port,
                     retrieve_method=args.method,
                     ask_for=ask_for,
                     max_transfers=4,
@@ -237,8 +238,8 @@ def main() -> None:
                 state = Engine(job.pk, "bench").run()
                 elapsed = time.perf_counter() - start
                 assert state == RetrieveJob.DONE, (state, job.error)
-                results[ask_for].append((elapsed, proxy.sent))
-                sent = proxy.sent / MB
+                results[ask_for].append((elapsed, link.sent))
+                sent = link.sent / MB
                 print(f"  round {round_number + 1} {ask_for:9s} {elapsed:6.2f} s {sent:7.2f} MB")
     (stored_s, stored_b), (lossless_s, lossless_b), (bare_s, bare_b) = (
         (statistics.median(t for t, _ in runs), statistics.median(b for _, b in runs))

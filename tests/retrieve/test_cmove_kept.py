@@ -63,8 +63,8 @@ def qrscp(tmp_path, study_files, settings):
 
 @pytest.fixture
 def no_read_back(monkeypatch, settings):
-    """Retrieving must neither read a file of the archive nor parse an instance itself:
-    our SCP already stored and indexed it."""
+    """Retrieving must neither read a file of the archive back nor parse an instance from
+    memory: our SCP hands it over as a file, parsed once where it landed."""
     storage = Path(settings.PACSWEB_STORAGE).resolve()
     read_bytes = Path.read_bytes
 

@@ -3,9 +3,10 @@ over a pool of associations.
 
 C-GET sends the instance back over our own association, so it needs nothing from the
 node's configuration. C-MOVE needs the node to know our AE title as a destination and
-our SCP to be listening; our SCP stores and indexes each instance before the node sends
-its final status, so a moved instance is matched to its task by its archive row and
-never read back. A C-MOVE names up to ``PACSWEB_MOVE_BATCH`` instances (list-of-UID
+our SCP to be listening. Our SCP in this process hands each instance a C-MOVE waits for
+to it as a part file (``arrivals``), checked and stored like a C-GET's; one our SCP
+stored itself (it runs in another process) is matched to its task by its archive row
+and never read back. A C-MOVE names up to ``PACSWEB_MOVE_BATCH`` instances (list-of-UID
 matching), so the node opens one store association for them, not one each.
 """
 
@@ -18,7 +19,7 @@ from pynetdicom.status import Status
 
 from viewer.archive.models import Instance
 from viewer.archive.parsing import ParsedInstance
-from viewer.nodes import scu
+from viewer.nodes import arrivals, scu
 from viewer.nodes.errors import NODE, TransferError
 from viewer.nodes.handlers import (
     CANNOT_UNDERSTAND,
@@ -28,7 +29,7 @@ from viewer.nodes.handlers import (
 )
 from viewer.nodes.models import RemoteNode
 
-from .transports import Attempt, InstanceRef, checked
+from .transports import Attempt, InstanceRef, checked, checked_file
 
 # Statuses after which the instance will not come however often we ask.
 _FINAL = {
@@ -80,6 +81,7 @@ class DimseTransport:
 
     def __init__(self, node: RemoteNode, part_folder: Path) -> None:
         self.node = node
+        self.part_folder = part_folder
         self._moves = node.retrieve_method == RemoteNode.C_MOVE
         self._slots: dict[int, _Slot] = {}
         self._lock = threading.Lock()
@@ -92,8 +94,8 @@ class DimseTransport:
         self.batch = settings.PACSWEB_MOVE_BATCH if self._moves else 1
 
     def fetch(self, ref: InstanceRef, attempt: Attempt) -> ParsedInstance | AlreadyStored:
-        """Retrieve one instance: checked and parsed (C-GET), or already in the archive
-        (C-MOVE)."""
+        """Retrieve one instance: checked and parsed (C-GET; C-MOVE to our SCP in this
+        process), or already in the archive (C-MOVE stored by our SCP elsewhere)."""
         if self._moves:
             return self._move(ref, attempt)
         slot = self._association(attempt.slot)
@@ -110,15 +112,46 @@ class DimseTransport:
             attempt.on_bytes(len(content))
         return checked(content, ref)
 
-    def _move(self, ref: InstanceRef, attempt: Attempt) -> AlreadyStored:
-        outcome = self._request_move(ref, attempt, ref.sop_instance_uid)
-        arrived = self._arrived([ref])
+    def _move(self, ref: InstanceRef, attempt: Attempt) -> ParsedInstance | AlreadyStored:
+        outcome, arrived = self._moved_here([ref], [attempt])
         if ref.sop_instance_uid not in arrived:
             raise self._move_failure(outcome)
-        result = self._as_stored(ref, attempt, arrived[ref.sop_instance_uid])
+        result = arrived[ref.sop_instance_uid]
         if isinstance(result, TransferError):
             raise result
         return result
+
+    def _moved_here(
+        self, refs: list[InstanceRef], attempts: list[Attempt]
+    ) -> tuple[scu.RetrieveOutcome, dict[str, ParsedInstance | AlreadyStored | TransferError]]:
+        """One C-MOVE of ``refs`` (one series): its outcome, and what came of each that
+        arrived, by SOP Instance UID (absent: it did not come)."""
+        uids = [ref.sop_instance_uid for ref in refs]
+        with arrivals.expecting(uids, self.part_folder) as expected:
+            outcome = self._request_move(refs[0], attempts[0], uids if len(uids) > 1 else uids[0])
+        handed = expected.arrived()
+        rows = self._arrived([ref for ref in refs if ref.sop_instance_uid not in handed])
+        results: dict[str, ParsedInstance | AlreadyStored | TransferError] = {}
+        for ref, attempt in zip(refs, attempts, strict=True):
+            uid = ref.sop_instance_uid
+            if uid in handed:
+                results[uid] = self._handed(ref, attempt, handed[uid])
+            elif uid in rows:
+                results[uid] = self._as_stored(ref, attempt, rows[uid])
+        return outcome, results
+
+    def _handed(
+        self, ref: InstanceRef, attempt: Attempt, path: Path
+    ) -> ParsedInstance | TransferError:
+        """An instance our SCP handed over as it came: checked like a C-GET's."""
+        self._moved = True
+        if attempt.on_bytes is not None:
+            attempt.on_bytes(path.stat().st_size)
+        try:
+            return checked_file(path, ref)
+        except TransferError as exc:
+            path.unlink(missing_ok=True)
+            return exc
 
     def _request_move(
         self, ref: InstanceRef, attempt: Attempt, sop_instance_uids: str | list[str]
@@ -171,7 +204,7 @@ class DimseTransport:
 
     def fetch_many(
         self, refs: list[InstanceRef], attempts: list[Attempt]
-    ) -> list[AlreadyStored | TransferError]:
+    ) -> list[ParsedInstance | AlreadyStored | TransferError]:
         """C-MOVE several instances of one series in one request (all in one slot): each
         one's arrival, or why it did not come. One the node left out is asked for on its
         own, so its failure is its own."""
@@ -180,10 +213,9 @@ class DimseTransport:
                 self._outcome_of(self.fetch, ref, a) for ref, a in zip(refs, attempts, strict=True)
             ]
         try:
-            outcome = self._request_move(refs[0], attempts[0], [r.sop_instance_uid for r in refs])
+            outcome, arrived = self._moved_here(refs, attempts)
         except TransferError as exc:
             return [exc for _ in refs]
-        arrived = self._arrived(refs)
         if not arrived and outcome.code is None and not outcome.aborted_by_peer:
             # No status at all (the association failed or timed out): the node's state,
             # not each instance's; asking each alone would reopen it once an instance.
@@ -193,14 +225,14 @@ class DimseTransport:
             # node may abort a list it does not take, and that says nothing of our AE.)
             failure = self._move_failure(outcome)
             return [failure for _ in refs]
-        results: list[AlreadyStored | TransferError] = []
+        results: list[ParsedInstance | AlreadyStored | TransferError] = []
         came_alone = False
         for ref, attempt in zip(refs, attempts, strict=True):
             if ref.sop_instance_uid in arrived:
-                results.append(self._as_stored(ref, attempt, arrived[ref.sop_instance_uid]))
+                results.append(arrived[ref.sop_instance_uid])
             else:
                 results.append(self._outcome_of(self._move, ref, attempt))
-                came_alone = came_alone or isinstance(results[-1], AlreadyStored)
+                came_alone = came_alone or not isinstance(results[-1], TransferError)
         if came_alone and (not arrived or outcome.ok):
             # Left out of a list the node said it moved (or brought nothing for), yet it
             # came alone: the node does not match a list of UIDs (or only its first).
@@ -258,7 +290,8 @@ class DimseTransport:
             slot.assoc.release()
 
     def done(self, ref: InstanceRef) -> None:
-        """Nothing to tidy: DIMSE keeps no part files."""
+        """The instance is in the archive: a moved part file left behind goes."""
+        (self.part_folder / f"{ref.sop_instance_uid}.moved").unlink(missing_ok=True)
 
     def close(self) -> None:
         """Release every association."""

@@ -18,6 +18,7 @@ from viewer.archive.storage import absolute_path
 from viewer.audit.details import patient_id_of
 from viewer.audit.models import AuditEvent, record
 
+from . import arrivals
 from .dimse import SharedFindResponses
 from .ingest import (
     StoreSession,
@@ -77,6 +78,9 @@ def handle_store(event, sessions: StoreSessions, peers: Peers | None = None) -> 
         reason = f"instance larger than {settings.PACSWEB_SCP_MAX_INSTANCE_MB} MB"
         logger.info("C-STORE refused: %s", reason)
         return _status(OUT_OF_RESOURCES, reason)
+    if path and arrivals.take(event.request.AffectedSOPInstanceUID, path):
+        # A C-MOVE of this process asked for it: the job checks, files and indexes it.
+        return _status(Status.SUCCESS)
     # Parsing holds about twice an instance in memory; the budget waits large instances
     # in turn (they are on disk meanwhile) instead of holding them all at once.
     with sessions.budget.hold(size):
