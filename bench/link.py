@@ -1,11 +1,13 @@
 """A slow link for the retrieve benchmarks: a TCP proxy with a bandwidth and a delay,
 in the measured process (``ThrottledProxy``) or in a process of its own (``LinkProcess``)."""
 
-import multiprocessing
 import queue
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 
 class ThrottledProxy:
@@ -25,14 +27,11 @@ class ThrottledProxy:
         requests: bool = False,
         link: "ThrottledProxy | None" = None,
         latency: float = 0.0,
-        counter=None,
     ) -> None:
         self.target, self.rate, self.latency = target, rate, latency
         self.requests = requests
         self.link = link or self
         self.sent = 0
-        # A shared value (multiprocessing.Value) that another process reads as ``sent``.
-        self._counter = counter
         self._lock = threading.Lock()
         self._next = time.monotonic()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -107,8 +106,6 @@ class ThrottledProxy:
     def _wait(self, size: int) -> None:
         with self._lock:
             self.sent += size
-            if self._counter is not None:
-                self._counter.value += size
             now = time.monotonic()
             self._next = max(self._next, now) + size / self.rate
             delay = self._next - now
@@ -122,32 +119,36 @@ class LinkProcess:
     every 1.6 ms at 10 MB/s) would otherwise compete with the code being measured."""
 
     def __init__(self, rate: float, latency: float = 0.0) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._sent = context.Value("q", 0, lock=False)
-        self._commands, child_end = context.Pipe()
-        self._process = context.Process(
-            target=_serve_link, args=(child_end, rate, latency, self._sent), daemon=True
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "bench.link", repr(rate), repr(latency)],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
-        self._process.start()
+
+    def _ask(self, command: str) -> str:
+        self._child.stdin.write(command + "\n")
+        self._child.stdin.flush()
+        return self._child.stdout.readline().strip()
 
     def proxy(self, target: int, *, requests: bool = False) -> int:
         """A proxy to 127.0.0.1:``target`` on this link; returns the port to connect to.
         ``requests``: what clients send is limited (a peer's C-STOREs to our SCP)."""
-        self._commands.send((target, requests))
-        return self._commands.recv()
+        return int(self._ask(f"proxy {target} {int(requests)}"))
 
     @property
     def sent(self) -> int:
         """Bytes the link has carried in its limited direction since the last reset."""
-        return self._sent.value
+        return int(self._ask("sent"))
 
     @sent.setter
     def sent(self, value: int) -> None:
-        self._sent.value = value
+        self._ask(f"reset {value}")
 
     def close(self) -> None:
-        self._process.kill()
-        self._process.join()
+        self._child.kill()
+        self._child.wait()
 
     def __enter__(self) -> "LinkProcess":
         return self
@@ -156,16 +157,26 @@ class LinkProcess:
         self.close()
 
 
-def _serve_link(commands, rate: float, latency: float, sent) -> None:
-    """The child's loop: a proxy for each request; they share the first one's rate."""
+def _serve(rate: float, latency: float) -> None:
+    """The child's loop over stdin: proxies sharing the first one's rate, its count."""
     link = None
-    while True:
-        try:
-            target, requests = commands.recv()
-        except EOFError:
-            return
-        proxy = ThrottledProxy(
-            target, rate, requests=requests, link=link, latency=latency, counter=sent
-        )
-        link = link or proxy
-        commands.send(proxy.port)
+    for line in sys.stdin:
+        command, *values = line.split()
+        if command == "proxy":
+            proxy = ThrottledProxy(
+                int(values[0]), rate, requests=values[1] == "1", link=link, latency=latency
+            )
+            link = link or proxy
+            answer = proxy.port
+        elif command == "sent":
+            answer = link.sent if link else 0
+        else:  # reset
+            if link is not None:
+                with link._lock:
+                    link.sent = int(values[0])
+            answer = 0
+        print(answer, flush=True)
+
+
+if __name__ == "__main__":
+    _serve(float(sys.argv[1]), float(sys.argv[2]))

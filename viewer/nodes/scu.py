@@ -26,6 +26,7 @@ from pynetdicom.status import Status
 from .handlers import handle_connection_open
 from .models import RemoteNode
 from .outcomes import Step, Verification, rejection_words, status_words
+from .scp import log_identifiers_only_when_debugging
 
 # DIMSE statuses pynetdicom's ``Status`` does not name (PS3.4 annexes B and C).
 PENDING_WITHOUT_OPTIONAL_KEYS = 0xFF01  # C-FIND: a match, some optional keys unsupported
@@ -118,6 +119,9 @@ def associate(
     ``contexts`` holds SOP classes, or (SOP class, transfer syntaxes) pairs; ``ext_neg``
     and ``handlers`` go to pynetdicom as they are (role selection, C-STORE for C-GET).
     """
+    # Without our SCP in this process (run_downloader alone) nothing else turns it off:
+    # a listing's 400 matches would each be pretty-printed for a logger that drops them.
+    log_identifiers_only_when_debugging()
     ae = AE(ae_title=node.our_ae_title)
     _apply_timeouts(ae, node)
     for context in contexts:
