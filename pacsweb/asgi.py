@@ -9,9 +9,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pacsweb.settings")
 # get_asgi_application does, with the handler that runs the middleware as one chain.
 django.setup(set_prefix=False)
 
+from viewer.web.frame_fast_path import frame_fast_path  # noqa: E402
 from viewer.web.sync_chain import SyncChainASGIHandler  # noqa: E402
 
-django_asgi_app = SyncChainASGIHandler()
+django_handler = SyncChainASGIHandler()
+# Cached raw frames of signed-in readers skip most of the chain (issue 17); the rest,
+# and anything it cannot answer as Django would, goes to Django unchanged.
+django_asgi_app = frame_fast_path(django_handler, django_handler.threads)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -23,13 +23,13 @@ class SyncChainASGIHandler(ASGIHandler):
         # Its own pool, not asyncio's default (cores + 4 threads, shared with streamed
         # responses): a few slow requests (a remote search on a hung node, a sign-in to
         # a dead directory) must not hold up every frame of every reader.
-        self._threads = ThreadPoolExecutor(
+        self.threads = ThreadPoolExecutor(
             max_workers=settings.PACSWEB_HTTP_THREADS, thread_name_prefix="http"
         )
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         # thread_sensitive=False: a reused pool thread, not one started per request.
-        return await sync_to_async(self._respond, thread_sensitive=False, executor=self._threads)(
+        return await sync_to_async(self._respond, thread_sensitive=False, executor=self.threads)(
             request
         )
 
