@@ -4,8 +4,6 @@
  * maths lives in math/ and tools/.
  * @module main
  */
-import { bindDocuments } from './shell/documents.js';
-import { bindExport } from './export/dialogs.js';
 import {
   deleteMeasurement, fetchFrame, fetchInstanceFrames, fetchMeasurements, fetchSeriesMetadata,
   fetchStudyHangings, saveMeasurement, seriesMetadataUrl, updateMeasurement,
@@ -19,7 +17,6 @@ import { showHeld } from './shell/held.js';
 import { NodeHealthNotice } from './shell/node-health.js';
 import { chooseBudget } from './state/load-plan.js';
 import { OpeningHanging, seriesTitle } from './state/opening.js';
-import { MeasurementPanel } from './shell/measure-panel.js';
 import {
   crossReference, imagePlane, nearestSlice, planeRelation, toPatient, toPixel,
 } from './math/crossref.js';
@@ -31,25 +28,61 @@ import { cineRate } from './tools/cine.js';
 import { focusMessage, progressView } from './tools/progress.js';
 import { StudyState } from './state/study.js';
 import { indexForKey, sameImage } from './tools/stack.js';
-import { loadTags, renderTags } from './tools/tags.js';
 import { MeasurementEdits } from './tools/undo.js';
 import { Viewport } from './viewport.js';
-import { MprView } from './mpr/view.js';
 import { bindDrop, bindStripButton } from './shell/series-drag.js';
 import { bindPanels } from './shell/panels.js';
 import { Toolbar } from './shell/toolbar.js';
 import { KEY_SERIES_UID, KeyImages, keySeries } from './state/key-images.js';
-import { KeyImagesStrip } from './shell/key-images.js';
 import { fetchKeyImages, fetchReceivingNodes, saveKeyImage, sendKeyImages } from './io/api.js';
-import { SendKeyImagesDialog } from './shell/send-key-images.js';
 import { fetchPriors, retrieveInNewTab } from './io/priors.js';
 import { comparePrior, linkedSlice, matchSeries, samePatient } from './math/priors.js';
 import { fill, PriorsPanel } from './shell/priors-panel.js';
 import { besidePrior, priorViews } from './math/mammo.js';
 import { fetchPresentationStates } from './io/presentation.js';
-import { PresentationChoice } from './shell/presentation.js';
 import { ViewerWindows } from './shell/windows.js';
 import { startingSeries } from './state/windows.js';
+
+// Modules the first image does not need (MPR, Save PNG and Print, reports, presentation
+// states, the measurement list, DICOM tags, the key images' strip and sending) are not
+// imported above: the first image would wait for them. They are fetched once it is
+// drawn, or at once when one of their controls is pressed first (the press waits).
+let firstDrawn;
+const firstImage = new Promise((resolve) => { firstDrawn = resolve; });
+// A study with no image to show yet still gets them, a little later.
+setTimeout(() => firstDrawn(), 5000);
+
+/**
+ * Run ``load`` (which imports a module and binds it) once: after the first image, or
+ * when a control matching ``selector`` is clicked, tapped or pressed by key before then.
+ * @returns {() => Promise<*>} what starts it now, and gives what ``load`` gave
+ */
+function later(load, selector = '') {
+  let loading = null;
+  const early = (event) => {
+    const control = event.target.closest?.(selector);
+    // A modified click on a link (a new tab) is the browser's, as the module leaves it.
+    if (!control || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    start().then(() => control.click(), () => {});
+  };
+  function start() {
+    loading ??= load().then((loaded) => {
+      if (selector) document.removeEventListener('click', early, true);
+      return loaded;
+    }, (error) => {
+      loading = null; // asked for again at the next press
+      console.warn(`module: ${error.message}`);
+      throw error;
+    });
+    return loading;
+  }
+  if (selector) document.addEventListener('click', early, true);
+  // After the frame that shows the first image.
+  firstImage.then(() => requestAnimationFrame(() => setTimeout(() => start().catch(() => {}))));
+  return start;
+}
 
 const root = document.getElementById('viewer');
 const grid = document.getElementById('viewport-grid');
@@ -79,7 +112,8 @@ const opening = new OpeningHanging({
 });
 let viewports = [];
 // Presentation states (GSPS) of the study: a choice in each viewport whose series they reference.
-const presentations = new PresentationChoice({ text: text.presentation });
+// Made with its module, after the first image (shell/presentation.js).
+let presentations = null;
 let active = null;
 const study = new StudyState();
 // Key images: this person's marks and every KOS document's (the strip's entry made on the first answer).
@@ -204,10 +238,13 @@ function useOwnLoader() {
   for (const v of viewports) if (v.state.series && !v.state.frame) v.show(v.state.index);
 }
 // Save PNG and Print: their dialogs read the grid through these.
-bindExport({
-  studyUid, text, active: () => active, viewports: () => viewports, layout: () => root.dataset.layout,
-  mpr: () => mpr,
-});
+later(async () => {
+  const { bindExport } = await import('./export/dialogs.js');
+  bindExport({
+    studyUid, text, active: () => active, viewports: () => viewports, layout: () => root.dataset.layout,
+    mpr: () => mpr,
+  });
+}, '#export-png, #print-film');
 
 // Listings the page asked for while its scripts loaded (the series shown first).
 const preloaded = new Set([...document.querySelectorAll('link[rel="preload"][as="fetch"]')]
@@ -252,6 +289,7 @@ function reflectActive() {
   const { state } = active;
   root.dataset.index = String(state.index);
   root.dataset.ready = state.frame ? 'true' : 'false';
+  if (state.frame) firstDrawn();
   const slider = document.getElementById('stack-slider');
   slider.max = String(Math.max((state.series?.instances.length || 1) - 1, 0));
   slider.value = String(state.index);
@@ -472,7 +510,7 @@ function setLayout(layoutText, hungViewports = null) {
         }
       },
       studyOf: priorLabel,
-      onDrawn: (v) => presentations.drawn(v),
+      onDrawn: (v) => presentations?.drawn(v),
       tool: () => toolbar.tool,
       onCursor: placeCursor,
       measurements: () => study.measurements,
@@ -567,16 +605,18 @@ function toggleCine() {
 }
 
 const tagState = { elements: [], sop: '' };
+let tags = null; // tools/tags.js, imported when the panel first opens
 async function toggleTags() {
   const panel = document.getElementById('tags');
   panel.toggleAttribute('hidden');
   if (panel.hidden || !active.state.series) return;
   const sop = active.state.series.instances[active.state.index].sop_instance_uid;
+  tags ??= await import('./tools/tags.js');
   if (tagState.sop !== sop) {
-    tagState.elements = await loadTags(studyOf(active.state.series.series_uid), sop);
+    tagState.elements = await tags.loadTags(studyOf(active.state.series.series_uid), sop);
     tagState.sop = sop;
   }
-  renderTags(document.getElementById('tag-list'), tagState.elements,
+  tags.renderTags(document.getElementById('tag-list'), tagState.elements,
     document.getElementById('tag-search').value);
 }
 
@@ -598,7 +638,8 @@ const actions = {
     document.getElementById('magnifier').setAttribute('aria-pressed', String(on));
   },
   'show-tags': toggleTags,
-  'measure-list': () => {
+  'measure-list': async () => {
+    await loadMeasurePanel();
     const shown = measurePanel.toggle();
     document.getElementById('measure-list').setAttribute('aria-pressed', String(shown));
   },
@@ -623,8 +664,11 @@ bindPanels(Object.keys(panelButtons), (id, shown) => {
 });
 // MPR of the active series replaces the grid until it is left.
 let mpr = null;
+const loadMpr = later(() => import('./mpr/view.js'));
+let mprLoading = false;
 async function toggleMpr() {
   opening.takeOver();
+  if (mprLoading) return; // pressed again while its module is on its way
   if (mpr) {
     mpr.destroy();
     mpr = null;
@@ -638,6 +682,19 @@ async function toggleMpr() {
   }
   const viewport = active;
   if (!viewport?.state.series) return;
+  mprLoading = true;
+  let MprView;
+  try {
+    ({ MprView } = await loadMpr());
+  } catch (error) {
+    viewport.state.error = error.message;
+    viewport.draw();
+    return;
+  } finally {
+    mprLoading = false;
+  }
+  // The person may have moved on while it loaded: MPR is of the series on screen now.
+  if (active !== viewport || !viewport.state.series) return;
   const box = document.getElementById('mpr-view');
   grid.hidden = true;
   box.hidden = false;
@@ -753,14 +810,14 @@ document.getElementById('colormap').addEventListener('change', (event) => {
   active.draw();
 });
 document.getElementById('tag-search').addEventListener('input', (event) => {
-  renderTags(document.getElementById('tag-list'), tagState.elements, event.target.value);
+  tags?.renderTags(document.getElementById('tag-list'), tagState.elements, event.target.value);
 });
 
 // Measurements: this person's and those shared, saved on the server per image.
 const redrawMeasurements = () => {
   viewports.forEach((v) => v.drawAnnotations());
   mpr?.requestDraw();
-  measurePanel.refresh();
+  measurePanel?.refresh();
 };
 const edits = new MeasurementEdits({
   update: async (...change) => {
@@ -786,7 +843,13 @@ const edits = new MeasurementEdits({
     active.draw();
   },
 });
-const measurePanel = new MeasurementPanel(document.getElementById('measurements-panel'), {
+// The list of measurements, made with its module after the first image (or when opened).
+let measurePanel = null;
+const loadMeasurePanel = later(async () => {
+  const { MeasurementPanel } = await import('./shell/measure-panel.js');
+  measurePanel ??= new MeasurementPanel(document.getElementById('measurements-panel'), measurePanelOptions);
+});
+const measurePanelOptions = {
   text: { ...text.measurements, image: text.image },
   kindNames: Object.fromEntries([...document.querySelectorAll('#tool-menu [data-tool]')]
     .filter((b) => b.dataset.tool).map((b) => [b.dataset.tool, b.textContent.trim()])),
@@ -801,7 +864,7 @@ const measurePanel = new MeasurementPanel(document.getElementById('measurements-
   selected: () => study.selected,
   onOpen: openMeasurement,
   priorOf: (m) => (m.study_uid && m.study_uid !== studyUid ? priorLabel(m.series_uid)?.prior || null : null),
-});
+};
 
 /** Show a measurement's image in the active viewport (MPR for one drawn there), and select it. */
 async function openMeasurement(measurement) {
@@ -827,11 +890,14 @@ async function openMeasurement(measurement) {
   active.element.scrollIntoView({ block: 'nearest' });
 }
 // Reports and documents open in a panel; an SR's image link opens its image as a measurement does.
-bindDocuments(root, {
-  openImage: (image) => openMeasurement({ ...image, space: 'image', id: null }),
-  // On a phone the strip lies over the document: it gives way, as for a series.
-  onOpen: () => { if (toolbar.narrow) toolbar.showStrip(false); },
-});
+later(async () => {
+  const { bindDocuments } = await import('./shell/documents.js');
+  bindDocuments(root, {
+    openImage: (image) => openMeasurement({ ...image, space: 'image', id: null }),
+    // On a phone the strip lies over the document: it gives way, as for a series.
+    onOpen: () => { if (toolbar.narrow) toolbar.showStrip(false); },
+  });
+}, '.series-strip a[data-document]');
 fetchMeasurements(studyUid).then((found) => {
   study.merge(found); // keeps any drawn while the list was on its way
   redrawMeasurements();
@@ -1135,12 +1201,12 @@ function chooseLayout(name) {
 // Key images: '*' or the star marks the image on screen as one of this person's key
 // images (a KOS document in the archive); the strip's entry shows every document's.
 // "Send key images…": the person's own KOS to a node they choose (disabled without one).
-const sendKeys = new SendKeyImagesDialog({
-  text: text.keyImages,
-  nodes: fetchReceivingNodes,
-  send: (nodeId) => sendKeyImages(studyUid, nodeId),
-});
-sendKeys.enable(false);
+// Its button stays disabled (as the page comes) until the first answer brings the
+// dialog's module with the strip's (showKeyImages).
+let sendKeys = null;
+const keyImageModules = later(() => Promise.all([
+  import('./shell/key-images.js'), import('./shell/send-key-images.js'),
+]));
 
 /** The "Key images" series, made from its images' own series' listings. */
 async function keyListing() {
@@ -1158,18 +1224,26 @@ function showKeyState() {
   keyStrip?.showActive(Boolean(entry) && keyImages.isMine(entry));
 }
 
-function showKeyImages(answer) {
+/** Key images answered: marked on the images at once; the strip and Send once their modules are in. */
+async function showKeyImages(answer) {
   keyImages.receive(answer);
-  keyStrip ??= new KeyImagesStrip(root, { text: text.keyImages, ...stripActions });
-  keyStrip.show(keyImages);
-  sendKeys.enable(keyImages.mine.length > 0);
-  showKeyState();
   viewports.forEach((v) => v.draw());
   if (viewports.some((v) => v.state.series?.series_uid === KEY_SERIES_UID)) {
     keyListing().then((fresh) => {
       if (fresh.instances.length) viewports.forEach((v) => v.updateSeries(fresh));
     }).catch(() => {});
   }
+  await firstImage; // the strip's modules come after it, as later() fetches them
+  const [{ KeyImagesStrip }, { SendKeyImagesDialog }] = await keyImageModules();
+  keyStrip ??= new KeyImagesStrip(root, { text: text.keyImages, ...stripActions });
+  sendKeys ??= new SendKeyImagesDialog({
+    text: text.keyImages,
+    nodes: fetchReceivingNodes,
+    send: (nodeId) => sendKeyImages(studyUid, nodeId),
+  });
+  keyStrip.show(keyImages);
+  sendKeys.enable(keyImages.mine.length > 0);
+  showKeyState();
 }
 
 // Marks are saved one after another, each deciding from the answer before it.
@@ -1182,7 +1256,7 @@ function toggleKey() {
   keySaving = keySaving
     .then(() => saveKeyImage(studyUid, entry.sop_instance_uid, entry.frame ?? 1, !keyImages.isMine(entry)))
     .then((answer) => {
-      showKeyImages(answer);
+      showKeyImages(answer).catch(() => {}); // its module's failure is told by later()
       windows.keyImagesChanged(); // the study's other windows list them again
     })
     .catch((error) => {
@@ -1195,10 +1269,17 @@ keys['*'] = 'key-image';
 document.getElementById('key-image').addEventListener('click', toggleKey);
 window.pacsweb.keyImages = keyImages;
 fetchKeyImages(studyUid).then(showKeyImages).catch((error) => console.warn(`key images: ${error.message}`));
-fetchPresentationStates(studyUid).then((states) => {
-  presentations.setStates(states);
+// Asked for now; offered in the viewports once the first image is drawn.
+const presentationStates = fetchPresentationStates(studyUid).catch((error) => {
+  console.warn(`presentation states: ${error.message}`);
+  return [];
+});
+later(async () => {
+  const { PresentationChoice } = await import('./shell/presentation.js');
+  presentations = new PresentationChoice({ text: text.presentation });
+  presentations.setStates(await presentationStates);
   viewports.forEach((v) => v.draw());
-}).catch((error) => console.warn(`presentation states: ${error.message}`));
+});
 
 const initial = root.dataset.initialSeries;
 if (initial && seriesUids.includes(initial)) {
