@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pydicom
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from . import storage
 from .models import Instance, Patient, Series, Study
@@ -26,6 +26,9 @@ CONFLICT = "conflict"
 _BATCH = 100
 _BATCH_BYTES = 256 * 1024**2
 _MAX_FILE_BYTES = 2 * 1024**3
+# The index's tables, for the plain SQL of the per-instance lookups and insert.
+_PATIENT, _STUDY = Patient._meta.db_table, Study._meta.db_table
+_SERIES, _INSTANCE = Series._meta.db_table, Instance._meta.db_table
 
 
 @dataclass
@@ -199,47 +202,15 @@ class Importer:
         written (see ``patient_conflict``), as is one that would move a series or an
         instance to another study or series.
         """
-        existing = {
-            instance.sop_instance_uid: instance
-            for instance in Instance.objects.filter(
-                sop_instance_uid__in=[parsed.sop_instance_uid for parsed in batch]
-            )
-            .select_related("series")
-            .order_by()  # a lookup needs no ORDER BY (the models sort by number)
-        }
+        # Plain SQL: as ORM queries these lookups were a fifth of a C-STORE's time.
+        existing = _stored_instances([parsed.sop_instance_uid for parsed in batch])
         # Read from the database for every batch, never from this importer's cache: the
         # cache may predate another importer filing the study. A known series brings its
         # study's patient along; only the studies of new series are looked up apart.
-        series_study: dict[str, str] = {}
-        study_patient: dict[str, PatientIdentity] = {}
-        for series_uid, study_uid, key, patient_id, issuer in (
-            Series.objects.filter(series_uid__in={parsed.series_uid for parsed in batch})
-            .order_by()
-            .values_list(
-                "series_uid",
-                "study__study_uid",
-                "study__patient__patient_key",
-                "study__patient__patient_id",
-                "study__patient__issuer_of_patient_id",
-            )
-        ):
-            series_study[series_uid] = study_uid
-            study_patient[study_uid] = PatientIdentity(key, patient_id, issuer)
+        series_study, study_patient = _filed_series({parsed.series_uid for parsed in batch})
         unknown = {parsed.study_uid for parsed in batch} - study_patient.keys()
         if unknown:
-            study_patient.update(
-                (study_uid, PatientIdentity(key, patient_id, issuer))
-                for study_uid, key, patient_id, issuer in Study.objects.filter(
-                    study_uid__in=unknown
-                )
-                .order_by()
-                .values_list(
-                    "study_uid",
-                    "patient__patient_key",
-                    "patient__patient_id",
-                    "patient__issuer_of_patient_id",
-                )
-            )
+            study_patient.update(_filed_studies(unknown))
         outcomes: list[tuple[str, str]] = []
         to_index: list[tuple[int, ParsedInstance, str]] = []
         folders: set[Path] = set()
@@ -283,7 +254,7 @@ class Importer:
         try:
             with transaction.atomic():
                 rows = [self._instance_row(parsed, relative) for _, parsed, relative in to_index]
-                Instance.objects.bulk_create(rows)
+                _insert_instances(rows)
         except (DatabaseError, _Conflict):
             self._series.clear()
             self._studies.clear()
@@ -316,13 +287,13 @@ class Importer:
         )
 
     def _write(
-        self, parsed: ParsedInstance, existing: Instance | None, seen: set[str]
+        self, parsed: ParsedInstance, existing: "StoredInstance | None", seen: set[str]
     ) -> tuple[tuple[str, str], str | None]:
         if parsed.sop_instance_uid in seen:
             return (PRESENT, ""), None
         seen.add(parsed.sop_instance_uid)
         if existing is not None:
-            if existing.series.series_uid != parsed.series_uid:
+            if existing.series_uid != parsed.series_uid:
                 return (CONFLICT, "SOP Instance UID already stored in another series"), None
             if storage.absolute_path(existing.file_path, self.root).exists():
                 self.report.study_uids.add(parsed.study_uid)
@@ -454,6 +425,86 @@ class Importer:
             study.refresh_counts()
         self._touched.clear()
         self._counted_at = time.monotonic()
+
+
+class StoredInstance(NamedTuple):
+    """What the importer needs of an instance already indexed."""
+
+    series_uid: str
+    file_path: str
+
+
+def _placeholders(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _stored_instances(sop_instance_uids: list[str]) -> dict[str, StoredInstance]:
+    """The indexed instances among ``sop_instance_uids``, by SOP Instance UID."""
+    if not sop_instance_uids:
+        return {}
+    sql = (
+        f"SELECT i.sop_instance_uid, s.series_uid, i.file_path FROM {_INSTANCE} i"
+        f" JOIN {_SERIES} s ON s.id = i.series_id"
+        f" WHERE i.sop_instance_uid IN ({_placeholders(sop_instance_uids)})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, sop_instance_uids)
+        return {uid: StoredInstance(series, path) for uid, series, path in cursor.fetchall()}
+
+
+def _filed_series(
+    series_uids: set[str],
+) -> tuple[dict[str, str], dict[str, "PatientIdentity"]]:
+    """Which study each known series is filed under, and each such study's patient."""
+    uids = list(series_uids)
+    if not uids:
+        return {}, {}
+    sql = (
+        f"SELECT s.series_uid, st.study_uid, p.patient_key, p.patient_id,"
+        f" p.issuer_of_patient_id FROM {_SERIES} s"
+        f" JOIN {_STUDY} st ON st.id = s.study_id JOIN {_PATIENT} p ON p.id = st.patient_id"
+        f" WHERE s.series_uid IN ({_placeholders(uids)})"
+    )
+    series_study: dict[str, str] = {}
+    study_patient: dict[str, PatientIdentity] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, uids)
+        for series_uid, study_uid, key, patient_id, issuer in cursor.fetchall():
+            series_study[series_uid] = study_uid
+            study_patient[study_uid] = PatientIdentity(key, patient_id, issuer)
+    return series_study, study_patient
+
+
+def _filed_studies(study_uids: set[str]) -> dict[str, "PatientIdentity"]:
+    """The patient each known study among ``study_uids`` is filed under."""
+    uids = list(study_uids)
+    sql = (
+        f"SELECT st.study_uid, p.patient_key, p.patient_id, p.issuer_of_patient_id"
+        f" FROM {_STUDY} st JOIN {_PATIENT} p ON p.id = st.patient_id"
+        f" WHERE st.study_uid IN ({_placeholders(uids)})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, uids)
+        return {
+            study_uid: PatientIdentity(key, patient_id, issuer)
+            for study_uid, key, patient_id, issuer in cursor.fetchall()
+        }
+
+
+def _insert_instances(rows: list[Instance]) -> None:
+    """Insert ``rows`` in one statement, each value prepared by its field as the ORM
+    does (``auto_now_add``, JSON), without the ORM's query building: a quarter of a
+    C-STORE's time went there. Their ids are not read back."""
+    fields = [field for field in Instance._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    values = ", ".join([f"({_placeholders(fields)})"] * len(rows))
+    params = [
+        field.get_db_prep_save(field.pre_save(row, add=True), connection)
+        for row in rows
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {_INSTANCE} ({columns}) VALUES {values}", params)
 
 
 def _cached_get_or_create(cache: dict, model, field: str, key: str, defaults: Callable[[], dict]):
