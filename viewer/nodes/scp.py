@@ -30,6 +30,7 @@ from pynetdicom.sop_class import (
     Verification,
 )
 
+from .contexts import copied_cheaply
 from .handlers import (
     handle_association_end,
     handle_connection_open,
@@ -161,4 +162,5 @@ def start_server(host: str = "", port: int | None = None, ae_title: str | None =
     address = (host or listening_host(), port or settings.PACSWEB_DICOM_PORT)
     server = ae.start_server(address, block=False, evt_handlers=handlers)
     server.verify_request = ConnectionGate().admit
+    copied_cheaply(server)
     return server
