@@ -2,6 +2,8 @@
 matching), so the node sends them over one store association; a node that does not
 match a list gets each instance asked for alone, and nothing is lost."""
 
+import threading
+
 import pydicom
 import pytest
 from pydicom.multival import MultiValue
@@ -16,9 +18,11 @@ from tests.orthanc import Orthanc
 from tests.retrieve.support import orthanc_moving_to_us, study_root_find
 from tests.retrieve.test_cmove_kept import listed_job, qrscp  # noqa: F401 (a fixture)
 from tests.retrieve.test_dimse_retrieve import assert_same_images
+from viewer.archive.importer import Importer
 from viewer.nodes import scu
 from viewer.nodes.models import RemoteNode
 from viewer.nodes.scp import start_server
+from viewer.retrieve import scheduler
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.models import RetrieveJob, TransferTask
 
@@ -141,3 +145,54 @@ def test_a_node_that_does_not_match_a_list_gets_each_instance_asked_for_alone(
     # that the job asks one instance a request (no list is sent again and again).
     assert 1 <= len(lists) <= node.max_transfers
     assert len(move_requests) - len(lists) == len(study_files)
+
+
+@pytest.mark.dcmtk
+def test_it_runs_one_batch_per_slot_ahead_of_a_stalled_archive(
+    qrscp,  # noqa: F811
+    study_files,
+    move_requests,
+    monkeypatch,
+    settings,
+):
+    # Regression: the backlog was counted in instances, so a batch's arrivals waiting to
+    # be stored held the slot back until the archive caught up: the link idled at the
+    # end of every round of batches (C-MOVE 1.25x the bare GET instead of 1.09x).
+    settings.PACSWEB_MOVE_BATCH = 4
+    port, _ = qrscp()
+    node = make_node(port, ae_title="QRSCP", retrieve_method=RemoteNode.C_MOVE, max_transfers=1)
+    series_count = len({pydicom.dcmread(path).SeriesInstanceUID for path in study_files})
+    release, held_back = threading.Event(), threading.Event()
+    stores: list[str] = []
+    original_schedule, original_store = scheduler.schedule, Importer.store
+
+    def schedule(state):
+        if state.slots <= 0 and not release.is_set():
+            held_back.set()
+        return original_schedule(state)
+
+    def store(importer, parsed):
+        stores.append(parsed.sop_instance_uid)
+        if len(stores) > series_count:  # every series shows an image: the archive stalls
+            release.wait(20)
+        return original_store(importer, parsed)
+
+    monkeypatch.setattr(scheduler, "schedule", schedule)
+    monkeypatch.setattr(Importer, "store", store)
+    job = listed_job(study_files, node)
+    runner = threading.Thread(target=lambda: Engine(job.pk, "worker-1").run())
+    runner.start()
+    try:
+        assert held_back.wait(20)  # the engine holds its slot back by itself
+        asked_while_held = [len(request) for request in move_requests]
+    finally:
+        release.set()
+        runner.join(timeout=60)
+    # The first images one by one, the batch whose stores stalled, and one batch more.
+    # The first images one by one, the batch whose stores stalled, and one batch more
+    # (the rest of a series, here, may be a single image).
+    assert asked_while_held[: series_count + 1] == [1] * series_count + [4]
+    assert len(asked_while_held) == series_count + 2
+    job.refresh_from_db()
+    assert job.state == RetrieveJob.DONE
+    assert_same_images(study_files)

@@ -328,16 +328,19 @@ class Engine:
             # Until every series shows an image a store keeps its slot: the next
             # transfers would only slow down the stores of the first images.
             active = {uid: active[uid] + counts[uid].storing for uid in counts}
-        # More than one store waiting per slot holds slots back: the link must not
-        # outrun the archive by more, each one waits in memory.
-        backlog = sum(series.storing for series in counts.values())
-        slots = job.node.max_transfers - max(backlog - job.node.max_transfers, 0)
-        if self.health.down:
-            slots = sum(active.values()) + allowed
         # A slot may carry several instances of one series (C-MOVE), once every series
         # shows an image (until then one each, so every thumbnail comes at once) and
         # while the node answers (a probe is one instance); the scheduler counts slots.
         batch = 1 if first_images or self.health.down else getattr(transport, "batch", 1)
+        # More than one transfer's stores waiting per slot hold slots back: the link
+        # must not outrun the archive by more. A batch's instances come at once, so it
+        # is counted in batches (by instances, each slot's batch ending would stop every
+        # slot until the archive had caught up: the link idle once a round of batches).
+        backlog = sum(series.storing for series in counts.values())
+        excess = max(backlog - job.node.max_transfers * batch, 0)
+        slots = job.node.max_transfers - -(-excess // batch)
+        if self.health.down:
+            slots = sum(active.values()) + allowed
         if batch > 1:
             active = book.slots_by_series()
         focus_series, focus_positions = self.focus.get()
