@@ -7,6 +7,15 @@ async def asgi_get(
     application, url: str, headers: list[tuple[bytes, bytes]] = ()
 ) -> tuple[int, dict, bytes]:
     """GET ``url`` (a path); the status, the response headers and the body."""
+    status, sent_headers, body = await asgi_request(application, url, headers=headers)
+    return status, dict(sent_headers), body
+
+
+async def asgi_request(
+    application, url: str, query: bytes = b"", headers: list[tuple[bytes, bytes]] = ()
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """GET ``url`` (a path) with ``query``; the status, the response headers as sent (in
+    order) and the body."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -15,7 +24,7 @@ async def asgi_get(
         "scheme": "http",
         "path": url,
         "raw_path": url.encode(),
-        "query_string": b"",
+        "query_string": query,
         "root_path": "",
         "headers": [(b"host", b"127.0.0.1"), *headers],
         "client": ("127.0.0.1", 1),
@@ -35,4 +44,4 @@ async def asgi_get(
     await application(scope, receive, send)
     start = next(message for message in sent if message["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], dict(start["headers"]), body
+    return start["status"], list(start["headers"]), body

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,11 +15,13 @@ from django.db import connection
 
 from tests.base import free_port
 from tests.orthanc import Orthanc
+from viewer.archive.importer import Importer
 from viewer.archive.models import Instance
 from viewer.archive.parsing import parse_instance
 from viewer.archive.storage import absolute_path
 from viewer.nodes.models import RemoteNode
 from viewer.nodes.scp import start_server
+from viewer.retrieve import scheduler
 from viewer.retrieve.models import RetrieveJob, TransferTask
 from viewer.retrieve.queue import enqueue
 
@@ -193,3 +196,27 @@ def wait_until_true(condition, seconds: float = 30, what: str = "condition", wor
                 pytest.fail(f"a worker exited ({worker.returncode}) while waiting for {what}")
         time.sleep(0.05)
     pytest.fail(f"timed out waiting for {what}")
+
+
+def stalled_archive(monkeypatch, stores_first: int) -> tuple[threading.Event, threading.Event]:
+    """The archive stalls after its first ``stores_first`` stores until ``release`` is
+    set; ``held_back`` is set once the engine schedules with no slot to give (it holds
+    its transfers back by itself). Returns (release, held_back)."""
+    release, held_back = threading.Event(), threading.Event()
+    stores: list[str] = []
+    original_schedule, original_store = scheduler.schedule, Importer.store
+
+    def schedule(state):
+        if state.slots <= 0 and not release.is_set():
+            held_back.set()
+        return original_schedule(state)
+
+    def store(importer, parsed):
+        stores.append(parsed.sop_instance_uid)
+        if len(stores) > stores_first:
+            release.wait(20)
+        return original_store(importer, parsed)
+
+    monkeypatch.setattr(scheduler, "schedule", schedule)
+    monkeypatch.setattr(Importer, "store", store)
+    return release, held_back

@@ -15,14 +15,12 @@ from pynetdicom.sop_class import (
 
 from tests.nodes.conftest import free_port, make_node
 from tests.orthanc import Orthanc
-from tests.retrieve.support import orthanc_moving_to_us, study_root_find
+from tests.retrieve.support import orthanc_moving_to_us, stalled_archive, study_root_find
 from tests.retrieve.test_cmove_kept import listed_job, qrscp  # noqa: F401 (a fixture)
 from tests.retrieve.test_dimse_retrieve import assert_same_images
-from viewer.archive.importer import Importer
 from viewer.nodes import scu
 from viewer.nodes.models import RemoteNode
 from viewer.nodes.scp import start_server
-from viewer.retrieve import scheduler
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.models import RetrieveJob, TransferTask
 
@@ -162,23 +160,8 @@ def test_it_runs_one_batch_per_slot_ahead_of_a_stalled_archive(
     port, _ = qrscp()
     node = make_node(port, ae_title="QRSCP", retrieve_method=RemoteNode.C_MOVE, max_transfers=1)
     series_count = len({pydicom.dcmread(path).SeriesInstanceUID for path in study_files})
-    release, held_back = threading.Event(), threading.Event()
-    stores: list[str] = []
-    original_schedule, original_store = scheduler.schedule, Importer.store
-
-    def schedule(state):
-        if state.slots <= 0 and not release.is_set():
-            held_back.set()
-        return original_schedule(state)
-
-    def store(importer, parsed):
-        stores.append(parsed.sop_instance_uid)
-        if len(stores) > series_count:  # every series shows an image: the archive stalls
-            release.wait(20)
-        return original_store(importer, parsed)
-
-    monkeypatch.setattr(scheduler, "schedule", schedule)
-    monkeypatch.setattr(Importer, "store", store)
+    # Every series shows an image, then the archive stalls.
+    release, held_back = stalled_archive(monkeypatch, series_count)
     job = listed_job(study_files, node)
     runner = threading.Thread(target=lambda: Engine(job.pk, "worker-1").run())
     runner.start()

@@ -10,15 +10,14 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from tests.nodes.conftest import make_node
+from tests.retrieve.test_cmove_batches import moved
 from tests.retrieve.test_cmove_kept import listed_job, qrscp  # noqa: F401 (a fixture)
-from tests.retrieve.test_dimse_retrieve import assert_same_images
 from viewer.nodes import arrivals, handlers
 from viewer.nodes.dimse_transport import DimseTransport
 from viewer.nodes.errors import TransferError
 from viewer.nodes.models import RemoteNode
 from viewer.nodes.transports import Attempt, InstanceRef
-from viewer.retrieve.engine import Engine
-from viewer.retrieve.models import RetrieveJob, TransferTask
+from viewer.retrieve.models import RetrieveJob
 
 
 def a_streamed_file(folder: Path, name: str = "streamed.dcm") -> Path:
@@ -92,15 +91,10 @@ def scp_stores(monkeypatch) -> list[str]:
     return stored
 
 
-def moved(port: int, study_files) -> RetrieveJob:
+def moved_from(port: int, study_files) -> RetrieveJob:
     node = make_node(port, ae_title="QRSCP", retrieve_method=RemoteNode.C_MOVE, max_transfers=2)
     job = listed_job(study_files, node)
-    state = Engine(job.pk, "worker-1").run()
-    job.refresh_from_db()
-    assert state == RetrieveJob.DONE, job.error
-    assert job.tasks.filter(state=TransferTask.DONE).count() == len(study_files)
-    assert set(job.tasks.values_list("attempts", flat=True)) == {1}
-    assert_same_images(study_files)
+    moved(job, study_files)
     return job
 
 
@@ -113,7 +107,7 @@ def test_it_files_moved_instances_itself_without_our_scp_storing_them(
     settings,
 ):
     port, _ = qrscp()
-    job = moved(port, study_files)
+    job = moved_from(port, study_files)
     assert scp_stores == []
     # Nothing of the hand-over is left behind.
     assert not (Path(settings.PACSWEB_STORAGE) / ".incoming" / str(job.pk)).exists()
@@ -130,5 +124,5 @@ def test_it_finds_what_our_scp_stored_when_nothing_here_waited_for_it(
     # As when our SCP runs in another process than the job (run_scp, run_downloader).
     monkeypatch.setattr(arrivals, "take", lambda sop_instance_uid, path: False)
     port, _ = qrscp()
-    moved(port, study_files)
+    moved_from(port, study_files)
     assert sorted(scp_stores) == sorted(pydicom.dcmread(p).SOPInstanceUID for p in study_files)

@@ -6,10 +6,11 @@ import time
 import pytest
 
 from tests.base import stored_files
+from tests.retrieve.support import stalled_archive
 from viewer.archive.importer import Importer
 from viewer.archive.models import Instance, Study
 from viewer.nodes.transports import HttpTransport
-from viewer.retrieve import leases, scheduler
+from viewer.retrieve import leases
 from viewer.retrieve.engine import Engine
 from viewer.retrieve.focus import FocusBox
 from viewer.retrieve.models import RetrieveJob, TransferTask
@@ -201,25 +202,9 @@ def test_the_link_runs_at_most_one_store_per_slot_ahead_of_the_archive(
 ):
     job = make_job(server, sources, slots=1)
     series_count = len({parsed.series_uid for _, parsed in sources.values()})
-    release = threading.Event()
-    held_back = threading.Event()
     asked_while_held: list[int] = []
-    stores: list[str] = []
-    original_schedule, original_store = scheduler.schedule, Importer.store
-
-    def schedule(state):
-        if state.slots <= 0 and not release.is_set():
-            held_back.set()
-        return original_schedule(state)
-
-    def store(importer, parsed):
-        stores.append(parsed.sop_instance_uid)
-        if len(stores) > series_count:  # every series shows an image: the archive stalls
-            release.wait(10)
-        return original_store(importer, parsed)
-
-    monkeypatch.setattr(scheduler, "schedule", schedule)
-    monkeypatch.setattr(Importer, "store", store)
+    # Every series shows an image, then the archive stalls.
+    release, held_back = stalled_archive(monkeypatch, series_count)
     runner = threading.Thread(target=lambda: Engine(job.pk, "worker-1").run())
     runner.start()
     try:

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from tests.asgi import asgi_request
 from viewer.archive.models import Instance
 from viewer.audit.models import AuditEvent
 from viewer.web import frame_fast_path
@@ -59,40 +60,7 @@ def url(instance: Instance, study_uid: str | None = None) -> str:
 
 def get(application, path: str, query: bytes = b"", headers=()) -> tuple[int, list, bytes]:
     """One GET in process: the status, the headers as sent (in order) and the body."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), *headers],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
-    pending = [{"type": "http.request", "body": b"", "more_body": False}]
-    sent = []
-
-    async def run():
-        never = asyncio.Event()
-
-        async def receive():
-            if pending:
-                return pending.pop()
-            await never.wait()
-
-        async def send(message):
-            sent.append(message)
-
-        await application(scope, receive, send)
-
-    asyncio.run(run())
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], list(start["headers"]), body
+    return asyncio.run(asgi_request(application, path, query, headers))
 
 
 @pytest.mark.parametrize(

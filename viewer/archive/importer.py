@@ -438,57 +438,57 @@ def _placeholders(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def _select_in(select: str, column: str, values: list[str]) -> list[tuple]:
+    """The rows of ``select`` whose ``column`` is one of ``values`` (none for none)."""
+    if not values:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(f"{select} WHERE {column} IN ({_placeholders(values)})", values)
+        return cursor.fetchall()
+
+
 def _stored_instances(sop_instance_uids: list[str]) -> dict[str, StoredInstance]:
     """The indexed instances among ``sop_instance_uids``, by SOP Instance UID."""
-    if not sop_instance_uids:
-        return {}
-    sql = (
+    rows = _select_in(
         f"SELECT i.sop_instance_uid, s.series_uid, i.file_path FROM {_INSTANCE} i"
-        f" JOIN {_SERIES} s ON s.id = i.series_id"
-        f" WHERE i.sop_instance_uid IN ({_placeholders(sop_instance_uids)})"
+        f" JOIN {_SERIES} s ON s.id = i.series_id",
+        "i.sop_instance_uid",
+        sop_instance_uids,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, sop_instance_uids)
-        return {uid: StoredInstance(series, path) for uid, series, path in cursor.fetchall()}
+    return {uid: StoredInstance(series, path) for uid, series, path in rows}
 
 
 def _filed_series(
     series_uids: set[str],
 ) -> tuple[dict[str, str], dict[str, "PatientIdentity"]]:
     """Which study each known series is filed under, and each such study's patient."""
-    uids = list(series_uids)
-    if not uids:
-        return {}, {}
-    sql = (
+    rows = _select_in(
         f"SELECT s.series_uid, st.study_uid, p.patient_key, p.patient_id,"
         f" p.issuer_of_patient_id FROM {_SERIES} s"
-        f" JOIN {_STUDY} st ON st.id = s.study_id JOIN {_PATIENT} p ON p.id = st.patient_id"
-        f" WHERE s.series_uid IN ({_placeholders(uids)})"
+        f" JOIN {_STUDY} st ON st.id = s.study_id JOIN {_PATIENT} p ON p.id = st.patient_id",
+        "s.series_uid",
+        list(series_uids),
     )
     series_study: dict[str, str] = {}
     study_patient: dict[str, PatientIdentity] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, uids)
-        for series_uid, study_uid, key, patient_id, issuer in cursor.fetchall():
-            series_study[series_uid] = study_uid
-            study_patient[study_uid] = PatientIdentity(key, patient_id, issuer)
+    for series_uid, study_uid, key, patient_id, issuer in rows:
+        series_study[series_uid] = study_uid
+        study_patient[study_uid] = PatientIdentity(key, patient_id, issuer)
     return series_study, study_patient
 
 
 def _filed_studies(study_uids: set[str]) -> dict[str, "PatientIdentity"]:
     """The patient each known study among ``study_uids`` is filed under."""
-    uids = list(study_uids)
-    sql = (
+    rows = _select_in(
         f"SELECT st.study_uid, p.patient_key, p.patient_id, p.issuer_of_patient_id"
-        f" FROM {_STUDY} st JOIN {_PATIENT} p ON p.id = st.patient_id"
-        f" WHERE st.study_uid IN ({_placeholders(uids)})"
+        f" FROM {_STUDY} st JOIN {_PATIENT} p ON p.id = st.patient_id",
+        "st.study_uid",
+        list(study_uids),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, uids)
-        return {
-            study_uid: PatientIdentity(key, patient_id, issuer)
-            for study_uid, key, patient_id, issuer in cursor.fetchall()
-        }
+    return {
+        study_uid: PatientIdentity(key, patient_id, issuer)
+        for study_uid, key, patient_id, issuer in rows
+    }
 
 
 def _insert_instances(rows: list[Instance]) -> None:
