@@ -65,7 +65,9 @@ function later(load, selector = '') {
     if (!control || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
     event.preventDefault();
     event.stopImmediatePropagation();
-    start().then(() => control.click(), () => {});
+    // Its module in: the press again, now its own. Failed: a link still goes where it
+    // points (a report opens as a page); the next press asks for the module again.
+    start().then(() => control.click(), () => { if (control.href) window.location.assign(control.href); });
   };
   function start() {
     loading ??= load().then((loaded) => {
@@ -1202,7 +1204,7 @@ function chooseLayout(name) {
 // images (a KOS document in the archive); the strip's entry shows every document's.
 // "Send key images…": the person's own KOS to a node they choose (disabled without one).
 // Its button stays disabled (as the page comes) until the first answer brings the
-// dialog's module with the strip's (showKeyImages).
+// dialog's module with the strip's (showKeyStrip).
 let sendKeys = null;
 const keyImageModules = later(() => Promise.all([
   import('./shell/key-images.js'), import('./shell/send-key-images.js'),
@@ -1225,7 +1227,7 @@ function showKeyState() {
 }
 
 /** Key images answered: marked on the images at once; the strip and Send once their modules are in. */
-async function showKeyImages(answer) {
+function showKeyImages(answer) {
   keyImages.receive(answer);
   viewports.forEach((v) => v.draw());
   if (viewports.some((v) => v.state.series?.series_uid === KEY_SERIES_UID)) {
@@ -1233,6 +1235,12 @@ async function showKeyImages(answer) {
       if (fresh.instances.length) viewports.forEach((v) => v.updateSeries(fresh));
     }).catch(() => {});
   }
+  // Not awaited: a mark saved after this must not wait for the strip's modules.
+  showKeyStrip().catch((error) => console.warn(`key images: ${error.message}`));
+}
+
+/** The strip and Send key images, made with their modules once the first image is in. */
+async function showKeyStrip() {
   await firstImage; // the strip's modules come after it, as later() fetches them
   const [{ KeyImagesStrip }, { SendKeyImagesDialog }] = await keyImageModules();
   keyStrip ??= new KeyImagesStrip(root, { text: text.keyImages, ...stripActions });
@@ -1256,7 +1264,7 @@ function toggleKey() {
   keySaving = keySaving
     .then(() => saveKeyImage(studyUid, entry.sop_instance_uid, entry.frame ?? 1, !keyImages.isMine(entry)))
     .then((answer) => {
-      showKeyImages(answer).catch(() => {}); // its module's failure is told by later()
+      showKeyImages(answer); // the strip's module failing is told by showKeyStrip
       windows.keyImagesChanged(); // the study's other windows list them again
     })
     .catch((error) => {

@@ -168,3 +168,17 @@ def test_the_study_page_shows_documents_as_icons(browser, server_url, documents,
     assert page.locator(".patient-id").inner_text() == PATIENT_ID
     page.screenshot(path=screenshot_dir / "documents-sr-page.png", full_page=True)
     page.context.close()
+
+
+def test_a_report_entry_still_opens_when_the_panels_module_fails(browser, server_url, documents):
+    # Regression (review): a press before the documents module was in waited for it and
+    # was swallowed if it never came; a report entry is a link and still goes there.
+    page = signed_in_page(browser, server_url, 1366, 768)
+    page.route("**/static/viewer/shell/documents.js", lambda route: route.abort())
+    page.goto(f"{server_url}/studies/{documents['study_uid']}/view/")
+    page.wait_for_function("document.getElementById('viewer').dataset.ready === 'true'")
+    entry = page.locator('.series-strip a[data-document="pdf"]')
+    target = page.evaluate("(a) => a.href", entry.element_handle())
+    entry.click()
+    page.wait_for_url(target)
+    page.context.close()

@@ -152,3 +152,15 @@ def test_it_leaves_other_queries_and_conditional_requests_to_django(apps, instan
     assert get(application, url(instance), b"encoding=png", headers)[0] == 400
     assert get(application, url(instance), headers=[*headers, (b"if-none-match", etag)])[0] == 304
     assert len(reached) == 3
+
+
+def test_it_does_not_believe_a_lookup_that_a_sign_out_overtook(alice):
+    # Regression (review): a session looked up in one thread while another signed out
+    # was then believed for CHECK_SECONDS after the sign-out.
+    users = frame_fast_path.SessionUsers()
+    began = users.generation  # the lookup begins
+    users.forget_session("the-key")  # sign-out, in another thread, before it ends
+    users.put("the-key", alice, frame_fast_path.CHECK_SECONDS, began)
+    assert users.get("the-key") is None
+    users.put("the-key", alice, frame_fast_path.CHECK_SECONDS, users.generation)
+    assert users.get("the-key") == alice

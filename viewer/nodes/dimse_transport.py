@@ -10,6 +10,7 @@ and never read back. A C-MOVE names up to ``PACSWEB_MOVE_BATCH`` instances (list
 matching), so the node opens one store association for them, not one each.
 """
 
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,9 @@ from pathlib import Path
 from django.conf import settings
 from pynetdicom.status import Status
 
+from viewer.archive.importer import IMPORTED, PRESENT, Importer
 from viewer.archive.models import Instance
-from viewer.archive.parsing import ParsedInstance
+from viewer.archive.parsing import ParsedInstance, parse_file
 from viewer.nodes import arrivals, scu
 from viewer.nodes.errors import NODE, TransferError
 from viewer.nodes.handlers import (
@@ -30,6 +32,8 @@ from viewer.nodes.handlers import (
 from viewer.nodes.models import RemoteNode
 
 from .transports import Attempt, InstanceRef, checked, checked_file
+
+logger = logging.getLogger(__name__)
 
 # Statuses after which the instance will not come however often we ask.
 _FINAL = {
@@ -127,7 +131,7 @@ class DimseTransport:
         """One C-MOVE of ``refs`` (one series): its outcome, and what came of each that
         arrived, by SOP Instance UID (absent: it did not come)."""
         uids = [ref.sop_instance_uid for ref in refs]
-        with arrivals.expecting(uids, self.part_folder) as expected:
+        with arrivals.expecting(uids, self.part_folder, self.node.ae_title) as expected:
             outcome = self._request_move(refs[0], attempts[0], uids if len(uids) > 1 else uids[0])
         handed = expected.arrived()
         rows = self._arrived([ref for ref in refs if ref.sop_instance_uid not in handed])
@@ -150,7 +154,7 @@ class DimseTransport:
         try:
             return checked_file(path, ref)
         except TransferError as exc:
-            path.unlink(missing_ok=True)
+            _keep_as_sent(path)
             return exc
 
     def _request_move(
@@ -300,6 +304,18 @@ class DimseTransport:
         for slot in slots:
             if slot.assoc.is_established:
                 slot.assoc.release()
+
+
+def _keep_as_sent(path: Path) -> None:
+    """A handed file that is not the instance asked for was answered with success: it
+    is filed as our SCP would have filed it (a refusal is logged), not dropped."""
+    try:
+        outcome, reason = Importer(source_label="c-store").store_file(path, parse_file(path))
+    except Exception:  # noqa: BLE001 - unreadable: the SCP would have refused it
+        outcome, reason = "unreadable", "not a whole DICOM instance"
+    if outcome not in (IMPORTED, PRESENT):
+        logger.warning("a moved instance that was not the one asked for was not kept: %s", reason)
+    path.unlink(missing_ok=True)
 
 
 def _failure(service: str, outcome: scu.RetrieveOutcome, hint: str = "") -> TransferError:

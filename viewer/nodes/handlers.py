@@ -78,7 +78,8 @@ def handle_store(event, sessions: StoreSessions, peers: Peers | None = None) -> 
         reason = f"instance larger than {settings.PACSWEB_SCP_MAX_INSTANCE_MB} MB"
         logger.info("C-STORE refused: %s", reason)
         return _status(OUT_OF_RESOURCES, reason)
-    if path and arrivals.take(event.request.AffectedSOPInstanceUID, path):
+    caller = event.assoc.requestor.ae_title
+    if path and arrivals.take(event.request.AffectedSOPInstanceUID, path, caller):
         # A C-MOVE of this process asked for it: the job checks, files and indexes it.
         return _status(Status.SUCCESS)
     # Parsing holds about twice an instance in memory; the budget waits large instances

@@ -66,6 +66,8 @@ class SessionUsers:
         self._clock = clock
         self._lock = threading.Lock()
         self._users: dict[str, tuple[object, float]] = {}
+        # Bumped by every forget: a lookup that began before one is not believed.
+        self.generation = 0
 
     def get(self, session_key: str):
         """The user the session signs in, if checked recently enough; else None."""
@@ -75,10 +77,13 @@ class SessionUsers:
             return None
         return found[0]
 
-    def put(self, session_key: str, user, seconds: float) -> None:
-        """Believe the session signs ``user`` in for ``seconds`` from now."""
+    def put(self, session_key: str, user, seconds: float, generation: int) -> None:
+        """Believe the session signs ``user`` in for ``seconds`` from now, unless a
+        sign-out or a change of user came after ``generation`` was read."""
         now = self._clock()
         with self._lock:
+            if generation != self.generation:
+                return
             self._users[session_key] = (user, now + seconds)
             if len(self._users) > 10_000:  # a bound, not a policy: old ones are rare
                 self._users = {k: v for k, v in self._users.items() if v[1] > now}
@@ -86,11 +91,13 @@ class SessionUsers:
     def forget_session(self, session_key: str | None) -> None:
         """Refuse the session's frames here from now on (until checked again)."""
         with self._lock:
+            self.generation += 1
             self._users.pop(session_key, None)
 
     def forget_user(self, user_pk) -> None:
         """Look each session of the user up again (deactivated, password changed...)."""
         with self._lock:
+            self.generation += 1
             for key in [k for k, (u, _) in self._users.items() if u.pk == user_pk]:
                 del self._users[key]
 
@@ -226,9 +233,12 @@ class FrameFastPath:
         if user is None:
             from django.contrib.sessions.backends.db import SessionStore
 
+            generation = USERS.generation
             request.session = SessionStore(session_key)
             user = get_user(request)
-            if not user.is_authenticated:
+            if not user.is_authenticated or request.session.modified:
+                # A changed session (a key cycled after a secret key rotation) needs
+                # SessionMiddleware's new cookie: Django's path answers.
                 return None
             expires = (
                 Session.objects.filter(session_key=session_key)
@@ -238,7 +248,7 @@ class FrameFastPath:
             if expires is None:
                 return None
             left = (expires - timezone.now()).total_seconds()
-            USERS.put(session_key, user, min(CHECK_SECONDS, left))
+            USERS.put(session_key, user, min(CHECK_SECONDS, left), generation)
         request.user = user
         request._cached_user = user
         return user
