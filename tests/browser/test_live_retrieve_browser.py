@@ -38,7 +38,9 @@ def remote_node(server, tmp_path_factory):
     write_demo_ct(folder / "desktop", DESKTOP)
     write_demo_ct(folder / "phone", PHONE)
     write_demo_ct(folder / "mpr", MPR)
-    with DemoWebNode(folder, bandwidth=250_000, latency=0.02) as node:
+    # Slow enough that the pick comes before the last series is in on a loaded machine
+    # (at 250 kB/s a CI run beside it let the coronal series finish before the pick).
+    with DemoWebNode(folder, bandwidth=125_000, latency=0.02) as node:
         with registered_web_node(
             server, "slow-pacs", node.base_url, max_transfers=MAX_TRANSFERS
         ) as node_id:
