@@ -1,6 +1,8 @@
 """C-MOVE batches against nodes that do not take a whole list of UIDs: what the person
 is told and how the job asks next (a fake node answering ``send_move``, no network)."""
 
+import tempfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -28,8 +30,11 @@ def fake_node(monkeypatch, answer) -> tuple[DimseTransport, list, set]:
         return answer(list(named), here)
 
     monkeypatch.setattr(scu, "send_move", send_move)
-    node = SimpleNamespace(retrieve_method=RemoteNode.C_MOVE, our_ae_title="PACSWEB")
-    transport = DimseTransport(node, None)
+    node = SimpleNamespace(
+        retrieve_method=RemoteNode.C_MOVE, our_ae_title="PACSWEB", ae_title="REMOTE"
+    )
+    # Nothing is handed over here (no SCP): the folder only has to exist.
+    transport = DimseTransport(node, Path(tempfile.mkdtemp(prefix="move-parts-")))
     monkeypatch.setattr(transport, "_association", lambda number: SimpleNamespace(assoc=None))
     monkeypatch.setattr(
         transport,
