@@ -94,7 +94,14 @@ def test_it_builds_the_venv_anew_for_another_python_and_tests_on_two():
     assert re.search(r"^PYTHON \?= \$\(firstword \$\(PYTHONS\)\)$", MAKEFILE, re.MULTILINE)
     assert re.search(r"^COMPAT_PYTHON \?= \$\(lastword \$\(PYTHONS\)\)$", MAKEFILE, re.MULTILINE)
     [test_recipe] = re.findall(r"^test: .*?(?=^\S)", MAKEFILE, re.MULTILINE | re.DOTALL)
-    assert "test-compat" in test_recipe
+    assert "test-postgres" in test_recipe
+    # The PostgreSQL pass runs on the oldest Python: two passes cover both databases and
+    # both ends of the Pythons supported (a third pass did not fit CI's 90 minutes).
+    [postgres_recipe] = re.findall(
+        r"^test-postgres:.*?(?=^\S|\Z)", MAKEFILE, re.MULTILINE | re.DOTALL
+    )
+    assert "DATABASE_URL=$(TEST_PG_URL) $(COMPAT_VENV)/bin/pytest" in postgres_recipe
+    assert 'if [ "$$CI" = "true" ]' in postgres_recipe
 
 
 def test_it_declares_the_pythons_it_supports():
