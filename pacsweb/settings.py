@@ -44,7 +44,8 @@ MIDDLEWARE = [
     # django-cors-headers asks, so those answers carry CORS headers too.
     "corsheaders.middleware.CorsMiddleware",
     "viewer.web.streaming.AsyncStreamingMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise, with a gzip copy of each text file (viewer/web/static_files.py).
+    "viewer.web.static_files.CompressedStaticMiddleware",
     "viewer.web.middleware.NoStoreByDefaultMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -234,6 +235,10 @@ STATIC_ROOT = env_str("PACSWEB_STATIC_ROOT") or None
 # Serve straight from the source folders so the embedded default needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# The gzip copies of static files, named by their content's hash (made at start).
+PACSWEB_STATIC_GZIP_DIR = Path(
+    env_str("PACSWEB_STATIC_GZIP_DIR", str(DATA_DIR / "static-gzip"))
+).resolve()
 
 PACSWEB_PAGE_SIZE = env_int("PACSWEB_PAGE_SIZE", 25)
 PACSWEB_AE_TITLE = env_str("PACSWEB_AE_TITLE", "PACSWEB")
