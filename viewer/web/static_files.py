@@ -21,6 +21,9 @@ COMPRESSIBLE_TYPES = ("text/", "application/javascript", "application/json", "im
 COMPRESSIBLE_SUFFIXES = (".wasm",)
 # Below this a gzip header and a round trip's worth of CPU buy nothing.
 SMALLEST = 512
+# (path, size, mtime, folder) -> the copy's path or None: each Django handler (every test
+# client) builds WhiteNoise anew, and reading and hashing every file again cost 13 ms.
+_KNOWN: dict[tuple, str | None] = {}
 
 
 def compressible(path: str, media_type: str) -> bool:
@@ -60,10 +63,7 @@ class CompressedStaticMiddleware(WhiteNoiseMiddleware):
     def get_static_file(self, path, url, stat_cache=None):
         copy = None
         if os.path.isfile(path) and compressible(path, self.media_types.get_type(path)):
-            try:
-                copy = gzip_copy(path, Path(settings.PACSWEB_STATIC_GZIP_DIR))
-            except OSError:
-                pass  # a read-only or full data folder: the file is served as it is
+            copy = _known_copy(path, Path(settings.PACSWEB_STATIC_GZIP_DIR))
         if copy is None:
             return super().get_static_file(path, url, stat_cache=stat_cache)
         # As WhiteNoise builds a file's headers; the copy is not in its stat cache.
@@ -75,3 +75,17 @@ class CompressedStaticMiddleware(WhiteNoiseMiddleware):
         if self.add_headers_function is not None:
             self.add_headers_function(headers, path, url)
         return StaticFile(path, headers.items(), encodings={"gzip": copy})
+
+
+def _known_copy(path: str, folder: Path) -> str | None:
+    """``gzip_copy``, remembered while the file's size and time and the copy stay."""
+    stat = os.stat(path)
+    key = (path, stat.st_size, stat.st_mtime_ns, folder)
+    copy = _KNOWN.get(key)
+    if key not in _KNOWN or (copy is not None and not os.path.exists(copy)):
+        try:
+            copy = gzip_copy(path, folder)
+        except OSError:
+            return None  # a read-only or full data folder: the file is served as it is
+        _KNOWN[key] = copy
+    return copy
