@@ -1,11 +1,11 @@
 """C-MOVE batches against nodes that do not take a whole list of UIDs: what the person
 is told and how the job asks next (a fake node answering ``send_move``, no network)."""
 
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 
 from viewer.nodes import scu
 from viewer.nodes.dimse_transport import AlreadyStored, DimseTransport
@@ -33,8 +33,11 @@ def fake_node(monkeypatch, answer) -> tuple[DimseTransport, list, set]:
     node = SimpleNamespace(
         retrieve_method=RemoteNode.C_MOVE, our_ae_title="PACSWEB", ae_title="REMOTE"
     )
-    # Nothing is handed over here (no SCP): the folder only has to exist.
-    transport = DimseTransport(node, Path(tempfile.mkdtemp(prefix="move-parts-")))
+    # Nothing is handed over here (no SCP): the folder only has to exist (in the test's
+    # own archive root, conftest's archive_root).
+    parts = Path(settings.PACSWEB_STORAGE) / "move-parts"
+    parts.mkdir()
+    transport = DimseTransport(node, parts)
     monkeypatch.setattr(transport, "_association", lambda number: SimpleNamespace(assoc=None))
     monkeypatch.setattr(
         transport,

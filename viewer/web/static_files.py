@@ -8,13 +8,14 @@ never gets an old copy, and a restart finds the copies it made before.
 import gzip
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from wsgiref.headers import Headers
 
 from django.conf import settings
 from whitenoise.middleware import WhiteNoiseMiddleware
 from whitenoise.responders import StaticFile
+
+from viewer.archive.storage import write_atomic
 
 # Types that shrink under gzip; images, fonts and archives are compressed already.
 COMPRESSIBLE_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
@@ -43,17 +44,9 @@ def gzip_copy(path: str, folder: Path) -> str | None:
     compressed = gzip.compress(content, compresslevel=9, mtime=0)
     if len(compressed) >= len(content):
         return None
-    folder.mkdir(parents=True, exist_ok=True)
-    # Another process starting on the same data folder may write the same copy: each
-    # writes its own temporary file and renames it, so no one reads half a copy.
-    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(compressed)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    # Written whole and fsynced before the rename (another process starting on the same
+    # folder may write the same copy): a half copy would be served as the file.
+    write_atomic(target.name, compressed, root=folder)
     return str(target)
 
 
@@ -62,9 +55,9 @@ class CompressedStaticMiddleware(WhiteNoiseMiddleware):
 
     def get_static_file(self, path, url, stat_cache=None):
         copy = None
-        if os.path.isfile(path) and compressible(path, self.media_types.get_type(path)):
+        if compressible(path, self.media_types.get_type(path)):
             copy = _known_copy(path, Path(settings.PACSWEB_STATIC_GZIP_DIR))
-        if copy is None:
+        if copy is None:  # WhiteNoise's own answer, a missing file's error included
             return super().get_static_file(path, url, stat_cache=stat_cache)
         # As WhiteNoise builds a file's headers; the copy is not in its stat cache.
         headers = Headers([])
@@ -78,14 +71,14 @@ class CompressedStaticMiddleware(WhiteNoiseMiddleware):
 
 
 def _known_copy(path: str, folder: Path) -> str | None:
-    """``gzip_copy``, remembered while the file's size and time and the copy stay."""
-    stat = os.stat(path)
-    key = (path, stat.st_size, stat.st_mtime_ns, folder)
-    copy = _KNOWN.get(key)
-    if key not in _KNOWN or (copy is not None and not os.path.exists(copy)):
-        try:
-            copy = gzip_copy(path, folder)
-        except OSError:
-            return None  # a read-only or full data folder: the file is served as it is
-        _KNOWN[key] = copy
+    """``gzip_copy``, remembered while the file's size and time and the copy stay; None
+    for a missing file, or a read-only or full data folder (served as it is)."""
+    try:
+        stat = os.stat(path)
+        key = (path, stat.st_size, stat.st_mtime_ns, folder)
+        copy = _KNOWN.get(key)
+        if key not in _KNOWN or (copy is not None and not os.path.exists(copy)):
+            copy = _KNOWN[key] = gzip_copy(path, folder)
+    except OSError:
+        return None
     return copy
