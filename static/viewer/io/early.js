@@ -44,7 +44,9 @@ export function startFirstImage({ studyUid, seriesUid, sopUid = '' } = {}, searc
     // As the viewport opens a series (viewport.js openSeries).
     const named = sopUid ? stack.findIndex((e) => e.sop_instance_uid === sopUid) : -1;
     const entry = stack[named >= 0 ? named : openingIndex(stack.length)];
-    if (!entry) return;
+    // Not here yet (a study being retrieved): its request would only get a 404, and the
+    // loader, taking that answer, would show the image as failed instead of waiting.
+    if (!entry || entry.missing) return;
     const options = { jls, reduce: query.get('preview') !== 'off' && wantsPreview(entry) };
     asked.frame = {
       key: frameKey(entry.sop_instance_uid, entry.frame, options),

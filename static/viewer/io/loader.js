@@ -133,6 +133,12 @@ export class FrameLoader {
       changed = true;
       return { ...entry, missing: false };
     });
+    // A refusal from before it landed ("no such image") no longer holds: ask again.
+    for (const key of [...this.failed.keys()].filter((k) => k.startsWith(`${sopUid}/`))) {
+      this.failed.delete(key);
+      this.attempts.delete(key);
+      changed = true;
+    }
     if (changed) this.schedule();
   }
 

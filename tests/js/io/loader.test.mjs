@@ -118,6 +118,28 @@ test('it takes images as they land on the server', async () => {
   assert.equal(loader.stats().frames, 3);
 });
 
+test('an image refused before it landed on the server is asked for again once it lands', async () => {
+  // Regression: a 404 for an image still being retrieved stayed "failed" after it arrived.
+  const peer = server();
+  const loader = new FrameLoader({ seriesUids: ['a'], budget: 10 ** 9, ...peer });
+  loader.setSeries(listing('a', 1));
+  loader.setShown([{ uid: 'a', index: 0 }]);
+  await assert.rejects(
+    (async () => {
+      const shown = loader.frame({ sop_instance_uid: 'a.0', frame: 1 });
+      await tick();
+      peer.requests[0].reject(Object.assign(new Error('no such image'), { permanent: true }));
+      await shown;
+    })(),
+    /no such image/,
+  );
+  loader.landed('a', 'a.0');
+  const again = loader.frame({ sop_instance_uid: 'a.0', frame: 1 });
+  await peer.answerAll();
+  assert.ok(await again);
+  assert.equal(peer.requests.length, 2);
+});
+
 test('it names an image the server cannot decode, and still loads the rest of its batch', async () => {
   const peer = server();
   const loader = new FrameLoader({ seriesUids: ['a'], budget: 10 ** 9, ...peer, batchSize: 8 });
