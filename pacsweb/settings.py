@@ -148,7 +148,13 @@ if _OIDC_SETTINGS:
 
 
 def _database(url: str) -> dict:
-    config = dj_database_url.parse(url, conn_max_age=env_int("PACSWEB_DB_CONN_MAX_AGE", 0))
+    sqlite = url.startswith("sqlite:")
+    # Kept on SQLite: opening one (with Django's SQL functions registered on it) was half
+    # of a frame request's time in its pool thread. On PostgreSQL each kept one is a
+    # server process per thread (PACSWEB_HTTP_THREADS of them per web process): a
+    # deployment sizes max_connections first, then sets this.
+    max_age = env_int("PACSWEB_DB_CONN_MAX_AGE", 600 if sqlite else 0)
+    config = dj_database_url.parse(url, conn_max_age=max_age, conn_health_checks=max_age > 0)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets the viewer read while the importer and worker write; IMMEDIATE
         # transactions avoid "database is locked" on lock upgrades.

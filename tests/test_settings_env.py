@@ -82,3 +82,20 @@ def test_two_processes_share_one_generated_secret(tmp_path, monkeypatch):
     ]
     secrets = {run.communicate()[0].strip() for run in runs}
     assert len(secrets) == 1 and len(secrets.pop()) > 40
+
+
+def test_sqlite_connections_are_kept_and_postgresql_ones_only_when_asked(monkeypatch):
+    # Opening a SQLite connection was half a frame request's time; on PostgreSQL each
+    # kept connection is a server process per thread, so that stays the deployment's call.
+    from pacsweb.settings import _database
+
+    monkeypatch.delenv("PACSWEB_DB_CONN_MAX_AGE", raising=False)
+    sqlite = _database("sqlite:////tmp/x.sqlite3")
+    postgres = _database("postgres://u@127.0.0.1:5432/db")
+    assert sqlite["CONN_MAX_AGE"] > 0 and sqlite["CONN_HEALTH_CHECKS"] is True
+    assert postgres["CONN_MAX_AGE"] == 0 and postgres["CONN_HEALTH_CHECKS"] is False
+    monkeypatch.setenv("PACSWEB_DB_CONN_MAX_AGE", "60")
+    postgres = _database("postgres://u@127.0.0.1:5432/db")
+    assert postgres["CONN_MAX_AGE"] == 60 and postgres["CONN_HEALTH_CHECKS"] is True
+    monkeypatch.setenv("PACSWEB_DB_CONN_MAX_AGE", "0")
+    assert _database("sqlite:////tmp/x.sqlite3")["CONN_MAX_AGE"] == 0

@@ -1,7 +1,8 @@
 """Our SCP's DIMSE provider: a query's C-FIND responses share one encoded command set,
-and each small response goes in one PDU."""
+each small response goes in one PDU, and a message is served as soon as it is whole."""
 
 import logging
+import queue
 
 from pynetdicom import evt
 from pynetdicom._handlers import standard_dimse_sent_handler
@@ -15,6 +16,10 @@ _LOGGER = logging.getLogger(standard_dimse_sent_handler.__module__)
 
 # What a C-FIND-RSP's command set is made of; the primitive has no value for the rest.
 _FIND_RSP_KEYWORDS = _COMMAND_SET_KEYWORDS["C-FIND-RSP"]
+
+# How long the association's thread waits for a message before its own checks (a
+# release or abort from the peer); it wakes as soon as a message is whole.
+MESSAGE_WAIT_SECONDS = 0.005
 
 # PS3.8 E.2, the Message Control Header of a data set fragment: last or not.
 _DATA_SET_FRAGMENT, _LAST_DATA_SET_FRAGMENT = b"\x00", b"\x02"
@@ -33,6 +38,17 @@ class SharedFindResponses(DIMSEServiceProvider):
     def __init__(self, assoc) -> None:
         super().__init__(assoc)
         self._find_response: tuple[tuple, C_FIND_RSP, list[bytes]] | None = None
+
+    def get_msg(self, block: bool = False):
+        """The next whole message. The association's reactor asks without blocking after
+        each 1 ms nap, so a message waited for the end of one; here that ask waits a
+        little on the queue instead, and is woken by the message."""
+        if block:
+            return super().get_msg(block=True)
+        try:
+            return self.msg_queue.get(timeout=MESSAGE_WAIT_SECONDS)
+        except queue.Empty:
+            return None, None
 
     def send_msg(self, primitive, context_id: int) -> None:
         """Send a DIMSE message; a C-FIND response with an identifier reuses its command."""

@@ -29,6 +29,7 @@ from .ingest import (
 from .models import RemoteNode
 from .peers import ANY, GuardedACSE, Peers
 from .qr import QueryError, instances_for, named_study, responses
+from .wakeups import stop_waking, wake_on_io
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ def handle_echo(event) -> int:
 def handle_association_end(event, sessions: StoreSessions) -> None:
     """As an association is released or aborted: make its studies' counts exact, audit
     the studies it delivered, and close its thread's database connection."""
+    stop_waking(event.assoc)
     session = sessions.end(event.assoc)
     try:
         if session is not None:
@@ -346,7 +348,8 @@ def handle_move(event):
 
 def handle_connection_open(event, peers: Peers | None = None) -> None:
     """As a peer connects: guard its negotiation, stream its C-STOREs to disk, share
-    each C-FIND's response command set, and turn off Nagle's algorithm.
+    each C-FIND's response command set, wake on its data instead of polling, and turn
+    off Nagle's algorithm.
 
     DIMSE sends a command and its data set as separate small writes; with Nagle and the
     peer's delayed ACK each reply would wait about 40 ms on an idle link.
@@ -355,6 +358,7 @@ def handle_connection_open(event, peers: Peers | None = None) -> None:
         event.assoc.acse = GuardedACSE(event.assoc, peers)
         event.assoc.dimse = SharedFindResponses(event.assoc)
         event.assoc.stream_store_to_disk = True
+        wake_on_io(event.assoc)
     transport = getattr(event.assoc.dul, "socket", None)
     sock = getattr(transport, "socket", None)
     if sock is not None:
@@ -366,4 +370,5 @@ def handle_connection_open(event, peers: Peers | None = None) -> None:
 
 def handle_rejected(event) -> None:
     """As we reject an association: close the database connection its checks opened."""
+    stop_waking(event.assoc)
     close_thread_connections(event.assoc, used=True)

@@ -1,0 +1,174 @@
+"""Our SCP's associations wake on their socket, on a PDU to send and on a whole DIMSE
+message, instead of napping between passes; nothing else of the association changes."""
+
+import gc
+import queue
+import socket
+import subprocess
+import threading
+from types import SimpleNamespace
+
+import pytest
+from pydicom import dcmread
+from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
+from pynetdicom import AE
+from pynetdicom.sop_class import CTImageStorage, Verification
+from pynetdicom.transport import AssociationSocket
+
+from viewer.archive.models import Instance
+from viewer.nodes import dimse, wakeups
+from viewer.nodes.dimse import SharedFindResponses
+from viewer.nodes.wakeups import Bell, RingingQueue, WakingSocket
+
+from .conftest import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Long enough that a wait that ends before it was woken, not timed out.
+NEVER = 60.0
+
+
+def waking_socket(monkeypatch):
+    """A WakingSocket over one end of a socket pair; returns it and the peer's end."""
+    monkeypatch.setattr(wakeups, "IDLE_WAIT_SECONDS", NEVER)
+    ours, peer = socket.socketpair()
+    events = queue.Queue()
+    transport = AssociationSocket(
+        SimpleNamespace(dul=SimpleNamespace(event_queue=events)), client_socket=ours
+    )
+    transport.__class__ = WakingSocket
+    transport.bell = Bell()
+    return transport, peer
+
+
+def answer_in_thread(ask) -> dict:
+    """Run ``ask`` in a thread; its answer lands in the returned dict's 'answer'."""
+    got: dict = {}
+    thread = threading.Thread(target=lambda: got.setdefault("answer", ask()), daemon=True)
+    thread.start()
+    got["thread"] = thread
+    return got
+
+
+def test_a_waiting_dul_wakes_when_the_peer_sends(monkeypatch):
+    transport, peer = waking_socket(monkeypatch)
+    waiting = answer_in_thread(lambda: transport.ready)
+    peer.send(b"\x01")
+    waiting["thread"].join(10)
+    assert waiting.get("answer") is True
+    transport.close()
+    peer.close()
+
+
+def test_a_waiting_dul_wakes_when_the_association_queues_a_pdu(monkeypatch):
+    transport, peer = waking_socket(monkeypatch)
+    to_send = RingingQueue(transport.bell)
+    waiting = answer_in_thread(lambda: transport.ready)
+    to_send.put("a PDU")
+    waiting["thread"].join(10)
+    # Woken with nothing to read: the DUL's next pass sends the PDU.
+    assert waiting.get("answer") is False
+    assert to_send.get_nowait() == "a PDU"
+    transport.close()
+    peer.close()
+
+
+def test_closing_the_socket_closes_its_bell(monkeypatch):
+    transport, peer = waking_socket(monkeypatch)
+    bell = transport.bell
+    transport.close()
+    assert bell.receiver.fileno() == -1
+    assert transport.ready is False  # closed: not ready, and no error
+    peer.close()
+
+
+def test_after_its_bell_is_closed_the_socket_still_wakes_on_data(monkeypatch):
+    # The association ended (bell closed) while the DUL thread still has passes to run.
+    transport, peer = waking_socket(monkeypatch)
+    transport.bell.close()
+    waiting = answer_in_thread(lambda: transport.ready)
+    peer.send(b"\x01")
+    waiting["thread"].join(10)
+    assert waiting.get("answer") is True
+    transport.close()
+    peer.close()
+
+
+def test_a_whole_message_wakes_the_association_waiting_for_it(monkeypatch):
+    monkeypatch.setattr(dimse, "MESSAGE_WAIT_SECONDS", NEVER)
+    provider = SharedFindResponses.__new__(SharedFindResponses)
+    provider.msg_queue = queue.Queue()
+    waiting = answer_in_thread(lambda: provider.get_msg(block=False))
+    provider.msg_queue.put((1, "C-STORE-RQ"))
+    waiting["thread"].join(10)
+    assert waiting.get("answer") == (1, "C-STORE-RQ")
+
+
+def test_with_nothing_to_serve_the_association_gets_nothing(monkeypatch):
+    monkeypatch.setattr(dimse, "MESSAGE_WAIT_SECONDS", 0.001)
+    provider = SharedFindResponses.__new__(SharedFindResponses)
+    provider.msg_queue = queue.Queue()
+    assert provider.get_msg(block=False) == (None, None)
+
+
+def our_sockets() -> list[WakingSocket]:
+    """Our SCP's association sockets still alive in this process."""
+    return [o for o in gc.get_objects() if type(o) is WakingSocket]
+
+
+def closed(transport: WakingSocket) -> bool:
+    """Whether an ended association's connection and bell are both closed."""
+    connection = transport.socket
+    return (
+        connection is None or connection.fileno() == -1
+    ) and transport.bell.receiver.fileno() == -1
+
+
+def test_the_scp_binds_waking_sockets_and_closes_them(scp_port):
+    """Each association our SCP accepts waits on its socket, and its DUL no longer naps;
+    when it ends, its socket and bell are closed."""
+    ae = AE(ae_title="WAKEUP")
+    ae.add_requested_context(Verification)
+    assoc = ae.associate("127.0.0.1", scp_port, ae_title="PACSWEB")
+    assert assoc.is_established
+    ours = wait_for(lambda: [o for o in our_sockets() if o.socket is not None])
+    assert ours, "our side's socket waits on its data"
+    dul = ours[0].assoc.dul
+    assert dul._run_loop_delay == 0 and isinstance(dul.to_provider_queue, RingingQueue)
+    assert assoc.send_c_echo().Status == 0x0000
+    assoc.release()
+    assert wait_for(lambda: closed(ours[0]))
+
+
+def test_dcmtk_peers_echo_store_and_abort_over_waking_associations(
+    scp_port, tmp_path, archive_root
+):
+    """echoscu, storescu of a file and a broken data set, and an aborted association:
+    each is answered, the file is stored, and no association's sockets stay open."""
+    echo = subprocess.run(
+        ["echoscu", "-aec", "PACSWEB", "127.0.0.1", str(scp_port)],
+        capture_output=True,
+        timeout=60,
+    )
+    assert echo.returncode == 0, echo.stderr
+    path = get_testdata_file("CT_small.dcm")
+    store = subprocess.run(
+        ["storescu", "-aec", "PACSWEB", "127.0.0.1", str(scp_port), path],
+        capture_output=True,
+        timeout=60,
+    )
+    assert store.returncode == 0, store.stderr
+    assert Instance.objects.filter(sop_instance_uid=dcmread(path).SOPInstanceUID).exists()
+
+    ae = AE(ae_title="WAKEUP")
+    ae.add_requested_context(CTImageStorage)
+    assoc = ae.associate("127.0.0.1", scp_port, ae_title="PACSWEB")
+    broken = Dataset()
+    broken.SOPClassUID, broken.SOPInstanceUID = CTImageStorage, "1.2.3.4"
+    broken.file_meta = FileMetaDataset()
+    broken.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    assert assoc.send_c_store(broken).Status != 0x0000  # refused with a reason, no hang
+    assoc.abort()
+    assert wait_for(lambda: all(closed(o) for o in our_sockets()))
