@@ -140,6 +140,8 @@ def test_the_scp_binds_waking_sockets_and_closes_them(scp_port):
     assert assoc.send_c_echo().Status == 0x0000
     assoc.release()
     assert wait_for(lambda: closed(ours[0]))
+    # Ended: pynetdicom's wait for the DUL thread's end naps again instead of spinning.
+    assert dul._run_loop_delay == wakeups.PYNETDICOM_NAP_SECONDS
 
 
 def test_dcmtk_peers_echo_store_and_abort_over_waking_associations(

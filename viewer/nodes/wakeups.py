@@ -17,6 +17,8 @@ from pynetdicom.transport import AssociationSocket
 
 # The longest an idle DUL thread waits before its own checks (its timers, a kill).
 IDLE_WAIT_SECONDS = 0.01
+# pynetdicom's own ``_run_loop_delay``.
+PYNETDICOM_NAP_SECONDS = 0.001
 
 
 class Bell:
@@ -106,4 +108,7 @@ def stop_waking(assoc) -> None:
     """Close ``assoc``'s bell as the association ends (released, aborted, rejected)."""
     bell = getattr(getattr(assoc.dul, "socket", None), "bell", None)
     if bell is not None:
+        # pynetdicom waits for the DUL thread's end in a loop of naps this long: at 0
+        # it would spin until the thread's last wait on the socket ends.
+        assoc.dul._run_loop_delay = PYNETDICOM_NAP_SECONDS
         bell.close()
