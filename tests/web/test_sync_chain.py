@@ -26,7 +26,16 @@ def meet(request: HttpRequest) -> HttpResponse:
     return HttpResponse("together")
 
 
-urlpatterns = [path("meet/", meet)]
+# A body larger than Django's 64 KB slices, as a 512x512 16-bit frame is.
+LARGE_BODY = bytes(range(256)) * 2048
+
+
+@login_not_required
+def large(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(LARGE_BODY, content_type="application/octet-stream")
+
+
+urlpatterns = [path("meet/", meet), path("large/", large)]
 
 
 async def _get(application, url: str) -> tuple[int, bytes]:
@@ -71,3 +80,45 @@ def test_it_crosses_to_a_thread_once_for_the_whole_middleware_chain(settings, mo
     assert asyncio.run(_get(application, "/meet/")) == (200, b"together")
     chain = [name for name in crossings if "_respond" in name or "process_" in name]
     assert chain == ["SyncChainASGIHandler._respond"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_body_in_memory_goes_to_the_server_in_one_message(settings):
+    # Django slices it into 64 KB messages: a copy and an event-loop pass each.
+    settings.ROOT_URLCONF = __name__
+    from pacsweb.asgi import application
+
+    sent = []
+
+    async def get():
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/large/",
+            "raw_path": b"/large/",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"127.0.0.1")],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+        }
+        requests = [{"type": "http.request", "body": b"", "more_body": False}]
+
+        async def receive():
+            if requests:
+                return requests.pop()
+            await asyncio.Event().wait()
+
+        async def send(message):
+            sent.append(message)
+
+        await application(scope, receive, send)
+
+    asyncio.run(get())
+    bodies = [m for m in sent if m["type"] == "http.response.body"]
+    assert sent[0]["status"] == 200
+    assert len(bodies) == 1 and bodies[0]["body"] == LARGE_BODY
+    assert not bodies[0].get("more_body", False)
