@@ -75,6 +75,20 @@ def test_a_waiting_dul_wakes_when_the_association_queues_a_pdu(monkeypatch):
     peer.close()
 
 
+def test_a_burst_of_pdus_rings_once_and_an_empty_queue_rings_again():
+    # The DUL thread sends everything queued before it waits again: one ring a burst.
+    bell = Bell()
+    to_send = RingingQueue(bell)
+    for pdu in ("response 1", "response 2", "response 3"):
+        to_send.put(pdu)
+    assert bell.receiver.recv(16) == b"\0"
+    while not to_send.empty():
+        to_send.get_nowait()
+    to_send.put("final response")
+    assert bell.receiver.recv(16) == b"\0"
+    bell.close()
+
+
 def test_closing_the_socket_closes_its_bell(monkeypatch):
     transport, peer = waking_socket(monkeypatch)
     bell = transport.bell

@@ -55,8 +55,12 @@ class RingingQueue(queue.Queue):
         self._bell = bell
 
     def _put(self, item) -> None:
+        # Only into an empty queue: the DUL thread sends what it finds queued before it
+        # waits again, so a burst (a C-FIND's responses) rings once, not per PDU.
+        was_empty = not self.queue
         super()._put(item)
-        self._bell.ring()
+        if was_empty:
+            self._bell.ring()
 
 
 class WakingSocket(AssociationSocket):
