@@ -16,6 +16,16 @@ async def asgi_request(
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """GET ``url`` (a path) with ``query``; the status, the response headers as sent (in
     order) and the body."""
+    sent = await asgi_messages(application, url, query, headers)
+    start = next(message for message in sent if message["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], list(start["headers"]), body
+
+
+async def asgi_messages(
+    application, url: str, query: bytes = b"", headers: list[tuple[bytes, bytes]] = ()
+) -> list[dict]:
+    """GET ``url`` (a path) with ``query``; the ASGI messages the application sent."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -42,6 +52,4 @@ async def asgi_request(
         sent.append(message)
 
     await application(scope, receive, send)
-    start = next(message for message in sent if message["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], list(start["headers"]), body
+    return sent

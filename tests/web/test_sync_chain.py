@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from tests.asgi import asgi_get
+from tests.asgi import asgi_get, asgi_messages
 
 # Requests meet here only if the server runs them all at the same time: more of them
 # than asyncio's default pool holds on a small machine (cores + 4).
@@ -88,36 +88,7 @@ def test_a_body_in_memory_goes_to_the_server_in_one_message(settings):
     settings.ROOT_URLCONF = __name__
     from pacsweb.asgi import application
 
-    sent = []
-
-    async def get():
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": "/large/",
-            "raw_path": b"/large/",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"127.0.0.1")],
-            "client": ("127.0.0.1", 1),
-            "server": ("127.0.0.1", 80),
-        }
-        requests = [{"type": "http.request", "body": b"", "more_body": False}]
-
-        async def receive():
-            if requests:
-                return requests.pop()
-            await asyncio.Event().wait()
-
-        async def send(message):
-            sent.append(message)
-
-        await application(scope, receive, send)
-
-    asyncio.run(get())
+    sent = asyncio.run(asgi_messages(application, "/large/"))
     bodies = [m for m in sent if m["type"] == "http.response.body"]
     assert sent[0]["status"] == 200
     assert len(bodies) == 1 and bodies[0]["body"] == LARGE_BODY
