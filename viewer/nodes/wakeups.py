@@ -48,7 +48,7 @@ class Bell:
 
 
 class RingingQueue(queue.Queue):
-    """The DUL's queue of PDUs to send, ringing its bell on each one put."""
+    """The DUL's queue of PDUs to send, ringing its bell when one is put into it empty."""
 
     def __init__(self, bell: Bell) -> None:
         super().__init__()
