@@ -19,7 +19,7 @@ from pynetdicom.transport import AssociationSocket
 
 from viewer.archive.models import Instance
 from viewer.nodes import dimse, wakeups
-from viewer.nodes.dimse import SharedFindResponses
+from viewer.nodes.dimse import ScpDIMSEProvider
 from viewer.nodes.wakeups import Bell, RingingQueue, WakingSocket
 
 from .conftest import wait_for
@@ -102,10 +102,16 @@ def test_closing_the_socket_closes_its_bell(monkeypatch):
     peer.close()
 
 
+def provider_with_queue() -> ScpDIMSEProvider:
+    """Our DIMSE provider with only its message queue (no association)."""
+    provider = ScpDIMSEProvider.__new__(ScpDIMSEProvider)
+    provider.msg_queue = queue.Queue()
+    return provider
+
+
 def test_a_whole_message_wakes_the_association_waiting_for_it(monkeypatch):
     monkeypatch.setattr(dimse, "MESSAGE_WAIT_SECONDS", NEVER)
-    provider = SharedFindResponses.__new__(SharedFindResponses)
-    provider.msg_queue = queue.Queue()
+    provider = provider_with_queue()
     waiting = answer_in_thread(lambda: provider.get_msg(block=False))
     provider.msg_queue.put((1, "C-STORE-RQ"))
     waiting["thread"].join(10)
@@ -114,8 +120,7 @@ def test_a_whole_message_wakes_the_association_waiting_for_it(monkeypatch):
 
 def test_with_nothing_to_serve_the_association_gets_nothing(monkeypatch):
     monkeypatch.setattr(dimse, "MESSAGE_WAIT_SECONDS", 0.001)
-    provider = SharedFindResponses.__new__(SharedFindResponses)
-    provider.msg_queue = queue.Queue()
+    provider = provider_with_queue()
     assert provider.get_msg(block=False) == (None, None)
 
 

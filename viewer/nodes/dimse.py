@@ -25,8 +25,9 @@ MESSAGE_WAIT_SECONDS = 0.005
 _DATA_SET_FRAGMENT, _LAST_DATA_SET_FRAGMENT = b"\x00", b"\x02"
 
 
-class SharedFindResponses(DIMSEServiceProvider):
-    """pynetdicom's DIMSE provider, encoding a C-FIND's response command set once.
+class ScpDIMSEProvider(DIMSEServiceProvider):
+    """pynetdicom's DIMSE provider for our SCP: a C-FIND's response command set encoded
+    once, and a whole message handed to the association without waiting for its nap.
 
     pynetdicom builds each response's command set as a pydicom Dataset and encodes it
     twice (its group length, then the message): most of a match's time on our side,

@@ -19,7 +19,7 @@ from viewer.audit.details import patient_id_of
 from viewer.audit.models import AuditEvent, record
 
 from . import arrivals
-from .dimse import SharedFindResponses
+from .dimse import ScpDIMSEProvider
 from .ingest import (
     StoreSession,
     StoreSessions,
@@ -356,7 +356,7 @@ def handle_connection_open(event, peers: Peers | None = None) -> None:
     """
     if peers is not None and event.assoc.is_acceptor:
         event.assoc.acse = GuardedACSE(event.assoc, peers)
-        event.assoc.dimse = SharedFindResponses(event.assoc)
+        event.assoc.dimse = ScpDIMSEProvider(event.assoc)
         event.assoc.stream_store_to_disk = True
         wake_on_io(event.assoc)
     transport = getattr(event.assoc.dul, "socket", None)
