@@ -199,3 +199,58 @@ def test_dcmtk_peers_echo_store_and_abort_over_waking_associations(
     assert assoc.send_c_store(broken).Status != 0x0000  # refused with a reason, no hang
     assoc.abort()
     assert wait_for(lambda: all(closed(o) for o in our_sockets() if id(o) not in before))
+
+
+def switch_intervals(monkeypatch, current: float) -> list[float]:
+    """The process's switch interval, starting at ``current``; returns each one set."""
+    intervals = [current]
+    monkeypatch.setattr(wakeups.sys, "getswitchinterval", lambda: intervals[-1])
+    monkeypatch.setattr(wakeups.sys, "setswitchinterval", intervals.append)
+    return intervals
+
+
+def test_a_c_find_shortens_the_switch_interval_while_it_answers(monkeypatch):
+    # Python's 5 ms let the thread building a C-FIND's responses keep the interpreter
+    # while the DUL thread, woken to send the first, waited (first response ~20 ms).
+    intervals = switch_intervals(monkeypatch, 0.005)
+    hand_over = wakeups.PromptHandOver()
+    with hand_over.answering():
+        assert intervals[-1] == wakeups.SWITCH_INTERVAL_SECONDS <= 0.0005
+    assert intervals == [0.005, wakeups.SWITCH_INTERVAL_SECONDS, 0.005]
+
+
+def test_the_interval_comes_back_only_when_the_last_of_several_queries_ends(monkeypatch):
+    intervals = switch_intervals(monkeypatch, 0.005)
+    hand_over = wakeups.PromptHandOver()
+    first, second = hand_over.answering(), hand_over.answering()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert intervals[-1] == wakeups.SWITCH_INTERVAL_SECONDS
+    second.__exit__(None, None, None)
+    assert intervals[-1] == 0.005
+
+
+def test_a_shorter_switch_interval_is_left_as_it_is(monkeypatch):
+    intervals = switch_intervals(monkeypatch, 0.0001)
+    with wakeups.PromptHandOver().answering():
+        pass
+    assert intervals == [0.0001]
+
+
+def test_our_scp_answers_a_c_find_with_the_short_interval_and_then_restores_it(monkeypatch):
+    from viewer.nodes import handlers
+
+    seen = []
+    monkeypatch.setattr(
+        handlers,
+        "responses",
+        lambda identifier: iter(seen.append(wakeups.sys.getswitchinterval()) or []),
+    )
+    intervals = switch_intervals(monkeypatch, 0.005)
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "STUDY"
+    event = SimpleNamespace(identifier=identifier, is_cancelled=False, assoc=None)
+    list(handlers.handle_find(event))
+    assert seen == [wakeups.SWITCH_INTERVAL_SECONDS]
+    assert intervals[-1] == 0.005

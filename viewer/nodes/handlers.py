@@ -29,7 +29,7 @@ from .ingest import (
 from .models import RemoteNode
 from .peers import ANY, GuardedACSE, Peers
 from .qr import QueryError, instances_for, named_study, responses
-from .wakeups import stop_waking, wake_on_io
+from .wakeups import prompt_hand_over, stop_waking, wake_on_io
 
 logger = logging.getLogger(__name__)
 
@@ -171,13 +171,14 @@ def handle_find(event):
     level = str(event.identifier.get("QueryRetrieveLevel", "")).strip().upper()
     matched, outcome, ending = 0, AuditEvent.SUCCESS, ""
     try:
-        for response in responses(event.identifier):
-            if event.is_cancelled:
-                ending = ", cancelled"
-                yield Status.CANCEL, None
-                return
-            matched += 1
-            yield Status.PENDING, response
+        with prompt_hand_over.answering():
+            for response in responses(event.identifier):
+                if event.is_cancelled:
+                    ending = ", cancelled"
+                    yield Status.CANCEL, None
+                    return
+                matched += 1
+                yield Status.PENDING, response
     except QueryError as exc:
         outcome, ending = AuditEvent.FAILURE, ", not understood"
         yield _status(IDENTIFIER_DOES_NOT_MATCH, str(exc)), None

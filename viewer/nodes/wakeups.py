@@ -11,7 +11,11 @@ import queue
 import select
 import socket
 import ssl
+import sys
+import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pynetdicom.transport import AssociationSocket
 
@@ -19,6 +23,9 @@ from pynetdicom.transport import AssociationSocket
 IDLE_WAIT_SECONDS = 0.01
 # pynetdicom's own ``_run_loop_delay``.
 PYNETDICOM_NAP_SECONDS = 0.001
+# How long a thread may keep the interpreter lock while another that has work waits for
+# it, while a C-FIND answers (Python's default is 5 ms).
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 class Bell:
@@ -116,3 +123,38 @@ def stop_waking(assoc) -> None:
         # it would spin until the thread's last wait on the socket ends.
         assoc.dul._run_loop_delay = PYNETDICOM_NAP_SECONDS
         bell.close()
+
+
+class PromptHandOver:
+    """While a C-FIND answers, a woken thread takes the interpreter lock within
+    ``SWITCH_INTERVAL_SECONDS`` instead of Python's 5 ms.
+
+    A C-FIND's responses are built in the association's thread and sent by its DUL
+    thread: with 5 ms the first waited ~20 ms while the next ones were built. Process-wide
+    while any query answers, then put back: shorter turns cost C-STOREs ~8 % more CPU.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answering = 0
+        self._interval_before = 0.0
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Shorten the switch interval while this block runs (never lengthen it)."""
+        with self._lock:
+            if self._answering == 0:
+                self._interval_before = sys.getswitchinterval()
+                if self._interval_before > SWITCH_INTERVAL_SECONDS:
+                    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._answering -= 1
+                if self._answering == 0 and self._interval_before > SWITCH_INTERVAL_SECONDS:
+                    sys.setswitchinterval(self._interval_before)
+
+
+prompt_hand_over = PromptHandOver()
