@@ -55,18 +55,24 @@ def running_server(
     code: Path = ROOT,
     log: Path | None = None,
     dicom_port: int | None = None,
+    web_processes: int = 1,
 ):
     """``manage.py serve`` on the embedded default with ``files`` imported; yields its URL.
 
     ``code``: the tree whose ``manage.py`` runs (a ``snapshot_code`` copy, or the work
     tree); ``log``: a file for the server's output (else it is dropped); ``dicom_port``:
-    where our SCP listens (else it is off).
+    where our SCP listens (else it is off); ``web_processes`` above 1 adds Redis
+    (``REDIS_URL``, else 127.0.0.1:6379) for their live messages, still on SQLite.
     """
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
         "PACSWEB_DATA": str(work / "data"),
         "PACSWEB_ADMIN_PASSWORD": PASSWORD,
     }
+    processes = []
+    if web_processes > 1:
+        env["REDIS_URL"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        processes = ["--web-processes", str(web_processes)]
     manage = [sys.executable, str(code / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=code)
     subprocess.run(
@@ -86,6 +92,7 @@ def running_server(
             "--port",
             str(port),
             *(["--dicom-port", str(dicom_port)] if dicom_port else ["--no-scp"]),
+            *processes,
         ],
         env=env,
         cwd=code,

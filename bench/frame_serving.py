@@ -25,6 +25,8 @@ is the same whatever the encoding. Variants:
   ``Accept: multipart/related; type="application/octet-stream"``, identity.
 First byte: one kept-alive connection asks for the same (cached) frame ``--first``
 times in a row; the time from sending the request until its headers are in, median.
+``--web-processes 1,2`` measures the work tree's server once per count of web processes
+("ours", "ours x2", ...; more than one adds Redis for live messages, still on SQLite).
 Ratios are ours / Orthanc (above 1: ours is faster; for first byte, below 1 is faster).
 Nothing is asserted; the machine is shared and noisy.
 """
@@ -309,6 +311,11 @@ def main() -> None:
         default=Path(tempfile.gettempdir()) / "pacsweb-bench-retrieve",
         help="where the demo study is written once and kept (shared with other benches)",
     )
+    parser.add_argument(
+        "--web-processes",
+        default="1",
+        help="counts of web processes for our tree, comma-separated (default: 1)",
+    )
     parser.add_argument("--quick", action="store_true", help="a 256x256, 30-image smoke run")
     parser.add_argument(
         "--hops",
@@ -339,14 +346,18 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="pacsweb-frames-") as folder, ExitStack() as stack:
         work = Path(folder)
-        trees = {"ours": snapshot_code(work / "now")}
+        now = snapshot_code(work / "now")
+        trees = []
+        for count in (int(c) for c in args.web_processes.split(",")):
+            trees.append(("ours" if count == 1 else f"ours x{count}", now, count))
         if args.baseline:
-            trees["before"] = args.baseline
+            trees.append(("before", args.baseline, 1))
         variants = []
-        for label, code in trees.items():
-            (work / label).mkdir(exist_ok=True)
+        for label, code, count in trees:
+            folder = work / label.replace(" ", "-")
+            folder.mkdir(exist_ok=True)
             base = stack.enter_context(
-                running_server(work / label, files, code, log=work / f"{label}.log")
+                running_server(folder, files, code, log=work / f"{label}.log", web_processes=count)
             )
             for key in wanted:
                 name, query, coding = settings[key]
@@ -373,7 +384,7 @@ def main() -> None:
             env = {**os.environ, "PACSWEB_DATA": str(work / "ours" / "data")}
             env["DJANGO_SETTINGS_MODULE"] = "pacsweb.settings"
             env.pop("DATABASE_URL", None)
-            code = trees["ours"]
+            code = now
             child = [sys.executable, str(code / "bench" / "frame_serving.py"), "--hops-inside"]
             child += ["--rounds", str(args.rounds), "--cache", str(args.cache)]
             child += ["--quick"] if args.quick else []

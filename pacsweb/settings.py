@@ -291,6 +291,9 @@ PACSWEB_EMBEDDED_WORKER = env_bool("PACSWEB_EMBEDDED_WORKER", True)
 # Retrieve jobs a worker runs at once (each within its node's shared slots): a study
 # opened in a viewer need not wait for a long prefetch or a paused job to end.
 PACSWEB_WORKER_JOBS = env_int("PACSWEB_WORKER_JOBS", 4)
+# Processes of `manage.py serve` answering web requests (one interpreter serves one
+# request at a time); more than one needs REDIS_URL for live messages.
+PACSWEB_WEB_PROCESSES = env_int("PACSWEB_WEB_PROCESSES", 1)
 # Remote priors fetched ahead, at background priority, when a study is opened or
 # arrives: the most recent comparable ones, this many (0: none; the rest on demand).
 PACSWEB_PRIOR_PREFETCH = env_int("PACSWEB_PRIOR_PREFETCH", 1)

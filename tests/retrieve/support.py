@@ -94,16 +94,16 @@ def spawn_worker(log: Path, *args: str, **env: str) -> subprocess.Popen:
 
 
 def spawn_command(log: Path, command: str, *args: str, **env: str) -> subprocess.Popen:
-    """A ``manage.py`` command in its own process, on this test's database and archive."""
+    """A ``manage.py`` command in its own process, on this test's database and archive
+    (Redis only if ``env`` names it)."""
     environment = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "REDIS_URL"},
         "DATABASE_URL": database_url(),
         "PACSWEB_DATA": str(log.parent),
         "PACSWEB_STORAGE": str(settings.PACSWEB_STORAGE),
         "PACSWEB_RETRY_BASE_SECONDS": "0",
         **env,
     }
-    environment.pop("REDIS_URL", None)
     return subprocess.Popen(
         [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), command, *args],
         env=environment,

@@ -7,13 +7,20 @@ import threading
 import uvicorn
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from viewer.archive.reconcile import reconcile, say_reconciled
 from viewer.audit.activity import application_activity
 from viewer.demo.startup import DemoSetup
 from viewer.live.worker_link import build_worker
 from viewer.nodes.scp import listening_host, start_server
+from viewer.web.web_processes import (
+    NeedsSharedLayer,
+    WebProcesses,
+    bound_socket,
+    check_can_run,
+    listen,
+)
 
 
 class Command(BaseCommand):
@@ -37,8 +44,25 @@ class Command(BaseCommand):
             default=settings.PACSWEB_DICOM_PORT,
             help="port of our DICOM SCP (default: PACSWEB_DICOM_PORT)",
         )
+        parser.add_argument(
+            "--web-processes",
+            type=int,
+            default=settings.PACSWEB_WEB_PROCESSES,
+            help="processes answering web requests, this one included; more than one "
+            "needs REDIS_URL (default: PACSWEB_WEB_PROCESSES, 1)",
+        )
 
     def handle(self, **options):
+        try:
+            check_can_run(options["web_processes"])
+        except NeedsSharedLayer as exc:
+            raise CommandError(f"--web-processes: {exc}") from exc
+        # Bound first, so that a port in use is said before anything starts, and once,
+        # for every web process to accept on.
+        try:
+            sock = bound_socket(options["host"], options["port"])
+        except OSError as exc:
+            raise CommandError(f"cannot listen on port {options['port']}: {exc.strerror}") from exc
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         settings.PACSWEB_STORAGE.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
@@ -52,22 +76,20 @@ class Command(BaseCommand):
         application_activity("serve", started=True, detail=url)
         # The demo fills in behind the running server: it answers at once.
         demo = None if options["no_demo"] else self._start_demo()
-        config = uvicorn.Config(
-            "pacsweb.asgi:application",
-            host=options["host"],
-            port=options["port"],
-            log_level="warning",
-            lifespan="off",
-        )
+        config = uvicorn.Config("pacsweb.asgi:application", log_level="warning", lifespan="off")
+        listen(sock)
+        others = WebProcesses(sock, options["web_processes"] - 1)
+        others.start()
         # SIGTERM (systemd, docker stop) stops as Ctrl+C does: uvicorn re-raises the
         # signal it handled once it has stopped, and by default SIGTERM would end the
         # process there, before the worker hands its job back.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
-            asyncio.run(self._serve(uvicorn.Server(config)))
+            asyncio.run(self._serve(uvicorn.Server(config), sock))
         except KeyboardInterrupt:
             pass  # a second Ctrl+C while shutting down: stop now, quietly
         finally:
+            others.stop()
             if demo is not None:
                 demo.stop()
             if scp is not None:
@@ -75,7 +97,7 @@ class Command(BaseCommand):
             application_activity("serve", started=False, detail=url)
         self.stdout.write("PACSweb stopped.")
 
-    async def _serve(self, server: uvicorn.Server) -> None:
+    async def _serve(self, server: uvicorn.Server, sock) -> None:
         """Run the ASGI server; the worker shares its event loop for live messages."""
         stop = threading.Event()
         worker_thread = None
@@ -88,7 +110,7 @@ class Command(BaseCommand):
             )
             worker_thread.start()
         try:
-            await server.serve()
+            await server.serve(sockets=[sock])
         finally:
             stop.set()
             if worker_thread is not None:

@@ -1,0 +1,127 @@
+"""``manage.py serve --web-processes N``: more processes answer on its one port, end with
+it however it ends, and are refused where live messages could not reach their viewers."""
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.base import free_port, wait_listening
+from tests.live.test_redis_layer import REDIS_URL, require_redis
+from tests.retrieve.support import spawn_command
+
+from .test_serve import interrupt
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def serve(tmp_path: Path, port: int, *args: str, **env: str):
+    return spawn_command(
+        tmp_path / "serve.log",
+        "serve",
+        "--no-demo",
+        "--no-scp",
+        "--port",
+        str(port),
+        *args,
+        PACSWEB_ADMIN_PASSWORD="web-processes-test-1",
+        **env,
+    )
+
+
+def web_processes_of(pid: int, count: int) -> list[int]:
+    """The ``web_process`` children of ``pid``, once ``count`` of them are running."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        children = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
+        children = [c for c in children if b"web_process" in command_line(c)]
+        if len(children) == count:
+            return children
+        time.sleep(0.2)
+    raise AssertionError(f"{count} web processes did not start")
+
+
+def command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_ended(pids: list[int], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while any(running(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"still running: {[p for p in pids if running(p)]}"
+        time.sleep(0.2)
+
+
+def test_the_other_web_processes_answer_while_the_first_is_stopped(tmp_path, archive_root):
+    require_redis()
+    port = free_port()
+    process = serve(tmp_path, port, "--web-processes", "3", REDIS_URL=REDIS_URL)
+    try:
+        wait_listening(port, process, seconds=60)
+        others = web_processes_of(process.pid, 2)
+        # With the first process frozen, only the others can accept and answer.
+        os.kill(process.pid, signal.SIGSTOP)
+        try:
+            for _ in range(6):  # a new connection each: any process may accept it
+                login = httpx.get(f"http://127.0.0.1:{port}/login/", timeout=30)
+                assert login.status_code == 200
+                assert 'name="password"' in login.text
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+    finally:
+        if process.poll() is None:
+            interrupt(process, tmp_path / "serve.log")
+    wait_ended(others)
+
+
+def test_the_other_web_processes_end_when_serve_is_killed(tmp_path, archive_root):
+    require_redis()
+    port = free_port()
+    process = serve(tmp_path, port, "--web-processes", "2", REDIS_URL=REDIS_URL)
+    try:
+        wait_listening(port, process, seconds=60)
+        others = web_processes_of(process.pid, 1)
+    finally:
+        process.kill()  # no chance to stop its children: the kernel tells them
+        process.wait()
+    wait_ended(others)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_several_web_processes_without_redis_are_refused_before_anything_starts(
+    tmp_path, archive_root
+):
+    port = free_port()
+    process = serve(tmp_path, port, "--web-processes", "2")
+    assert process.wait(timeout=60) != 0
+    log = (tmp_path / "serve.log").read_text()
+    assert "REDIS_URL" in log and "Traceback" not in log
+    assert "running at" not in log
+
+
+def test_a_port_in_use_is_said_before_anything_starts(tmp_path, archive_root):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        process = serve(tmp_path, port)
+        assert process.wait(timeout=60) != 0
+    log = (tmp_path / "serve.log").read_text()
+    assert f"cannot listen on port {port}" in log and "Traceback" not in log
+    assert "running at" not in log
