@@ -7,7 +7,8 @@ and fed by dcmtk's storescu. Nagle is off at both ends: our SCP sets TCP_NODELAY
 sockets, dcmtk (storescu, storescp, dcmqrscp and Debian's Orthanc, which links the system
 dcmtk) reads the environment variable TCP_NODELAY=1. Servers take turns in an order that
 rotates each round; medians and their ratios are printed. Orthanc is measured only where
-Debian's ``orthanc`` package is installed (``apt-get install orthanc``); ``--baseline``
+Debian's ``orthanc`` package is installed (``apt-get install orthanc``); ``--scp-processes
+N`` adds our run_scp in N processes; ``--baseline``
 adds the run_scp of another tree, for before/after ratios measured in the same run.
 """
 
@@ -36,6 +37,7 @@ NODELAY = {"TCP_NODELAY": "1"}
 AE_TITLES = {
     "pacsweb": "PACSWEB",
     "baseline": "PACSWEB",
+    "processes": "PACSWEB",
     "storescp": "ANY-SCP",
     "orthanc": "ORTHANC",
     "dcmqrscp": "QRSCP",
@@ -72,10 +74,15 @@ def stop(process: subprocess.Popen) -> None:
 
 @contextmanager
 def pacsweb(
-    work: Path, env: dict, parallel: bool, code: Path = ROOT, name: str = "pacsweb"
+    work: Path,
+    env: dict,
+    parallel: bool,
+    code: Path = ROOT,
+    name: str = "pacsweb",
+    processes: int = 1,
 ) -> Iterator[tuple[int, Path]]:
-    """``manage.py run_scp`` of the tree ``code`` on a fresh SQLite archive; yields its
-    port and storage."""
+    """``manage.py run_scp`` of the tree ``code`` on a fresh SQLite archive, in
+    ``processes`` processes; yields its port and storage."""
     data = work / name
     shutil.rmtree(data, ignore_errors=True)
     run_env = {**env, "PACSWEB_DATA": str(data), "PACSWEB_STORAGE": str(data / "archive")}
@@ -83,7 +90,8 @@ def pacsweb(
     subprocess.run([*manage, "migrate", "-v0"], env=run_env, check=True, cwd=code)
     port = free_port()
     process = subprocess.Popen(
-        [*manage, "run_scp", "--port", str(port), "--ae-title", AE_TITLES["pacsweb"]],
+        [*manage, "run_scp", "--port", str(port), "--ae-title", AE_TITLES["pacsweb"]]
+        + ["--processes", str(processes)],
         env=run_env,
         cwd=code,
         stdout=subprocess.DEVNULL,
@@ -184,6 +192,7 @@ SERVERS: dict[str, Callable] = {
 LABELS = {
     "pacsweb": "PACSweb run_scp",
     "baseline": "baseline run_scp",
+    "processes": "PACSweb run_scp xN",
     "storescp": "dcmtk storescp",
     "orthanc": "Orthanc",
     "dcmqrscp": "dcmtk dcmqrscp",
@@ -215,7 +224,7 @@ def count_files(folder: Path) -> int:
 
 def store_benchmark(work: Path, files: list[Path], rounds: int, senders: int, env: dict) -> None:
     servers = ["pacsweb", "storescp"] + (["orthanc"] if shutil.which("Orthanc") else [])
-    servers += ["baseline"] if "baseline" in SERVERS else []
+    servers += [name for name in ("processes", "baseline") if name in SERVERS]
     loads = {1: [files], senders: [files[i::senders] for i in range(senders)]}
     times: dict[tuple[str, int], list[float]] = {}
     for round_no in range(rounds):
@@ -299,7 +308,7 @@ def image_find_benchmark(work: Path, files: list[Path], queries: int, env: dict)
 
     header = pydicom.dcmread(files[0], stop_before_pixels=True)
     servers = ["pacsweb", "dcmqrscp"] + (["orthanc"] if shutil.which("Orthanc") else [])
-    servers += ["baseline"] if "baseline" in SERVERS else []
+    servers += [name for name in ("processes", "baseline") if name in SERVERS]
     runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in servers}
     with ExitStack() as stack:
         associations = {}
@@ -440,12 +449,21 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50, help="IMAGE-level C-FINDs a server")
     parser.add_argument("--only", choices=["store", "find"], help="measure C-STORE or C-FIND alone")
     parser.add_argument(
+        "--scp-processes",
+        type=int,
+        default=1,
+        help="also measure our run_scp with this many processes (--processes)",
+    )
+    parser.add_argument(
         "--baseline",
         type=Path,
         help="another PACSweb tree (a checkout of the commit before, say) whose run_scp "
         "is measured alongside, for before/after ratios in one run",
     )
     args = parser.parse_args()
+    if args.scp_processes > 1:
+        SERVERS["processes"] = partial(pacsweb, name="processes", processes=args.scp_processes)
+        LABELS["processes"] = f"PACSweb run_scp x{args.scp_processes}"
     if args.baseline:
         SERVERS["baseline"] = partial(pacsweb, code=args.baseline.resolve(), name="baseline")
     from viewer.demo.ct_study import DemoCTSpec, write_demo_ct

@@ -294,6 +294,9 @@ PACSWEB_WORKER_JOBS = env_int("PACSWEB_WORKER_JOBS", 4)
 # Processes of `manage.py serve` answering web requests (one interpreter serves one
 # request at a time); more than one needs REDIS_URL for live messages.
 PACSWEB_WEB_PROCESSES = env_int("PACSWEB_WEB_PROCESSES", 1)
+# Processes of `manage.py run_scp` accepting associations on its port: C-STOREs of
+# several senders on every core.
+PACSWEB_SCP_PROCESSES = env_int("PACSWEB_SCP_PROCESSES", 1)
 # Remote priors fetched ahead, at background priority, when a study is opened or
 # arrives: the most recent comparable ones, this many (0: none; the rest on demand).
 PACSWEB_PRIOR_PREFETCH = env_int("PACSWEB_PRIOR_PREFETCH", 1)

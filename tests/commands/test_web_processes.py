@@ -33,18 +33,18 @@ def serve(tmp_path: Path, port: int, *args: str, **env: str):
     )
 
 
-def web_processes_of(pid: int, count: int) -> list[int]:
-    """The ``web_process`` children of ``pid``, once ``count`` of them are running."""
+def web_processes_of(pid: int, count: int, command: bytes = b"web_process") -> list[int]:
+    """The ``command`` children of ``pid`` (web processes), once ``count`` are running."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         children = []
         for task in Path(f"/proc/{pid}/task").iterdir():
             children += [int(c) for c in (task / "children").read_text().split()]
-        children = [c for c in children if b"web_process" in command_line(c)]
+        children = [c for c in children if command in command_line(c)]
         if len(children) == count:
             return children
         time.sleep(0.2)
-    raise AssertionError(f"{count} web processes did not start")
+    raise AssertionError(f"{count} processes did not start")
 
 
 def command_line(pid: int) -> bytes:

@@ -1,7 +1,9 @@
 """Our SCP: Verification, Storage and Query/Retrieve over the archive, from settings."""
 
 import logging
+import socket
 import threading
+import time
 
 from django.conf import settings
 from pydicom.uid import (
@@ -29,6 +31,8 @@ from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelMove,
     Verification,
 )
+from pynetdicom.transport import ThreadedAssociationServer
+from pynetdicom.utils import make_target
 
 from .contexts import copied_cheaply
 from .handlers import (
@@ -72,6 +76,10 @@ STORAGE_TRANSFER_SYNTAXES = [
     JPEG2000,
 ]
 
+
+# How long a process sharing the listening socket waits, per association it serves,
+# before it takes a new connection: the least busy process takes it.
+ACCEPT_DELAY_SECONDS = 0.002
 
 # The largest PDU we receive: each is held whole in memory, once per association.
 MAXIMUM_PDU_BYTES = 128 * 1024
@@ -154,13 +162,71 @@ def listening_host(web_host: str = "127.0.0.1") -> str:
     return settings.PACSWEB_DICOM_HOST or web_host
 
 
-def start_server(host: str = "", port: int | None = None, ae_title: str | None = None):
+def start_server(
+    host: str = "",
+    port: int | None = None,
+    ae_title: str | None = None,
+    shared: socket.socket | None = None,
+):
     """Start our SCP in background threads; returns the server (call ``shutdown()``).
 
-    ``host`` defaults to ``PACSWEB_DICOM_HOST``, else loopback."""
+    ``host`` defaults to ``PACSWEB_DICOM_HOST``, else loopback; ``shared``: a listening
+    socket other processes accept on too (``run_scp --processes``), used instead."""
     ae, handlers = build_ae(ae_title)
-    address = (host or listening_host(), port or settings.PACSWEB_DICOM_PORT)
-    server = ae.start_server(address, block=False, evt_handlers=handlers)
+    if shared is None:
+        address = (host or listening_host(), port or settings.PACSWEB_DICOM_PORT)
+        server = ae.start_server(address, block=False, evt_handlers=handlers)
+    else:
+        server = ae.make_server(
+            shared.getsockname()[:2],
+            evt_handlers=handlers,
+            server_class=type("SharedSocketServer", (SharedSocketServer,), {"shared": shared}),
+        )
+        # As ``start_server(block=False)`` runs it (``shutdown`` expects it in the list).
+        ae._servers.append(server)
+        acceptor = threading.Thread(target=make_target(server.serve_forever), name="AcceptorServer")
+        acceptor.daemon = True
+        acceptor.start()
     server.verify_request = ConnectionGate().admit
     copied_cheaply(server)
     return server
+
+
+class SharedSocketServer(ThreadedAssociationServer):
+    """pynetdicom's server on a listening socket it shares with other processes."""
+
+    shared: socket.socket
+
+    def server_bind(self) -> None:
+        self.socket.close()
+        # Non-blocking: each process wakes for a connection another may accept first,
+        # and a blocking accept would then hold this one's acceptor until the next.
+        self.shared.setblocking(False)
+        self.socket = self.shared
+        self.server_address = self.shared.getsockname()
+
+    def server_activate(self) -> None:
+        self._stopping = threading.Event()
+
+    def get_request(self):
+        # Every process wakes for a new connection and the first to accept takes it: a
+        # busier one waits a little first, so that associations spread over the processes.
+        time.sleep(ACCEPT_DELAY_SECONDS * len(self.active_associations))
+        return super().get_request()
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        # The first process makes the socket listen once every process can accept, so
+        # that the first associations are not all its own; a socket that does not listen
+        # yet would wake select at once, and accept fail, in a busy loop.
+        listening = (socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+        while not self.socket.getsockopt(*listening) and not self._stopping.wait(0.01):
+            pass
+        super().serve_forever(poll_interval)
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        super().shutdown()
+
+    def server_close(self) -> None:
+        # Not shut down: that would stop the socket listening for the other processes.
+        self.socket.close()

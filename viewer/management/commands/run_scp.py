@@ -10,6 +10,14 @@ from viewer.archive.reconcile import reconcile, say_reconciled
 from viewer.audit.activity import application_activity
 from viewer.nodes.scp import start_server
 from viewer.nodes.validators import validate_ae_title
+from viewer.shared_socket import (
+    ChildProcesses,
+    add_child_arguments,
+    bound_socket,
+    inherited_socket,
+    listen,
+    say_ready,
+)
 
 
 class Command(BaseCommand):
@@ -35,6 +43,14 @@ class Command(BaseCommand):
             default=settings.PACSWEB_AE_TITLE,
             help="our AE title; peers must call it (default: PACSWEB_AE_TITLE)",
         )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=settings.PACSWEB_SCP_PROCESSES,
+            help="processes accepting associations on the port, this one included "
+            "(default: PACSWEB_SCP_PROCESSES, 1)",
+        )
+        add_child_arguments(parser)
 
     def handle(self, **options):
         from django.core.exceptions import ValidationError
@@ -43,21 +59,64 @@ class Command(BaseCommand):
             validate_ae_title(options["ae_title"])
         except ValidationError as exc:
             raise CommandError(f"--ae-title: {' '.join(exc.messages)}") from exc
+        if options["processes"] < 1:
+            raise CommandError("--processes: at least one")
+        if options["fd"] is not None:  # one of the processes a first one started
+            server = start_server(
+                ae_title=options["ae_title"],
+                shared=inherited_socket(options["fd"], options["parent"]),
+            )
+            say_ready(options["ready_fd"])
+            self._run_until_stopped(server)
+            return
         # What a crash of the last run left: files stored but not indexed, temporaries.
         say_reconciled(self.stdout, reconcile())
+        others = None
         try:
-            server = start_server(options["host"], options["port"], options["ae_title"])
+            if options["processes"] == 1:
+                server = start_server(options["host"], options["port"], options["ae_title"])
+            else:
+                server, others = self._start_processes(options)
         except OSError as exc:
             raise CommandError(f"cannot listen on port {options['port']}: {exc.strerror}") from exc
+        self.stdout.write(
+            f"DICOM SCP {options['ae_title']} listening on {options['host'] or '*'}:"
+            f"{options['port']}" + (f" in {options['processes']} processes" if others else "")
+        )
+        self.stdout.flush()
+        application_activity("run_scp", started=True, detail=options["ae_title"])
+        try:
+            self._run_until_stopped(server)
+        finally:
+            if others is not None:
+                others.stop()
+        application_activity("run_scp", started=False, detail=options["ae_title"])
+        self.stdout.write("DICOM SCP stopped.")
+
+    def _start_processes(self, options: dict):
+        """Our SCP in ``--processes`` processes on one socket; returns this one's server
+        and the others."""
+        shared = bound_socket(options["host"], options["port"])
+        others = ChildProcesses(
+            shared, options["processes"] - 1, ["run_scp", "--ae-title", options["ae_title"]]
+        )
+        others.start()
+        server = start_server(ae_title=options["ae_title"], shared=shared)
+        try:
+            # Listening once every process can accept: the first associations would all
+            # be this one's while the others start.
+            others.wait_ready()
+        except RuntimeError as exc:
+            server.shutdown()
+            others.stop()
+            raise CommandError(f"--processes: {exc}") from exc
+        listen(shared)
+        return server, others
+
+    def _run_until_stopped(self, server) -> None:
+        """Serve until SIGTERM or Ctrl+C, then let the associations in flight end."""
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        self.stdout.write(
-            f"DICOM SCP {options['ae_title']} listening on {options['host'] or '*'}:"
-            f"{options['port']}"
-        )
-        application_activity("run_scp", started=True, detail=options["ae_title"])
         stop.wait()
         server.shutdown()
-        application_activity("run_scp", started=False, detail=options["ae_title"])
-        self.stdout.write("DICOM SCP stopped.")

@@ -14,13 +14,8 @@ from viewer.audit.activity import application_activity
 from viewer.demo.startup import DemoSetup
 from viewer.live.worker_link import build_worker
 from viewer.nodes.scp import listening_host, start_server
-from viewer.web.web_processes import (
-    NeedsSharedLayer,
-    WebProcesses,
-    bound_socket,
-    check_can_run,
-    listen,
-)
+from viewer.shared_socket import bound_socket, listen
+from viewer.web.web_processes import NeedsSharedLayer, check_can_run, web_processes
 
 
 class Command(BaseCommand):
@@ -78,7 +73,7 @@ class Command(BaseCommand):
         demo = None if options["no_demo"] else self._start_demo()
         config = uvicorn.Config("pacsweb.asgi:application", log_level="warning", lifespan="off")
         listen(sock)
-        others = WebProcesses(sock, options["web_processes"] - 1)
+        others = web_processes(sock, options["web_processes"] - 1)
         others.start()
         # SIGTERM (systemd, docker stop) stops as Ctrl+C does: uvicorn re-raises the
         # signal it handled once it has stopped, and by default SIGTERM would end the

@@ -1,11 +1,9 @@
 """``manage.py web_process``: one more web process on the socket ``serve`` hands it."""
 
-import socket
-
 import uvicorn
 from django.core.management.base import BaseCommand
 
-from viewer.web.web_processes import end_with_parent
+from viewer.shared_socket import add_child_arguments, inherited_socket, say_ready
 
 
 class Command(BaseCommand):
@@ -15,13 +13,21 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--fd", type=int, required=True, help="the listening socket's fd")
-        parser.add_argument(
-            "--parent", type=int, required=True, help="the serve process; this one ends with it"
-        )
+        add_child_arguments(parser)
 
     def handle(self, **options):
-        end_with_parent(options["parent"])
-        sock = socket.socket(fileno=options["fd"])
+        sock = inherited_socket(options["fd"], options["parent"])
         config = uvicorn.Config("pacsweb.asgi:application", log_level="warning", lifespan="off")
-        uvicorn.Server(config).run(sockets=[sock])
+        _SaysReady(config, options["ready_fd"]).run(sockets=[sock])
+
+
+class _SaysReady(uvicorn.Server):
+    """uvicorn's server, telling ``serve`` once it accepts."""
+
+    def __init__(self, config: uvicorn.Config, ready_fd: int | None) -> None:
+        super().__init__(config)
+        self.ready_fd = ready_fd
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets=sockets)
+        say_ready(self.ready_fd)

@@ -1,9 +1,9 @@
-"""The web side's shared socket: bound before anything starts, Nagle off on what it accepts."""
+"""A shared listening socket: bound before anything starts, Nagle off on what it accepts."""
 
 import asyncio
 import socket
 
-from viewer.web.web_processes import bound_socket, listen
+from viewer.shared_socket import bound_socket, listen
 
 
 def test_connections_accepted_on_the_shared_socket_send_without_nagle():

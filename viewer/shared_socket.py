@@ -1,0 +1,135 @@
+"""Processes that share one listening socket: the first binds it, the others inherit it
+and accept from its one queue, so one server uses every core (one interpreter runs one
+thread at a time)."""
+
+import ctypes
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+# Linux's prctl option: a signal for this process when its parent ends.
+PR_SET_PDEATHSIG = 1
+# How long a child has to finish its work once asked to stop.
+STOP_SECONDS = 10
+BACKLOG = 2048
+
+
+def bound_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (a port in use fails here) but not yet
+    listening, so that clients are refused, not kept waiting, until ``listen``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP named: asyncio turns Nagle off only on sockets that say so, and with it
+    # on a small response's body waited for the client's delayed ACK (56 frames/s, not 250).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def listen(sock: socket.socket) -> None:
+    """Start accepting on ``sock``."""
+    sock.listen(BACKLOG)
+
+
+class ChildProcesses:
+    """``count`` ``manage.py <command> --fd N --parent PID --ready-fd R`` children on
+    ``sock``; each says it is ready through a pipe (``say_ready``)."""
+
+    def __init__(self, sock: socket.socket, count: int, command: list[str]) -> None:
+        self.sock = sock
+        self.count = count
+        self.command = command
+        self.processes: list[subprocess.Popen] = []
+        self._ready: int | None = None
+
+    def start(self) -> None:
+        """Start the children on the listening socket; they end when asked, or when
+        this process ends."""
+        fd = self.sock.fileno()
+        self._ready, ready_writer = os.pipe()
+        manage = Path(settings.BASE_DIR) / "manage.py"
+        arguments = ["--fd", str(fd), "--parent", str(os.getpid())]
+        arguments += ["--ready-fd", str(ready_writer)]
+        try:
+            for _ in range(self.count):
+                self.processes.append(
+                    subprocess.Popen(
+                        [sys.executable, str(manage), *self.command, *arguments],
+                        pass_fds=(fd, ready_writer),
+                        cwd=settings.BASE_DIR,
+                    )
+                )
+        finally:
+            os.close(ready_writer)  # the children hold it now: all gone is end of file
+
+    def wait_ready(self, seconds: float = 60) -> None:
+        """Wait until every child is serving; RuntimeError if one ended first."""
+        deadline = time.monotonic() + seconds
+        ready = 0
+        with open(self._ready, "rb", buffering=0, closefd=True) as pipe:
+            while ready < self.count:
+                readable, _, _ = select.select([pipe], [], [], max(deadline - time.monotonic(), 0))
+                said = pipe.read(self.count) if readable else None
+                if not said:  # end of file (every child gone) or no word in time
+                    raise RuntimeError(f"{self.count - ready} of the processes did not start")
+                ready += len(said)
+        self._ready = None
+
+    def stop(self) -> None:
+        """Ask each child to finish and stop; kill one that does not."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._ready is not None:
+            os.close(self._ready)
+            self._ready = None
+
+
+def add_child_arguments(parser) -> None:
+    """The options ``ChildProcesses`` starts a command with (not for people)."""
+    parser.add_argument("--fd", type=int, help="the inherited listening socket (internal)")
+    parser.add_argument("--parent", type=int, help="the process this one ends with (internal)")
+    parser.add_argument("--ready-fd", type=int, help="where to say it serves (internal)")
+
+
+def say_ready(ready_fd: int | None) -> None:
+    """In a child: tell the first process that this one is serving."""
+    if ready_fd is not None:
+        os.write(ready_fd, b"1")
+        os.close(ready_fd)
+
+
+def end_with_parent(parent: int) -> None:
+    """Have the kernel stop this process when ``parent`` ends, however it ends (a SIGKILL
+    leaves it no chance to stop its children)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: stopped by ``ChildProcesses.stop`` only
+        return
+    if os.getppid() != parent:  # it ended before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def inherited_socket(fd: int, parent: int) -> socket.socket:
+    """In a child: end with ``parent``, and the listening socket it handed over."""
+    end_with_parent(parent)
+    return socket.socket(fileno=fd)
