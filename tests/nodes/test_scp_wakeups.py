@@ -2,10 +2,12 @@
 message, instead of napping between passes; nothing else of the association changes."""
 
 import gc
+import os
 import queue
 import socket
 import subprocess
 import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -254,3 +256,41 @@ def test_our_scp_answers_a_c_find_with_the_short_interval_and_then_restores_it(m
     list(handlers.handle_find(event))
     assert seen == [wakeups.SWITCH_INTERVAL_SECONDS]
     assert intervals[-1] == 0.005
+
+
+class CountingSocket:
+    """A socket whose reads are counted."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.reads = sock, 0
+
+    def recv_into(self, buffer, nbytes: int) -> int:
+        self.reads += 1
+        return self.sock.recv_into(buffer, nbytes)
+
+
+def test_it_reads_a_whole_pdu_in_far_fewer_reads_than_4_kb_each(monkeypatch):
+    transport, peer = waking_socket(monkeypatch)
+    counting = CountingSocket(transport.socket)
+    transport.socket = counting
+    payload = os.urandom(300_000)
+
+    def send_in_two() -> None:
+        peer.sendall(payload[:200_000])
+        time.sleep(0.05)
+        peer.sendall(payload[200_000:])
+
+    sender = threading.Thread(target=send_in_two, daemon=True)
+    sender.start()
+    assert transport.recv(len(payload)) == payload
+    sender.join(10)
+    assert counting.reads < len(payload) // 4096  # pynetdicom's own: 74 reads
+
+
+def test_it_hands_back_what_came_when_the_peer_closes_mid_pdu(monkeypatch):
+    transport, peer = waking_socket(monkeypatch)
+    peer.sendall(b"part of a PDU")
+    peer.close()
+    received = transport.recv(100)
+    assert received == bytearray(b"part of a PDU")
+    assert isinstance(received, bytearray)
