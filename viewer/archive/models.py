@@ -1,6 +1,6 @@
 """Patient, Study, Series and Instance: the archive's index of the files on disk."""
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
@@ -137,3 +137,19 @@ class Instance(models.Model):
     def has_pixels(self) -> bool:
         """Whether the instance carries an image (rows and columns known)."""
         return bool(self.rows and self.columns)
+
+    @classmethod
+    def stored_file_path(cls, study_uid: str, sop_instance_uid: str) -> str | None:
+        """The file path of the study's instance (relative to the storage root); None if
+        the study holds no such instance. One indexed lookup (SOP Instance UID is unique),
+        in plain SQL: built by the ORM it was a sixth of a frame request's time."""
+        query = (
+            f"SELECT i.file_path FROM {cls._meta.db_table} i"
+            f" JOIN {Series._meta.db_table} s ON s.id = i.series_id"
+            f" JOIN {Study._meta.db_table} st ON st.id = s.study_id"
+            " WHERE i.sop_instance_uid = %s AND st.study_uid = %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(query, [sop_instance_uid, study_uid])
+            row = cursor.fetchone()
+        return row[0] if row else None

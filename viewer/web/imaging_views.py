@@ -47,13 +47,7 @@ def _instance_file(study_uid: str, sop_instance_uid: str) -> Path:
     What ``_get_study_for_user`` checks (a signed-in user reads every study) holds here:
     the login-required middleware has let the request through. Per-user rules go in both.
     """
-    file_path = (
-        Instance.objects.filter(
-            sop_instance_uid=sop_instance_uid, series__study__study_uid=study_uid
-        )
-        .values_list("file_path", flat=True)
-        .first()
-    )
+    file_path = Instance.stored_file_path(study_uid, sop_instance_uid)
     if file_path is None:
         raise Http404("no such instance in this study")
     return absolute_path(file_path)
