@@ -3,22 +3,28 @@ and accept from its one queue, so one server uses every core (one interpreter ru
 thread at a time)."""
 
 import ctypes
+import logging
 import os
 import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 # Linux's prctl option: a signal for this process when its parent ends.
 PR_SET_PDEATHSIG = 1
 # How long a child has to finish its work once asked to stop.
 STOP_SECONDS = 10
 BACKLOG = 2048
+# How often the first process looks for a child that ended, to start another.
+WATCH_SECONDS = 2.0
 
 
 def bound_socket(host: str, port: int) -> socket.socket:
@@ -44,8 +50,9 @@ def listen(sock: socket.socket) -> None:
 
 
 class ChildProcesses:
-    """``count`` ``manage.py <command> --fd N --parent PID --ready-fd R`` children on
-    ``sock``; each says it is ready through a pipe (``say_ready``)."""
+    """``count`` ``manage.py <command> --fd N --parent PID`` children on ``sock``; the
+    first ones say they are ready through a pipe (``say_ready``), and one that ends is
+    replaced (``keep_running``)."""
 
     def __init__(self, sock: socket.socket, count: int, command: list[str]) -> None:
         self.sock = sock
@@ -53,26 +60,32 @@ class ChildProcesses:
         self.command = command
         self.processes: list[subprocess.Popen] = []
         self._ready: int | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     def start(self) -> None:
         """Start the children on the listening socket; they end when asked, or when
         this process ends."""
-        fd = self.sock.fileno()
         self._ready, ready_writer = os.pipe()
-        manage = Path(settings.BASE_DIR) / "manage.py"
-        arguments = ["--fd", str(fd), "--parent", str(os.getpid())]
-        arguments += ["--ready-fd", str(ready_writer)]
         try:
             for _ in range(self.count):
-                self.processes.append(
-                    subprocess.Popen(
-                        [sys.executable, str(manage), *self.command, *arguments],
-                        pass_fds=(fd, ready_writer),
-                        cwd=settings.BASE_DIR,
-                    )
-                )
+                self.processes.append(self._spawn(ready_writer))
         finally:
             os.close(ready_writer)  # the children hold it now: all gone is end of file
+
+    def _spawn(self, ready_writer: int | None) -> subprocess.Popen:
+        fd = self.sock.fileno()
+        manage = Path(settings.BASE_DIR) / "manage.py"
+        arguments = ["--fd", str(fd), "--parent", str(os.getpid())]
+        passed = [fd]
+        if ready_writer is not None:
+            arguments += ["--ready-fd", str(ready_writer)]
+            passed.append(ready_writer)
+        return subprocess.Popen(
+            [sys.executable, str(manage), *self.command, *arguments],
+            pass_fds=passed,
+            cwd=settings.BASE_DIR,
+        )
 
     def wait_ready(self, seconds: float = 60) -> None:
         """Wait until every child is serving; RuntimeError if one ended first."""
@@ -87,17 +100,39 @@ class ChildProcesses:
                 ready += len(said)
         self._ready = None
 
+    def keep_running(self) -> None:
+        """From now until ``stop``, replace a child that ends (a crash, the kernel's
+        out-of-memory killer): the port keeps its processes."""
+        threading.Thread(target=self._watch, name="child-processes", daemon=True).start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(WATCH_SECONDS):
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                for index, process in enumerate(self.processes):
+                    if process.poll() is not None:
+                        logger.warning(
+                            "%s process %d ended (exit code %s); starting another",
+                            self.command[0],
+                            process.pid,
+                            process.returncode,
+                        )
+                        self.processes[index] = self._spawn(None)
+
     def stop(self) -> None:
         """Ask each child to finish and stop; kill one that does not."""
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        self._stopping.set()
+        with self._lock:
+            for process in self.processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in self.processes:
+                try:
+                    process.wait(timeout=STOP_SECONDS)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         if self._ready is not None:
             os.close(self._ready)
             self._ready = None

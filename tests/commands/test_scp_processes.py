@@ -88,3 +88,10 @@ def test_the_other_scp_processes_end_when_the_first_is_killed(tmp_path, archive_
     wait_ended(others)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_no_scp_process_at_all_is_refused(tmp_path, archive_root):
+    process = run_scp(tmp_path, free_port(), processes=0)
+    assert process.wait(timeout=60) != 0
+    log = (tmp_path / "scp.log").read_text()
+    assert "--processes: at least one" in log and "Traceback" not in log

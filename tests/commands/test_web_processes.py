@@ -125,3 +125,44 @@ def test_a_port_in_use_is_said_before_anything_starts(tmp_path, archive_root):
     log = (tmp_path / "serve.log").read_text()
     assert f"cannot listen on port {port}" in log and "Traceback" not in log
     assert "running at" not in log
+
+
+def test_a_web_process_that_ends_is_replaced_and_the_port_keeps_answering(tmp_path, archive_root):
+    require_redis()
+    port = free_port()
+    process = serve(tmp_path, port, "--web-processes", "2", REDIS_URL=REDIS_URL)
+    try:
+        wait_listening(port, process, seconds=60)
+        (first,) = web_processes_of(process.pid, 1)
+        os.kill(first, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+        deadline = time.monotonic() + 60
+        while (replacement := web_processes_of(process.pid, 1)) == [first]:
+            assert time.monotonic() < deadline, "the ended web process was not replaced"
+            time.sleep(0.2)
+        # The first process frozen: the replacement alone answers.
+        os.kill(process.pid, signal.SIGSTOP)
+        try:
+            login = httpx.get(f"http://127.0.0.1:{port}/login/", timeout=30)
+            assert login.status_code == 200
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+    finally:
+        if process.poll() is None:
+            interrupt_quietly_but_for_the_replacement(process, tmp_path / "serve.log")
+    wait_ended(replacement)
+
+
+def interrupt_quietly_but_for_the_replacement(process, log: Path) -> None:
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0, log.read_text()
+    text = log.read_text()
+    assert "web_process process" in text and "starting another" in text
+    assert "Traceback" not in text and text.rstrip().endswith("PACSweb stopped.")
+
+
+@pytest.mark.parametrize("count", ["0", "-1"])
+def test_no_web_process_at_all_is_refused(tmp_path, archive_root, count):
+    process = serve(tmp_path, free_port(), "--web-processes", count)
+    assert process.wait(timeout=60) != 0
+    log = (tmp_path / "serve.log").read_text()
+    assert "at least one web process" in log and "Traceback" not in log

@@ -111,6 +111,7 @@ class Command(BaseCommand):
             others.stop()
             raise CommandError(f"--processes: {exc}") from exc
         listen(shared)
+        others.keep_running()
         return server, others
 
     def _run_until_stopped(self, server) -> None:

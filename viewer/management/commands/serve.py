@@ -75,6 +75,7 @@ class Command(BaseCommand):
         listen(sock)
         others = web_processes(sock, options["web_processes"] - 1)
         others.start()
+        others.keep_running()
         # SIGTERM (systemd, docker stop) stops as Ctrl+C does: uvicorn re-raises the
         # signal it handled once it has stopped, and by default SIGTERM would end the
         # process there, before the worker hands its job back.
