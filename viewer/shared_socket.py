@@ -118,7 +118,11 @@ class ChildProcesses:
                             process.pid,
                             process.returncode,
                         )
-                        self.processes[index] = self._spawn(None)
+                        try:
+                            self.processes[index] = self._spawn(None)
+                        except OSError:
+                            # Kept going: its children end with this thread (PDEATHSIG).
+                            logger.exception("could not start another; trying again")
 
     def stop(self) -> None:
         """Ask each child to finish and stop; kill one that does not."""
