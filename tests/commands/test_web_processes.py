@@ -4,6 +4,7 @@ it however it ends, and are refused where live messages could not reach their vi
 import os
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -69,22 +70,36 @@ def wait_ended(pids: list[int], seconds: float = 30) -> None:
         time.sleep(0.2)
 
 
-def test_the_other_web_processes_answer_while_the_first_is_stopped(tmp_path, archive_root):
+def serve_with_redis(tmp_path, processes: int) -> tuple[subprocess.Popen, int]:
+    """``serve --web-processes`` over Redis, once it listens; returns it and its port."""
     require_redis()
     port = free_port()
-    process = serve(tmp_path, port, "--web-processes", "3", REDIS_URL=REDIS_URL)
+    process = serve(tmp_path, port, "--web-processes", str(processes), REDIS_URL=REDIS_URL)
     try:
         wait_listening(port, process, seconds=60)
+    except BaseException:
+        process.kill()
+        raise
+    return process, port
+
+
+def sign_in_pages_with_the_first_frozen(process, port: int, times: int) -> None:
+    """With the first process frozen, only the others can accept and answer."""
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        for _ in range(times):  # a new connection each: any process may accept it
+            login = httpx.get(f"http://127.0.0.1:{port}/login/", timeout=30)
+            assert login.status_code == 200
+            assert 'name="password"' in login.text
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+
+
+def test_the_other_web_processes_answer_while_the_first_is_stopped(tmp_path, archive_root):
+    process, port = serve_with_redis(tmp_path, 3)
+    try:
         others = web_processes_of(process.pid, 2)
-        # With the first process frozen, only the others can accept and answer.
-        os.kill(process.pid, signal.SIGSTOP)
-        try:
-            for _ in range(6):  # a new connection each: any process may accept it
-                login = httpx.get(f"http://127.0.0.1:{port}/login/", timeout=30)
-                assert login.status_code == 200
-                assert 'name="password"' in login.text
-        finally:
-            os.kill(process.pid, signal.SIGCONT)
+        sign_in_pages_with_the_first_frozen(process, port, times=6)
     finally:
         if process.poll() is None:
             interrupt(process, tmp_path / "serve.log")
@@ -92,11 +107,8 @@ def test_the_other_web_processes_answer_while_the_first_is_stopped(tmp_path, arc
 
 
 def test_the_other_web_processes_end_when_serve_is_killed(tmp_path, archive_root):
-    require_redis()
-    port = free_port()
-    process = serve(tmp_path, port, "--web-processes", "2", REDIS_URL=REDIS_URL)
+    process, port = serve_with_redis(tmp_path, 2)
     try:
-        wait_listening(port, process, seconds=60)
         others = web_processes_of(process.pid, 1)
     finally:
         process.kill()  # no chance to stop its children: the kernel tells them
@@ -128,24 +140,15 @@ def test_a_port_in_use_is_said_before_anything_starts(tmp_path, archive_root):
 
 
 def test_a_web_process_that_ends_is_replaced_and_the_port_keeps_answering(tmp_path, archive_root):
-    require_redis()
-    port = free_port()
-    process = serve(tmp_path, port, "--web-processes", "2", REDIS_URL=REDIS_URL)
+    process, port = serve_with_redis(tmp_path, 2)
     try:
-        wait_listening(port, process, seconds=60)
         (first,) = web_processes_of(process.pid, 1)
         os.kill(first, signal.SIGKILL)  # as the kernel's out-of-memory killer would
         deadline = time.monotonic() + 60
         while (replacement := web_processes_of(process.pid, 1)) == [first]:
             assert time.monotonic() < deadline, "the ended web process was not replaced"
             time.sleep(0.2)
-        # The first process frozen: the replacement alone answers.
-        os.kill(process.pid, signal.SIGSTOP)
-        try:
-            login = httpx.get(f"http://127.0.0.1:{port}/login/", timeout=30)
-            assert login.status_code == 200
-        finally:
-            os.kill(process.pid, signal.SIGCONT)
+        sign_in_pages_with_the_first_frozen(process, port, times=1)
     finally:
         if process.poll() is None:
             interrupt_quietly_but_for_the_replacement(process, tmp_path / "serve.log")
