@@ -91,7 +91,7 @@ def pacsweb(
     port = free_port()
     process = subprocess.Popen(
         [*manage, "run_scp", "--port", str(port), "--ae-title", AE_TITLES["pacsweb"]]
-        + ["--processes", str(processes)],
+        + (["--processes", str(processes)] if processes > 1 else []),
         env=run_env,
         cwd=code,
         stdout=subprocess.DEVNULL,

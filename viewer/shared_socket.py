@@ -23,20 +23,27 @@ PR_SET_PDEATHSIG = 1
 # How long a child has to finish its work once asked to stop.
 STOP_SECONDS = 10
 BACKLOG = 2048
-# How often the first process looks for a child that ended, to start another.
+# How often the first process looks for a child that ended, to start another, and how
+# long after a child's start another may replace it (a child failing at start).
 WATCH_SECONDS = 2.0
+RESTART_SECONDS = 10.0
 
 
 def bound_socket(host: str, port: int) -> socket.socket:
     """A TCP socket bound to ``host:port`` (a port in use fails here) but not yet
     listening, so that clients are refused, not kept waiting, until ``listen``."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # The host's first address decides the family, as a name may resolve to IPv6 alone.
+    family, _, _, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
     # IPPROTO_TCP named: asyncio turns Nagle off only on sockets that say so, and with it
     # on a small response's body waited for the client's delayed ACK (56 frames/s, not 250).
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
+        if family == socket.AF_INET6:  # "::" is IPv6 alone, as uvicorn binds it
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
     except OSError:
         sock.close()
         raise
@@ -52,13 +59,18 @@ def listen(sock: socket.socket) -> None:
 class ChildProcesses:
     """``count`` ``manage.py <command> --fd N --parent PID`` children on ``sock``; the
     first ones say they are ready through a pipe (``say_ready``), and one that ends is
-    replaced (``keep_running``)."""
+    replaced (``keep_running``).
+
+    Each child has a session of its own: Ctrl+C in a terminal reaches the first process
+    alone, which stops the others once its own work is done (``stop``).
+    """
 
     def __init__(self, sock: socket.socket, count: int, command: list[str]) -> None:
         self.sock = sock
         self.count = count
         self.command = command
         self.processes: list[subprocess.Popen] = []
+        self._started: list[float] = []
         self._ready: int | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -70,6 +82,7 @@ class ChildProcesses:
         try:
             for _ in range(self.count):
                 self.processes.append(self._spawn(ready_writer))
+                self._started.append(time.monotonic())
         finally:
             os.close(ready_writer)  # the children hold it now: all gone is end of file
 
@@ -85,55 +98,62 @@ class ChildProcesses:
             [sys.executable, str(manage), *self.command, *arguments],
             pass_fds=passed,
             cwd=settings.BASE_DIR,
+            start_new_session=True,
         )
 
     def wait_ready(self, seconds: float = 60) -> None:
         """Wait until every child is serving; RuntimeError if one ended first."""
         deadline = time.monotonic() + seconds
-        ready = 0
-        with open(self._ready, "rb", buffering=0, closefd=True) as pipe:
+        ready, reader, self._ready = 0, self._ready, None
+        with open(reader, "rb", buffering=0, closefd=True) as pipe:
             while ready < self.count:
                 readable, _, _ = select.select([pipe], [], [], max(deadline - time.monotonic(), 0))
                 said = pipe.read(self.count) if readable else None
                 if not said:  # end of file (every child gone) or no word in time
                     raise RuntimeError(f"{self.count - ready} of the processes did not start")
                 ready += len(said)
-        self._ready = None
 
     def keep_running(self) -> None:
         """From now until ``stop``, replace a child that ends (a crash, the kernel's
-        out-of-memory killer): the port keeps its processes."""
+        out-of-memory killer): the port keeps its processes. One that ends within
+        ``RESTART_SECONDS`` of its start is replaced only after that long."""
         threading.Thread(target=self._watch, name="child-processes", daemon=True).start()
 
     def _watch(self) -> None:
         while not self._stopping.wait(WATCH_SECONDS):
             with self._lock:
-                if self._stopping.is_set():
+                if self._stopping.is_set() or self.sock.fileno() < 0:
                     return
                 for index, process in enumerate(self.processes):
-                    if process.poll() is not None:
-                        logger.warning(
-                            "%s process %d ended (exit code %s); starting another",
-                            self.command[0],
-                            process.pid,
-                            process.returncode,
-                        )
-                        try:
-                            self.processes[index] = self._spawn(None)
-                        except OSError:
-                            # Kept going: its children end with this thread (PDEATHSIG).
-                            logger.exception("could not start another; trying again")
+                    if process.poll() is None:
+                        continue
+                    if time.monotonic() - self._started[index] < RESTART_SECONDS:
+                        continue  # failing at start: not every WATCH_SECONDS
+                    logger.warning(
+                        "%s process %d ended (exit code %s); starting another",
+                        self.command[0],
+                        process.pid,
+                        process.returncode,
+                    )
+                    self._started[index] = time.monotonic()
+                    try:
+                        self.processes[index] = self._spawn(None)
+                    except Exception:
+                        # Kept going: its children end with this thread (PDEATHSIG).
+                        logger.exception("could not start another; trying again")
 
     def stop(self) -> None:
-        """Ask each child to finish and stop; kill one that does not."""
+        """Ask each child to finish and stop; kill one that has not within
+        ``STOP_SECONDS``."""
         self._stopping.set()
         with self._lock:
             for process in self.processes:
                 if process.poll() is None:
                     process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + STOP_SECONDS
             for process in self.processes:
                 try:
-                    process.wait(timeout=STOP_SECONDS)
+                    process.wait(timeout=max(deadline - time.monotonic(), 0))
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()

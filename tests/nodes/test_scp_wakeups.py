@@ -8,6 +8,7 @@ import socket
 import subprocess
 import threading
 import time
+import tracemalloc
 from types import SimpleNamespace
 
 import pytest
@@ -264,9 +265,9 @@ class CountingSocket:
     def __init__(self, sock: socket.socket) -> None:
         self.sock, self.reads = sock, 0
 
-    def recv_into(self, buffer, nbytes: int) -> int:
+    def recv(self, nbytes: int) -> bytes:
         self.reads += 1
-        return self.sock.recv_into(buffer, nbytes)
+        return self.sock.recv(nbytes)
 
 
 def test_it_reads_a_whole_pdu_in_far_fewer_reads_than_4_kb_each(monkeypatch):
@@ -294,3 +295,19 @@ def test_it_hands_back_what_came_when_the_peer_closes_mid_pdu(monkeypatch):
     received = transport.recv(100)
     assert received == bytearray(b"part of a PDU")
     assert isinstance(received, bytearray)
+
+
+def test_a_pdu_that_claims_4_gb_costs_only_what_comes(monkeypatch):
+    # The length is the peer's word: a buffer made for it up front took 4 GB for six
+    # bytes sent, before any association or AE title check.
+    transport, peer = waking_socket(monkeypatch)
+    peer.sendall(b"x" * 1000)
+    peer.close()
+    tracemalloc.start()
+    try:
+        received = transport.recv(0xFFFFFFFF)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert received == bytearray(b"x" * 1000)
+    assert peak < 4 * wakeups.READ_BYTES

@@ -157,6 +157,14 @@ def stream_to_disk() -> None:
         _config.STORE_RECV_CHUNKED_DATASET = _StreamedForOurAssociations()
 
 
+def share_association_limit(processes: int) -> None:
+    """In each of ``processes`` SCP processes on one port, its share of
+    ``PACSWEB_SCP_MAX_ASSOCIATIONS``: together they hold no more than it (the cap per
+    address stays each process's own)."""
+    total = settings.PACSWEB_SCP_MAX_ASSOCIATIONS
+    settings.PACSWEB_SCP_MAX_ASSOCIATIONS = max(1, -(-total // processes))
+
+
 def listening_host(web_host: str = "127.0.0.1") -> str:
     """Where our SCP listens: ``PACSWEB_DICOM_HOST`` if set, else where the web side does."""
     return settings.PACSWEB_DICOM_HOST or web_host

@@ -21,6 +21,8 @@ from pynetdicom.transport import AssociationSocket
 
 # The longest an idle DUL thread waits before its own checks (its timers, a kill).
 IDLE_WAIT_SECONDS = 0.01
+# The most one read of a PDU asks for (and allocates).
+READ_BYTES = 256 * 1024
 # pynetdicom's own ``_run_loop_delay``.
 PYNETDICOM_NAP_SECONDS = 0.001
 # How long a thread may keep the interpreter lock while another that has work waits for
@@ -94,19 +96,15 @@ class WakingSocket(AssociationSocket):
 
     def recv(self, nr_bytes: int) -> bytearray:
         """``nr_bytes`` from the peer, fewer only if it closed; as pynetdicom's, but in
-        as few reads as the kernel allows (its own takes 4 KB a read: 128 reads, each a
-        trip through the interpreter lock, for a 512 KB slice)."""
-        received = bytearray(nr_bytes)
-        view = memoryview(received)
-        count = 0
-        while count < nr_bytes:
-            read = self.socket.recv_into(view[count:], nr_bytes - count)
-            if not read:  # closed: what came so far, as pynetdicom's does
-                view.release()
-                del received[count:]
+        reads of up to ``READ_BYTES`` (its own takes 4 KB a read: 128 reads, each a trip
+        through the interpreter lock, for a 512 KB slice). The buffer grows as data comes:
+        ``nr_bytes`` is the length a PDU claims, which a peer may set to 4 GB."""
+        received = bytearray()
+        while len(received) < nr_bytes:
+            chunk = self.socket.recv(min(nr_bytes - len(received), READ_BYTES))
+            if not chunk:  # closed: what came so far, as pynetdicom's does
                 return received
-            count += read
-        view.release()
+            received += chunk
         return received
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from viewer.archive.reconcile import reconcile, say_reconciled
 from viewer.audit.activity import application_activity
-from viewer.nodes.scp import start_server
+from viewer.nodes.scp import listening_host, share_association_limit, start_server
 from viewer.nodes.validators import validate_ae_title
 from viewer.shared_socket import (
     ChildProcesses,
@@ -61,6 +61,8 @@ class Command(BaseCommand):
             raise CommandError(f"--ae-title: {' '.join(exc.messages)}") from exc
         if options["processes"] < 1:
             raise CommandError("--processes: at least one")
+        if options["processes"] > 1:
+            share_association_limit(options["processes"])
         if options["fd"] is not None:  # one of the processes a first one started
             server = start_server(
                 ae_title=options["ae_title"],
@@ -96,9 +98,11 @@ class Command(BaseCommand):
     def _start_processes(self, options: dict):
         """Our SCP in ``--processes`` processes on one socket; returns this one's server
         and the others."""
-        shared = bound_socket(options["host"], options["port"])
+        # As one process does: an empty host is PACSWEB_DICOM_HOST, else loopback.
+        shared = bound_socket(options["host"] or listening_host(), options["port"])
+        command = ["run_scp", "--ae-title", options["ae_title"]]
         others = ChildProcesses(
-            shared, options["processes"] - 1, ["run_scp", "--ae-title", options["ae_title"]]
+            shared, options["processes"] - 1, command + ["--processes", str(options["processes"])]
         )
         others.start()
         server = start_server(ae_title=options["ae_title"], shared=shared)
