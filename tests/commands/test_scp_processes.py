@@ -68,7 +68,12 @@ def test_the_others_answer_while_the_first_is_stopped_and_parallel_senders_store
         assert Instance.objects.count() == len(files)
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0
+        try:
+            stopped = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()  # the children end with it
+            raise
+    assert stopped == 0
     log = (tmp_path / "scp.log").read_text()
     assert "in 2 processes" in log and "DICOM SCP stopped." in log and "Traceback" not in log
     wait_ended([other])
