@@ -138,11 +138,9 @@ def c_store_rsp_command(primitive: C_STORE) -> bytes | None:
         primitive.AffectedSOPInstanceUID,
         primitive.Status,
     )
-    if (
-        any(value is None for value in values)
-        or primitive.OffendingElement
-        or (primitive.ErrorComment)
-    ):
+    if any(value is None for value in values) or primitive.OffendingElement:
+        return None
+    if primitive.ErrorComment:
         return None
     message_id, sop_class_uid, sop_instance_uid, status = values
     elements = b"".join(
