@@ -354,10 +354,12 @@ def main() -> None:
             trees.append(("before", args.baseline, 1))
         variants = []
         for label, code, count in trees:
-            folder = work / label.replace(" ", "-")
-            folder.mkdir(exist_ok=True)
+            server_work = work / label.replace(" ", "-")
+            server_work.mkdir(exist_ok=True)
             base = stack.enter_context(
-                running_server(folder, files, code, log=work / f"{label}.log", web_processes=count)
+                running_server(
+                    server_work, files, code, log=work / f"{label}.log", web_processes=count
+                )
             )
             for key in wanted:
                 name, query, coding = settings[key]

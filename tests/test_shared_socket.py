@@ -2,6 +2,7 @@
 
 import asyncio
 import socket
+import threading
 
 import pytest
 
@@ -82,5 +83,20 @@ def test_an_ipv6_socket_takes_ipv6_alone():
     try:
         assert sock.family == socket.AF_INET6
         assert sock.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 1
+    finally:
+        sock.close()
+
+
+def test_no_children_start_no_pipe_and_no_watcher():
+    # The embedded default runs one process: nothing to start or watch beside it.
+    sock = bound_socket("127.0.0.1", 0)
+    try:
+        before = threading.active_count()
+        children = ChildProcesses(sock, 0, ["web_process"])
+        children.start()
+        children.keep_running()
+        assert children.processes == [] and children._ready is None
+        assert threading.active_count() == before
+        children.stop()
     finally:
         sock.close()

@@ -78,6 +78,8 @@ class ChildProcesses:
     def start(self) -> None:
         """Start the children on the listening socket; they end when asked, or when
         this process ends."""
+        if not self.count:  # one process (the embedded default): nothing to start
+            return
         self._ready, ready_writer = os.pipe()
         try:
             for _ in range(self.count):
@@ -117,6 +119,8 @@ class ChildProcesses:
         """From now until ``stop``, replace a child that ends (a crash, the kernel's
         out-of-memory killer): the port keeps its processes. One that ends within
         ``RESTART_SECONDS`` of its start is replaced only after that long."""
+        if not self.count:
+            return
         threading.Thread(target=self._watch, name="child-processes", daemon=True).start()
 
     def _watch(self) -> None:
