@@ -99,3 +99,23 @@ def test_no_scp_process_at_all_is_refused(tmp_path, archive_root):
     assert process.wait(timeout=60) != 0
     log = (tmp_path / "scp.log").read_text()
     assert "--processes: at least one" in log and "Traceback" not in log
+
+
+def test_ctrl_c_while_the_others_start_stops_them_quietly(tmp_path, archive_root):
+    port = free_port()
+    process = run_scp(tmp_path, port, processes=3)
+    try:
+        # Once both others run, before they say they are ready (Django takes seconds to
+        # start): the first waits for them, not yet listening.
+        others = web_processes_of(process.pid, 2, command=b"run_scp")
+        assert not listening(port)
+        process.send_signal(signal.SIGINT)
+        stopped = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    log = (tmp_path / "scp.log").read_text()
+    assert stopped == 0, log
+    assert "DICOM SCP stopped." in log and "Traceback" not in log, log
+    wait_ended(others)
+    assert not listening(port)

@@ -35,13 +35,17 @@ def serve(tmp_path: Path, port: int, *args: str, **env: str):
 
 
 def web_processes_of(pid: int, count: int, command: bytes = b"web_process") -> list[int]:
-    """The ``command`` children of ``pid`` (web processes), once ``count`` are running."""
+    """The ``command`` children of ``pid`` (web processes), once ``count`` are running.
+
+    A child counts once it runs the command: just forked, it still has its parent's
+    command line (``serve --web-processes``) and session.
+    """
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         children = []
         for task in Path(f"/proc/{pid}/task").iterdir():
             children += [int(c) for c in (task / "children").read_text().split()]
-        children = [c for c in children if command in command_line(c)]
+        children = [c for c in children if is_child_command(command_line(c), command)]
         if len(children) == count:
             return children
         time.sleep(0.2)
@@ -53,6 +57,12 @@ def command_line(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def is_child_command(argv: bytes, command: bytes) -> bool:
+    """Whether ``argv`` (a /proc cmdline) is ``manage.py <command> ... --parent PID``."""
+    arguments = argv.split(b"\0")
+    return command in arguments and b"--parent" in arguments
 
 
 def running(pid: int) -> bool:
@@ -119,6 +129,18 @@ def test_the_other_web_processes_answer_while_the_first_is_stopped(tmp_path, arc
             interrupt(process, tmp_path / "serve.log")
     wait_ended(others)
     assert "starting another" not in (tmp_path / "serve.log").read_text()
+
+
+def test_a_child_counts_once_it_runs_its_command_not_while_it_has_its_parents():
+    # Just forked, a child's command line is its parent's, which names
+    # --web-processes: taken for a web process, it was frozen-tested before it had its
+    # own session (regression: a flaky CI run).
+    parent = b"\0".join([b"python", b"manage.py", b"serve", b"--web-processes", b"3"])
+    child = b"\0".join([b"python", b"manage.py", b"web_process", b"--fd", b"3", b"--parent", b"1"])
+    assert not is_child_command(parent, b"web_process")
+    assert is_child_command(child, b"web_process")
+    scp_parent = b"\0".join([b"python", b"manage.py", b"run_scp", b"--processes", b"2"])
+    assert not is_child_command(scp_parent, b"run_scp")
 
 
 def test_the_other_web_processes_end_when_serve_is_killed(tmp_path, archive_root):

@@ -42,16 +42,20 @@ REQUEST_LINE = re.compile(rb"(?:GET|POST) (\S+) HTTP/1\.[01]\r\n")
 class CountingProxy(LinkProxy):
     """A LinkProxy whose answers share ``rate`` bytes a second (transfers overlap) and
     which records the path of each HTTP request it forwards, in the order they came.
+    Answers wait until ``answering`` is set (it is, unless made ``held``).
 
     ``most_open`` counts only connections whose client has not hung up: the thread that
     forwards a connection notices its end a moment later, when a worker in another
     process may already have taken the slot and connected again.
     """
 
-    def __init__(self, target: tuple[str, int], rate: float) -> None:
+    def __init__(self, target: tuple[str, int], rate: float, held: bool = False) -> None:
         self._most = 0
         super().__init__(target, rate)
         self.requests: list[str] = []
+        self.answering = threading.Event()
+        if not held:
+            self.answering.set()
 
     @property
     def most_open(self) -> int:
@@ -78,6 +82,8 @@ class CountingProxy(LinkProxy):
         # LinkProxy._pipe, with the rate applied to what the target sends.
         try:
             answers = source.getpeername()[:2] == self.target
+            if answers:
+                self.answering.wait()
             while chunk := source.recv(8192):
                 if answers:
                     self.throttle(len(chunk))
@@ -157,7 +163,9 @@ def test_two_jobs_in_two_worker_processes_never_hold_more_than_the_nodes_limit(
     orthanc, studies, tmp_path, method
 ):
     port = orthanc.dicom_port if method == RemoteNode.C_GET else orthanc.http_port
-    with CountingProxy(("127.0.0.1", port), rate=200_000) as proxy:
+    # Held until both jobs run: the second worker polls for jobs once a second, long
+    # enough for the first job to be all but done before the second starts.
+    with CountingProxy(("127.0.0.1", port), rate=200_000, held=True) as proxy:
         node = orthanc_node(orthanc, proxy, method, slots=4)
         workers = [spawn_worker(tmp_path / f"w{n}.log", "--jobs", "1") for n in range(2)]
         try:
@@ -166,6 +174,13 @@ def test_two_jobs_in_two_worker_processes_never_hold_more_than_the_nodes_limit(
             )
             jobs = [request_retrieve(uid, node)[0].pk for uid in studies]
             pids: dict[int, set[str]] = {job_id: set() for job_id in jobs}
+
+            def both_running() -> bool:
+                running = RetrieveJob.objects.filter(pk__in=jobs, state=RetrieveJob.RUNNING)
+                return running.count() == 2
+
+            wait_until_true(both_running, 30, "both jobs to start", workers)
+            proxy.answering.set()
 
             def both_done() -> bool:
                 for job_id in jobs:

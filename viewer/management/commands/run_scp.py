@@ -81,6 +81,9 @@ class Command(BaseCommand):
                 server, others = self._start_processes(options)
         except OSError as exc:
             raise CommandError(f"cannot listen on port {options['port']}: {exc.strerror}") from exc
+        except KeyboardInterrupt:  # Ctrl+C while the others start: they are stopped
+            self.stdout.write("DICOM SCP stopped.")
+            return
         self.stdout.write(
             f"DICOM SCP {options['ae_title']} listening on {options['host'] or '*'}:"
             f"{options['port']}" + (f" in {options['processes']} processes" if others else "")
@@ -110,9 +113,11 @@ class Command(BaseCommand):
             # Listening once every process can accept: the first associations would all
             # be this one's while the others start.
             others.wait_ready()
-        except RuntimeError as exc:
+        except (RuntimeError, KeyboardInterrupt) as exc:
             server.shutdown()
             others.stop()
+            if isinstance(exc, KeyboardInterrupt):
+                raise
             raise CommandError(f"--processes: {exc}") from exc
         listen(shared)
         others.keep_running()

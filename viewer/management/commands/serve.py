@@ -74,16 +74,17 @@ class Command(BaseCommand):
         config = uvicorn.Config("pacsweb.asgi:application", log_level="warning", lifespan="off")
         listen(sock)
         others = web_processes(sock, options["web_processes"] - 1)
-        others.start()
-        others.keep_running()
         # SIGTERM (systemd, docker stop) stops as Ctrl+C does: uvicorn re-raises the
         # signal it handled once it has stopped, and by default SIGTERM would end the
         # process there, before the worker hands its job back.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
+            # Started inside: a Ctrl+C while they start stops those started, quietly.
+            others.start()
+            others.keep_running()
             asyncio.run(self._serve(uvicorn.Server(config), sock))
         except KeyboardInterrupt:
-            pass  # a second Ctrl+C while shutting down: stop now, quietly
+            pass  # while starting, or a second Ctrl+C while shutting down: stop quietly
         finally:
             others.stop()
             if demo is not None:
