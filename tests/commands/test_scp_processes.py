@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from tests.base import free_port, require_peer, wait_listening
-from tests.commands.test_web_processes import listening, running, wait_ended, web_processes_of
+from tests.commands.test_web_processes import child_processes_of, listening, running, wait_ended
 from tests.retrieve.support import spawn_command
 from viewer.archive.models import Instance
 
@@ -44,7 +44,7 @@ def test_the_others_answer_while_the_first_is_stopped_and_parallel_senders_store
     process = run_scp(tmp_path, port, processes=2)
     try:
         wait_listening(port, process, seconds=60)
-        (other,) = web_processes_of(process.pid, 1, command=b"run_scp")
+        (other,) = child_processes_of(process.pid, 1, command=b"run_scp")
         # The first process frozen (before it has stored anything, so it holds no lock
         # on the database): only the other can accept, answer and store.
         os.kill(process.pid, signal.SIGSTOP)
@@ -84,7 +84,7 @@ def test_the_other_scp_processes_end_when_the_first_is_killed(tmp_path, archive_
     process = run_scp(tmp_path, port, processes=3)
     try:
         wait_listening(port, process, seconds=60)
-        others = web_processes_of(process.pid, 2, command=b"run_scp")
+        others = child_processes_of(process.pid, 2, command=b"run_scp")
         assert all(running(pid) for pid in others)
         assert listening(port)
     finally:
@@ -107,7 +107,7 @@ def test_ctrl_c_while_the_others_start_stops_them_quietly(tmp_path, archive_root
     try:
         # Once both others run, before they say they are ready (Django takes seconds to
         # start): the first waits for them, not yet listening.
-        others = web_processes_of(process.pid, 2, command=b"run_scp")
+        others = child_processes_of(process.pid, 2, command=b"run_scp")
         assert not listening(port)
         process.send_signal(signal.SIGINT)
         stopped = process.wait(timeout=60)

@@ -34,8 +34,8 @@ def serve(tmp_path: Path, port: int, *args: str, **env: str):
     )
 
 
-def web_processes_of(pid: int, count: int, command: bytes = b"web_process") -> list[int]:
-    """The ``command`` children of ``pid`` (web processes), once ``count`` are running.
+def child_processes_of(pid: int, count: int, command: bytes = b"web_process") -> list[int]:
+    """The ``command`` children of ``pid`` (web or SCP processes), once ``count`` run.
 
     A child counts once it runs the command: just forked, it still has its parent's
     command line (``serve --web-processes``) and session.
@@ -119,7 +119,7 @@ def sign_in_pages_with_the_first_frozen(process, port: int, times: int) -> None:
 def test_the_other_web_processes_answer_while_the_first_is_stopped(tmp_path, archive_root):
     process, port = serve_with_redis(tmp_path, 3)
     try:
-        others = web_processes_of(process.pid, 2)
+        others = child_processes_of(process.pid, 2)
         # Sessions of their own: a terminal's Ctrl+C reaches the first alone, which
         # stops them (none is taken for ended and replaced meanwhile).
         assert all(os.getsid(pid) != os.getsid(process.pid) for pid in others)
@@ -146,7 +146,7 @@ def test_a_child_counts_once_it_runs_its_command_not_while_it_has_its_parents():
 def test_the_other_web_processes_end_when_serve_is_killed(tmp_path, archive_root):
     process, port = serve_with_redis(tmp_path, 2)
     try:
-        others = web_processes_of(process.pid, 1)
+        others = child_processes_of(process.pid, 1)
         assert listening(port)
     finally:
         process.kill()  # no chance to stop its children: the kernel tells them
@@ -179,10 +179,10 @@ def test_a_port_in_use_is_said_before_anything_starts(tmp_path, archive_root):
 def test_a_web_process_that_ends_is_replaced_and_the_port_keeps_answering(tmp_path, archive_root):
     process, port = serve_with_redis(tmp_path, 2)
     try:
-        (first,) = web_processes_of(process.pid, 1)
+        (first,) = child_processes_of(process.pid, 1)
         os.kill(first, signal.SIGKILL)  # as the kernel's out-of-memory killer would
         deadline = time.monotonic() + 60
-        while (replacement := web_processes_of(process.pid, 1)) == [first]:
+        while (replacement := child_processes_of(process.pid, 1)) == [first]:
             assert time.monotonic() < deadline, "the ended web process was not replaced"
             time.sleep(0.2)
         sign_in_pages_with_the_first_frozen(process, port, times=1)

@@ -81,7 +81,7 @@ class Command(BaseCommand):
                 server, others = self._start_processes(options)
         except OSError as exc:
             raise CommandError(f"cannot listen on port {options['port']}: {exc.strerror}") from exc
-        except KeyboardInterrupt:  # Ctrl+C while the others start: they are stopped
+        except KeyboardInterrupt:  # Ctrl+C while the others start: stopped already
             self.stdout.write("DICOM SCP stopped.")
             return
         self.stdout.write(
@@ -107,18 +107,20 @@ class Command(BaseCommand):
         others = ChildProcesses(
             shared, options["processes"] - 1, command + ["--processes", str(options["processes"])]
         )
-        others.start()
-        server = start_server(ae_title=options["ae_title"], shared=shared)
+        server = None
         try:
+            others.start()
+            server = start_server(ae_title=options["ae_title"], shared=shared)
             # Listening once every process can accept: the first associations would all
             # be this one's while the others start.
             others.wait_ready()
-        except (RuntimeError, KeyboardInterrupt) as exc:
-            server.shutdown()
+        except BaseException as exc:  # not started, or Ctrl+C meanwhile: none stays
+            if server is not None:
+                server.shutdown()
             others.stop()
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            raise CommandError(f"--processes: {exc}") from exc
+            if isinstance(exc, RuntimeError):
+                raise CommandError(f"--processes: {exc}") from exc
+            raise
         listen(shared)
         others.keep_running()
         return server, others
